@@ -1,0 +1,81 @@
+//! Facts about the dump and the assumptions behind sizes: shared by every report.
+
+use crate::formats::hprof::Source;
+use crate::heap::snapshot::Snapshot;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// The `dump` object of every JSON report.
+#[derive(Clone, Debug, Serialize)]
+pub struct DumpInfo {
+    pub path: String,
+    /// Bytes of HPROF data read (uncompressed).
+    pub bytes: u64,
+    /// Compressed size for `.gz` input, else null.
+    pub compressed_bytes: Option<u64>,
+    pub format: String,
+    pub identifier_size: u8,
+    /// Dump time, milliseconds since the epoch.
+    pub timestamp_ms: u64,
+    pub objects: u64,
+    pub classes: u64,
+    pub gc_roots: BTreeMap<&'static str, u64>,
+    pub heap_records: u64,
+    /// Reading stopped before the end of the file (see `warnings`).
+    pub truncated: bool,
+}
+
+/// The `assumptions` object: how shallow sizes were computed and why.
+#[derive(Clone, Debug, Serialize)]
+pub struct Assumptions {
+    pub jdk_version: Option<String>,
+    pub jdk_feature: u32,
+    pub jdk_source: String,
+    pub compressed_oops: bool,
+    pub compressed_oops_source: String,
+    pub compressed_class_pointers: bool,
+    pub object_header_bytes: u32,
+    pub reference_bytes: u32,
+    pub object_alignment: u32,
+    pub field_layout: &'static str,
+}
+
+impl DumpInfo {
+    pub fn of(s: &Snapshot<'_>) -> DumpInfo {
+        let compressed_bytes = match s.bytes.source {
+            Source::Gzip { compressed_bytes, .. } => Some(compressed_bytes),
+            Source::Plain => None,
+        };
+        DumpInfo {
+            path: s.bytes.path.display().to_string(),
+            bytes: s.bytes.bytes().len() as u64,
+            compressed_bytes,
+            format: format!("JAVA PROFILE {}", s.dir.header.version_string()),
+            identifier_size: s.dir.header.id_size,
+            timestamp_ms: s.dir.header.timestamp_ms,
+            objects: s.census.objects,
+            classes: s.classes.len() as u64,
+            gc_roots: s.census.roots.iter().map(|(k, v)| (k.name(), *v)).collect(),
+            heap_records: s.dir.heap_bodies.len() as u64,
+            truncated: s.truncated(),
+        }
+    }
+}
+
+impl Assumptions {
+    pub fn of(s: &Snapshot<'_>) -> Assumptions {
+        let m = &s.vm.layout;
+        Assumptions {
+            jdk_version: s.vm.jdk_version.clone(),
+            jdk_feature: s.vm.jdk_feature,
+            jdk_source: s.vm.jdk_source.clone(),
+            compressed_oops: m.compressed_oops,
+            compressed_oops_source: s.vm.compressed_oops_source.clone(),
+            compressed_class_pointers: m.compressed_class_pointers,
+            object_header_bytes: m.header_size(),
+            reference_bytes: m.oop_size(),
+            object_alignment: m.object_alignment,
+            field_layout: if m.jdk_feature >= 15 { "JDK 15+ (FieldLayoutBuilder)" } else { "JDK 6-14 (ClassFileParser)" },
+        }
+    }
+}

@@ -1,0 +1,363 @@
+//! Getting the dump's bytes: a plain file is memory-mapped; a gzip file (`jcmd GC.heap_dump
+//! -gz=N`) is inflated into an unlinked scratch file that is then mapped, so even a dump
+//! bigger than RAM stays out of anonymous memory.
+//!
+//! HotSpot compresses its dump as independent gzip members of a fixed block size and names the
+//! size in the first member's comment (`HPROF BLOCKSIZE=1048576`): those members are found and
+//! inflated in parallel. Any other gzip file is inflated as one stream.
+
+use memmap2::{Mmap, MmapMut};
+use rayon::prelude::*;
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+/// How the dump's bytes were obtained.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// A plain file, mapped in place.
+    Plain,
+    /// A gzip file; `parallel_members` is the number of HotSpot blocks inflated in parallel
+    /// (0 when the file was inflated as one stream).
+    Gzip { compressed_bytes: u64, parallel_members: usize },
+}
+
+/// A problem getting the bytes of a dump, with the file named.
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    #[error("{path}: cannot open: {source}")]
+    Open { path: PathBuf, source: io::Error },
+    #[error("{path}: cannot map the file into memory: {source}")]
+    Map { path: PathBuf, source: io::Error },
+    #[error("{path}: cannot create a scratch file to inflate the gzip dump into (in {dir}): {source}; pass --cache-dir to a writable directory with room for the uncompressed dump")]
+    Scratch { path: PathBuf, dir: PathBuf, source: io::Error },
+    #[error("{path}: corrupt gzip data at compressed byte {offset}: {what}")]
+    Gzip { path: PathBuf, offset: u64, what: String },
+}
+
+/// The dump's bytes, however they were obtained, plus what happened on the way.
+pub struct DumpBytes {
+    pub path: PathBuf,
+    map: Option<Mmap>,
+    pub source: Source,
+    /// Problems that did not stop reading (a truncated gzip stream).
+    pub warnings: Vec<String>,
+}
+
+impl DumpBytes {
+    pub fn bytes(&self) -> &[u8] {
+        self.map.as_deref().unwrap_or(&[])
+    }
+
+    /// Opens `path`. Gzip input is inflated into a scratch file in `scratch_dir` (default: the
+    /// system temporary directory).
+    pub fn open(path: &Path, scratch_dir: Option<&Path>) -> Result<DumpBytes, InputError> {
+        let file = File::open(path).map_err(|source| InputError::Open { path: path.into(), source })?;
+        let len = file.metadata().map_err(|source| InputError::Open { path: path.into(), source })?.len();
+        if len == 0 {
+            return Ok(DumpBytes { path: path.into(), map: None, source: Source::Plain, warnings: vec![] });
+        }
+        // SAFETY: the map is read-only. If another process truncates the file while we read it,
+        // accessing the lost pages raises SIGBUS; that is the documented risk of mapping files
+        // (ripgrep takes the same one) and a dump being rewritten under us is not a case we can
+        // recover from anyway. The user's file is never written.
+        let map = unsafe { Mmap::map(&file) }.map_err(|source| InputError::Map { path: path.into(), source })?;
+        #[cfg(unix)]
+        let _ = map.advise(memmap2::Advice::Sequential);
+        if map.len() >= 2 && map[0] == 0x1f && map[1] == 0x8b {
+            return inflate(path, &map, scratch_dir);
+        }
+        Ok(DumpBytes { path: path.into(), map: Some(map), source: Source::Plain, warnings: vec![] })
+    }
+}
+
+fn scratch_file(path: &Path, dir: &Path, len: u64) -> Result<File, InputError> {
+    let err = |source| InputError::Scratch { path: path.into(), dir: dir.into(), source };
+    std::fs::create_dir_all(dir).map_err(err)?;
+    let name = format!(".oomsleuth-inflate-{}-{}", std::process::id(), SCRATCH_SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+    let p = dir.join(name);
+    let f = std::fs::OpenOptions::new().read(true).write(true).create_new(true).open(&p).map_err(err)?;
+    // Unlinked at once: the data lives as long as the mapping and never outlives the process.
+    let _ = std::fs::remove_file(&p);
+    f.set_len(len).map_err(err)?;
+    Ok(f)
+}
+
+static SCRATCH_SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// A parsed gzip member header.
+struct MemberHeader {
+    /// Offset of the deflate data.
+    data_start: usize,
+    comment: Option<String>,
+}
+
+fn parse_member_header(gz: &[u8], at: usize) -> Option<MemberHeader> {
+    let h = gz.get(at..at + 10)?;
+    if h[0] != 0x1f || h[1] != 0x8b || h[2] != 8 || h[3] & 0xE0 != 0 {
+        return None;
+    }
+    let flags = h[3];
+    let mut p = at + 10;
+    if flags & 0x04 != 0 {
+        let x = gz.get(p..p + 2)?;
+        p += 2 + u16::from_le_bytes([x[0], x[1]]) as usize;
+    }
+    if flags & 0x08 != 0 {
+        let n = gz.get(p..)?.iter().position(|&b| b == 0)?;
+        p += n + 1;
+    }
+    let mut comment = None;
+    if flags & 0x10 != 0 {
+        let n = gz.get(p..)?.iter().position(|&b| b == 0)?;
+        comment = Some(String::from_utf8_lossy(&gz[p..p + n]).into_owned());
+        p += n + 1;
+    }
+    if flags & 0x02 != 0 {
+        p += 2;
+    }
+    (p <= gz.len()).then_some(MemberHeader { data_start: p, comment })
+}
+
+fn hotspot_block_size(comment: &str) -> Option<usize> {
+    let v = comment.strip_prefix("HPROF BLOCKSIZE=")?;
+    let n: usize = v.trim().parse().ok()?;
+    (n > 0 && n <= 1 << 30).then_some(n)
+}
+
+/// Inflates one raw deflate stream into `out`; returns (input bytes consumed, output bytes).
+fn inflate_member(input: &[u8], out: &mut [u8]) -> Result<(usize, usize), String> {
+    let mut d = flate2::Decompress::new(false);
+    loop {
+        let before_in = d.total_in() as usize;
+        let before_out = d.total_out() as usize;
+        let status = d
+            .decompress(&input[before_in..], &mut out[before_out..], flate2::FlushDecompress::Finish)
+            .map_err(|e| e.to_string())?;
+        match status {
+            flate2::Status::StreamEnd => return Ok((d.total_in() as usize, d.total_out() as usize)),
+            _ => {
+                if d.total_in() as usize == before_in && d.total_out() as usize == before_out {
+                    if before_out == out.len() {
+                        return Err("member inflates to more than its block size".into());
+                    }
+                    return Err("unexpected end of compressed data".into());
+                }
+            }
+        }
+    }
+}
+
+fn inflate(path: &Path, gz: &[u8], scratch_dir: Option<&Path>) -> Result<DumpBytes, InputError> {
+    let dir = scratch_dir.map(Path::to_path_buf).unwrap_or_else(std::env::temp_dir);
+    let first = parse_member_header(gz, 0).ok_or_else(|| InputError::Gzip { path: path.into(), offset: 0, what: "bad gzip member header".into() })?;
+    if let Some(block) = first.comment.as_deref().and_then(hotspot_block_size) {
+        if let Some(r) = inflate_hotspot(path, gz, block, &dir)? {
+            return Ok(r);
+        }
+    }
+    inflate_stream(path, gz, &dir)
+}
+
+/// Parallel inflation of HotSpot's fixed-size members. Returns `None` when the file does not
+/// have the expected shape after all (the caller falls back to one stream).
+fn inflate_hotspot(path: &Path, gz: &[u8], block: usize, dir: &Path) -> Result<Option<DumpBytes>, InputError> {
+    // Every member but the last inflates to exactly `block` bytes, so the 4 bytes before a
+    // member header (the previous member's ISIZE) equal `block`: a strong filter for the
+    // candidates found by scanning for the gzip magic.
+    let isize_le = (block as u32).to_le_bytes();
+    let mut starts = vec![0usize];
+    let finder = memchr_gzip_candidates(gz);
+    for p in finder {
+        if p >= 4 && gz[p - 4..p] == isize_le && parse_member_header(gz, p).is_some() {
+            starts.push(p);
+        }
+    }
+    // The last member's size comes from its trailer; if the file is truncated it is unknown.
+    let last_start = *starts.last().unwrap();
+    let tail = &gz[gz.len().saturating_sub(4)..];
+    let last_isize = if gz.len() >= 8 { u32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]]) as usize } else { 0 };
+    let last_len = if last_isize <= block { last_isize } else { block };
+    let total = (starts.len() - 1) * block + last_len;
+    let file = scratch_file(path, dir, total.max(1) as u64)?;
+    // SAFETY: a private scratch file we created and unlinked; nobody else maps it.
+    let mut out = unsafe { MmapMut::map_mut(&file) }.map_err(|source| InputError::Map { path: path.into(), source })?;
+    let ends: Vec<usize> = starts.iter().skip(1).copied().chain(std::iter::once(gz.len())).collect();
+    let results: Vec<Result<(usize, usize), (u64, String)>> = out[..total]
+        .par_chunks_mut(block)
+        .zip(starts.par_iter().zip(ends.par_iter()))
+        .map(|(dst, (&s, &e))| {
+            let h = parse_member_header(gz, s).ok_or((s as u64, "bad gzip member header".to_string()))?;
+            let (used_in, used_out) = inflate_member(&gz[h.data_start..e], dst).map_err(|w| (h.data_start as u64, w))?;
+            Ok((h.data_start + used_in + 8, used_out))
+        })
+        .collect();
+    let mut warnings = vec![];
+    let mut good = 0usize;
+    for (i, r) in results.iter().enumerate() {
+        match r {
+            Ok((member_end, n)) => {
+                let expected_end = ends[i];
+                if *member_end != expected_end || (i + 1 < results.len() && *n != block) {
+                    if i == 0 && results.len() == 1 {
+                        return Ok(None);
+                    }
+                    if i + 1 < results.len() {
+                        // Not the layout we assumed: inflate as one stream instead.
+                        return Ok(None);
+                    }
+                }
+                good += n;
+            }
+            Err((off, what)) => {
+                if i + 1 == results.len() {
+                    warnings.push(format!("the gzip stream is truncated or corrupt at compressed byte {off} ({what}); read the {good} bytes before it"));
+                    break;
+                }
+                return Err(InputError::Gzip { path: path.into(), offset: *off, what: what.clone() });
+            }
+        }
+    }
+    let _ = last_start;
+    let map = finish_map(path, out, &file, good)?;
+    Ok(Some(DumpBytes { path: path.into(), map, source: Source::Gzip { compressed_bytes: gz.len() as u64, parallel_members: starts.len() }, warnings }))
+}
+
+fn finish_map(path: &Path, out: MmapMut, file: &File, len: usize) -> Result<Option<Mmap>, InputError> {
+    drop(out);
+    if len == 0 {
+        return Ok(None);
+    }
+    file.set_len(len as u64).map_err(|source| InputError::Map { path: path.into(), source })?;
+    // SAFETY: as above, a private unlinked scratch file.
+    let map = unsafe { Mmap::map(file) }.map_err(|source| InputError::Map { path: path.into(), source })?;
+    Ok(Some(map))
+}
+
+/// Offsets of `1f 8b 08` in `gz` (after the first byte).
+fn memchr_gzip_candidates(gz: &[u8]) -> Vec<usize> {
+    // Split the scan across threads: it reads the whole compressed file.
+    let chunk = 8 << 20;
+    let n = gz.len().div_ceil(chunk).max(1);
+    let mut v: Vec<usize> = (0..n)
+        .into_par_iter()
+        .flat_map_iter(|k| {
+            let s = (k * chunk).max(1);
+            let e = ((k + 1) * chunk).min(gz.len());
+            let mut found = vec![];
+            let mut i = s;
+            while i + 3 <= e.min(gz.len()) && i < e {
+                if gz[i] == 0x1f && gz.get(i + 1) == Some(&0x8b) && gz.get(i + 2) == Some(&8) {
+                    found.push(i);
+                }
+                i += 1;
+            }
+            found
+        })
+        .collect();
+    v.sort_unstable();
+    v
+}
+
+/// Sequential inflation of any gzip file (one or more members) into a scratch file.
+fn inflate_stream(path: &Path, gz: &[u8], dir: &Path) -> Result<DumpBytes, InputError> {
+    let mut file = scratch_file(path, dir, 0)?;
+    let mut dec = flate2::bufread::MultiGzDecoder::new(gz);
+    let mut buf = vec![0u8; 1 << 20];
+    let mut total = 0u64;
+    let mut warnings = vec![];
+    loop {
+        match dec.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                file.write_all(&buf[..n]).map_err(|source| InputError::Scratch { path: path.into(), dir: dir.into(), source })?;
+                total += n as u64;
+            }
+            Err(e) => {
+                if total == 0 {
+                    return Err(InputError::Gzip { path: path.into(), offset: 0, what: e.to_string() });
+                }
+                warnings.push(format!("the gzip stream is truncated or corrupt ({e}); read the {total} uncompressed bytes before it"));
+                break;
+            }
+        }
+    }
+    let map = if total == 0 {
+        None
+    } else {
+        // SAFETY: a private unlinked scratch file.
+        Some(unsafe { Mmap::map(&file) }.map_err(|source| InputError::Map { path: path.into(), source })?)
+    };
+    Ok(DumpBytes { path: path.into(), map, source: Source::Gzip { compressed_bytes: gz.len() as u64, parallel_members: 0 }, warnings })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flate2::write::GzEncoder;
+
+    fn hotspot_like(data: &[u8], block: usize) -> Vec<u8> {
+        let mut out = vec![];
+        for (i, chunk) in data.chunks(block).enumerate() {
+            let mut b = flate2::GzBuilder::new();
+            if i == 0 {
+                b = b.comment(format!("HPROF BLOCKSIZE={block}"));
+            }
+            let mut e = b.write(Vec::new(), flate2::Compression::fast());
+            e.write_all(chunk).unwrap();
+            out.extend(e.finish().unwrap());
+        }
+        out
+    }
+
+    fn sample(n: usize) -> Vec<u8> {
+        (0..n).map(|i| ((i * 7919) % 251) as u8 ^ (i >> 9) as u8).collect()
+    }
+
+    fn open_bytes(gz: &[u8]) -> DumpBytes {
+        let dir = std::env::temp_dir();
+        let p = dir.join(format!("oomsleuth-gz-test-{}-{}", std::process::id(), SCRATCH_SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed)));
+        std::fs::write(&p, gz).unwrap();
+        let d = DumpBytes::open(&p, None).unwrap();
+        std::fs::remove_file(&p).unwrap();
+        d
+    }
+
+    #[test]
+    fn hotspot_members_inflate_in_parallel() {
+        let data = sample(10_000 * 7 + 123);
+        let d = open_bytes(&hotspot_like(&data, 10_000));
+        assert_eq!(d.bytes(), &data[..]);
+        assert_eq!(d.source, Source::Gzip { compressed_bytes: d.source_compressed(), parallel_members: 8 });
+        assert!(d.warnings.is_empty());
+    }
+
+    #[test]
+    fn plain_gzip_inflates_as_a_stream() {
+        let data = sample(50_000);
+        let mut e = GzEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(&data).unwrap();
+        let d = open_bytes(&e.finish().unwrap());
+        assert_eq!(d.bytes(), &data[..]);
+        assert!(matches!(d.source, Source::Gzip { parallel_members: 0, .. }));
+    }
+
+    #[test]
+    fn truncated_gzip_keeps_what_was_read() {
+        let data = sample(10_000 * 5);
+        let gz = hotspot_like(&data, 10_000);
+        let d = open_bytes(&gz[..gz.len() - 2000]);
+        assert!(!d.warnings.is_empty());
+        assert!(d.bytes().len() >= 30_000, "{}", d.bytes().len());
+        assert_eq!(d.bytes(), &data[..d.bytes().len()]);
+    }
+
+    impl DumpBytes {
+        fn source_compressed(&self) -> u64 {
+            match self.source {
+                Source::Gzip { compressed_bytes, .. } => compressed_bytes,
+                Source::Plain => 0,
+            }
+        }
+    }
+}

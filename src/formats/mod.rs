@@ -1,0 +1,3 @@
+//! File formats: bytes and text in, typed records out. Nothing here analyses or prints.
+
+pub mod hprof;

@@ -1,0 +1,85 @@
+//! Loading a dump for analysis: the directory pass, the census pass, the class table and the
+//! JVM facts, in that order. Every command starts here.
+
+use super::census::Census;
+use super::classes::ClassTable;
+use super::layout::ClassSizes;
+use super::vm::{detect, Overrides, VmFacts};
+use crate::formats::hprof::{Directory, DumpBytes, HprofError, Source, Warning};
+use std::time::Instant;
+
+/// Callbacks for long phases: `phase(name, total_bytes)` starts one, `advance(bytes)` moves it.
+pub trait Progress: Sync {
+    fn phase(&self, name: &str, total: u64);
+    fn advance(&self, n: u64);
+    fn finish(&self);
+}
+
+/// Progress that shows nothing (tests, `--quiet`, pipes).
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn phase(&self, _: &str, _: u64) {}
+    fn advance(&self, _: u64) {}
+    fn finish(&self) {}
+}
+
+/// Why a dump could not be loaded at all.
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {source}")]
+pub struct LoadError {
+    pub path: String,
+    pub source: HprofError,
+}
+
+/// A loaded dump: everything borrowed from the bytes.
+pub struct Snapshot<'a> {
+    pub bytes: &'a DumpBytes,
+    pub dir: Directory<'a>,
+    pub census: Census<'a>,
+    pub classes: ClassTable<'a>,
+    pub vm: VmFacts,
+    pub sizes: ClassSizes,
+    /// All warnings: input, directory and census, in file order.
+    pub warnings: Vec<Warning>,
+    pub timings: Vec<(&'static str, f64)>,
+}
+
+impl<'a> Snapshot<'a> {
+    pub fn load(bytes: &'a DumpBytes, overrides: Overrides, progress: &dyn Progress) -> Result<Snapshot<'a>, LoadError> {
+        let mut timings = vec![];
+        let t = Instant::now();
+        let dir = Directory::read(bytes.bytes()).map_err(|source| LoadError { path: bytes.path.display().to_string(), source })?;
+        timings.push(("directory", t.elapsed().as_secs_f64()));
+        let t = Instant::now();
+        progress.phase("reading objects", dir.heap_bytes());
+        let census = Census::scan(&dir, &|n| progress.advance(n));
+        progress.finish();
+        timings.push(("census", t.elapsed().as_secs_f64()));
+        let t = Instant::now();
+        let classes = ClassTable::build(&dir, &census.class_dumps);
+        let (vm, sizes) = detect(&dir, &census, &classes, overrides);
+        timings.push(("layout", t.elapsed().as_secs_f64()));
+        let mut warnings: Vec<Warning> = bytes.warnings.iter().map(|m| Warning { offset: 0, message: m.clone() }).collect();
+        warnings.extend(dir.warnings.iter().cloned());
+        warnings.extend(census.warnings.iter().cloned());
+        if dir.heap_bodies.is_empty() && dir.error.is_none() {
+            warnings.push(Warning { offset: dir.end_offset, message: "the file holds no heap dump records (an allocation-sites or CPU profile?): there are no objects to analyse".into() });
+        }
+        warnings.sort_by_key(|w| w.offset);
+        warnings.dedup();
+        Ok(Snapshot { bytes, dir, census, classes, vm, sizes, warnings, timings })
+    }
+
+    /// Whether reading stopped before the end of the file.
+    pub fn truncated(&self) -> bool {
+        self.dir.end_offset < self.bytes.bytes().len() as u64
+            || self.dir.heap_bodies.iter().any(|b| b.truncated)
+            || self.census.warnings.iter().any(|w| w.message.contains("truncated"))
+            || !self.bytes.warnings.is_empty()
+    }
+
+    pub fn is_gzip(&self) -> bool {
+        matches!(self.bytes.source, Source::Gzip { .. })
+    }
+}

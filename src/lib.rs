@@ -1,0 +1,24 @@
+//! oomsleuth finds out why a JVM runs out of memory.
+//!
+//! Layers, each using only those above it in this list:
+//!
+//! - [`formats`]: bytes in, typed records out (HPROF);
+//! - [`heap`]: classes, the object census, HotSpot's object layout;
+//! - [`analyses`]: one module per question (histogram, ...), each returning a `Serialize` struct;
+//! - [`reports`]: text and JSON renderings of those structs;
+//! - `cli` (binary only): arguments, output choice, exit codes.
+//!
+//! ```no_run
+//! use oomsleuth::formats::hprof::DumpBytes;
+//! use oomsleuth::heap::snapshot::{NoProgress, Snapshot};
+//! let bytes = DumpBytes::open("heap.hprof".as_ref(), None).unwrap();
+//! let snap = Snapshot::load(&bytes, Default::default(), &NoProgress).unwrap();
+//! let h = oomsleuth::analyses::histogram::histogram(&snap, &Default::default());
+//! println!("{} classes, {} bytes", h.total.classes, h.total.shallow_bytes);
+//! ```
+
+pub mod analyses;
+pub mod cli;
+pub mod formats;
+pub mod heap;
+pub mod reports;
