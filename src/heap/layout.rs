@@ -207,7 +207,13 @@ fn compute_layout(model: &LayoutModel, classes: &ClassTable<'_>, dir: &Directory
             })
             .collect();
         if bootstrap {
-            for &(ty, _) in injected_fields(model.jdk_feature, &info.name) {
+            // Injected only when the class does not declare the field itself (`may_be_java`,
+            // and fields that later releases moved into Java code).
+            let declared: Vec<&[u8]> = info.dump.fields().map(|f| field_name(dir, f.name_id)).collect();
+            for &(ty, name) in injected_fields(model.jdk_feature, &info.name) {
+                if declared.contains(&name.as_bytes()) {
+                    continue;
+                }
                 fields.push(LField { size: ty.java_size().unwrap_or(model.oop_size()), oop: ty == BasicType::Object, group: 0 });
             }
         }
@@ -218,6 +224,10 @@ fn compute_layout(model: &LayoutModel, classes: &ClassTable<'_>, dir: &Directory
         } else {
             layout_old(model, sup.as_ref(), &fields, class_contended, hard_coded)
         };
+        if std::env::var("OOMSLEUTH_DEBUG_LAYOUT").map(|v| v == info.name).unwrap_or(false) {
+            let names: Vec<String> = info.dump.fields().map(|f| format!("{}:{:?}", String::from_utf8_lossy(field_name(dir, f.name_id)), f.ty)).collect();
+            eprintln!("{} fields {:?} -> size {} blocks {:?}", info.name, names, l.instance_size, l.blocks);
+        }
         layouts[c as usize] = l;
     }
 }
@@ -488,7 +498,7 @@ fn injected_fields(jdk: u32, class: &str) -> &'static [(BasicType, &'static str)
     match class {
         "java.lang.Class" => match jdk {
             0..=8 => &[(J, "klass"), (J, "array_klass"), (I, "oop_size"), (I, "static_oop_field_count"), (L, "protection_domain"), (L, "init_lock"), (L, "signers")],
-            9..=13 => &[(J, "klass"), (J, "array_klass"), (I, "oop_size"), (I, "static_oop_field_count"), (L, "protection_domain"), (L, "init_lock"), (L, "signers")],
+            9..=18 => &[(J, "klass"), (J, "array_klass"), (I, "oop_size"), (I, "static_oop_field_count"), (L, "protection_domain"), (L, "init_lock"), (L, "signers")],
             _ => &[(J, "klass"), (J, "array_klass"), (I, "oop_size"), (I, "static_oop_field_count"), (L, "protection_domain"), (L, "init_lock"), (L, "signers"), (L, "source_file")],
         },
         "java.lang.ClassLoader" => &[(J, "loader_data")],
@@ -508,7 +518,8 @@ fn injected_fields(jdk: u32, class: &str) -> &'static [(BasicType, &'static str)
         "java.lang.InternalError" if jdk >= 15 => &[(Z, "during_unsafe_access")],
         "java.lang.Thread" => match jdk {
             0..=18 => &[],
-            19..=23 => &[(J, "jvmti_thread_state"), (I, "jvmti_VTMS_transition_disable_count"), (Z, "jvmti_is_in_VTMS_transition"), (S, "jfr_epoch")],
+            19..=25 => &[(J, "jvmti_thread_state"), (I, "jvmti_VTMS_transition_disable_count"), (Z, "jvmti_is_in_VTMS_transition"), (S, "jfr_epoch")],
+            // JDK 26 moved the VTMS transition state out of the Thread object.
             _ => &[(J, "jvmti_thread_state"), (S, "jfr_epoch")],
         },
         "java.lang.VirtualThread" if jdk >= 19 => &[(S, "jfr_epoch")],
@@ -519,7 +530,8 @@ fn injected_fields(jdk: u32, class: &str) -> &'static [(BasicType, &'static str)
 /// `@Contended` groups of JDK class fields: 0 = not contended, else a group number.
 fn contended_group(jdk: u32, class: &str, field: &[u8]) -> u32 {
     match (class, field) {
-        ("java.lang.Thread", b"threadLocalRandomSeed" | b"threadLocalRandomProbe" | b"threadLocalRandomSecondarySeed") if jdk >= 8 => 1,
+        // JDK 19+ (virtual threads) dropped the annotation.
+        ("java.lang.Thread", b"threadLocalRandomSeed" | b"threadLocalRandomProbe" | b"threadLocalRandomSecondarySeed") if jdk <= 18 => 1,
         _ => 0,
     }
 }

@@ -69,6 +69,23 @@ impl DumpBytes {
         }
         Ok(DumpBytes { path: path.into(), map: Some(map), source: Source::Plain, warnings: vec![] })
     }
+
+    /// The same as [`DumpBytes::open`] for data already in memory (fuzzing, tests): plain data
+    /// is copied into an anonymous map, gzip data is inflated as a file's would be. `path` only
+    /// names the data in messages.
+    pub fn from_bytes(path: &Path, data: &[u8], scratch_dir: Option<&Path>) -> Result<DumpBytes, InputError> {
+        if data.len() >= 2 && data[0] == 0x1f && data[1] == 0x8b {
+            return inflate(path, data, scratch_dir);
+        }
+        if data.is_empty() {
+            return Ok(DumpBytes { path: path.into(), map: None, source: Source::Plain, warnings: vec![] });
+        }
+        let map_err = |source| InputError::Map { path: path.into(), source };
+        let mut anon = MmapMut::map_anon(data.len()).map_err(map_err)?;
+        anon.copy_from_slice(data);
+        let map = anon.make_read_only().map_err(map_err)?;
+        Ok(DumpBytes { path: path.into(), map: Some(map), source: Source::Plain, warnings: vec![] })
+    }
 }
 
 fn scratch_file(path: &Path, dir: &Path, len: u64) -> Result<File, InputError> {
