@@ -4,7 +4,9 @@
 
 pub mod census;
 pub mod classes;
+pub mod dominators;
 pub mod fxhash;
+pub mod graph;
 pub mod layout;
 pub mod names;
 pub mod snapshot;

@@ -72,7 +72,10 @@ impl<'a> Directory<'a> {
                 Ok(Some(r)) => r,
                 Ok(None) => break,
                 Err(e) => {
-                    d.end_offset = e.offset();
+                    // Where the unreadable record starts (a truncation error's offset is the
+                    // end of the data, which would make a file cut inside a record header look
+                    // complete).
+                    d.end_offset = records.position();
                     d.warnings.push(Warning { offset: e.offset(), message: format!("stopped reading: {e}") });
                     if !e.is_truncation() {
                         d.error = Some(e);
@@ -88,7 +91,9 @@ impl<'a> Directory<'a> {
                 });
             }
             if rec.truncated {
-                d.end_offset = data.len() as u64;
+                // A heap dump body is read as far as it goes; any other cut record is not used,
+                // so reading stopped where it starts.
+                d.end_offset = if rec.tag.is_heap_dump() { data.len() as u64 } else { rec.offset };
                 d.warnings.push(Warning {
                     offset: data.len() as u64,
                     message: format!("the file is truncated: it ends inside the {} record that starts at byte {}; analysed what was there", rec.tag, rec.offset),

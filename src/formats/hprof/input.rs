@@ -63,7 +63,7 @@ impl DumpBytes {
         // recover from anyway. The user's file is never written.
         let map = unsafe { Mmap::map(&file) }.map_err(|source| InputError::Map { path: path.into(), source })?;
         #[cfg(unix)]
-        let _ = map.advise(memmap2::Advice::Sequential);
+        let _ = map.advise(memmap2::Advice::WillNeed);
         if map.len() >= 2 && map[0] == 0x1f && map[1] == 0x8b {
             return inflate(path, &map, scratch_dir);
         }

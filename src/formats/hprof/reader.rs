@@ -276,9 +276,11 @@ fn heap_dump_real_end(data: &[u8], body_start: usize, declared_len: u32, id_size
     let mut subs = SubRecords::new(data, body_start, data.len(), id_size);
     loop {
         let p = subs.position();
-        if p == declared_end {
-            // The walk lands on the declared end: the length is right; whatever follows is the
-            // next record's problem.
+        if p == declared_end && (data.len() as u64) < declared_end + (1u64 << 32) {
+            // The walk lands on the declared end and the data is too short for a wrapped
+            // length: the length is right; whatever follows is the next record's problem. (With
+            // 4 GiB more data, a wrapped length can also land on a sub-record boundary by
+            // chance: then the walk goes on to find the real end.)
             return Some(declared_end);
         }
         if p > declared_end && (p - body_start as u64) % (1u64 << 32) == declared_len as u64 && plausible_chain(data, p, 3) {

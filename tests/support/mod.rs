@@ -1,0 +1,2 @@
+pub mod jvm;
+pub mod hprof_writer;
