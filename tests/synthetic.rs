@@ -2,7 +2,10 @@
 //! histogram must count exactly what was written, by every code path (plain file, HotSpot and
 //! plain gzip, 4- and 8-byte ids, one record or many segments, one thread or many).
 
-use crate::support::hprof_writer::{hotspot_gzip, plain_gzip, put_record_header, Grouping, HprofWriter, Root, TempDir, Ty, Value, Written};
+use crate::support::hprof_writer::{
+    hotspot_gzip, plain_gzip, put_record_header, Grouping, HprofWriter, Root, TempDir, Ty, Value,
+    Written,
+};
 use oomsleuth::analyses::histogram::{histogram, Histogram, Options};
 use oomsleuth::formats::hprof::reader::{parse_header, Records};
 use oomsleuth::formats::hprof::{DumpBytes, SubRecord, SubRecords};
@@ -27,22 +30,43 @@ pub(crate) struct Run {
 impl Run {
     /// The stdout parsed as JSON (panics with the run's output when it is not).
     pub fn json(&self) -> Json {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr))
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+                self.stdout, self.stderr
+            )
+        })
     }
 }
 
 /// Runs the oomsleuth binary.
 pub(crate) fn oomsleuth<I: IntoIterator<Item = S>, S: AsRef<OsStr>>(args: I) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_oomsleuth")).args(args).env("NO_COLOR", "1").output().expect("run oomsleuth");
-    let run = Run { code: out.status.code().unwrap_or(-1), stdout: String::from_utf8_lossy(&out.stdout).into(), stderr: String::from_utf8_lossy(&out.stderr).into() };
-    assert!(!run.stderr.contains("panicked"), "oomsleuth panicked:\n{}", run.stderr);
+    let out = Command::new(env!("CARGO_BIN_EXE_oomsleuth"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run oomsleuth");
+    let run = Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into(),
+        stderr: String::from_utf8_lossy(&out.stderr).into(),
+    };
+    assert!(
+        !run.stderr.contains("panicked"),
+        "oomsleuth panicked:\n{}",
+        run.stderr
+    );
     run
 }
 
 /// `oomsleuth [extra..] histogram --json <path>`, which must succeed.
 pub(crate) fn histogram_json(path: &Path, extra: &[&str]) -> Json {
     let mut args: Vec<&OsStr> = extra.iter().map(OsStr::new).collect();
-    args.extend([OsStr::new("histogram"), OsStr::new("--json"), path.as_os_str()]);
+    args.extend([
+        OsStr::new("histogram"),
+        OsStr::new("--json"),
+        path.as_os_str(),
+    ]);
     let run = oomsleuth(&args);
     assert_eq!(run.code, 0, "oomsleuth {args:?} failed:\n{}", run.stderr);
     run.json()
@@ -63,14 +87,28 @@ fn analyse_dump(dump: &DumpBytes) -> Histogram {
 fn counts(h: &Histogram) -> BTreeMap<String, u64> {
     let mut m = BTreeMap::new();
     for r in &h.classes {
-        assert!(m.insert(r.name.clone(), r.instances).is_none(), "two rows named {}", r.name);
+        assert!(
+            m.insert(r.name.clone(), r.instances).is_none(),
+            "two rows named {}",
+            r.name
+        );
     }
     m
 }
 
 /// Instances per class name from the binary's JSON.
 fn json_counts(j: &Json) -> BTreeMap<String, u64> {
-    j["classes"].as_array().unwrap().iter().map(|r| (r["name"].as_str().unwrap().to_string(), r["instances"].as_u64().unwrap())).collect()
+    j["classes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["name"].as_str().unwrap().to_string(),
+                r["instances"].as_u64().unwrap(),
+            )
+        })
+        .collect()
 }
 
 /// The parts of a histogram JSON document that must not depend on how the dump was read.
@@ -95,7 +133,13 @@ fn sample(version: u8, id_size: u8) -> (HprofWriter, BTreeMap<String, u64>) {
     let frame = w.stack_frame("main", "([Ljava/lang/String;)V", "Main.java", 1, 42);
     let trace = w.stack_trace(1, &[frame]);
     let object = w.class("java.lang.Object").define();
-    let foo = w.class("com.Foo").extends(object).field("a", Ty::Int).field("b", Ty::Long).field("c", Ty::Object).define();
+    let foo = w
+        .class("com.Foo")
+        .extends(object)
+        .field("a", Ty::Int)
+        .field("b", Ty::Long)
+        .field("c", Ty::Object)
+        .define();
     let bar = w
         .class("com.Bar")
         .extends(foo)
@@ -117,11 +161,23 @@ fn sample(version: u8, id_size: u8) -> (HprofWriter, BTreeMap<String, u64>) {
             w.primitive_array(ty, len * 3);
         }
     }
-    for r in Root::every_kind(foos[0]).into_iter().filter(|r| !r.is_android()) {
+    for r in Root::every_kind(foos[0])
+        .into_iter()
+        .filter(|r| !r.is_android())
+    {
         w.root(r);
     }
-    w.root(Root::ThreadObject { obj: bars[0], thread: 1, stack_trace: trace });
-    let mut want = expect(&[("java.lang.Object", 2), ("com.Foo", 10), ("com.Bar", 3), ("com.Foo[]", 2)]);
+    w.root(Root::ThreadObject {
+        obj: bars[0],
+        thread: 1,
+        stack_trace: trace,
+    });
+    let mut want = expect(&[
+        ("java.lang.Object", 2),
+        ("com.Foo", 10),
+        ("com.Bar", 3),
+        ("com.Foo[]", 2),
+    ]);
     for (i, ty) in Ty::PRIMITIVES.into_iter().enumerate() {
         want.insert(format!("{}[]", ty.java_name()), i as u64 + 1);
     }
@@ -132,7 +188,11 @@ fn sample(version: u8, id_size: u8) -> (HprofWriter, BTreeMap<String, u64>) {
 fn counts_per_class_are_exact() {
     let mut w = HprofWriter::hotspot(8);
     let object = w.class("java.lang.Object").define();
-    let foo = w.class("com.Foo").extends(object).fields(&[("a", Ty::Int), ("b", Ty::Long), ("c", Ty::Object)]).define();
+    let foo = w
+        .class("com.Foo")
+        .extends(object)
+        .fields(&[("a", Ty::Int), ("b", Ty::Long), ("c", Ty::Object)])
+        .define();
     w.instances(foo, 10);
     let h = analyse(&w.finish(&Grouping::Single));
     assert_eq!(counts(&h), expect(&[("com.Foo", 10)]));
@@ -149,7 +209,11 @@ fn counts_per_class_are_exact() {
 fn every_hotspot_root_kind_is_counted() {
     let (w, _) = sample(2, 8);
     let h = analyse(&w.finish(&Grouping::Single));
-    let mut want: BTreeMap<&str, u64> = Root::every_kind(1).iter().filter(|r| !r.is_android()).map(|r| (r.json_name(), 1)).collect();
+    let mut want: BTreeMap<&str, u64> = Root::every_kind(1)
+        .iter()
+        .filter(|r| !r.is_android())
+        .map(|r| (r.json_name(), 1))
+        .collect();
     *want.get_mut("thread").unwrap() += 1;
     assert_eq!(h.dump.gc_roots, want);
 }
@@ -178,7 +242,12 @@ fn every_input_path_gives_the_same_histogram() {
         let (w, want) = sample(2, ids);
         let single = w.finish(&Grouping::Single);
         let segments = w.finish(&Grouping::Segments { max_body: 200 });
-        let n_segments = w.write(&Grouping::Segments { max_body: 200 }).records.iter().filter(|r| r.0 == 0x1C).count();
+        let n_segments = w
+            .write(&Grouping::Segments { max_body: 200 })
+            .records
+            .iter()
+            .filter(|r| r.0 == 0x1C)
+            .count();
         assert!(n_segments > 5, "{n_segments} segments");
         let files = [
             ("single.hprof", single.clone()),
@@ -189,13 +258,19 @@ fn every_input_path_gives_the_same_histogram() {
             ("single-plain.hprof.gz", plain_gzip(&single)),
             ("segments-plain.hprof.gz", plain_gzip(&segments)),
         ];
-        let reference = json_result(&histogram_json(&tmp.file("reference.hprof", &single), &["-j", "1"]));
+        let reference = json_result(&histogram_json(
+            &tmp.file("reference.hprof", &single),
+            &["-j", "1"],
+        ));
         assert_eq!(json_counts(&reference), want);
         for (name, bytes) in &files {
             let path = tmp.file(&format!("{ids}-{name}"), bytes);
             for threads in [&["-j", "1"][..], &[][..], &["-j", "2"][..]] {
                 let got = json_result(&histogram_json(&path, threads));
-                assert_eq!(got, reference, "{name}, {ids}-byte ids, threads {threads:?}");
+                assert_eq!(
+                    got, reference,
+                    "{name}, {ids}-byte ids, threads {threads:?}"
+                );
             }
             // And through the library, from the file and from memory.
             let from_file = analyse_dump(&DumpBytes::open(&path, Some(tmp.path())).unwrap());
@@ -203,7 +278,10 @@ fn every_input_path_gives_the_same_histogram() {
             assert_eq!(counts(&analyse(bytes)), want, "{name} from memory");
         }
         let gz = histogram_json(&tmp.file("x.hprof.gz", &hotspot_gzip(&segments, 512)), &[]);
-        assert_eq!(gz["dump"]["compressed_bytes"].as_u64(), Some(hotspot_gzip(&segments, 512).len() as u64));
+        assert_eq!(
+            gz["dump"]["compressed_bytes"].as_u64(),
+            Some(hotspot_gzip(&segments, 512).len() as u64)
+        );
         assert_eq!(gz["dump"]["bytes"].as_u64(), Some(segments.len() as u64));
     }
 }
@@ -257,7 +335,10 @@ fn class_dump_statics_constants_and_fields_of_every_type_read_back() {
         ];
         let mut b = w.class("com.AllTypes").extends(object);
         for (i, v) in values.iter().enumerate() {
-            b = b.static_field(&format!("s{i}"), *v).constant(i as u16 * 2, *v).field(&format!("f{i}"), v.ty());
+            b = b
+                .static_field(&format!("s{i}"), *v)
+                .constant(i as u16 * 2, *v)
+                .field(&format!("f{i}"), v.ty());
         }
         let all = b.define();
         let bytes = w.finish(&Grouping::Single);
@@ -300,7 +381,10 @@ fn class_dump_statics_constants_and_fields_of_every_type_read_back() {
         }
         assert_eq!(statics[0].object_id(ids), Some(0x1234));
         let fields: Vec<_> = c.fields().map(|f| f.ty.to_u8()).collect();
-        assert_eq!(fields, values.iter().map(|v| v.ty().code()).collect::<Vec<_>>());
+        assert_eq!(
+            fields,
+            values.iter().map(|v| v.ty().code()).collect::<Vec<_>>()
+        );
     }
 }
 
@@ -310,26 +394,68 @@ fn class_dump_statics_constants_and_fields_of_every_type_read_back() {
 fn instance_fields_follow_the_class_chain() {
     let mut w = HprofWriter::hotspot(8);
     let object = w.class("java.lang.Object").define();
-    let string = w.class("java.lang.String").extends(object).fields(&[("value", Ty::Object), ("hash", Ty::Int), ("coder", Ty::Byte)]).define();
-    let base = w.class("com.Base").extends(object).fields(&[("x", Ty::Int), ("name", Ty::Object)]).define();
-    let sub = w.class("com.Sub").extends(base).fields(&[("y", Ty::Long), ("flag", Ty::Boolean)]).define();
+    let string = w
+        .class("java.lang.String")
+        .extends(object)
+        .fields(&[
+            ("value", Ty::Object),
+            ("hash", Ty::Int),
+            ("coder", Ty::Byte),
+        ])
+        .define();
+    let base = w
+        .class("com.Base")
+        .extends(object)
+        .fields(&[("x", Ty::Int), ("name", Ty::Object)])
+        .define();
+    let sub = w
+        .class("com.Sub")
+        .extends(base)
+        .fields(&[("y", Ty::Long), ("flag", Ty::Boolean)])
+        .define();
     let text: Vec<Value> = b"17.0.99".iter().map(|&b| Value::Byte(b as i8)).collect();
     let chars = w.primitive_array_of(Ty::Byte, &text);
-    let version = w.instance_with(string, &[Value::Object(chars), Value::Int(0), Value::Byte(0)]);
-    w.class("java.lang.VersionProps").extends(object).static_field("java_version", Value::Object(version)).define();
+    let version = w.instance_with(
+        string,
+        &[Value::Object(chars), Value::Int(0), Value::Byte(0)],
+    );
+    w.class("java.lang.VersionProps")
+        .extends(object)
+        .static_field("java_version", Value::Object(version))
+        .define();
     // Sub's data: y, flag (its own), then x, name (Base's).
-    let obj = w.instance_with(sub, &[Value::Long(-1), Value::Boolean(true), Value::Int(5), Value::Object(version)]);
-    let dump = DumpBytes::from_bytes(Path::new("chain.hprof"), &w.finish(&Grouping::Single), None).unwrap();
+    let obj = w.instance_with(
+        sub,
+        &[
+            Value::Long(-1),
+            Value::Boolean(true),
+            Value::Int(5),
+            Value::Object(version),
+        ],
+    );
+    let dump = DumpBytes::from_bytes(Path::new("chain.hprof"), &w.finish(&Grouping::Single), None)
+        .unwrap();
     let snap = Snapshot::load(&dump, Default::default(), &NoProgress).unwrap();
     assert_eq!(snap.vm.jdk_version.as_deref(), Some("17.0.99"));
     assert_eq!(snap.vm.jdk_feature, 17);
-    let Some(SubRecord::Instance(inst)) = snap.census.find_object(&snap.dir, obj) else { panic!("instance not found") };
+    let Some(SubRecord::Instance(inst)) = snap.census.find_object(&snap.dir, obj) else {
+        panic!("instance not found")
+    };
     let class = snap.classes.index_of(sub).unwrap();
-    let (_, x) = snap.classes.instance_field(&snap.dir, class, inst.fields, "x").unwrap();
+    let (_, x) = snap
+        .classes
+        .instance_field(&snap.dir, class, inst.fields, "x")
+        .unwrap();
     assert_eq!(x, 5i32.to_be_bytes());
-    let (_, name) = snap.classes.instance_field(&snap.dir, class, inst.fields, "name").unwrap();
+    let (_, name) = snap
+        .classes
+        .instance_field(&snap.dir, class, inst.fields, "name")
+        .unwrap();
     assert_eq!(name, version.to_be_bytes());
-    let (_, y) = snap.classes.instance_field(&snap.dir, class, inst.fields, "y").unwrap();
+    let (_, y) = snap
+        .classes
+        .instance_field(&snap.dir, class, inst.fields, "y")
+        .unwrap();
     assert_eq!(y, (-1i64).to_be_bytes());
 }
 
@@ -340,7 +466,11 @@ fn android_dumps_with_their_extra_sub_records_read_directly() {
     let mut w = HprofWriter::android();
     w.heap_dump_info(0x49, "image");
     let object = w.class("java.lang.Object").define();
-    let string = w.class("java.lang.String").extends(object).fields(&[("count", Ty::Int), ("hash", Ty::Int)]).define();
+    let string = w
+        .class("java.lang.String")
+        .extends(object)
+        .fields(&[("count", Ty::Int), ("hash", Ty::Int)])
+        .define();
     let string_array = w.array_class("java.lang.String[]", object);
     let int_array = w.array_class("int[]", object);
     let _ = int_array;
@@ -351,17 +481,30 @@ fn android_dumps_with_their_extra_sub_records_read_directly() {
     w.primitive_array_nodata(Ty::Int, 1000);
     w.primitive_array_nodata(Ty::Byte, 10);
     w.heap_dump_info(0x41, "app");
-    let activity = w.class("com.example.MainActivity").extends(object).field("view", Ty::Object).define();
+    let activity = w
+        .class("com.example.MainActivity")
+        .extends(object)
+        .field("view", Ty::Object)
+        .define();
     w.instances(activity, 2);
     for r in Root::every_kind(strings[0]) {
         w.root(r);
     }
-    let want = expect(&[("java.lang.String", 5), ("java.lang.String[]", 1), ("int[]", 2), ("byte[]", 1), ("com.example.MainActivity", 2)]);
+    let want = expect(&[
+        ("java.lang.String", 5),
+        ("java.lang.String[]", 1),
+        ("int[]", 2),
+        ("byte[]", 1),
+        ("com.example.MainActivity", 2),
+    ]);
     for g in [Grouping::Segments { max_body: 64 }, Grouping::Single] {
         let h = analyse(&w.finish(&g));
         assert_eq!(counts(&h), want, "{g:?}");
         assert_eq!(h.dump.format, "JAVA PROFILE 1.0.3");
-        let roots: BTreeMap<&str, u64> = Root::every_kind(1).iter().map(|r| (r.json_name(), 1)).collect();
+        let roots: BTreeMap<&str, u64> = Root::every_kind(1)
+            .iter()
+            .map(|r| (r.json_name(), 1))
+            .collect();
         assert_eq!(h.dump.gc_roots, roots);
         assert!(h.warnings.is_empty(), "{:?}", h.warnings);
     }
@@ -376,15 +519,36 @@ fn four_byte_ids_give_hand_computed_32_bit_sizes() {
     let mut w = HprofWriter::hotspot(4);
     let object = w.class("java.lang.Object").define();
     // 8 + long 8 + int 4 + ref 4 = 24.
-    let foo = w.class("com.Foo").extends(object).fields(&[("a", Ty::Int), ("b", Ty::Long), ("c", Ty::Object)]).define();
+    let foo = w
+        .class("com.Foo")
+        .extends(object)
+        .fields(&[("a", Ty::Int), ("b", Ty::Long), ("c", Ty::Object)])
+        .define();
     // Foo's 24, then int d: 28 -> 32.
     let sub = w.class("com.Sub").extends(foo).field("d", Ty::Int).define();
     // 8 + 1 = 9 -> 16.
-    let bar = w.class("com.Bar").extends(object).field("x", Ty::Byte).define();
+    let bar = w
+        .class("com.Bar")
+        .extends(object)
+        .field("x", Ty::Byte)
+        .define();
     // 8 + 8 + 4 + 2 + 1 = 23 -> 24.
-    let gap = w.class("com.Gap").extends(object).fields(&[("b", Ty::Byte), ("s", Ty::Short), ("l", Ty::Long), ("i", Ty::Int)]).define();
+    let gap = w
+        .class("com.Gap")
+        .extends(object)
+        .fields(&[
+            ("b", Ty::Byte),
+            ("s", Ty::Short),
+            ("l", Ty::Long),
+            ("i", Ty::Int),
+        ])
+        .define();
     // 8 + 3 * 4 = 20 -> 24.
-    let refs = w.class("com.Refs").extends(object).fields(&[("a", Ty::Object), ("b", Ty::Object), ("c", Ty::Object)]).define();
+    let refs = w
+        .class("com.Refs")
+        .extends(object)
+        .fields(&[("a", Ty::Object), ("b", Ty::Object), ("c", Ty::Object)])
+        .define();
     // No fields: 8.
     let empty = w.class("com.Empty").extends(object).define();
     let obj_array = w.array_class("[Ljava/lang/Object;", object);
@@ -435,7 +599,11 @@ fn four_byte_ids_give_hand_computed_32_bit_sizes() {
         assert_eq!(h.assumptions.object_header_bytes, 8);
         assert_eq!(h.assumptions.reference_bytes, 4);
         assert_eq!(h.assumptions.object_alignment, 8);
-        let got: BTreeMap<String, (u64, u64)> = h.classes.iter().map(|r| (r.name.clone(), (r.instances, r.shallow_bytes))).collect();
+        let got: BTreeMap<String, (u64, u64)> = h
+            .classes
+            .iter()
+            .map(|r| (r.name.clone(), (r.instances, r.shallow_bytes)))
+            .collect();
         assert_eq!(got, want);
     }
 }
@@ -446,12 +614,24 @@ fn four_byte_ids_give_hand_computed_32_bit_sizes() {
 /// old JVMs wrote heaps over 4 GiB. The bulk is one `byte[]` of `2^32 - short_by` elements whose
 /// data is a hole in a sparse file, so the test costs a few KiB of disk. Returns the path and
 /// the counts expected.
-fn wrapped_dump(tmp: &TempDir, name: &str, shape: WrapShape) -> (std::path::PathBuf, BTreeMap<String, u64>) {
+fn wrapped_dump(
+    tmp: &TempDir,
+    name: &str,
+    shape: WrapShape,
+) -> (std::path::PathBuf, BTreeMap<String, u64>) {
     use std::io::{Seek, SeekFrom, Write};
     let mut w = HprofWriter::new(1, 8);
     let object = w.class("java.lang.Object").define();
-    let foo = w.class("com.Foo").extends(object).fields(&[("a", Ty::Int), ("b", Ty::Object)]).define();
-    let bar = w.class("com.Bar").extends(object).field("c", Ty::Long).define();
+    let foo = w
+        .class("com.Foo")
+        .extends(object)
+        .fields(&[("a", Ty::Int), ("b", Ty::Object)])
+        .define();
+    let bar = w
+        .class("com.Bar")
+        .extends(object)
+        .field("c", Ty::Long)
+        .define();
     w.instances(foo, 4);
     let prefix = w.heap_body();
     let n_prefix = w.sub_record_count();
@@ -485,7 +665,10 @@ fn wrapped_dump(tmp: &TempDir, name: &str, shape: WrapShape) -> (std::path::Path
     f.seek(SeekFrom::Current(data_len as i64)).unwrap();
     f.write_all(&suffix).unwrap();
     drop(f);
-    (path, expect(&[("com.Foo", 4), ("com.Bar", 7), ("byte[]", 1)]))
+    (
+        path,
+        expect(&[("com.Foo", 4), ("com.Bar", 7), ("byte[]", 1)]),
+    )
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -504,7 +687,11 @@ fn heap_dump_record_longer_than_its_length_field_is_read_to_its_real_end() {
         assert_eq!(counts(&h), want, "{shape:?}: {:?}", h.warnings);
         assert_eq!(h.dump.gc_roots.get("system-class"), Some(&1), "{shape:?}");
         assert_eq!(h.warnings.len(), 1, "{shape:?}: {:?}", h.warnings);
-        assert!(h.warnings[0].message.contains("length field is too small"), "{shape:?}: {:?}", h.warnings);
+        assert!(
+            h.warnings[0].message.contains("length field is too small"),
+            "{shape:?}: {:?}",
+            h.warnings
+        );
         assert!(!h.dump.truncated, "{shape:?}");
         let j = histogram_json(&path, &[]);
         assert_eq!(json_counts(&j), want, "{shape:?} (binary)");
@@ -567,17 +754,32 @@ fn class_spec() -> impl Strategy<Value = ClassSpec> {
         prop::bool::weighted(0.1),
         prop::collection::vec(any::<u8>(), 0..3),
     )
-        .prop_map(|(super_pick, fields, statics, instances, unnamed, arrays)| ClassSpec { super_pick, fields, statics, instances, unnamed, arrays })
+        .prop_map(
+            |(super_pick, fields, statics, instances, unnamed, arrays)| ClassSpec {
+                super_pick,
+                fields,
+                statics,
+                instances,
+                unnamed,
+                arrays,
+            },
+        )
 }
 
 fn dump_spec() -> impl Strategy<Value = DumpSpec> {
     (
-        (prop::sample::select(vec![1u8, 2, 3]), prop::sample::select(vec![4u8, 8])),
+        (
+            prop::sample::select(vec![1u8, 2, 3]),
+            prop::sample::select(vec![4u8, 8]),
+        ),
         prop::collection::vec(class_spec(), 0..8),
         0usize..5,
         prop::collection::vec((prim_ty(), 0u16..40, any::<bool>()), 0..12),
         prop::collection::vec(prim_ty(), 0..4),
-        prop::collection::vec((any::<prop::sample::Index>(), any::<prop::sample::Index>()), 0..10),
+        prop::collection::vec(
+            (any::<prop::sample::Index>(), any::<prop::sample::Index>()),
+            0..10,
+        ),
         (0usize..3, 0usize..3),
         prop_oneof![
             Just(GroupingSpec::Single),
@@ -586,19 +788,31 @@ fn dump_spec() -> impl Strategy<Value = DumpSpec> {
         ],
         prop::collection::vec(any::<prop::sample::Index>(), 0..200),
     )
-        .prop_map(|((version, id_size), classes, object_instances, primitive_arrays, primitive_array_classes, roots, (unknown_class_instances, heap_infos), grouping, shuffle)| DumpSpec {
-            version,
-            id_size,
-            classes,
-            object_instances,
-            primitive_arrays,
-            primitive_array_classes,
-            roots,
-            unknown_class_instances,
-            heap_infos,
-            grouping,
-            shuffle,
-        })
+        .prop_map(
+            |(
+                (version, id_size),
+                classes,
+                object_instances,
+                primitive_arrays,
+                primitive_array_classes,
+                roots,
+                (unknown_class_instances, heap_infos),
+                grouping,
+                shuffle,
+            )| DumpSpec {
+                version,
+                id_size,
+                classes,
+                object_instances,
+                primitive_arrays,
+                primitive_array_classes,
+                roots,
+                unknown_class_instances,
+                heap_infos,
+                grouping,
+                shuffle,
+            },
+        )
 }
 
 /// A dump written from a spec, with what it holds.
@@ -644,17 +858,34 @@ fn build(spec: &DumpSpec) -> Built {
         }
         let id = b.define();
         ids.push(id);
-        let shown = if c.unnamed { format!("<unnamed class 0x{id:x}>") } else { name.clone() };
+        let shown = if c.unnamed {
+            format!("<unnamed class 0x{id:x}>")
+        } else {
+            name.clone()
+        };
         if c.instances > 0 {
             want.insert(shown.clone(), c.instances as u64);
         }
         objects.extend(w.instances(id, c.instances));
         if !c.arrays.is_empty() {
-            let array_name = if hotspot { format!("[Lp/C{i};") } else { format!("p.C{i}[]") };
+            let array_name = if hotspot {
+                format!("[Lp/C{i};")
+            } else {
+                format!("p.C{i}[]")
+            };
             let array_class = w.array_class(&array_name, object);
             for &len in &c.arrays {
-                let elems: Vec<u64> = objects.iter().copied().cycle().take(if objects.is_empty() { 0 } else { len as usize }).collect();
-                let elems = if objects.is_empty() { vec![0; len as usize] } else { elems };
+                let elems: Vec<u64> = objects
+                    .iter()
+                    .copied()
+                    .cycle()
+                    .take(if objects.is_empty() { 0 } else { len as usize })
+                    .collect();
+                let elems = if objects.is_empty() {
+                    vec![0; len as usize]
+                } else {
+                    elems
+                };
                 w.object_array(array_class, &elems);
                 *array_bytes.entry(format!("p.C{i}[]")).or_default() += align(12 + 4 * len as u64);
             }
@@ -662,7 +893,11 @@ fn build(spec: &DumpSpec) -> Built {
         }
     }
     for t in &spec.primitive_array_classes {
-        let name = if hotspot { t.array_descriptor().to_string() } else { format!("{}[]", t.java_name()) };
+        let name = if hotspot {
+            t.array_descriptor().to_string()
+        } else {
+            format!("{}[]", t.java_name())
+        };
         w.array_class(&name, object);
     }
     let heap_names = ["app", "image", "zygote"];
@@ -678,21 +913,41 @@ fn build(spec: &DumpSpec) -> Built {
             w.primitive_array(t, len as u32);
         }
         *want.entry(format!("{}[]", t.java_name())).or_default() += 1;
-        let base = if matches!(t, Ty::Long | Ty::Double) { 16 } else { 12 };
-        *array_bytes.entry(format!("{}[]", t.java_name())).or_default() += align(base + len as u64 * t.size(4) as u64);
+        let base = if matches!(t, Ty::Long | Ty::Double) {
+            16
+        } else {
+            12
+        };
+        *array_bytes
+            .entry(format!("{}[]", t.java_name()))
+            .or_default() += align(base + len as u64 * t.size(4) as u64);
     }
     let unknown_class = 0xDEAD0;
     for _ in 0..spec.unknown_class_instances {
         w.instance(unknown_class);
     }
     if spec.unknown_class_instances > 0 {
-        want.insert(format!("<unknown class 0x{unknown_class:x}>"), spec.unknown_class_instances as u64);
+        want.insert(
+            format!("<unknown class 0x{unknown_class:x}>"),
+            spec.unknown_class_instances as u64,
+        );
     }
     let mut roots: BTreeMap<&'static str, u64> = BTreeMap::new();
     let kinds = Root::every_kind(0);
     for (kind, target) in &spec.roots {
-        let obj = if objects.is_empty() { object } else { objects[target.index(objects.len())] };
-        let kinds: Vec<Root> = if spec.version == 3 { Root::every_kind(obj) } else { Root::every_kind(obj).into_iter().filter(|r| !r.is_android()).collect() };
+        let obj = if objects.is_empty() {
+            object
+        } else {
+            objects[target.index(objects.len())]
+        };
+        let kinds: Vec<Root> = if spec.version == 3 {
+            Root::every_kind(obj)
+        } else {
+            Root::every_kind(obj)
+                .into_iter()
+                .filter(|r| !r.is_android())
+                .collect()
+        };
         let r = kinds[kind.index(kinds.len())];
         *roots.entry(r.json_name()).or_default() += 1;
         w.root(r);
@@ -718,7 +973,12 @@ fn build(spec: &DumpSpec) -> Built {
             Grouping::SplitBefore(p)
         }
     };
-    Built { written: w.write(&grouping), want, roots, array_bytes }
+    Built {
+        written: w.write(&grouping),
+        want,
+        roots,
+        array_bytes,
+    }
 }
 
 proptest! {
@@ -779,7 +1039,9 @@ proptest! {
 /// (see `fuzz/seed.sh`); does nothing otherwise.
 #[test]
 fn write_fuzz_seeds() {
-    let Some(dir) = std::env::var_os("OOMSLEUTH_FUZZ_SEEDS") else { return };
+    let Some(dir) = std::env::var_os("OOMSLEUTH_FUZZ_SEEDS") else {
+        return;
+    };
     let dir = Path::new(&dir);
     std::fs::create_dir_all(dir).unwrap();
     let mut n = 0;
@@ -790,23 +1052,42 @@ fn write_fuzz_seeds() {
     for version in [1, 2, 3] {
         for ids in [4, 8] {
             let (w, _) = sample(version, ids);
-            put(&format!("sample-{version}-{ids}-single.hprof"), &w.finish(&Grouping::Single));
-            put(&format!("sample-{version}-{ids}-segments.hprof"), &w.finish(&Grouping::Segments { max_body: 300 }));
+            put(
+                &format!("sample-{version}-{ids}-single.hprof"),
+                &w.finish(&Grouping::Single),
+            );
+            put(
+                &format!("sample-{version}-{ids}-segments.hprof"),
+                &w.finish(&Grouping::Segments { max_body: 300 }),
+            );
         }
     }
     let (w, _) = sample(2, 8);
-    put("sample-hotspot.hprof.gz", &hotspot_gzip(&w.finish(&Grouping::Segments { max_body: 300 }), 1024));
-    put("sample-plain.hprof.gz", &plain_gzip(&w.finish(&Grouping::Single)));
+    put(
+        "sample-hotspot.hprof.gz",
+        &hotspot_gzip(&w.finish(&Grouping::Segments { max_body: 300 }), 1024),
+    );
+    put(
+        "sample-plain.hprof.gz",
+        &plain_gzip(&w.finish(&Grouping::Single)),
+    );
     let mut w = HprofWriter::android();
     w.heap_dump_info(0x41, "app");
     let object = w.class("java.lang.Object").define();
-    let s = w.class("java.lang.String").extends(object).field("count", Ty::Int).define();
+    let s = w
+        .class("java.lang.String")
+        .extends(object)
+        .field("count", Ty::Int)
+        .define();
     let ss = w.instances(s, 2);
     w.primitive_array_nodata(Ty::Char, 5);
     for r in Root::every_kind(ss[0]) {
         w.root(r);
     }
-    put("android.hprof", &w.finish(&Grouping::Segments { max_body: 100 }));
+    put(
+        "android.hprof",
+        &w.finish(&Grouping::Segments { max_body: 100 }),
+    );
     // Random ones, deterministic.
     let mut runner = proptest::test_runner::TestRunner::deterministic();
     for i in 0..20 {

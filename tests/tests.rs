@@ -1,5 +1,6 @@
 //! Integration tests, in one binary (one link step instead of many).
 
+mod bad_input;
+mod jvm_histogram;
 mod support;
 mod synthetic;
-mod bad_input;

@@ -43,7 +43,9 @@ pub struct Assumptions {
 impl DumpInfo {
     pub fn of(s: &Snapshot<'_>) -> DumpInfo {
         let compressed_bytes = match s.bytes.source {
-            Source::Gzip { compressed_bytes, .. } => Some(compressed_bytes),
+            Source::Gzip {
+                compressed_bytes, ..
+            } => Some(compressed_bytes),
             Source::Plain => None,
         };
         DumpInfo {
@@ -75,7 +77,11 @@ impl Assumptions {
             object_header_bytes: m.header_size(),
             reference_bytes: m.oop_size(),
             object_alignment: m.object_alignment,
-            field_layout: if m.jdk_feature >= 15 { "JDK 15+ (FieldLayoutBuilder)" } else { "JDK 6-14 (ClassFileParser)" },
+            field_layout: if m.jdk_feature >= 15 {
+                "JDK 15+ (FieldLayoutBuilder)"
+            } else {
+                "JDK 6-14 (ClassFileParser)"
+            },
         }
     }
 }

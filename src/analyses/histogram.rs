@@ -73,22 +73,35 @@ pub fn rows(s: &Snapshot<'_>) -> Vec<Row> {
     for (i, c) in classes.classes.iter().enumerate() {
         let counts = s.census.by_class.get(&c.id).copied().unwrap_or_default();
         let (mut instances, mut bytes) = match c.array_of {
-            Some(BasicType::Object) => (counts.instances, model.arrays_size(BasicType::Object, counts.elements, &counts.by_len_mod8)),
+            Some(BasicType::Object) => (
+                counts.instances,
+                model.arrays_size(BasicType::Object, counts.elements, &counts.by_len_mod8),
+            ),
             Some(t) => {
                 if c.loader_id == 0 || prim_class[t.index()].is_none() {
                     prim_class[t.index()] = Some(rows.len());
                 }
                 (0, 0)
             }
-            None => (counts.instances, counts.instances * s.sizes.instance[i] as u64),
+            None => (
+                counts.instances,
+                counts.instances * s.sizes.instance[i] as u64,
+            ),
         };
         if Some(i as u32) == class_class {
             // Instances of java.lang.Class in the dump are the primitive type mirrors; every
             // class record is a mirror too.
-            bytes = counts.instances * s.sizes.class_instance as u64 + s.sizes.mirror.iter().map(|&m| m as u64).sum::<u64>();
+            bytes = counts.instances * s.sizes.class_instance as u64
+                + s.sizes.mirror.iter().map(|&m| m as u64).sum::<u64>();
             instances = counts.instances + classes.len() as u64;
         }
-        rows.push(Row { name: c.name.clone(), instances, shallow_bytes: bytes, class_id: Some(hex(c.id)), loader_id: Some(hex(c.loader_id)) });
+        rows.push(Row {
+            name: c.name.clone(),
+            instances,
+            shallow_bytes: bytes,
+            class_id: Some(hex(c.id)),
+            loader_id: Some(hex(c.loader_id)),
+        });
     }
     for t in BasicType::PRIMITIVES {
         let counts: Counts = s.census.primitive_arrays[t.index()];
@@ -101,14 +114,32 @@ pub fn rows(s: &Snapshot<'_>) -> Vec<Row> {
                 rows[r].instances += counts.instances;
                 rows[r].shallow_bytes += bytes;
             }
-            None => rows.push(Row { name: format!("{}[]", t.java_name()), instances: counts.instances, shallow_bytes: bytes, class_id: None, loader_id: None }),
+            None => rows.push(Row {
+                name: format!("{}[]", t.java_name()),
+                instances: counts.instances,
+                shallow_bytes: bytes,
+                class_id: None,
+                loader_id: None,
+            }),
         }
     }
     // Objects whose class has no CLASS DUMP record.
-    let mut unknown: Vec<(u64, Counts)> = s.census.by_class.iter().filter(|(id, _)| classes.index_of(**id).is_none()).map(|(k, v)| (*k, *v)).collect();
+    let mut unknown: Vec<(u64, Counts)> = s
+        .census
+        .by_class
+        .iter()
+        .filter(|(id, _)| classes.index_of(**id).is_none())
+        .map(|(k, v)| (*k, *v))
+        .collect();
     unknown.sort_by_key(|u| u.0);
     for (id, c) in unknown {
-        rows.push(Row { name: format!("<unknown class 0x{id:x}>"), instances: c.instances, shallow_bytes: 0, class_id: Some(hex(id)), loader_id: None });
+        rows.push(Row {
+            name: format!("<unknown class 0x{id:x}>"),
+            instances: c.instances,
+            shallow_bytes: 0,
+            class_id: Some(hex(id)),
+            loader_id: None,
+        });
     }
     rows.retain(|r| r.instances > 0);
     rows
@@ -116,14 +147,30 @@ pub fn rows(s: &Snapshot<'_>) -> Vec<Row> {
 
 pub fn sort_rows(rows: &mut [Row], by: SortBy) {
     match by {
-        SortBy::Bytes => rows.sort_by(|a, b| b.shallow_bytes.cmp(&a.shallow_bytes).then(b.instances.cmp(&a.instances)).then(a.name.cmp(&b.name)).then(a.class_id.cmp(&b.class_id))),
-        SortBy::Count => rows.sort_by(|a, b| b.instances.cmp(&a.instances).then(b.shallow_bytes.cmp(&a.shallow_bytes)).then(a.name.cmp(&b.name)).then(a.class_id.cmp(&b.class_id))),
+        SortBy::Bytes => rows.sort_by(|a, b| {
+            b.shallow_bytes
+                .cmp(&a.shallow_bytes)
+                .then(b.instances.cmp(&a.instances))
+                .then(a.name.cmp(&b.name))
+                .then(a.class_id.cmp(&b.class_id))
+        }),
+        SortBy::Count => rows.sort_by(|a, b| {
+            b.instances
+                .cmp(&a.instances)
+                .then(b.shallow_bytes.cmp(&a.shallow_bytes))
+                .then(a.name.cmp(&b.name))
+                .then(a.class_id.cmp(&b.class_id))
+        }),
         SortBy::Name => rows.sort_by(|a, b| a.name.cmp(&b.name).then(a.class_id.cmp(&b.class_id))),
     }
 }
 
 fn totals(rows: &[Row]) -> Totals {
-    Totals { classes: rows.len() as u64, instances: rows.iter().map(|r| r.instances).sum(), shallow_bytes: rows.iter().map(|r| r.shallow_bytes).sum() }
+    Totals {
+        classes: rows.len() as u64,
+        instances: rows.iter().map(|r| r.instances).sum(),
+        shallow_bytes: rows.iter().map(|r| r.shallow_bytes).sum(),
+    }
 }
 
 pub fn histogram(s: &Snapshot<'_>, opts: &Options) -> Histogram {
@@ -136,10 +183,21 @@ pub fn histogram(s: &Snapshot<'_>, opts: &Options) -> Histogram {
     if let Some(n) = opts.top {
         all.truncate(n);
     }
-    let unknown = all.iter().filter(|r| r.name.starts_with("<unknown class")).count();
+    let unknown = all
+        .iter()
+        .filter(|r| r.name.starts_with("<unknown class"))
+        .count();
     let mut warnings = s.warnings.clone();
     if unknown > 0 {
         warnings.push(Warning { offset: 0, message: format!("{unknown} class(es) have objects but no CLASS DUMP record; their sizes are unknown and counted as 0") });
     }
-    Histogram { schema: SCHEMA, dump: DumpInfo::of(s), assumptions: Assumptions::of(s), shown: totals(&all), classes: all, total, warnings }
+    Histogram {
+        schema: SCHEMA,
+        dump: DumpInfo::of(s),
+        assumptions: Assumptions::of(s),
+        shown: totals(&all),
+        classes: all,
+        total,
+        warnings,
+    }
 }

@@ -128,16 +128,26 @@ pub fn run() -> i32 {
         }
     };
     if let Some(n) = cli.threads {
-        let _ = rayon::ThreadPoolBuilder::new().num_threads(n.max(1)).build_global();
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(n.max(1))
+            .build_global();
     }
     let stdout_tty = std::io::stdout().is_terminal();
     let stderr_tty = std::io::stderr().is_terminal();
     let env = Env {
-        style: Style { color: color_enabled(cli.color, stdout_tty) },
-        progress: if cli.quiet || !stderr_tty { Box::new(NoProgress) } else { Box::new(progress::Bar::new()) },
+        style: Style {
+            color: color_enabled(cli.color, stdout_tty),
+        },
+        progress: if cli.quiet || !stderr_tty {
+            Box::new(NoProgress)
+        } else {
+            Box::new(progress::Bar::new())
+        },
         cache_dir: cli.cache_dir.clone(),
     };
-    let err_style = Style { color: color_enabled(cli.color, stderr_tty) };
+    let err_style = Style {
+        color: color_enabled(cli.color, stderr_tty),
+    };
     match dispatch(cli.command, &env) {
         Ok(out) => {
             let mut so = std::io::stdout().lock();
@@ -173,7 +183,10 @@ fn open(args: &DumpArgs, env: &Env) -> Result<DumpBytes> {
 }
 
 fn overrides(args: &DumpArgs) -> Overrides {
-    Overrides { compressed_oops: args.compressed_oops.map(|o| o == OnOff::On), jdk_feature: None }
+    Overrides {
+        compressed_oops: args.compressed_oops.map(|o| o == OnOff::On),
+        jdk_feature: None,
+    }
 }
 
 fn warn_to_stderr(s: &Snapshot<'_>, json: bool) {
@@ -189,8 +202,20 @@ fn warn_to_stderr(s: &Snapshot<'_>, json: bool) {
 
 fn dispatch(cmd: Command, env: &Env) -> Result<String> {
     match cmd {
-        Command::Histogram { dump, sort, top, filter, json } => {
-            let filter = filter.map(|f| regex::Regex::new(&f).with_context(|| format!("--filter {f:?} is not a valid regular expression"))).transpose()?;
+        Command::Histogram {
+            dump,
+            sort,
+            top,
+            filter,
+            json,
+        } => {
+            let filter = filter
+                .map(|f| {
+                    regex::Regex::new(&f).with_context(|| {
+                        format!("--filter {f:?} is not a valid regular expression")
+                    })
+                })
+                .transpose()?;
             let bytes = open(&dump, env)?;
             let snap = Snapshot::load(&bytes, overrides(&dump), env.progress.as_ref())?;
             warn_to_stderr(&snap, json);
@@ -204,7 +229,11 @@ fn dispatch(cmd: Command, env: &Env) -> Result<String> {
                 filter,
             };
             let h = histogram::histogram(&snap, &opts);
-            Ok(if json { reports::to_json(&h) } else { reports::text::histogram(&h, &env.style) })
+            Ok(if json {
+                reports::to_json(&h)
+            } else {
+                reports::text::histogram(&h, &env.style)
+            })
         }
     }
 }

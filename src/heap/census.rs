@@ -5,7 +5,9 @@
 //! thousands of independent units; older single-record dumps are walked by one thread.
 
 use super::fxhash::{new_map, FxHashMap};
-use crate::formats::hprof::{BasicType, ClassDump, Directory, HeapBody, RootKind, SubRecord, SubRecords, Warning};
+use crate::formats::hprof::{
+    BasicType, ClassDump, Directory, HeapBody, RootKind, SubRecord, SubRecords, Warning,
+};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 
@@ -90,14 +92,23 @@ struct Partial<'a> {
     warning: Option<Warning>,
 }
 
-fn scan_body<'a>(dir: &Directory<'a>, body: HeapBody, progress: &(dyn Fn(u64) + Sync)) -> Partial<'a> {
+fn scan_body<'a>(
+    dir: &Directory<'a>,
+    body: HeapBody,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Partial<'a> {
     let mut p = Partial {
         class_dumps: vec![],
         by_class: new_map(),
         primitive_arrays: [Counts::default(); 9],
         roots: BTreeMap::new(),
         objects: 0,
-        unit: Unit { body, min_id: u64::MAX, max_id: 0, objects: 0 },
+        unit: Unit {
+            body,
+            min_id: u64::MAX,
+            max_id: 0,
+            objects: 0,
+        },
         samples: vec![],
         warning: None,
     };
@@ -117,7 +128,10 @@ fn scan_body<'a>(dir: &Directory<'a>, body: HeapBody, progress: &(dyn Fn(u64) + 
                 } else {
                     format!("stopped reading this heap dump segment: {e}")
                 };
-                p.warning = Some(Warning { offset: e.offset(), message });
+                p.warning = Some(Warning {
+                    offset: e.offset(),
+                    message,
+                });
                 break;
             }
         };
@@ -125,21 +139,44 @@ fn scan_body<'a>(dir: &Directory<'a>, body: HeapBody, progress: &(dyn Fn(u64) + 
             SubRecord::Instance(i) => {
                 if i.class_id != last_class {
                     if last_class != u64::MAX {
-                        p.by_class.entry(last_class).or_default().merge(&last_counts);
+                        p.by_class
+                            .entry(last_class)
+                            .or_default()
+                            .merge(&last_counts);
                     }
                     last_class = i.class_id;
                     last_counts = Counts::default();
                 }
                 last_counts.instances += 1;
-                (i.id, ObjectShape::Instance { class_id: i.class_id })
+                (
+                    i.id,
+                    ObjectShape::Instance {
+                        class_id: i.class_id,
+                    },
+                )
             }
             SubRecord::ObjectArray(a) => {
-                p.by_class.entry(a.class_id).or_default().add_array(a.length);
-                (a.id, ObjectShape::ObjectArray { class_id: a.class_id, len: a.length })
+                p.by_class
+                    .entry(a.class_id)
+                    .or_default()
+                    .add_array(a.length);
+                (
+                    a.id,
+                    ObjectShape::ObjectArray {
+                        class_id: a.class_id,
+                        len: a.length,
+                    },
+                )
             }
             SubRecord::PrimitiveArray(a) => {
                 p.primitive_arrays[a.element_type.index()].add_array(a.length);
-                (a.id, ObjectShape::PrimitiveArray { ty: a.element_type, len: a.length })
+                (
+                    a.id,
+                    ObjectShape::PrimitiveArray {
+                        ty: a.element_type,
+                        len: a.length,
+                    },
+                )
             }
             SubRecord::Class(c) => {
                 p.class_dumps.push(c);
@@ -160,7 +197,10 @@ fn scan_body<'a>(dir: &Directory<'a>, body: HeapBody, progress: &(dyn Fn(u64) + 
         p.unit.max_id = p.unit.max_id.max(id);
         if let Some((pid, pshape)) = prev {
             if id > pid && p.samples.len() < SAMPLES_PER_UNIT {
-                p.samples.push(GapSample { shape: pshape, gap: id - pid });
+                p.samples.push(GapSample {
+                    shape: pshape,
+                    gap: id - pid,
+                });
             }
         }
         prev = Some((id, shape));
@@ -171,7 +211,10 @@ fn scan_body<'a>(dir: &Directory<'a>, body: HeapBody, progress: &(dyn Fn(u64) + 
         }
     }
     if last_class != u64::MAX {
-        p.by_class.entry(last_class).or_default().merge(&last_counts);
+        p.by_class
+            .entry(last_class)
+            .or_default()
+            .merge(&last_counts);
     }
     progress(body.end as u64 - reported);
     p.unit.objects = p.objects;
@@ -181,7 +224,11 @@ fn scan_body<'a>(dir: &Directory<'a>, body: HeapBody, progress: &(dyn Fn(u64) + 
 impl<'a> Census<'a> {
     /// Runs the pass over every heap body of `dir`. `progress` is called with bytes done.
     pub fn scan(dir: &Directory<'a>, progress: &(dyn Fn(u64) + Sync)) -> Census<'a> {
-        let parts: Vec<Partial<'a>> = dir.heap_bodies.par_iter().map(|&b| scan_body(dir, b, progress)).collect();
+        let parts: Vec<Partial<'a>> = dir
+            .heap_bodies
+            .par_iter()
+            .map(|&b| scan_body(dir, b, progress))
+            .collect();
         let mut c = Census {
             class_dumps: vec![],
             by_class: new_map(),

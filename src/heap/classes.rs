@@ -54,7 +54,10 @@ impl<'a> ClassTable<'a> {
                     None => format!("<unnamed class 0x{:x}>", d.id),
                 };
                 let array_of = name.strip_suffix("[]").map(|elem| {
-                    BasicType::PRIMITIVES.into_iter().find(|t| t.java_name() == elem).unwrap_or(BasicType::Object)
+                    BasicType::PRIMITIVES
+                        .into_iter()
+                        .find(|t| t.java_name() == elem)
+                        .unwrap_or(BasicType::Object)
                 });
                 ClassInfo {
                     id: d.id,
@@ -120,13 +123,24 @@ impl<'a> ClassTable<'a> {
     }
 
     /// Finds the value bytes of instance field `name` in an INSTANCE DUMP's field data.
-    pub fn instance_field<'d>(&self, dir: &Directory<'_>, class: ClassIndex, fields: &'d [u8], name: &str) -> Option<(BasicType, &'d [u8])> {
+    pub fn instance_field<'d>(
+        &self,
+        dir: &Directory<'_>,
+        class: ClassIndex,
+        fields: &'d [u8],
+        name: &str,
+    ) -> Option<(BasicType, &'d [u8])> {
         let ids = dir.id_size();
         let mut pos = 0usize;
         for c in self.ancestry(class) {
             for f in self.classes[c as usize].dump.fields() {
                 let n = f.ty.hprof_size(ids);
-                if dir.strings.get(&f.name_id).map(|s| *s == name.as_bytes()).unwrap_or(false) {
+                if dir
+                    .strings
+                    .get(&f.name_id)
+                    .map(|s| *s == name.as_bytes())
+                    .unwrap_or(false)
+                {
                     return Some((f.ty, fields.get(pos..pos + n)?));
                 }
                 pos += n;
@@ -141,7 +155,12 @@ impl<'a> ClassTable<'a> {
         self.classes[class as usize]
             .dump
             .statics()
-            .find(|s| dir.strings.get(&s.name_id).map(|b| *b == name.as_bytes()).unwrap_or(false))
+            .find(|s| {
+                dir.strings
+                    .get(&s.name_id)
+                    .map(|b| *b == name.as_bytes())
+                    .unwrap_or(false)
+            })
             .and_then(|s| s.object_id(ids))
     }
 }

@@ -168,13 +168,23 @@ pub fn dominators(graph: &Csr, root: Node) -> DominatorTree {
     for w in 1..m {
         idom[preorder[w] as usize] = preorder[idom_pre[w] as usize];
     }
-    DominatorTree { idom, preorder, root }
+    DominatorTree {
+        idom,
+        preorder,
+        root,
+    }
 }
 
 /// Lengauer–Tarjan EVAL with iterative path compression: the node of minimum `semi` on the
 /// forest path from `v` up to (excluding) its tree root; `v` itself if `v` is a root.
 #[inline]
-fn eval(v: Node, ancestor: &mut [Node], label: &mut [Node], semi: &[Node], path: &mut Vec<Node>) -> Node {
+fn eval(
+    v: Node,
+    ancestor: &mut [Node],
+    label: &mut [Node],
+    semi: &[Node],
+    path: &mut Vec<Node>,
+) -> Node {
     if ancestor[v as usize] == NONE {
         return v;
     }
@@ -235,7 +245,10 @@ mod tests {
                 if v as Node == root || !all[v] {
                     return NONE;
                 }
-                *doms[v].iter().max_by_key(|&&d| doms[d as usize].len()).unwrap()
+                *doms[v]
+                    .iter()
+                    .max_by_key(|&&d| doms[d as usize].len())
+                    .unwrap()
             })
             .collect()
     }
@@ -267,7 +280,9 @@ mod tests {
     #[test]
     fn long_chain_does_not_recurse() {
         let n = 2_000_000u32;
-        let lists: Vec<Vec<Node>> = (0..n).map(|i| if i + 1 < n { vec![i + 1] } else { vec![] }).collect();
+        let lists: Vec<Vec<Node>> = (0..n)
+            .map(|i| if i + 1 < n { vec![i + 1] } else { vec![] })
+            .collect();
         let g = Csr::from_lists(&lists);
         let t = dominators(&g, 0);
         assert_eq!(t.idom[(n - 1) as usize], n - 2);

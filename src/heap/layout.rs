@@ -38,12 +38,24 @@ impl LayoutModel {
     pub fn hotspot(jdk_feature: u32, compressed_oops: bool) -> LayoutModel {
         // JDK 15+ (JDK-8241825) keeps compressed class pointers without compressed oops.
         let ccp = compressed_oops || jdk_feature >= 15;
-        LayoutModel { jdk_feature, compressed_oops, compressed_class_pointers: ccp, object_alignment: 8, word_size: 8 }
+        LayoutModel {
+            jdk_feature,
+            compressed_oops,
+            compressed_class_pointers: ccp,
+            object_alignment: 8,
+            word_size: 8,
+        }
     }
 
     /// A 32-bit HotSpot: 8-byte headers, 4-byte references.
     pub fn hotspot_32bit(jdk_feature: u32) -> LayoutModel {
-        LayoutModel { jdk_feature, compressed_oops: true, compressed_class_pointers: true, object_alignment: 8, word_size: 4 }
+        LayoutModel {
+            jdk_feature,
+            compressed_oops: true,
+            compressed_class_pointers: true,
+            object_alignment: 8,
+            word_size: 4,
+        }
     }
 
     pub fn header_size(&self) -> u32 {
@@ -146,18 +158,33 @@ struct LField {
     group: u32,
 }
 
-pub fn compute_sizes(model: &LayoutModel, classes: &ClassTable<'_>, dir: &Directory<'_>) -> ClassSizes {
+pub fn compute_sizes(
+    model: &LayoutModel,
+    classes: &ClassTable<'_>,
+    dir: &Directory<'_>,
+) -> ClassSizes {
     let n = classes.len();
     let mut layouts: Vec<ClassLayout> = vec![ClassLayout::default(); n];
     let mut instance = vec![0u32; n];
     for i in 0..n {
         compute_layout(model, classes, dir, i as ClassIndex, &mut layouts);
-        instance[i] = if classes.classes[i].is_array() { 0 } else { layouts[i].instance_size };
+        instance[i] = if classes.classes[i].is_array() {
+            0
+        } else {
+            layouts[i].instance_size
+        };
     }
-    let class_instance = classes.find("java.lang.Class").map(|c| layouts[c as usize].instance_size).unwrap_or_else(|| {
-        // No java.lang.Class in the dump: the usual JDK 11-25 size.
-        if model.compressed_oops { 96 } else { 120 }
-    });
+    let class_instance = classes
+        .find("java.lang.Class")
+        .map(|c| layouts[c as usize].instance_size)
+        .unwrap_or_else(|| {
+            // No java.lang.Class in the dump: the usual JDK 11-25 size.
+            if model.compressed_oops {
+                96
+            } else {
+                120
+            }
+        });
     let ids = dir.id_size();
     let mirror = (0..n)
         .map(|i| {
@@ -165,7 +192,11 @@ pub fn compute_sizes(model: &LayoutModel, classes: &ClassTable<'_>, dir: &Direct
             let mut oops = 0u32;
             let mut prims: Vec<u32> = vec![];
             for s in c.dump.statics() {
-                let synthetic = dir.strings.get(&s.name_id).map(|b| b.first() == Some(&b'<')).unwrap_or(false);
+                let synthetic = dir
+                    .strings
+                    .get(&s.name_id)
+                    .map(|b| b.first() == Some(&b'<'))
+                    .unwrap_or(false);
                 if synthetic {
                     continue;
                 }
@@ -183,38 +214,71 @@ pub fn compute_sizes(model: &LayoutModel, classes: &ClassTable<'_>, dir: &Direct
             model.align(off as u64) as u32
         })
         .collect();
-    ClassSizes { instance, mirror, class_instance }
+    ClassSizes {
+        instance,
+        mirror,
+        class_instance,
+    }
 }
 
 fn field_name<'d>(dir: &Directory<'d>, id: u64) -> &'d [u8] {
     dir.strings.get(&id).copied().unwrap_or(b"")
 }
 
-fn compute_layout(model: &LayoutModel, classes: &ClassTable<'_>, dir: &Directory<'_>, i: ClassIndex, layouts: &mut Vec<ClassLayout>) {
+fn compute_layout(
+    model: &LayoutModel,
+    classes: &ClassTable<'_>,
+    dir: &Directory<'_>,
+    i: ClassIndex,
+    layouts: &mut Vec<ClassLayout>,
+) {
     // Iterative over the superclass chain: deep hierarchies must not recurse.
-    let chain: Vec<ClassIndex> = classes.ancestry(i).take_while(|&c| !layouts[c as usize].done).collect();
+    let chain: Vec<ClassIndex> = classes
+        .ancestry(i)
+        .take_while(|&c| !layouts[c as usize].done)
+        .collect();
     for &c in chain.iter().rev() {
         let info = &classes.classes[c as usize];
-        let sup = if info.super_index == NO_CLASS { None } else { Some(layouts[info.super_index as usize].clone()) };
+        let sup = if info.super_index == NO_CLASS {
+            None
+        } else {
+            Some(layouts[info.super_index as usize].clone())
+        };
         let bootstrap = info.loader_id == 0;
         let mut fields: Vec<LField> = info
             .dump
             .fields()
             .map(|f| {
                 let name = field_name(dir, f.name_id);
-                let group = if bootstrap { contended_group(model.jdk_feature, &info.name, name) } else { 0 };
-                LField { size: f.ty.java_size().unwrap_or(model.oop_size()), oop: f.ty == BasicType::Object, group }
+                let group = if bootstrap {
+                    contended_group(model.jdk_feature, &info.name, name)
+                } else {
+                    0
+                };
+                LField {
+                    size: f.ty.java_size().unwrap_or(model.oop_size()),
+                    oop: f.ty == BasicType::Object,
+                    group,
+                }
             })
             .collect();
         if bootstrap {
             // Injected only when the class does not declare the field itself (`may_be_java`,
             // and fields that later releases moved into Java code).
-            let declared: Vec<&[u8]> = info.dump.fields().map(|f| field_name(dir, f.name_id)).collect();
+            let declared: Vec<&[u8]> = info
+                .dump
+                .fields()
+                .map(|f| field_name(dir, f.name_id))
+                .collect();
             for &(ty, name) in injected_fields(model.jdk_feature, &info.name) {
                 if declared.contains(&name.as_bytes()) {
                     continue;
                 }
-                fields.push(LField { size: ty.java_size().unwrap_or(model.oop_size()), oop: ty == BasicType::Object, group: 0 });
+                fields.push(LField {
+                    size: ty.java_size().unwrap_or(model.oop_size()),
+                    oop: ty == BasicType::Object,
+                    group: 0,
+                });
             }
         }
         let class_contended = bootstrap && contended_class(model.jdk_feature, &info.name);
@@ -224,9 +288,25 @@ fn compute_layout(model: &LayoutModel, classes: &ClassTable<'_>, dir: &Directory
         } else {
             layout_old(model, sup.as_ref(), &fields, class_contended, hard_coded)
         };
-        if std::env::var("OOMSLEUTH_DEBUG_LAYOUT").map(|v| v == info.name).unwrap_or(false) {
-            let names: Vec<String> = info.dump.fields().map(|f| format!("{}:{:?}", String::from_utf8_lossy(field_name(dir, f.name_id)), f.ty)).collect();
-            eprintln!("{} fields {:?} -> size {} blocks {:?}", info.name, names, l.instance_size, l.blocks);
+        if std::env::var("OOMSLEUTH_DEBUG_LAYOUT")
+            .map(|v| v == info.name)
+            .unwrap_or(false)
+        {
+            let names: Vec<String> = info
+                .dump
+                .fields()
+                .map(|f| {
+                    format!(
+                        "{}:{:?}",
+                        String::from_utf8_lossy(field_name(dir, f.name_id)),
+                        f.ty
+                    )
+                })
+                .collect();
+            eprintln!(
+                "{} fields {:?} -> size {} blocks {:?}",
+                info.name, names, l.instance_size, l.blocks
+            );
         }
         layouts[c as usize] = l;
     }
@@ -264,7 +344,11 @@ impl RawLayout {
     }
 
     fn fits(b: &Block, size: u32, align: u32) -> bool {
-        let adj = if b.offset % align != 0 { align - b.offset % align } else { 0 };
+        let adj = if b.offset % align != 0 {
+            align - b.offset % align
+        } else {
+            0
+        };
         b.size >= size + adj
     }
 
@@ -274,7 +358,14 @@ impl RawLayout {
         let off = self.blocks[slot].offset;
         self.blocks[slot].offset += size;
         self.blocks[slot].size -= size;
-        self.blocks.insert(slot, Block { kind, offset: off, size });
+        self.blocks.insert(
+            slot,
+            Block {
+                kind,
+                offset: off,
+                size,
+            },
+        );
         if self.start >= slot {
             self.start += 1;
         }
@@ -316,7 +407,10 @@ impl RawLayout {
                 let mut cursor = self.last() - 1;
                 while cursor != self.start {
                     let b = &self.blocks[cursor];
-                    if b.kind == Kind::Empty && Self::fits(b, size, align) && best.is_none_or(|c| b.size < self.blocks[c].size) {
+                    if b.kind == Kind::Empty
+                        && Self::fits(b, size, align)
+                        && best.is_none_or(|c| b.size < self.blocks[c].size)
+                    {
                         best = Some(cursor);
                     }
                     if cursor == 0 {
@@ -337,28 +431,64 @@ impl RawLayout {
     }
 }
 
-fn layout_new(model: &LayoutModel, sup: Option<&ClassLayout>, fields: &[LField], class_contended: bool) -> ClassLayout {
-    let mut raw = RawLayout { blocks: vec![Block { kind: Kind::Reserved, offset: 0, size: model.header_size() }], start: 0 };
+fn layout_new(
+    model: &LayoutModel,
+    sup: Option<&ClassLayout>,
+    fields: &[LField],
+    class_contended: bool,
+) -> ClassLayout {
+    let mut raw = RawLayout {
+        blocks: vec![Block {
+            kind: Kind::Reserved,
+            offset: 0,
+            size: model.header_size(),
+        }],
+        start: 0,
+    };
     let mut contended = class_contended || fields.iter().any(|f| f.group != 0);
     match sup {
-        None => raw.blocks.push(Block { kind: Kind::Empty, offset: model.header_size(), size: INT_MAX }),
+        None => raw.blocks.push(Block {
+            kind: Kind::Empty,
+            offset: model.header_size(),
+            size: INT_MAX,
+        }),
         Some(s) => {
             // reconstruct_layout + fill_holes: holes between inherited fields become empty
             // blocks (padding if the superclass is @Contended) that our fields may fill.
-            let fill = if s.contended { Kind::Padding } else { Kind::Empty };
+            let fill = if s.contended {
+                Kind::Padding
+            } else {
+                Kind::Empty
+            };
             let mut end = model.header_size();
             for &(off, size) in &s.blocks {
                 if off > end {
-                    raw.blocks.push(Block { kind: fill, offset: end, size: off - end });
+                    raw.blocks.push(Block {
+                        kind: fill,
+                        offset: end,
+                        size: off - end,
+                    });
                 }
-                raw.blocks.push(Block { kind: Kind::Occupied, offset: off, size });
+                raw.blocks.push(Block {
+                    kind: Kind::Occupied,
+                    offset: off,
+                    size,
+                });
                 end = end.max(off + size);
             }
             if s.contended {
-                raw.blocks.push(Block { kind: Kind::Padding, offset: end, size: CONTENDED_PADDING });
+                raw.blocks.push(Block {
+                    kind: Kind::Padding,
+                    offset: end,
+                    size: CONTENDED_PADDING,
+                });
                 end += CONTENDED_PADDING;
             }
-            raw.blocks.push(Block { kind: Kind::Empty, offset: end, size: INT_MAX });
+            raw.blocks.push(Block {
+                kind: Kind::Empty,
+                offset: end,
+                size: INT_MAX,
+            });
             contended |= s.contended;
         }
     }
@@ -371,7 +501,11 @@ fn layout_new(model: &LayoutModel, sup: Option<&ClassLayout>, fields: &[LField],
         need_tail_padding = true;
     }
     let sorted = |oop: bool, group: u32| -> Vec<u32> {
-        let mut v: Vec<u32> = fields.iter().filter(|f| f.oop == oop && f.group == group).map(|f| f.size).collect();
+        let mut v: Vec<u32> = fields
+            .iter()
+            .filter(|f| f.oop == oop && f.group == group)
+            .map(|f| f.size)
+            .collect();
         v.sort_unstable_by(|a, b| b.cmp(a));
         v
     };
@@ -392,14 +526,31 @@ fn layout_new(model: &LayoutModel, sup: Option<&ClassLayout>, fields: &[LField],
         raw.insert(last, Kind::Padding, CONTENDED_PADDING);
     }
     let end = raw.blocks[raw.last()].offset;
-    let blocks = raw.blocks.iter().filter(|b| b.kind == Kind::Occupied).map(|b| (b.offset, b.size)).collect();
-    ClassLayout { blocks, contended, nonstatic_field_size: 0, instance_size: model.align(end as u64) as u32, done: true }
+    let blocks = raw
+        .blocks
+        .iter()
+        .filter(|b| b.kind == Kind::Occupied)
+        .map(|b| (b.offset, b.size))
+        .collect();
+    ClassLayout {
+        blocks,
+        contended,
+        nonstatic_field_size: 0,
+        instance_size: model.align(end as u64) as u32,
+        done: true,
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
 // JDK 6-14: ClassFileParser::layout_fields.
 
-fn layout_old(model: &LayoutModel, sup: Option<&ClassLayout>, fields: &[LField], class_contended: bool, hard_coded: bool) -> ClassLayout {
+fn layout_old(
+    model: &LayoutModel,
+    sup: Option<&ClassLayout>,
+    fields: &[LField],
+    class_contended: bool,
+    hard_coded: bool,
+) -> ClassLayout {
     let oop = model.oop_size();
     let super_size = sup.map(|s| s.nonstatic_field_size).unwrap_or(0);
     let first = model.header_size() + super_size * oop;
@@ -408,14 +559,24 @@ fn layout_old(model: &LayoutModel, sup: Option<&ClassLayout>, fields: &[LField],
         next += CONTENDED_PADDING;
     }
     let regular = |f: &&LField| f.group == 0;
-    let count = |size: u32, is_oop: bool| fields.iter().filter(regular).filter(|f| f.oop == is_oop && f.size == size).count() as u32;
+    let count = |size: u32, is_oop: bool| {
+        fields
+            .iter()
+            .filter(regular)
+            .filter(|f| f.oop == is_oop && f.size == size)
+            .count() as u32
+    };
     let mut doubles = count(8, false);
     let mut words = count(4, false);
     let mut shorts = count(2, false);
     let mut bytes = count(1, false);
     let mut oops = fields.iter().filter(regular).filter(|f| f.oop).count() as u32;
     // Hard-coded-offset JDK classes: references first, no gap filling.
-    let (style0, compact) = if hard_coded { (true, false) } else { (false, true) };
+    let (style0, compact) = if hard_coded {
+        (true, false)
+    } else {
+        (false, true)
+    };
     let mut next_oop;
     let mut next_double;
     if style0 {
@@ -466,7 +627,11 @@ fn layout_old(model: &LayoutModel, sup: Option<&ClassLayout>, fields: &[LField],
     for g in &groups {
         // Each group is padded before and after (`ContendedPaddingWidth`).
         padded += CONTENDED_PADDING;
-        let mut sizes: Vec<(u32, bool)> = fields.iter().filter(|f| f.group == *g).map(|f| (f.size, f.oop)).collect();
+        let mut sizes: Vec<(u32, bool)> = fields
+            .iter()
+            .filter(|f| f.group == *g)
+            .map(|f| (f.size, f.oop))
+            .collect();
         sizes.sort_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)));
         for (s, _) in sizes {
             padded = padded.div_ceil(s) * s + s;
@@ -497,9 +662,34 @@ use BasicType::{Boolean as Z, Byte as B, Int as I, Long as J, Object as L, Short
 fn injected_fields(jdk: u32, class: &str) -> &'static [(BasicType, &'static str)] {
     match class {
         "java.lang.Class" => match jdk {
-            0..=8 => &[(J, "klass"), (J, "array_klass"), (I, "oop_size"), (I, "static_oop_field_count"), (L, "protection_domain"), (L, "init_lock"), (L, "signers")],
-            9..=18 => &[(J, "klass"), (J, "array_klass"), (I, "oop_size"), (I, "static_oop_field_count"), (L, "protection_domain"), (L, "init_lock"), (L, "signers")],
-            _ => &[(J, "klass"), (J, "array_klass"), (I, "oop_size"), (I, "static_oop_field_count"), (L, "protection_domain"), (L, "init_lock"), (L, "signers"), (L, "source_file")],
+            0..=8 => &[
+                (J, "klass"),
+                (J, "array_klass"),
+                (I, "oop_size"),
+                (I, "static_oop_field_count"),
+                (L, "protection_domain"),
+                (L, "init_lock"),
+                (L, "signers"),
+            ],
+            9..=18 => &[
+                (J, "klass"),
+                (J, "array_klass"),
+                (I, "oop_size"),
+                (I, "static_oop_field_count"),
+                (L, "protection_domain"),
+                (L, "init_lock"),
+                (L, "signers"),
+            ],
+            _ => &[
+                (J, "klass"),
+                (J, "array_klass"),
+                (I, "oop_size"),
+                (I, "static_oop_field_count"),
+                (L, "protection_domain"),
+                (L, "init_lock"),
+                (L, "signers"),
+                (L, "source_file"),
+            ],
         },
         "java.lang.ClassLoader" => &[(J, "loader_data")],
         "java.lang.invoke.MemberName" => match jdk {
@@ -518,7 +708,12 @@ fn injected_fields(jdk: u32, class: &str) -> &'static [(BasicType, &'static str)
         "java.lang.InternalError" if jdk >= 15 => &[(Z, "during_unsafe_access")],
         "java.lang.Thread" => match jdk {
             0..=18 => &[],
-            19..=25 => &[(J, "jvmti_thread_state"), (I, "jvmti_VTMS_transition_disable_count"), (Z, "jvmti_is_in_VTMS_transition"), (S, "jfr_epoch")],
+            19..=25 => &[
+                (J, "jvmti_thread_state"),
+                (I, "jvmti_VTMS_transition_disable_count"),
+                (Z, "jvmti_is_in_VTMS_transition"),
+                (S, "jfr_epoch"),
+            ],
             // JDK 26 moved the VTMS transition state out of the Thread object.
             _ => &[(J, "jvmti_thread_state"), (S, "jfr_epoch")],
         },
@@ -531,7 +726,12 @@ fn injected_fields(jdk: u32, class: &str) -> &'static [(BasicType, &'static str)
 fn contended_group(jdk: u32, class: &str, field: &[u8]) -> u32 {
     match (class, field) {
         // JDK 19+ (virtual threads) dropped the annotation.
-        ("java.lang.Thread", b"threadLocalRandomSeed" | b"threadLocalRandomProbe" | b"threadLocalRandomSecondarySeed") if jdk <= 18 => 1,
+        (
+            "java.lang.Thread",
+            b"threadLocalRandomSeed"
+            | b"threadLocalRandomProbe"
+            | b"threadLocalRandomSecondarySeed",
+        ) if jdk <= 18 => 1,
         _ => 0,
     }
 }
@@ -539,9 +739,12 @@ fn contended_group(jdk: u32, class: &str, field: &[u8]) -> u32 {
 /// JDK classes annotated `@Contended` as a whole.
 fn contended_class(jdk: u32, class: &str) -> bool {
     match class {
-        "java.util.concurrent.ConcurrentHashMap$CounterCell" | "java.util.concurrent.atomic.Striped64$Cell" => true,
+        "java.util.concurrent.ConcurrentHashMap$CounterCell"
+        | "java.util.concurrent.atomic.Striped64$Cell" => true,
         "java.util.concurrent.Exchanger$Node" => true,
-        "java.util.concurrent.ForkJoinPool" | "java.util.concurrent.ForkJoinPool$WorkQueue" => jdk <= 8,
+        "java.util.concurrent.ForkJoinPool" | "java.util.concurrent.ForkJoinPool$WorkQueue" => {
+            jdk <= 8
+        }
         _ => false,
     }
 }
@@ -571,7 +774,11 @@ mod tests {
     use super::*;
 
     fn f(size: u32, oop: bool) -> LField {
-        LField { size, oop, group: 0 }
+        LField {
+            size,
+            oop,
+            group: 0,
+        }
     }
 
     #[test]
@@ -597,7 +804,13 @@ mod tests {
         let b1 = layout_old(&m, Some(&obj), &[f(1, false)], false, false);
         assert_eq!(b1.instance_size, 16);
         // The subclass starts at 16 (12 + 1 rounded to 4): 16 + 1 + 1 + 2 -> 24.
-        let b2 = layout_old(&m, Some(&b1), &[f(1, false), f(1, false), f(2, false)], false, false);
+        let b2 = layout_old(
+            &m,
+            Some(&b1),
+            &[f(1, false), f(1, false), f(2, false)],
+            false,
+            false,
+        );
         assert_eq!(b2.instance_size, 24);
         let a = layout_old(&m, Some(&obj), &[f(8, false), f(4, false)], false, false);
         assert_eq!(a.instance_size, 24);
@@ -609,7 +822,13 @@ mod tests {
         assert_eq!(m.array_size(BasicType::Byte, 0), 16);
         assert_eq!(m.array_size(BasicType::Byte, 1), 24);
         assert_eq!(m.array_size(BasicType::Object, 3), 32);
-        let big = LayoutModel { jdk_feature: 11, compressed_oops: false, compressed_class_pointers: false, object_alignment: 8, word_size: 8 };
+        let big = LayoutModel {
+            jdk_feature: 11,
+            compressed_oops: false,
+            compressed_class_pointers: false,
+            object_alignment: 8,
+            word_size: 8,
+        };
         assert_eq!(big.array_size(BasicType::Int, 1), 32);
         assert_eq!(big.array_size(BasicType::Object, 1), 32);
         let mut by = [0u64; 8];

@@ -56,7 +56,9 @@ fn prim_from_descriptor(c: u8) -> Option<BasicType> {
 /// The element type of a one-dimensional primitive array class (`[I` or `int[]`).
 pub fn primitive_array_type(java_name: &str) -> Option<BasicType> {
     let elem = java_name.strip_suffix("[]")?;
-    BasicType::PRIMITIVES.into_iter().find(|t| t.java_name() == elem)
+    BasicType::PRIMITIVES
+        .into_iter()
+        .find(|t| t.java_name() == elem)
 }
 
 #[cfg(test)]
@@ -72,7 +74,10 @@ mod tests {
         assert_eq!(java_name("[Ljava/lang/Object;"), "java.lang.Object[]");
         assert_eq!(java_name("[[Ljava/lang/String;"), "java.lang.String[][]");
         assert_eq!(java_name("com/foo/Outer$Inner"), "com.foo.Outer$Inner");
-        assert_eq!(java_name("Foo$$Lambda$12+0x0000000800c0b000"), "Foo$$Lambda$12/0x0000000800c0b000");
+        assert_eq!(
+            java_name("Foo$$Lambda$12+0x0000000800c0b000"),
+            "Foo$$Lambda$12/0x0000000800c0b000"
+        );
         assert_eq!(java_name("a+0xzz"), "a+0xzz");
         assert_eq!(primitive_array_type("long[]"), Some(BasicType::Long));
         assert_eq!(primitive_array_type("long[][]"), None);

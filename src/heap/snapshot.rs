@@ -46,10 +46,17 @@ pub struct Snapshot<'a> {
 }
 
 impl<'a> Snapshot<'a> {
-    pub fn load(bytes: &'a DumpBytes, overrides: Overrides, progress: &dyn Progress) -> Result<Snapshot<'a>, LoadError> {
+    pub fn load(
+        bytes: &'a DumpBytes,
+        overrides: Overrides,
+        progress: &dyn Progress,
+    ) -> Result<Snapshot<'a>, LoadError> {
         let mut timings = vec![];
         let t = Instant::now();
-        let dir = Directory::read(bytes.bytes()).map_err(|source| LoadError { path: bytes.path.display().to_string(), source })?;
+        let dir = Directory::read(bytes.bytes()).map_err(|source| LoadError {
+            path: bytes.path.display().to_string(),
+            source,
+        })?;
         timings.push(("directory", t.elapsed().as_secs_f64()));
         let t = Instant::now();
         progress.phase("reading objects", dir.heap_bytes());
@@ -60,7 +67,14 @@ impl<'a> Snapshot<'a> {
         let classes = ClassTable::build(&dir, &census.class_dumps);
         let (vm, sizes) = detect(&dir, &census, &classes, overrides);
         timings.push(("layout", t.elapsed().as_secs_f64()));
-        let mut warnings: Vec<Warning> = bytes.warnings.iter().map(|m| Warning { offset: 0, message: m.clone() }).collect();
+        let mut warnings: Vec<Warning> = bytes
+            .warnings
+            .iter()
+            .map(|m| Warning {
+                offset: 0,
+                message: m.clone(),
+            })
+            .collect();
         warnings.extend(dir.warnings.iter().cloned());
         warnings.extend(census.warnings.iter().cloned());
         if dir.heap_bodies.is_empty() && dir.error.is_none() {
@@ -68,14 +82,27 @@ impl<'a> Snapshot<'a> {
         }
         warnings.sort_by_key(|w| w.offset);
         warnings.dedup();
-        Ok(Snapshot { bytes, dir, census, classes, vm, sizes, warnings, timings })
+        Ok(Snapshot {
+            bytes,
+            dir,
+            census,
+            classes,
+            vm,
+            sizes,
+            warnings,
+            timings,
+        })
     }
 
     /// Whether reading stopped before the end of the file.
     pub fn truncated(&self) -> bool {
         self.dir.end_offset < self.bytes.bytes().len() as u64
             || self.dir.heap_bodies.iter().any(|b| b.truncated)
-            || self.census.warnings.iter().any(|w| w.message.contains("truncated"))
+            || self
+                .census
+                .warnings
+                .iter()
+                .any(|w| w.message.contains("truncated"))
             || !self.bytes.warnings.is_empty()
     }
 

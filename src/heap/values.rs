@@ -6,13 +6,25 @@ use crate::formats::hprof::{BasicType, Directory, SubRecord};
 
 /// Decodes the `java.lang.String` with id `id` (JDK 9+ compact strings in byte[] with a coder,
 /// or JDK 8 char[]). Slow path: finds objects by walking the bodies that may hold them.
-pub fn read_string(dir: &Directory<'_>, census: &Census<'_>, classes: &ClassTable<'_>, id: u64) -> Option<String> {
-    let SubRecord::Instance(inst) = census.find_object(dir, id)? else { return None };
+pub fn read_string(
+    dir: &Directory<'_>,
+    census: &Census<'_>,
+    classes: &ClassTable<'_>,
+    id: u64,
+) -> Option<String> {
+    let SubRecord::Instance(inst) = census.find_object(dir, id)? else {
+        return None;
+    };
     let class = classes.index_of(inst.class_id)?;
     let (_, value) = classes.instance_field(dir, class, inst.fields, "value")?;
     let value_id = crate::formats::hprof::reader::read_id(value, dir.id_size());
-    let coder = classes.instance_field(dir, class, inst.fields, "coder").map(|(_, b)| b[0]).unwrap_or(0);
-    let SubRecord::PrimitiveArray(arr) = census.find_object(dir, value_id)? else { return None };
+    let coder = classes
+        .instance_field(dir, class, inst.fields, "coder")
+        .map(|(_, b)| b[0])
+        .unwrap_or(0);
+    let SubRecord::PrimitiveArray(arr) = census.find_object(dir, value_id)? else {
+        return None;
+    };
     Some(decode_string_value(arr.element_type, arr.data, coder))
 }
 
@@ -23,11 +35,17 @@ pub fn decode_string_value(ty: BasicType, data: &[u8], coder: u8) -> String {
     match ty {
         BasicType::Byte if coder == 0 => data.iter().map(|&b| b as char).collect(),
         BasicType::Byte => {
-            let units: Vec<u16> = data.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
+            let units: Vec<u16> = data
+                .chunks_exact(2)
+                .map(|c| u16::from_le_bytes([c[0], c[1]]))
+                .collect();
             String::from_utf16_lossy(&units)
         }
         BasicType::Char => {
-            let units: Vec<u16> = data.chunks_exact(2).map(|c| u16::from_be_bytes([c[0], c[1]])).collect();
+            let units: Vec<u16> = data
+                .chunks_exact(2)
+                .map(|c| u16::from_be_bytes([c[0], c[1]]))
+                .collect();
             String::from_utf16_lossy(&units)
         }
         _ => String::new(),

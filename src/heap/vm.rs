@@ -35,8 +35,15 @@ pub fn feature_of(version: &str) -> Option<u32> {
     v.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
 }
 
-fn detect_release(dir: &Directory<'_>, census: &Census<'_>, classes: &ClassTable<'_>) -> (Option<String>, u32, String) {
-    for (class, field) in [("java.lang.VersionProps", "java_version"), ("sun.misc.Version", "java_version")] {
+fn detect_release(
+    dir: &Directory<'_>,
+    census: &Census<'_>,
+    classes: &ClassTable<'_>,
+) -> (Option<String>, u32, String) {
+    for (class, field) in [
+        ("java.lang.VersionProps", "java_version"),
+        ("sun.misc.Version", "java_version"),
+    ] {
         if let Some(c) = classes.find(class) {
             if let Some(id) = classes.static_object(dir, c, field) {
                 if let Some(s) = read_string(dir, census, classes, id) {
@@ -50,7 +57,17 @@ fn detect_release(dir: &Directory<'_>, census: &Census<'_>, classes: &ClassTable
     // Markers: classes and fields that appeared in known releases.
     let has = |n: &str| classes.find(n).is_some();
     let string_has = |field: &str| {
-        classes.find("java.lang.String").map(|c| classes.get(c).dump.fields().any(|f| dir.strings.get(&f.name_id).map(|b| *b == field.as_bytes()).unwrap_or(false))).unwrap_or(false)
+        classes
+            .find("java.lang.String")
+            .map(|c| {
+                classes.get(c).dump.fields().any(|f| {
+                    dir.strings
+                        .get(&f.name_id)
+                        .map(|b| *b == field.as_bytes())
+                        .unwrap_or(false)
+                })
+            })
+            .unwrap_or(false)
     };
     let (f, why) = if has("java.lang.VirtualThread") {
         (21, "java.lang.VirtualThread is loaded")
@@ -74,22 +91,37 @@ fn candidates(jdk: u32, id_size: u8) -> Vec<LayoutModel> {
         // 32-bit JVMs: 8-byte headers, 4-byte references (modelled as compressed ones).
         return vec![LayoutModel::hotspot_32bit(jdk)];
     }
-    let mut v = vec![LayoutModel::hotspot(jdk, true), LayoutModel::hotspot(jdk, false)];
+    let mut v = vec![
+        LayoutModel::hotspot(jdk, true),
+        LayoutModel::hotspot(jdk, false),
+    ];
     if jdk >= 15 {
-        v.push(LayoutModel { compressed_class_pointers: false, ..LayoutModel::hotspot(jdk, false) });
+        v.push(LayoutModel {
+            compressed_class_pointers: false,
+            ..LayoutModel::hotspot(jdk, false)
+        });
     }
     v
 }
 
 /// How many address-gap samples a model explains exactly.
-fn votes(model: &LayoutModel, sizes: &ClassSizes, census: &Census<'_>, classes: &ClassTable<'_>) -> usize {
+fn votes(
+    model: &LayoutModel,
+    sizes: &ClassSizes,
+    census: &Census<'_>,
+    classes: &ClassTable<'_>,
+) -> usize {
     census
         .gap_samples
         .iter()
         .filter(|s| {
             let predicted = match s.shape {
-                ObjectShape::Instance { class_id } => classes.index_of(class_id).map(|c| sizes.instance[c as usize] as u64),
-                ObjectShape::ObjectArray { len, .. } => Some(model.array_size(crate::formats::hprof::BasicType::Object, len as u64)),
+                ObjectShape::Instance { class_id } => classes
+                    .index_of(class_id)
+                    .map(|c| sizes.instance[c as usize] as u64),
+                ObjectShape::ObjectArray { len, .. } => {
+                    Some(model.array_size(crate::formats::hprof::BasicType::Object, len as u64))
+                }
                 ObjectShape::PrimitiveArray { ty, len } => Some(model.array_size(ty, len as u64)),
             };
             predicted == Some(s.gap)
@@ -98,7 +130,12 @@ fn votes(model: &LayoutModel, sizes: &ClassSizes, census: &Census<'_>, classes: 
 }
 
 /// Decides the JVM facts and returns them with the class sizes under the chosen layout.
-pub fn detect(dir: &Directory<'_>, census: &Census<'_>, classes: &ClassTable<'_>, o: Overrides) -> (VmFacts, ClassSizes) {
+pub fn detect(
+    dir: &Directory<'_>,
+    census: &Census<'_>,
+    classes: &ClassTable<'_>,
+    o: Overrides,
+) -> (VmFacts, ClassSizes) {
     let (version, mut feature, mut jdk_source) = detect_release(dir, census, classes);
     if let Some(f) = o.jdk_feature {
         feature = f;
@@ -115,7 +152,9 @@ pub fn detect(dir: &Directory<'_>, census: &Census<'_>, classes: &ClassTable<'_>
         .collect();
     let total = census.gap_samples.len();
     // Stable: on a tie the earlier (default) candidate wins.
-    let best = (0..scored.len()).max_by_key(|&i| (scored[i].2, usize::MAX - i)).unwrap_or(0);
+    let best = (0..scored.len())
+        .max_by_key(|&i| (scored[i].2, usize::MAX - i))
+        .unwrap_or(0);
     let (model, sizes, v) = scored.swap_remove(best);
     let compressed_oops_source = if o.compressed_oops.is_some() {
         "set by the user (--compressed-oops)".to_string()
@@ -126,7 +165,16 @@ pub fn detect(dir: &Directory<'_>, census: &Census<'_>, classes: &ClassTable<'_>
     } else {
         format!("object address gaps: {v} of {total} sampled neighbours match this layout exactly")
     };
-    (VmFacts { jdk_version: version, jdk_feature: feature, jdk_source, layout: model, compressed_oops_source }, sizes)
+    (
+        VmFacts {
+            jdk_version: version,
+            jdk_feature: feature,
+            jdk_source,
+            layout: model,
+            compressed_oops_source,
+        },
+        sizes,
+    )
 }
 
 #[cfg(test)]

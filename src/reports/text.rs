@@ -73,7 +73,10 @@ pub struct Table {
 
 impl Table {
     pub fn new(headers: &[&str]) -> Table {
-        Table { headers: headers.iter().map(|s| s.to_string()).collect(), rows: vec![] }
+        Table {
+            headers: headers.iter().map(|s| s.to_string()).collect(),
+            rows: vec![],
+        }
     }
 
     pub fn row(&mut self, cells: Vec<String>) {
@@ -113,7 +116,10 @@ impl Table {
 pub fn histogram(h: &Histogram, style: &Style) -> String {
     let mut out = String::new();
     let a = &h.assumptions;
-    let jdk = a.jdk_version.clone().unwrap_or_else(|| format!("{} (guessed)", a.jdk_feature));
+    let jdk = a
+        .jdk_version
+        .clone()
+        .unwrap_or_else(|| format!("{} (guessed)", a.jdk_feature));
     let _ = writeln!(
         out,
         "{} {}  {}",
@@ -140,9 +146,26 @@ pub fn histogram(h: &Histogram, style: &Style) -> String {
         ]);
     }
     if h.shown.classes < h.total.classes {
-        t.row(vec!["".into(), thousands(h.shown.instances), thousands(h.shown.shallow_bytes), human_bytes(h.shown.shallow_bytes), format!("{:.1}%", 100.0 * h.shown.shallow_bytes as f64 / total as f64), format!("shown ({} of {} classes)", h.shown.classes, h.total.classes)]);
+        t.row(vec![
+            "".into(),
+            thousands(h.shown.instances),
+            thousands(h.shown.shallow_bytes),
+            human_bytes(h.shown.shallow_bytes),
+            format!(
+                "{:.1}%",
+                100.0 * h.shown.shallow_bytes as f64 / total as f64
+            ),
+            format!("shown ({} of {} classes)", h.shown.classes, h.total.classes),
+        ]);
     }
-    t.row(vec!["".into(), thousands(h.total.instances), thousands(h.total.shallow_bytes), human_bytes(h.total.shallow_bytes), "100%".into(), "total".into()]);
+    t.row(vec![
+        "".into(),
+        thousands(h.total.instances),
+        thousands(h.total.shallow_bytes),
+        human_bytes(h.total.shallow_bytes),
+        "100%".into(),
+        "total".into(),
+    ]);
     t.render(style, &mut out);
     for w in &h.warnings {
         let _ = writeln!(out, "{} {}", style.yellow("warning:"), w.message);

@@ -42,8 +42,27 @@ pub enum Ty {
 }
 
 impl Ty {
-    pub const ALL: [Ty; 9] = [Ty::Object, Ty::Boolean, Ty::Char, Ty::Float, Ty::Double, Ty::Byte, Ty::Short, Ty::Int, Ty::Long];
-    pub const PRIMITIVES: [Ty; 8] = [Ty::Boolean, Ty::Char, Ty::Float, Ty::Double, Ty::Byte, Ty::Short, Ty::Int, Ty::Long];
+    pub const ALL: [Ty; 9] = [
+        Ty::Object,
+        Ty::Boolean,
+        Ty::Char,
+        Ty::Float,
+        Ty::Double,
+        Ty::Byte,
+        Ty::Short,
+        Ty::Int,
+        Ty::Long,
+    ];
+    pub const PRIMITIVES: [Ty; 8] = [
+        Ty::Boolean,
+        Ty::Char,
+        Ty::Float,
+        Ty::Double,
+        Ty::Byte,
+        Ty::Short,
+        Ty::Int,
+        Ty::Long,
+    ];
 
     /// The type code in the file.
     pub fn code(self) -> u8 {
@@ -181,23 +200,66 @@ fn put_u4(out: &mut Vec<u8>, v: u32) {
 /// A GC root sub-record, every kind HotSpot and Android write.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Root {
-    Unknown { obj: u64 },
-    JniGlobal { obj: u64, jni_ref: u64 },
-    JniLocal { obj: u64, thread: u32, frame: u32 },
-    JavaFrame { obj: u64, thread: u32, frame: u32 },
-    NativeStack { obj: u64, thread: u32 },
-    StickyClass { obj: u64 },
-    ThreadBlock { obj: u64, thread: u32 },
-    MonitorUsed { obj: u64 },
-    ThreadObject { obj: u64, thread: u32, stack_trace: u32 },
+    Unknown {
+        obj: u64,
+    },
+    JniGlobal {
+        obj: u64,
+        jni_ref: u64,
+    },
+    JniLocal {
+        obj: u64,
+        thread: u32,
+        frame: u32,
+    },
+    JavaFrame {
+        obj: u64,
+        thread: u32,
+        frame: u32,
+    },
+    NativeStack {
+        obj: u64,
+        thread: u32,
+    },
+    StickyClass {
+        obj: u64,
+    },
+    ThreadBlock {
+        obj: u64,
+        thread: u32,
+    },
+    MonitorUsed {
+        obj: u64,
+    },
+    ThreadObject {
+        obj: u64,
+        thread: u32,
+        stack_trace: u32,
+    },
     // Android (1.0.3).
-    InternedString { obj: u64 },
-    Finalizing { obj: u64 },
-    Debugger { obj: u64 },
-    ReferenceCleanup { obj: u64 },
-    VmInternal { obj: u64 },
-    JniMonitor { obj: u64, thread: u32, frame: u32 },
-    Unreachable { obj: u64 },
+    InternedString {
+        obj: u64,
+    },
+    Finalizing {
+        obj: u64,
+    },
+    Debugger {
+        obj: u64,
+    },
+    ReferenceCleanup {
+        obj: u64,
+    },
+    VmInternal {
+        obj: u64,
+    },
+    JniMonitor {
+        obj: u64,
+        thread: u32,
+        frame: u32,
+    },
+    Unreachable {
+        obj: u64,
+    },
 }
 
 impl Root {
@@ -205,20 +267,39 @@ impl Root {
     pub fn every_kind(obj: u64) -> Vec<Root> {
         vec![
             Root::Unknown { obj },
-            Root::JniGlobal { obj, jni_ref: obj + 1 },
-            Root::JniLocal { obj, thread: 1, frame: 0 },
-            Root::JavaFrame { obj, thread: 1, frame: 2 },
+            Root::JniGlobal {
+                obj,
+                jni_ref: obj + 1,
+            },
+            Root::JniLocal {
+                obj,
+                thread: 1,
+                frame: 0,
+            },
+            Root::JavaFrame {
+                obj,
+                thread: 1,
+                frame: 2,
+            },
             Root::NativeStack { obj, thread: 1 },
             Root::StickyClass { obj },
             Root::ThreadBlock { obj, thread: 1 },
             Root::MonitorUsed { obj },
-            Root::ThreadObject { obj, thread: 1, stack_trace: 1 },
+            Root::ThreadObject {
+                obj,
+                thread: 1,
+                stack_trace: 1,
+            },
             Root::InternedString { obj },
             Root::Finalizing { obj },
             Root::Debugger { obj },
             Root::ReferenceCleanup { obj },
             Root::VmInternal { obj },
-            Root::JniMonitor { obj, thread: 1, frame: 3 },
+            Root::JniMonitor {
+                obj,
+                thread: 1,
+                frame: 3,
+            },
             Root::Unreachable { obj },
         ]
     }
@@ -287,7 +368,9 @@ impl Root {
                 put_id(out, obj, ids);
                 put_id(out, jni_ref, ids);
             }
-            Root::JniLocal { obj, thread, frame } | Root::JavaFrame { obj, thread, frame } | Root::JniMonitor { obj, thread, frame } => {
+            Root::JniLocal { obj, thread, frame }
+            | Root::JavaFrame { obj, thread, frame }
+            | Root::JniMonitor { obj, thread, frame } => {
                 put_id(out, obj, ids);
                 put_u4(out, thread);
                 put_u4(out, frame);
@@ -296,7 +379,11 @@ impl Root {
                 put_id(out, obj, ids);
                 put_u4(out, thread);
             }
-            Root::ThreadObject { obj, thread, stack_trace } => {
+            Root::ThreadObject {
+                obj,
+                thread,
+                stack_trace,
+            } => {
                 put_id(out, obj, ids);
                 put_u4(out, thread);
                 put_u4(out, stack_trace);
@@ -369,7 +456,11 @@ impl HprofWriter {
             version,
             id_size,
             timestamp_ms: 1_700_000_000_000,
-            name_style: if version == 3 { NameStyle::Verbatim } else { NameStyle::HotSpot },
+            name_style: if version == 3 {
+                NameStyle::Verbatim
+            } else {
+                NameStyle::HotSpot
+            },
             next_id: 0x1000,
             id_step: 20,
             next_class_serial: 1,
@@ -446,9 +537,20 @@ impl HprofWriter {
     }
 
     /// A STACK FRAME record; returns the frame id.
-    pub fn stack_frame(&mut self, method: &str, signature: &str, source_file: &str, class_serial: u32, line: i32) -> u64 {
+    pub fn stack_frame(
+        &mut self,
+        method: &str,
+        signature: &str,
+        source_file: &str,
+        class_serial: u32,
+        line: i32,
+    ) -> u64 {
         let frame = self.alloc_id();
-        let (m, s, f) = (self.string(method), self.string(signature), self.string(source_file));
+        let (m, s, f) = (
+            self.string(method),
+            self.string(signature),
+            self.string(source_file),
+        );
         let mut b = vec![];
         for id in [frame, m, s, f] {
             put_id(&mut b, id, self.id_size);
@@ -545,7 +647,11 @@ impl HprofWriter {
 
     /// An instance of `class` with every field zero; returns its id.
     pub fn instance(&mut self, class: u64) -> u64 {
-        let values: Vec<Value> = self.field_types(class).into_iter().map(Value::zero).collect();
+        let values: Vec<Value> = self
+            .field_types(class)
+            .into_iter()
+            .map(Value::zero)
+            .collect();
         self.instance_with(class, &values)
     }
 
@@ -713,7 +819,11 @@ impl HprofWriter {
                 v
             }
         };
-        let tag = if *grouping == Grouping::Single { 0x0C } else { 0x1C };
+        let tag = if *grouping == Grouping::Single {
+            0x0C
+        } else {
+            0x1C
+        };
         let mut sub_offsets = vec![0u64; self.subs.len()];
         for (s, e) in ranges {
             let len: usize = self.subs[s..e].iter().map(Vec::len).sum();
@@ -728,7 +838,11 @@ impl HprofWriter {
             records.push((0x2C, out.len() as u64));
             put_record_header(&mut out, 0x2C, 0);
         }
-        Written { bytes: out, sub_offsets, records }
+        Written {
+            bytes: out,
+            sub_offsets,
+            records,
+        }
     }
 }
 
@@ -782,7 +896,8 @@ impl ClassBuilder<'_> {
     }
 
     pub fn fields(mut self, fields: &[(&str, Ty)]) -> Self {
-        self.fields.extend(fields.iter().map(|(n, t)| (n.to_string(), *t)));
+        self.fields
+            .extend(fields.iter().map(|(n, t)| (n.to_string(), *t)));
         self
     }
 
@@ -821,8 +936,17 @@ impl ClassBuilder<'_> {
             let name_id = w.string(&written);
             w.load_class(id, name_id);
         }
-        w.classes.insert(id, ClassDef { name: self.name.clone(), super_id: self.super_id, fields: self.fields.clone() });
-        let instance_size = self.instance_size.unwrap_or_else(|| w.field_types(id).iter().map(|t| t.size(ids) as u32).sum());
+        w.classes.insert(
+            id,
+            ClassDef {
+                name: self.name.clone(),
+                super_id: self.super_id,
+                fields: self.fields.clone(),
+            },
+        );
+        let instance_size = self
+            .instance_size
+            .unwrap_or_else(|| w.field_types(id).iter().map(|t| t.size(ids) as u32).sum());
         let mut b = vec![0x20];
         put_id(&mut b, id, ids);
         put_u4(&mut b, self.stack_serial);
@@ -888,7 +1012,8 @@ impl TempDir {
     pub fn new(label: &str) -> TempDir {
         static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let n = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let p = std::env::temp_dir().join(format!("oomsleuth-test-{label}-{}-{n}", std::process::id()));
+        let p =
+            std::env::temp_dir().join(format!("oomsleuth-test-{label}-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&p);
         std::fs::create_dir_all(&p).unwrap();
         TempDir(p)

@@ -1,2 +1,2 @@
-pub mod jvm;
 pub mod hprof_writer;
+pub mod jvm;

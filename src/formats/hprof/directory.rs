@@ -3,8 +3,11 @@
 //! Its cost is proportional to the number of records, not to the size of the heap.
 
 use super::error::HprofError;
-use super::reader::{parse_header, parse_load_class, parse_stack_frame, parse_stack_trace, parse_string, Header, LoadClass, Records, StackFrame};
 use super::raw::Tag;
+use super::reader::{
+    parse_header, parse_load_class, parse_stack_frame, parse_stack_trace, parse_string, Header,
+    LoadClass, Records, StackFrame,
+};
 use std::collections::HashMap;
 
 /// A problem that did not stop the reading, with the offset where it was seen.
@@ -76,7 +79,10 @@ impl<'a> Directory<'a> {
                     // end of the data, which would make a file cut inside a record header look
                     // complete).
                     d.end_offset = records.position();
-                    d.warnings.push(Warning { offset: e.offset(), message: format!("stopped reading: {e}") });
+                    d.warnings.push(Warning {
+                        offset: e.offset(),
+                        message: format!("stopped reading: {e}"),
+                    });
                     if !e.is_truncation() {
                         d.error = Some(e);
                     }
@@ -93,7 +99,11 @@ impl<'a> Directory<'a> {
             if rec.truncated {
                 // A heap dump body is read as far as it goes; any other cut record is not used,
                 // so reading stopped where it starts.
-                d.end_offset = if rec.tag.is_heap_dump() { data.len() as u64 } else { rec.offset };
+                d.end_offset = if rec.tag.is_heap_dump() {
+                    data.len() as u64
+                } else {
+                    rec.offset
+                };
                 d.warnings.push(Warning {
                     offset: data.len() as u64,
                     message: format!("the file is truncated: it ends inside the {} record that starts at byte {}; analysed what was there", rec.tag, rec.offset),
@@ -111,11 +121,19 @@ impl<'a> Directory<'a> {
                     Tag::STACK_FRAME => d.stack_frames.push(parse_stack_frame(&rec, id_size)?),
                     Tag::STACK_TRACE => {
                         let t = parse_stack_trace(&rec, id_size)?;
-                        d.stack_traces.push((t.serial, t.thread_serial, t.frames(id_size).collect()));
+                        d.stack_traces.push((
+                            t.serial,
+                            t.thread_serial,
+                            t.frames(id_size).collect(),
+                        ));
                     }
                     Tag::HEAP_DUMP | Tag::HEAP_DUMP_SEGMENT => {
                         let start = rec.body_offset() as usize;
-                        d.heap_bodies.push(HeapBody { start, end: start + rec.body.len(), truncated: rec.truncated });
+                        d.heap_bodies.push(HeapBody {
+                            start,
+                            end: start + rec.body.len(),
+                            truncated: rec.truncated,
+                        });
                     }
                     Tag::HEAP_DUMP_END => d.saw_heap_dump_end = true,
                     _ => {}
@@ -124,7 +142,10 @@ impl<'a> Directory<'a> {
             })();
             if let Err(e) = res {
                 // A malformed small record: note it and go on, the rest of the file is fine.
-                d.warnings.push(Warning { offset: e.offset(), message: format!("skipped a malformed record: {e}") });
+                d.warnings.push(Warning {
+                    offset: e.offset(),
+                    message: format!("skipped a malformed record: {e}"),
+                });
             }
         }
         Ok(d)
@@ -141,6 +162,9 @@ impl<'a> Directory<'a> {
 
     /// Total bytes of heap dump bodies.
     pub fn heap_bytes(&self) -> u64 {
-        self.heap_bodies.iter().map(|b| (b.end - b.start) as u64).sum()
+        self.heap_bodies
+            .iter()
+            .map(|b| (b.end - b.start) as u64)
+            .sum()
     }
 }

@@ -31,13 +31,27 @@ pub enum HprofError {
     NotHprof { found: Found },
     /// The data ends before a structure that was started is complete.
     #[error("truncated at byte {offset}: {context} needs {needed} more byte(s) for {expected}")]
-    Truncated { offset: u64, context: Context, expected: &'static str, needed: u64 },
+    Truncated {
+        offset: u64,
+        context: Context,
+        expected: &'static str,
+        needed: u64,
+    },
     /// A byte that should be a tag or type code is not one.
     #[error("corrupt at byte {offset}: {context}: expected {expected}, found byte 0x{found:02X}")]
-    Corrupt { offset: u64, context: Context, expected: &'static str, found: u8 },
+    Corrupt {
+        offset: u64,
+        context: Context,
+        expected: &'static str,
+        found: u8,
+    },
     /// A length field that cannot be right (e.g. a sub-record running past its record).
     #[error("corrupt at byte {offset}: {context}: {what}")]
-    BadLength { offset: u64, context: Context, what: &'static str },
+    BadLength {
+        offset: u64,
+        context: Context,
+        what: &'static str,
+    },
     /// The identifier size in the header is not 4 or 8.
     #[error("unsupported identifier size {size} at byte {offset} (HPROF uses 4 or 8)")]
     UnsupportedIdSize { offset: u64, size: u32 },
@@ -72,7 +86,10 @@ impl Found {
         let mut bytes = [0u8; 12];
         let len = data.len().min(12);
         bytes[..len].copy_from_slice(&data[..len]);
-        Found { bytes, len: len as u8 }
+        Found {
+            bytes,
+            len: len as u8,
+        }
     }
 }
 

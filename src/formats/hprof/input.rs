@@ -19,7 +19,10 @@ pub enum Source {
     Plain,
     /// A gzip file; `parallel_members` is the number of HotSpot blocks inflated in parallel
     /// (0 when the file was inflated as one stream).
-    Gzip { compressed_bytes: u64, parallel_members: usize },
+    Gzip {
+        compressed_bytes: u64,
+        parallel_members: usize,
+    },
 }
 
 /// A problem getting the bytes of a dump, with the file named.
@@ -30,9 +33,17 @@ pub enum InputError {
     #[error("{path}: cannot map the file into memory: {source}")]
     Map { path: PathBuf, source: io::Error },
     #[error("{path}: cannot create a scratch file to inflate the gzip dump into (in {dir}): {source}; pass --cache-dir to a writable directory with room for the uncompressed dump")]
-    Scratch { path: PathBuf, dir: PathBuf, source: io::Error },
+    Scratch {
+        path: PathBuf,
+        dir: PathBuf,
+        source: io::Error,
+    },
     #[error("{path}: corrupt gzip data at compressed byte {offset}: {what}")]
-    Gzip { path: PathBuf, offset: u64, what: String },
+    Gzip {
+        path: PathBuf,
+        offset: u64,
+        what: String,
+    },
 }
 
 /// The dump's bytes, however they were obtained, plus what happened on the way.
@@ -52,48 +63,100 @@ impl DumpBytes {
     /// Opens `path`. Gzip input is inflated into a scratch file in `scratch_dir` (default: the
     /// system temporary directory).
     pub fn open(path: &Path, scratch_dir: Option<&Path>) -> Result<DumpBytes, InputError> {
-        let file = File::open(path).map_err(|source| InputError::Open { path: path.into(), source })?;
-        let len = file.metadata().map_err(|source| InputError::Open { path: path.into(), source })?.len();
+        let file = File::open(path).map_err(|source| InputError::Open {
+            path: path.into(),
+            source,
+        })?;
+        let len = file
+            .metadata()
+            .map_err(|source| InputError::Open {
+                path: path.into(),
+                source,
+            })?
+            .len();
         if len == 0 {
-            return Ok(DumpBytes { path: path.into(), map: None, source: Source::Plain, warnings: vec![] });
+            return Ok(DumpBytes {
+                path: path.into(),
+                map: None,
+                source: Source::Plain,
+                warnings: vec![],
+            });
         }
         // SAFETY: the map is read-only. If another process truncates the file while we read it,
         // accessing the lost pages raises SIGBUS; that is the documented risk of mapping files
         // (ripgrep takes the same one) and a dump being rewritten under us is not a case we can
         // recover from anyway. The user's file is never written.
-        let map = unsafe { Mmap::map(&file) }.map_err(|source| InputError::Map { path: path.into(), source })?;
+        let map = unsafe { Mmap::map(&file) }.map_err(|source| InputError::Map {
+            path: path.into(),
+            source,
+        })?;
         #[cfg(unix)]
         let _ = map.advise(memmap2::Advice::WillNeed);
         if map.len() >= 2 && map[0] == 0x1f && map[1] == 0x8b {
             return inflate(path, &map, scratch_dir);
         }
-        Ok(DumpBytes { path: path.into(), map: Some(map), source: Source::Plain, warnings: vec![] })
+        Ok(DumpBytes {
+            path: path.into(),
+            map: Some(map),
+            source: Source::Plain,
+            warnings: vec![],
+        })
     }
 
     /// The same as [`DumpBytes::open`] for data already in memory (fuzzing, tests): plain data
     /// is copied into an anonymous map, gzip data is inflated as a file's would be. `path` only
     /// names the data in messages.
-    pub fn from_bytes(path: &Path, data: &[u8], scratch_dir: Option<&Path>) -> Result<DumpBytes, InputError> {
+    pub fn from_bytes(
+        path: &Path,
+        data: &[u8],
+        scratch_dir: Option<&Path>,
+    ) -> Result<DumpBytes, InputError> {
         if data.len() >= 2 && data[0] == 0x1f && data[1] == 0x8b {
             return inflate(path, data, scratch_dir);
         }
         if data.is_empty() {
-            return Ok(DumpBytes { path: path.into(), map: None, source: Source::Plain, warnings: vec![] });
+            return Ok(DumpBytes {
+                path: path.into(),
+                map: None,
+                source: Source::Plain,
+                warnings: vec![],
+            });
         }
-        let map_err = |source| InputError::Map { path: path.into(), source };
+        let map_err = |source| InputError::Map {
+            path: path.into(),
+            source,
+        };
         let mut anon = MmapMut::map_anon(data.len()).map_err(map_err)?;
         anon.copy_from_slice(data);
         let map = anon.make_read_only().map_err(map_err)?;
-        Ok(DumpBytes { path: path.into(), map: Some(map), source: Source::Plain, warnings: vec![] })
+        Ok(DumpBytes {
+            path: path.into(),
+            map: Some(map),
+            source: Source::Plain,
+            warnings: vec![],
+        })
     }
 }
 
 fn scratch_file(path: &Path, dir: &Path, len: u64) -> Result<File, InputError> {
-    let err = |source| InputError::Scratch { path: path.into(), dir: dir.into(), source };
+    let err = |source| InputError::Scratch {
+        path: path.into(),
+        dir: dir.into(),
+        source,
+    };
     std::fs::create_dir_all(dir).map_err(err)?;
-    let name = format!(".oomsleuth-inflate-{}-{}", std::process::id(), SCRATCH_SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+    let name = format!(
+        ".oomsleuth-inflate-{}-{}",
+        std::process::id(),
+        SCRATCH_SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    );
     let p = dir.join(name);
-    let f = std::fs::OpenOptions::new().read(true).write(true).create_new(true).open(&p).map_err(err)?;
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .open(&p)
+        .map_err(err)?;
     // Unlinked at once: the data lives as long as the mapping and never outlives the process.
     let _ = std::fs::remove_file(&p);
     f.set_len(len).map_err(err)?;
@@ -133,7 +196,10 @@ fn parse_member_header(gz: &[u8], at: usize) -> Option<MemberHeader> {
     if flags & 0x02 != 0 {
         p += 2;
     }
-    (p <= gz.len()).then_some(MemberHeader { data_start: p, comment })
+    (p <= gz.len()).then_some(MemberHeader {
+        data_start: p,
+        comment,
+    })
 }
 
 fn hotspot_block_size(comment: &str) -> Option<usize> {
@@ -149,10 +215,16 @@ fn inflate_member(input: &[u8], out: &mut [u8]) -> Result<(usize, usize), String
         let before_in = d.total_in() as usize;
         let before_out = d.total_out() as usize;
         let status = d
-            .decompress(&input[before_in..], &mut out[before_out..], flate2::FlushDecompress::Finish)
+            .decompress(
+                &input[before_in..],
+                &mut out[before_out..],
+                flate2::FlushDecompress::Finish,
+            )
             .map_err(|e| e.to_string())?;
         match status {
-            flate2::Status::StreamEnd => return Ok((d.total_in() as usize, d.total_out() as usize)),
+            flate2::Status::StreamEnd => {
+                return Ok((d.total_in() as usize, d.total_out() as usize))
+            }
             _ => {
                 if d.total_in() as usize == before_in && d.total_out() as usize == before_out {
                     if before_out == out.len() {
@@ -166,8 +238,14 @@ fn inflate_member(input: &[u8], out: &mut [u8]) -> Result<(usize, usize), String
 }
 
 fn inflate(path: &Path, gz: &[u8], scratch_dir: Option<&Path>) -> Result<DumpBytes, InputError> {
-    let dir = scratch_dir.map(Path::to_path_buf).unwrap_or_else(std::env::temp_dir);
-    let first = parse_member_header(gz, 0).ok_or_else(|| InputError::Gzip { path: path.into(), offset: 0, what: "bad gzip member header".into() })?;
+    let dir = scratch_dir
+        .map(Path::to_path_buf)
+        .unwrap_or_else(std::env::temp_dir);
+    let first = parse_member_header(gz, 0).ok_or_else(|| InputError::Gzip {
+        path: path.into(),
+        offset: 0,
+        what: "bad gzip member header".into(),
+    })?;
     if let Some(block) = first.comment.as_deref().and_then(hotspot_block_size) {
         if let Some(r) = inflate_hotspot(path, gz, block, &dir)? {
             return Ok(r);
@@ -176,78 +254,122 @@ fn inflate(path: &Path, gz: &[u8], scratch_dir: Option<&Path>) -> Result<DumpByt
     inflate_stream(path, gz, &dir)
 }
 
-/// Parallel inflation of HotSpot's fixed-size members. Returns `None` when the file does not
-/// have the expected shape after all (the caller falls back to one stream).
-fn inflate_hotspot(path: &Path, gz: &[u8], block: usize, dir: &Path) -> Result<Option<DumpBytes>, InputError> {
-    // Every member but the last inflates to exactly `block` bytes, so the 4 bytes before a
-    // member header (the previous member's ISIZE) equal `block`: a strong filter for the
-    // candidates found by scanning for the gzip magic.
-    let isize_le = (block as u32).to_le_bytes();
+/// Parallel inflation of HotSpot's members. Each member holds at most `block` uncompressed bytes
+/// (HotSpot flushes a block early at the end of a segment, so most are shorter) and ends with its
+/// size (ISIZE): the 4 bytes before each member header give the previous member's length, hence
+/// every member's place in the output, and the members inflate independently. Returns `None` when
+/// the file does not have that shape after all (the caller falls back to one stream).
+fn inflate_hotspot(
+    path: &Path,
+    gz: &[u8],
+    block: usize,
+    dir: &Path,
+) -> Result<Option<DumpBytes>, InputError> {
+    let isize_at =
+        |p: usize| u32::from_le_bytes([gz[p - 4], gz[p - 3], gz[p - 2], gz[p - 1]]) as usize;
+    // Candidates: the gzip magic with a valid header, preceded by a plausible ISIZE. A false
+    // candidate inside compressed data is caught below (its neighbour does not end where expected).
     let mut starts = vec![0usize];
-    let finder = memchr_gzip_candidates(gz);
-    for p in finder {
-        if p >= 4 && gz[p - 4..p] == isize_le && parse_member_header(gz, p).is_some() {
+    for p in memchr_gzip_candidates(gz) {
+        if p >= 18 && (1..=block).contains(&isize_at(p)) && parse_member_header(gz, p).is_some() {
             starts.push(p);
         }
     }
-    // The last member's size comes from its trailer; if the file is truncated it is unknown.
-    let last_start = *starts.last().unwrap();
-    let tail = &gz[gz.len().saturating_sub(4)..];
-    let last_isize = if gz.len() >= 8 { u32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]]) as usize } else { 0 };
-    let last_len = if last_isize <= block { last_isize } else { block };
-    let total = (starts.len() - 1) * block + last_len;
+    let mut lens: Vec<usize> = starts.iter().skip(1).map(|&p| isize_at(p)).collect();
+    // The last member's size comes from the file's trailer; if the file is truncated it is unknown.
+    let last_isize = if gz.len() >= 8 { isize_at(gz.len()) } else { 0 };
+    lens.push(if (1..=block).contains(&last_isize) {
+        last_isize
+    } else {
+        block
+    });
+    let mut offsets = Vec::with_capacity(lens.len());
+    let mut total = 0usize;
+    for &n in &lens {
+        offsets.push(total);
+        total += n;
+    }
     let file = scratch_file(path, dir, total.max(1) as u64)?;
     // SAFETY: a private scratch file we created and unlinked; nobody else maps it.
-    let mut out = unsafe { MmapMut::map_mut(&file) }.map_err(|source| InputError::Map { path: path.into(), source })?;
-    let ends: Vec<usize> = starts.iter().skip(1).copied().chain(std::iter::once(gz.len())).collect();
-    let results: Vec<Result<(usize, usize), (u64, String)>> = out[..total]
-        .par_chunks_mut(block)
+    let mut out = unsafe { MmapMut::map_mut(&file) }.map_err(|source| InputError::Map {
+        path: path.into(),
+        source,
+    })?;
+    let ends: Vec<usize> = starts
+        .iter()
+        .skip(1)
+        .copied()
+        .chain(std::iter::once(gz.len()))
+        .collect();
+    // Split the output into the members' disjoint windows.
+    let mut windows: Vec<&mut [u8]> = Vec::with_capacity(lens.len());
+    let mut rest: &mut [u8] = &mut out[..total];
+    for &n in &lens {
+        let (w, r) = rest.split_at_mut(n);
+        windows.push(w);
+        rest = r;
+    }
+    let results: Vec<Result<(usize, usize), (u64, String)>> = windows
+        .into_par_iter()
         .zip(starts.par_iter().zip(ends.par_iter()))
         .map(|(dst, (&s, &e))| {
-            let h = parse_member_header(gz, s).ok_or((s as u64, "bad gzip member header".to_string()))?;
-            let (used_in, used_out) = inflate_member(&gz[h.data_start..e], dst).map_err(|w| (h.data_start as u64, w))?;
+            let h = parse_member_header(gz, s)
+                .ok_or((s as u64, "bad gzip member header".to_string()))?;
+            let (used_in, used_out) =
+                inflate_member(&gz[h.data_start..e], dst).map_err(|w| (h.data_start as u64, w))?;
             Ok((h.data_start + used_in + 8, used_out))
         })
         .collect();
     let mut warnings = vec![];
     let mut good = 0usize;
+    let last = results.len() - 1;
     for (i, r) in results.iter().enumerate() {
         match r {
-            Ok((member_end, n)) => {
-                let expected_end = ends[i];
-                if *member_end != expected_end || (i + 1 < results.len() && *n != block) {
-                    if i == 0 && results.len() == 1 {
-                        return Ok(None);
-                    }
-                    if i + 1 < results.len() {
-                        // Not the layout we assumed: inflate as one stream instead.
-                        return Ok(None);
-                    }
-                }
-                good += n;
+            Ok((member_end, n)) if *member_end == ends[i] && *n == lens[i] => good = offsets[i] + n,
+            // Not the layout we assumed (e.g. a false candidate): inflate as one stream instead.
+            _ if i < last => return Ok(None),
+            Ok(_) => {
+                warnings.push(format!("the gzip stream ends inside its last member (compressed byte {}); read the {} uncompressed bytes before it", starts[i], offsets[i]));
             }
             Err((off, what)) => {
-                if i + 1 == results.len() {
-                    warnings.push(format!("the gzip stream is truncated or corrupt at compressed byte {off} ({what}); read the {good} bytes before it"));
-                    break;
+                if i == 0 {
+                    return Ok(None);
                 }
-                return Err(InputError::Gzip { path: path.into(), offset: *off, what: what.clone() });
+                warnings.push(format!("the gzip stream is truncated or corrupt at compressed byte {off} ({what}); read the {} uncompressed bytes before it", offsets[i]));
             }
         }
     }
-    let _ = last_start;
     let map = finish_map(path, out, &file, good)?;
-    Ok(Some(DumpBytes { path: path.into(), map, source: Source::Gzip { compressed_bytes: gz.len() as u64, parallel_members: starts.len() }, warnings }))
+    Ok(Some(DumpBytes {
+        path: path.into(),
+        map,
+        source: Source::Gzip {
+            compressed_bytes: gz.len() as u64,
+            parallel_members: starts.len(),
+        },
+        warnings,
+    }))
 }
 
-fn finish_map(path: &Path, out: MmapMut, file: &File, len: usize) -> Result<Option<Mmap>, InputError> {
+fn finish_map(
+    path: &Path,
+    out: MmapMut,
+    file: &File,
+    len: usize,
+) -> Result<Option<Mmap>, InputError> {
     drop(out);
     if len == 0 {
         return Ok(None);
     }
-    file.set_len(len as u64).map_err(|source| InputError::Map { path: path.into(), source })?;
+    file.set_len(len as u64).map_err(|source| InputError::Map {
+        path: path.into(),
+        source,
+    })?;
     // SAFETY: as above, a private unlinked scratch file.
-    let map = unsafe { Mmap::map(file) }.map_err(|source| InputError::Map { path: path.into(), source })?;
+    let map = unsafe { Mmap::map(file) }.map_err(|source| InputError::Map {
+        path: path.into(),
+        source,
+    })?;
     Ok(Some(map))
 }
 
@@ -287,12 +409,21 @@ fn inflate_stream(path: &Path, gz: &[u8], dir: &Path) -> Result<DumpBytes, Input
         match dec.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => {
-                file.write_all(&buf[..n]).map_err(|source| InputError::Scratch { path: path.into(), dir: dir.into(), source })?;
+                file.write_all(&buf[..n])
+                    .map_err(|source| InputError::Scratch {
+                        path: path.into(),
+                        dir: dir.into(),
+                        source,
+                    })?;
                 total += n as u64;
             }
             Err(e) => {
                 if total == 0 {
-                    return Err(InputError::Gzip { path: path.into(), offset: 0, what: e.to_string() });
+                    return Err(InputError::Gzip {
+                        path: path.into(),
+                        offset: 0,
+                        what: e.to_string(),
+                    });
                 }
                 warnings.push(format!("the gzip stream is truncated or corrupt ({e}); read the {total} uncompressed bytes before it"));
                 break;
@@ -303,9 +434,22 @@ fn inflate_stream(path: &Path, gz: &[u8], dir: &Path) -> Result<DumpBytes, Input
         None
     } else {
         // SAFETY: a private unlinked scratch file.
-        Some(unsafe { Mmap::map(&file) }.map_err(|source| InputError::Map { path: path.into(), source })?)
+        Some(
+            unsafe { Mmap::map(&file) }.map_err(|source| InputError::Map {
+                path: path.into(),
+                source,
+            })?,
+        )
     };
-    Ok(DumpBytes { path: path.into(), map, source: Source::Gzip { compressed_bytes: gz.len() as u64, parallel_members: 0 }, warnings })
+    Ok(DumpBytes {
+        path: path.into(),
+        map,
+        source: Source::Gzip {
+            compressed_bytes: gz.len() as u64,
+            parallel_members: 0,
+        },
+        warnings,
+    })
 }
 
 #[cfg(test)]
@@ -314,8 +458,12 @@ mod tests {
     use flate2::write::GzEncoder;
 
     fn hotspot_like(data: &[u8], block: usize) -> Vec<u8> {
+        hotspot_members(data.chunks(block), block)
+    }
+
+    fn hotspot_members<'d>(chunks: impl Iterator<Item = &'d [u8]>, block: usize) -> Vec<u8> {
         let mut out = vec![];
-        for (i, chunk) in data.chunks(block).enumerate() {
+        for (i, chunk) in chunks.enumerate() {
             let mut b = flate2::GzBuilder::new();
             if i == 0 {
                 b = b.comment(format!("HPROF BLOCKSIZE={block}"));
@@ -328,12 +476,18 @@ mod tests {
     }
 
     fn sample(n: usize) -> Vec<u8> {
-        (0..n).map(|i| ((i * 7919) % 251) as u8 ^ (i >> 9) as u8).collect()
+        (0..n)
+            .map(|i| ((i * 7919) % 251) as u8 ^ (i >> 9) as u8)
+            .collect()
     }
 
     fn open_bytes(gz: &[u8]) -> DumpBytes {
         let dir = std::env::temp_dir();
-        let p = dir.join(format!("oomsleuth-gz-test-{}-{}", std::process::id(), SCRATCH_SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed)));
+        let p = dir.join(format!(
+            "oomsleuth-gz-test-{}-{}",
+            std::process::id(),
+            SCRATCH_SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        ));
         std::fs::write(&p, gz).unwrap();
         let d = DumpBytes::open(&p, None).unwrap();
         std::fs::remove_file(&p).unwrap();
@@ -345,7 +499,41 @@ mod tests {
         let data = sample(10_000 * 7 + 123);
         let d = open_bytes(&hotspot_like(&data, 10_000));
         assert_eq!(d.bytes(), &data[..]);
-        assert_eq!(d.source, Source::Gzip { compressed_bytes: d.source_compressed(), parallel_members: 8 });
+        assert_eq!(
+            d.source,
+            Source::Gzip {
+                compressed_bytes: d.source_compressed(),
+                parallel_members: 8
+            }
+        );
+        assert!(d.warnings.is_empty());
+    }
+
+    /// HotSpot flushes a block early at the end of each heap dump segment: members are shorter than
+    /// the block size named in the first one, each of its own length.
+    #[test]
+    fn hotspot_members_of_varying_length_inflate_in_parallel() {
+        let data = sample(60_000);
+        let mut chunks = vec![];
+        let mut rest = &data[..];
+        for n in [10_000, 9_791, 10_000, 3, 9_999, 7_000].into_iter().cycle() {
+            if rest.is_empty() {
+                break;
+            }
+            let (c, r) = rest.split_at(n.min(rest.len()));
+            chunks.push(c);
+            rest = r;
+        }
+        let n = chunks.len();
+        let d = open_bytes(&hotspot_members(chunks.into_iter(), 10_000));
+        assert_eq!(d.bytes(), &data[..]);
+        assert_eq!(
+            d.source,
+            Source::Gzip {
+                compressed_bytes: d.source_compressed(),
+                parallel_members: n
+            }
+        );
         assert!(d.warnings.is_empty());
     }
 
@@ -356,7 +544,13 @@ mod tests {
         e.write_all(&data).unwrap();
         let d = open_bytes(&e.finish().unwrap());
         assert_eq!(d.bytes(), &data[..]);
-        assert!(matches!(d.source, Source::Gzip { parallel_members: 0, .. }));
+        assert!(matches!(
+            d.source,
+            Source::Gzip {
+                parallel_members: 0,
+                ..
+            }
+        ));
     }
 
     #[test]
@@ -372,7 +566,9 @@ mod tests {
     impl DumpBytes {
         fn source_compressed(&self) -> u64 {
             match self.source {
-                Source::Gzip { compressed_bytes, .. } => compressed_bytes,
+                Source::Gzip {
+                    compressed_bytes, ..
+                } => compressed_bytes,
                 Source::Plain => 0,
             }
         }

@@ -15,4 +15,7 @@ pub use directory::{Directory, HeapBody, Warning};
 pub use error::HprofError;
 pub use input::{DumpBytes, InputError, Source};
 pub use raw::{BasicType, RootKind, SubTag, Tag};
-pub use reader::{ClassDump, GcRoot, Header, InstanceDump, ObjectArrayDump, PrimitiveArrayDump, SubRecord, SubRecords};
+pub use reader::{
+    ClassDump, GcRoot, Header, InstanceDump, ObjectArrayDump, PrimitiveArrayDump, SubRecord,
+    SubRecords,
+};

@@ -39,7 +39,9 @@ pub fn parse_header(data: &[u8]) -> Result<Header, HprofError> {
                 needed: (MAGIC_PREFIX.len() + 2 - data.len()) as u64,
             });
         }
-        return Err(HprofError::NotHprof { found: Found::new(data) });
+        return Err(HprofError::NotHprof {
+            found: Found::new(data),
+        });
     }
     let nul = match data.iter().take(32).position(|&b| b == 0) {
         Some(p) => p,
@@ -51,7 +53,11 @@ pub fn parse_header(data: &[u8]) -> Result<Header, HprofError> {
                 needed: 1,
             })
         }
-        None => return Err(HprofError::NotHprof { found: Found::new(data) }),
+        None => {
+            return Err(HprofError::NotHprof {
+                found: Found::new(data),
+            })
+        }
     };
     let digit = data[MAGIC_PREFIX.len()];
     let version = match digit {
@@ -68,11 +74,19 @@ pub fn parse_header(data: &[u8]) -> Result<Header, HprofError> {
     let mut c = Cursor::new(data, nul + 1, Context::Header);
     let id_size = c.u32("the identifier size")?;
     if id_size != 4 && id_size != 8 {
-        return Err(HprofError::UnsupportedIdSize { offset: (nul + 1) as u64, size: id_size });
+        return Err(HprofError::UnsupportedIdSize {
+            offset: (nul + 1) as u64,
+            size: id_size,
+        });
     }
     let hi = c.u32("the dump timestamp")? as u64;
     let lo = c.u32("the dump timestamp")? as u64;
-    Ok(Header { version, id_size: id_size as u8, timestamp_ms: (hi << 32) | lo, records_start: c.pos })
+    Ok(Header {
+        version,
+        id_size: id_size as u8,
+        timestamp_ms: (hi << 32) | lo,
+        records_start: c.pos,
+    })
 }
 
 /// Bounds-checked big-endian reads from a slice, reporting file offsets in errors.
@@ -100,7 +114,11 @@ impl<'a> Cursor<'a> {
 
     #[inline]
     pub fn bytes(&mut self, n: usize, what: &'static str) -> Result<&'a [u8], HprofError> {
-        match self.pos.checked_add(n).and_then(|end| self.data.get(self.pos..end)) {
+        match self
+            .pos
+            .checked_add(n)
+            .and_then(|end| self.data.get(self.pos..end))
+        {
             Some(s) => {
                 self.pos += n;
                 Ok(s)
@@ -176,7 +194,12 @@ pub struct Records<'a> {
 
 impl<'a> Records<'a> {
     pub fn new(data: &'a [u8], header: &Header) -> Records<'a> {
-        Records { data, pos: header.records_start, id_size: header.id_size, failed: false }
+        Records {
+            data,
+            pos: header.records_start,
+            id_size: header.id_size,
+            failed: false,
+        }
     }
 
     /// Offset of the next record to read.
@@ -200,7 +223,9 @@ impl<'a> Records<'a> {
             });
         }
         let mut c = Cursor::new(self.data, start + 1, Context::Record(tag));
-        let header = c.u32("the record time").and_then(|t| Ok((t, c.u32("the record length")?)));
+        let header = c
+            .u32("the record time")
+            .and_then(|t| Ok((t, c.u32("the record length")?)));
         let (time, len) = match header {
             Ok(v) => v,
             Err(e) => {
@@ -253,7 +278,9 @@ fn plausible_chain(data: &[u8], mut pos: u64, depth: u32) -> bool {
         if !tag.is_known() {
             return false;
         }
-        let Some(h) = data.get(p + 5..p + 9) else { return false };
+        let Some(h) = data.get(p + 5..p + 9) else {
+            return false;
+        };
         let len = u32::from_be_bytes([h[0], h[1], h[2], h[3]]) as u64;
         if tag == Tag::HEAP_DUMP_END && len != 0 {
             return false;
@@ -271,7 +298,12 @@ fn plausible_chain(data: &[u8], mut pos: u64, depth: u32) -> bool {
 /// and accepts the first boundary congruent to the declared length modulo 2^32 that is followed
 /// by plausible records or the end of the file. `None` if the walk fails before such a boundary
 /// (then the declared length stands, and the sub-record walk reports the error).
-fn heap_dump_real_end(data: &[u8], body_start: usize, declared_len: u32, id_size: u8) -> Option<u64> {
+fn heap_dump_real_end(
+    data: &[u8],
+    body_start: usize,
+    declared_len: u32,
+    id_size: u8,
+) -> Option<u64> {
     let declared_end = body_start as u64 + declared_len as u64;
     let mut subs = SubRecords::new(data, body_start, data.len(), id_size);
     loop {
@@ -283,7 +315,10 @@ fn heap_dump_real_end(data: &[u8], body_start: usize, declared_len: u32, id_size
             // chance: then the walk goes on to find the real end.)
             return Some(declared_end);
         }
-        if p > declared_end && (p - body_start as u64) % (1u64 << 32) == declared_len as u64 && plausible_chain(data, p, 3) {
+        if p > declared_end
+            && (p - body_start as u64) % (1u64 << 32) == declared_len as u64
+            && plausible_chain(data, p, 3)
+        {
             return Some(p);
         }
         if p as usize >= data.len() {
@@ -405,9 +440,15 @@ impl<'a> ClassDump<'a> {
     /// Instance field declarations of this class only (not its superclasses), in dump order.
     pub fn fields(&self) -> impl Iterator<Item = FieldDecl> + 'a {
         let id_size = self.id_size as usize;
-        self.fields.chunks_exact(id_size + 1).take(self.fields_count as usize).filter_map(move |ch| {
-            Some(FieldDecl { name_id: read_id(ch, id_size as u8), ty: BasicType::from_u8(ch[id_size])? })
-        })
+        self.fields
+            .chunks_exact(id_size + 1)
+            .take(self.fields_count as usize)
+            .filter_map(move |ch| {
+                Some(FieldDecl {
+                    name_id: read_id(ch, id_size as u8),
+                    ty: BasicType::from_u8(ch[id_size])?,
+                })
+            })
     }
 }
 
@@ -420,7 +461,10 @@ pub enum SubRecord<'a> {
     ObjectArray(ObjectArrayDump<'a>),
     PrimitiveArray(PrimitiveArrayDump<'a>),
     /// Android: the heap the following objects belong to (app, image, zygote).
-    HeapDumpInfo { heap_type: u32, name_id: u64 },
+    HeapDumpInfo {
+        heap_type: u32,
+        name_id: u64,
+    },
 }
 
 /// Iterator over the sub-records of a HEAP DUMP or HEAP DUMP SEGMENT body.
@@ -435,7 +479,13 @@ pub struct SubRecords<'a> {
 impl<'a> SubRecords<'a> {
     /// Sub-records of `data[start..end]`; `data` is the whole file so offsets are file offsets.
     pub fn new(data: &'a [u8], start: usize, end: usize, id_size: u8) -> SubRecords<'a> {
-        SubRecords { data, pos: start, end: end.min(data.len()), id_size, failed: false }
+        SubRecords {
+            data,
+            pos: start,
+            end: end.min(data.len()),
+            id_size,
+            failed: false,
+        }
     }
 
     /// Sub-records of a top-level heap dump record.
@@ -467,16 +517,38 @@ impl<'a> SubRecords<'a> {
 
 /// Parses one sub-record at `pos`; returns it and the offset just past it.
 #[inline]
-pub fn parse_sub_record(data: &[u8], pos: usize, id_size: u8) -> Result<(SubRecord<'_>, usize), HprofError> {
+pub fn parse_sub_record(
+    data: &[u8],
+    pos: usize,
+    id_size: u8,
+) -> Result<(SubRecord<'_>, usize), HprofError> {
     let tag = SubTag(data[pos]);
     let mut c = Cursor::new(data, pos + 1, Context::SubRecord(tag));
     let offset = pos as u64;
     let ids = id_size;
-    let root = |kind, c: &mut Cursor<'_>, thread: bool, frame: bool| -> Result<SubRecord<'static>, HprofError> {
+    let root = |kind,
+                c: &mut Cursor<'_>,
+                thread: bool,
+                frame: bool|
+     -> Result<SubRecord<'static>, HprofError> {
         let object_id = c.id(ids, "the root's object id")?;
-        let thread_serial = if thread { Some(c.u32("the thread serial number")?) } else { None };
-        let frame = if frame { Some(c.u32("the frame number")?) } else { None };
-        Ok(SubRecord::Root(GcRoot { kind, object_id, thread_serial, frame, jni_ref: None }))
+        let thread_serial = if thread {
+            Some(c.u32("the thread serial number")?)
+        } else {
+            None
+        };
+        let frame = if frame {
+            Some(c.u32("the frame number")?)
+        } else {
+            None
+        };
+        Ok(SubRecord::Root(GcRoot {
+            kind,
+            object_id,
+            thread_serial,
+            frame,
+            jni_ref: None,
+        }))
     };
     let rec = match tag {
         SubTag::INSTANCE_DUMP => {
@@ -485,7 +557,13 @@ pub fn parse_sub_record(data: &[u8], pos: usize, id_size: u8) -> Result<(SubReco
             let class_id = c.id(ids, "the class id")?;
             let n = c.u32("the field data length")? as usize;
             let fields = c.bytes(n, "the instance field data")?;
-            SubRecord::Instance(InstanceDump { offset, id, stack_serial, class_id, fields })
+            SubRecord::Instance(InstanceDump {
+                offset,
+                id,
+                stack_serial,
+                class_id,
+                fields,
+            })
         }
         SubTag::OBJECT_ARRAY_DUMP => {
             let id = c.id(ids, "the array id")?;
@@ -493,7 +571,14 @@ pub fn parse_sub_record(data: &[u8], pos: usize, id_size: u8) -> Result<(SubReco
             let length = c.u32("the array length")?;
             let class_id = c.id(ids, "the array class id")?;
             let elements = c.bytes(length as usize * ids as usize, "the array elements")?;
-            SubRecord::ObjectArray(ObjectArrayDump { offset, id, stack_serial, class_id, length, elements })
+            SubRecord::ObjectArray(ObjectArrayDump {
+                offset,
+                id,
+                stack_serial,
+                class_id,
+                length,
+                elements,
+            })
         }
         SubTag::PRIMITIVE_ARRAY_DUMP | SubTag::PRIMITIVE_ARRAY_NODATA => {
             let id = c.id(ids, "the array id")?;
@@ -518,14 +603,27 @@ pub fn parse_sub_record(data: &[u8], pos: usize, id_size: u8) -> Result<(SubReco
             } else {
                 &[]
             };
-            SubRecord::PrimitiveArray(PrimitiveArrayDump { offset, id, stack_serial, element_type, length, data })
+            SubRecord::PrimitiveArray(PrimitiveArrayDump {
+                offset,
+                id,
+                stack_serial,
+                element_type,
+                length,
+                data,
+            })
         }
         SubTag::CLASS_DUMP => SubRecord::Class(parse_class_dump(&mut c, offset, ids)?),
         SubTag::ROOT_UNKNOWN => root(RootKind::Unknown, &mut c, false, false)?,
         SubTag::ROOT_JNI_GLOBAL => {
             let object_id = c.id(ids, "the root's object id")?;
             let jni = c.id(ids, "the JNI global ref id")?;
-            SubRecord::Root(GcRoot { kind: RootKind::JniGlobal, object_id, thread_serial: None, frame: None, jni_ref: Some(jni) })
+            SubRecord::Root(GcRoot {
+                kind: RootKind::JniGlobal,
+                object_id,
+                thread_serial: None,
+                frame: None,
+                jni_ref: Some(jni),
+            })
         }
         SubTag::ROOT_JNI_LOCAL => root(RootKind::JniLocal, &mut c, true, true)?,
         SubTag::ROOT_JAVA_FRAME => root(RootKind::JavaFrame, &mut c, true, true)?,
@@ -538,7 +636,13 @@ pub fn parse_sub_record(data: &[u8], pos: usize, id_size: u8) -> Result<(SubReco
             let object_id = c.id(ids, "the thread object id")?;
             let thread_serial = c.u32("the thread serial number")?;
             let _stack = c.u32("the stack trace serial")?;
-            SubRecord::Root(GcRoot { kind: RootKind::ThreadObject, object_id, thread_serial: Some(thread_serial), frame: None, jni_ref: None })
+            SubRecord::Root(GcRoot {
+                kind: RootKind::ThreadObject,
+                object_id,
+                thread_serial: Some(thread_serial),
+                frame: None,
+                jni_ref: None,
+            })
         }
         SubTag::ROOT_INTERNED_STRING => root(RootKind::InternedString, &mut c, false, false)?,
         SubTag::ROOT_FINALIZING => root(RootKind::Finalizing, &mut c, false, false)?,
@@ -564,7 +668,11 @@ pub fn parse_sub_record(data: &[u8], pos: usize, id_size: u8) -> Result<(SubReco
     Ok((rec, c.pos))
 }
 
-fn basic_type(c: &mut Cursor<'_>, tag: SubTag, what: &'static str) -> Result<BasicType, HprofError> {
+fn basic_type(
+    c: &mut Cursor<'_>,
+    tag: SubTag,
+    what: &'static str,
+) -> Result<BasicType, HprofError> {
     let pos = c.pos;
     let b = c.u8(what)?;
     BasicType::from_u8(b).ok_or(HprofError::Corrupt {
@@ -575,7 +683,11 @@ fn basic_type(c: &mut Cursor<'_>, tag: SubTag, what: &'static str) -> Result<Bas
     })
 }
 
-fn parse_class_dump<'a>(c: &mut Cursor<'a>, offset: u64, ids: u8) -> Result<ClassDump<'a>, HprofError> {
+fn parse_class_dump<'a>(
+    c: &mut Cursor<'a>,
+    offset: u64,
+    ids: u8,
+) -> Result<ClassDump<'a>, HprofError> {
     let tag = SubTag::CLASS_DUMP;
     let id = c.id(ids, "the class id")?;
     let stack_serial = c.u32("the stack trace serial")?;
@@ -629,7 +741,11 @@ fn parse_class_dump<'a>(c: &mut Cursor<'a>, offset: u64, ids: u8) -> Result<Clas
 pub fn parse_string<'a>(record: &Record<'a>, id_size: u8) -> Result<(u64, &'a [u8]), HprofError> {
     let n = id_size as usize;
     if record.body.len() < n {
-        return Err(HprofError::BadLength { offset: record.offset, context: Context::Record(record.tag), what: "a STRING record shorter than an identifier" });
+        return Err(HprofError::BadLength {
+            offset: record.offset,
+            context: Context::Record(record.tag),
+            what: "a STRING record shorter than an identifier",
+        });
     }
     Ok((read_id(record.body, id_size), &record.body[n..]))
 }
@@ -653,7 +769,11 @@ pub fn parse_load_class(record: &Record<'_>, id_size: u8) -> Result<LoadClass, H
             name_id: c.id(id_size, "the class name id")?,
         })
     })();
-    r.map_err(|_: HprofError| HprofError::BadLength { offset: record.offset, context: Context::Record(record.tag), what: "a LOAD CLASS record too short for its fields" })
+    r.map_err(|_: HprofError| HprofError::BadLength {
+        offset: record.offset,
+        context: Context::Record(record.tag),
+        what: "a LOAD CLASS record too short for its fields",
+    })
 }
 
 /// A STACK FRAME record.
@@ -680,7 +800,11 @@ pub fn parse_stack_frame(record: &Record<'_>, id_size: u8) -> Result<StackFrame,
             line: c.u32("the line number")? as i32,
         })
     })();
-    r.map_err(|_: HprofError| HprofError::BadLength { offset: record.offset, context: Context::Record(record.tag), what: "a STACK FRAME record too short for its fields" })
+    r.map_err(|_: HprofError| HprofError::BadLength {
+        offset: record.offset,
+        context: Context::Record(record.tag),
+        what: "a STACK FRAME record too short for its fields",
+    })
 }
 
 /// A STACK TRACE record: serial, thread serial and frame ids.
@@ -694,20 +818,34 @@ pub struct StackTrace<'a> {
 
 impl StackTrace<'_> {
     pub fn frames(&self, id_size: u8) -> impl Iterator<Item = u64> + '_ {
-        self.frame_ids.chunks_exact(id_size as usize).map(move |b| read_id(b, id_size))
+        self.frame_ids
+            .chunks_exact(id_size as usize)
+            .map(move |b| read_id(b, id_size))
     }
 }
 
-pub fn parse_stack_trace<'a>(record: &Record<'a>, id_size: u8) -> Result<StackTrace<'a>, HprofError> {
+pub fn parse_stack_trace<'a>(
+    record: &Record<'a>,
+    id_size: u8,
+) -> Result<StackTrace<'a>, HprofError> {
     let mut c = Cursor::new(record.body, 0, Context::Record(record.tag));
     let r = (|| {
         let serial = c.u32("the trace serial")?;
         let thread_serial = c.u32("the thread serial")?;
         let frame_count = c.u32("the frame count")?;
         let frame_ids = c.bytes(frame_count as usize * id_size as usize, "the frame ids")?;
-        Ok(StackTrace { serial, thread_serial, frame_ids, frame_count })
+        Ok(StackTrace {
+            serial,
+            thread_serial,
+            frame_ids,
+            frame_count,
+        })
     })();
-    r.map_err(|_: HprofError| HprofError::BadLength { offset: record.offset, context: Context::Record(record.tag), what: "a STACK TRACE record too short for its frames" })
+    r.map_err(|_: HprofError| HprofError::BadLength {
+        offset: record.offset,
+        context: Context::Record(record.tag),
+        what: "a STACK TRACE record too short for its frames",
+    })
 }
 
 #[cfg(test)]
@@ -732,12 +870,27 @@ mod tests {
 
     #[test]
     fn header_errors() {
-        assert!(matches!(parse_header(b""), Err(HprofError::NotHprof { .. })));
-        assert!(matches!(parse_header(b"hello world, this is text"), Err(HprofError::NotHprof { .. })));
-        assert!(matches!(parse_header(b"JAVA PRO"), Err(HprofError::Truncated { .. })));
-        assert!(matches!(parse_header(&header(6)), Err(HprofError::UnsupportedIdSize { size: 6, .. })));
+        assert!(matches!(
+            parse_header(b""),
+            Err(HprofError::NotHprof { .. })
+        ));
+        assert!(matches!(
+            parse_header(b"hello world, this is text"),
+            Err(HprofError::NotHprof { .. })
+        ));
+        assert!(matches!(
+            parse_header(b"JAVA PRO"),
+            Err(HprofError::Truncated { .. })
+        ));
+        assert!(matches!(
+            parse_header(&header(6)),
+            Err(HprofError::UnsupportedIdSize { size: 6, .. })
+        ));
         let h = header(8);
-        assert!(matches!(parse_header(&h[..25]), Err(HprofError::Truncated { .. })));
+        assert!(matches!(
+            parse_header(&h[..25]),
+            Err(HprofError::Truncated { .. })
+        ));
     }
 
     #[test]
