@@ -231,3 +231,15 @@ fn leaking_map_and_healthy_match_jmap_histo() {
         }
     }
 }
+
+/// Healthy runs thread pools, a ForkJoinPool and concurrent collections: JDK classes with `@Contended`
+/// padding and injected fields, on every JDK.
+#[test]
+fn healthy_matches_jmap_histo_on_every_jdk() {
+    for jdk in [Jdk::J11, Jdk::J21, Jdk::J25] {
+        if have(jdk) {
+            let cap = capture("Healthy", jdk, true, false, &[]);
+            check(&cap, &cap.hprof);
+        }
+    }
+}

@@ -732,6 +732,19 @@ fn contended_group(jdk: u32, class: &str, field: &[u8]) -> u32 {
             | b"threadLocalRandomProbe"
             | b"threadLocalRandomSecondarySeed",
         ) if jdk <= 18 => 1,
+        // Offsets measured with Unsafe.objectFieldOffset on JDK 11, 17.0.15, 21.0.8 and 25.0.2.
+        ("java.util.concurrent.ForkJoinPool", b"ctl") if jdk >= 9 => 1,
+        ("java.util.concurrent.ForkJoinPool", b"parallelism") if jdk >= 21 => 1,
+        ("java.util.concurrent.ForkJoinPool$WorkQueue", b"top" | b"source" | b"nsteals")
+            if jdk >= 16 =>
+        {
+            1
+        }
+        ("java.util.concurrent.ForkJoinPool$WorkQueue", b"access") if (21..=24).contains(&jdk) => 1,
+        ("java.util.concurrent.ForkJoinPool$WorkQueue", b"phase") if jdk >= 21 => 1,
+        ("java.util.concurrent.ForkJoinPool$WorkQueue", b"stackPred" | b"parking") if jdk >= 25 => {
+            1
+        }
         _ => 0,
     }
 }
@@ -742,9 +755,9 @@ fn contended_class(jdk: u32, class: &str) -> bool {
         "java.util.concurrent.ConcurrentHashMap$CounterCell"
         | "java.util.concurrent.atomic.Striped64$Cell" => true,
         "java.util.concurrent.Exchanger$Node" => true,
-        "java.util.concurrent.ForkJoinPool" | "java.util.concurrent.ForkJoinPool$WorkQueue" => {
-            jdk <= 8
-        }
+        "java.util.concurrent.ForkJoinPool" => jdk <= 8,
+        // JDK 9-15; JDK 16's rewrite annotates some of its fields instead (see contended_group).
+        "java.util.concurrent.ForkJoinPool$WorkQueue" => jdk <= 15,
         _ => false,
     }
 }
