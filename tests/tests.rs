@@ -1,6 +1,7 @@
 //! Integration tests, in one binary (one link step instead of many).
 
 mod bad_input;
+mod cli;
 mod jvm_histogram;
 mod support;
 mod synthetic;
