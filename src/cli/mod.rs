@@ -117,6 +117,15 @@ fn color_enabled(choice: ColorChoice, is_tty: bool) -> bool {
     }
 }
 
+/// `OOMSLEUTH_TIMINGS=1` prints how long each phase took, on stderr (for benchmarks).
+fn print_timings(timings: &[(&'static str, f64)]) {
+    if std::env::var_os("OOMSLEUTH_TIMINGS").is_some() {
+        for (phase, secs) in timings {
+            eprintln!("timing: {phase:<12} {secs:>8.3} s");
+        }
+    }
+}
+
 /// Runs the CLI; returns the exit code.
 pub fn run() -> i32 {
     let cli = match Cli::try_parse() {
@@ -218,6 +227,7 @@ fn dispatch(cmd: Command, env: &Env) -> Result<String> {
                 .transpose()?;
             let bytes = open(&dump, env)?;
             let snap = Snapshot::load(&bytes, overrides(&dump), env.progress.as_ref())?;
+            print_timings(&snap.timings);
             warn_to_stderr(&snap, json);
             let opts = histogram::Options {
                 sort: match sort {

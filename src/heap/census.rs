@@ -6,7 +6,7 @@
 
 use super::fxhash::{new_map, FxHashMap};
 use crate::formats::hprof::{
-    BasicType, ClassDump, Directory, HeapBody, RootKind, SubRecord, SubRecords, Warning,
+    BasicType, ClassDump, Directory, HeapBody, ObjectKind, RootKind, SubRecord, SubRecords, Warning,
 };
 use rayon::prelude::*;
 use std::collections::BTreeMap;
@@ -97,6 +97,25 @@ fn scan_body<'a>(
     body: HeapBody,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Partial<'a> {
+    if dir.id_size() == 4 {
+        scan_body_ids::<4>(dir, body, progress)
+    } else {
+        scan_body_ids::<8>(dir, body, progress)
+    }
+}
+
+/// Counts of the current run of instances of one class: objects of one class often come in runs,
+/// so most instances cost no map lookup.
+struct Run {
+    class_id: u64,
+    instances: u64,
+}
+
+fn scan_body_ids<'a, const ID: usize>(
+    dir: &Directory<'a>,
+    body: HeapBody,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Partial<'a> {
     let mut p = Partial {
         class_dumps: vec![],
         by_class: new_map(),
@@ -113,109 +132,141 @@ fn scan_body<'a>(
         warning: None,
     };
     let mut subs = SubRecords::new(dir.data, body.start, body.end, dir.id_size());
-    // Cache of the last class looked up: objects of one class often come in runs.
-    let mut last_class = u64::MAX;
-    let mut last_counts: Counts = Counts::default();
+    let mut run = Run {
+        class_id: u64::MAX,
+        instances: 0,
+    };
+    let flush = |run: &mut Run, by_class: &mut FxHashMap<u64, Counts>| {
+        if run.instances > 0 {
+            by_class.entry(run.class_id).or_default().instances += run.instances;
+            run.instances = 0;
+        }
+    };
     let mut prev: Option<(u64, ObjectShape)> = None;
     let mut reported = body.start as u64;
     loop {
-        let rec = match subs.next_sub_record() {
-            Ok(Some(r)) => r,
-            Ok(None) => break,
-            Err(e) => {
-                let message = if e.is_truncation() {
-                    format!("the file is truncated inside a heap dump record: {e}; analysed the objects before it")
-                } else {
-                    format!("stopped reading this heap dump segment: {e}")
-                };
-                p.warning = Some(Warning {
-                    offset: e.offset(),
-                    message,
-                });
-                break;
-            }
-        };
-        let (id, shape) = match rec {
-            SubRecord::Instance(i) => {
-                if i.class_id != last_class {
-                    if last_class != u64::MAX {
-                        p.by_class
-                            .entry(last_class)
-                            .or_default()
-                            .merge(&last_counts);
+        let (id, shape) = if let Some(h) = subs.next_object::<ID>() {
+            match h.kind {
+                ObjectKind::Instance => {
+                    if h.class_id != run.class_id {
+                        flush(&mut run, &mut p.by_class);
+                        run.class_id = h.class_id;
                     }
-                    last_class = i.class_id;
-                    last_counts = Counts::default();
+                    run.instances += 1;
+                    (
+                        h.id,
+                        ObjectShape::Instance {
+                            class_id: h.class_id,
+                        },
+                    )
                 }
-                last_counts.instances += 1;
-                (
-                    i.id,
-                    ObjectShape::Instance {
-                        class_id: i.class_id,
-                    },
-                )
+                ObjectKind::ObjectArray => {
+                    p.by_class
+                        .entry(h.class_id)
+                        .or_default()
+                        .add_array(h.length);
+                    (
+                        h.id,
+                        ObjectShape::ObjectArray {
+                            class_id: h.class_id,
+                            len: h.length,
+                        },
+                    )
+                }
+                ObjectKind::PrimitiveArray(ty) => {
+                    p.primitive_arrays[ty.index()].add_array(h.length);
+                    (h.id, ObjectShape::PrimitiveArray { ty, len: h.length })
+                }
             }
-            SubRecord::ObjectArray(a) => {
-                p.by_class
-                    .entry(a.class_id)
-                    .or_default()
-                    .add_array(a.length);
-                (
-                    a.id,
-                    ObjectShape::ObjectArray {
-                        class_id: a.class_id,
-                        len: a.length,
-                    },
-                )
-            }
-            SubRecord::PrimitiveArray(a) => {
-                p.primitive_arrays[a.element_type.index()].add_array(a.length);
-                (
-                    a.id,
-                    ObjectShape::PrimitiveArray {
-                        ty: a.element_type,
-                        len: a.length,
-                    },
-                )
-            }
-            SubRecord::Class(c) => {
-                p.class_dumps.push(c);
-                prev = None;
-                continue;
-            }
-            SubRecord::Root(r) => {
-                *p.roots.entry(r.kind).or_default() += 1;
-                continue;
-            }
-            SubRecord::HeapDumpInfo { .. } => {
-                prev = None;
-                continue;
+        } else {
+            let rec = match subs.next_sub_record() {
+                Ok(Some(r)) => r,
+                Ok(None) => break,
+                Err(e) => {
+                    let message = if e.is_truncation() {
+                        format!("the file is truncated inside a heap dump record: {e}; analysed the objects before it")
+                    } else {
+                        format!("stopped reading this heap dump segment: {e}")
+                    };
+                    p.warning = Some(Warning {
+                        offset: e.offset(),
+                        message,
+                    });
+                    break;
+                }
+            };
+            match rec {
+                // Objects the fast path declined (it never declines a complete object record, so
+                // these are not expected; counted the same way all the same).
+                SubRecord::Instance(i) => {
+                    flush(&mut run, &mut p.by_class);
+                    p.by_class.entry(i.class_id).or_default().instances += 1;
+                    (
+                        i.id,
+                        ObjectShape::Instance {
+                            class_id: i.class_id,
+                        },
+                    )
+                }
+                SubRecord::ObjectArray(a) => {
+                    p.by_class
+                        .entry(a.class_id)
+                        .or_default()
+                        .add_array(a.length);
+                    (
+                        a.id,
+                        ObjectShape::ObjectArray {
+                            class_id: a.class_id,
+                            len: a.length,
+                        },
+                    )
+                }
+                SubRecord::PrimitiveArray(a) => {
+                    p.primitive_arrays[a.element_type.index()].add_array(a.length);
+                    (
+                        a.id,
+                        ObjectShape::PrimitiveArray {
+                            ty: a.element_type,
+                            len: a.length,
+                        },
+                    )
+                }
+                SubRecord::Class(c) => {
+                    p.class_dumps.push(c);
+                    prev = None;
+                    continue;
+                }
+                SubRecord::Root(r) => {
+                    *p.roots.entry(r.kind).or_default() += 1;
+                    continue;
+                }
+                SubRecord::HeapDumpInfo { .. } => {
+                    prev = None;
+                    continue;
+                }
             }
         };
         p.objects += 1;
         p.unit.min_id = p.unit.min_id.min(id);
         p.unit.max_id = p.unit.max_id.max(id);
-        if let Some((pid, pshape)) = prev {
-            if id > pid && p.samples.len() < SAMPLES_PER_UNIT {
-                p.samples.push(GapSample {
-                    shape: pshape,
-                    gap: id - pid,
-                });
+        if p.samples.len() < SAMPLES_PER_UNIT {
+            if let Some((pid, pshape)) = prev {
+                if id > pid {
+                    p.samples.push(GapSample {
+                        shape: pshape,
+                        gap: id - pid,
+                    });
+                }
             }
+            prev = Some((id, shape));
         }
-        prev = Some((id, shape));
         if p.objects & 0xFFFF == 0 {
             let pos = subs.position();
             progress(pos - reported);
             reported = pos;
         }
     }
-    if last_class != u64::MAX {
-        p.by_class
-            .entry(last_class)
-            .or_default()
-            .merge(&last_counts);
-    }
+    flush(&mut run, &mut p.by_class);
     progress(body.end as u64 - reported);
     p.unit.objects = p.objects;
     p

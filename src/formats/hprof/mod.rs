@@ -16,6 +16,6 @@ pub use error::HprofError;
 pub use input::{DumpBytes, InputError, Source};
 pub use raw::{BasicType, RootKind, SubTag, Tag};
 pub use reader::{
-    ClassDump, GcRoot, Header, InstanceDump, ObjectArrayDump, PrimitiveArrayDump, SubRecord,
-    SubRecords,
+    ClassDump, GcRoot, Header, InstanceDump, ObjectArrayDump, ObjectHeader, ObjectKind,
+    PrimitiveArrayDump, SubRecord, SubRecords,
 };

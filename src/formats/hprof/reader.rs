@@ -498,6 +498,89 @@ impl<'a> SubRecords<'a> {
         self.pos as u64
     }
 
+    /// The next sub-record if it is a complete object (instance, object or primitive array), read
+    /// without building a [`SubRecord`]: the hot path of whole-heap passes, specialised for the
+    /// identifier size `ID`. Anything else (another tag, a record cut short, a bad element type)
+    /// gives `None` and leaves the position alone, for [`next_sub_record`](Self::next_sub_record)
+    /// to read or report.
+    #[inline(always)]
+    pub fn next_object<const ID: usize>(&mut self) -> Option<ObjectHeader> {
+        let d = &self.data[..self.end];
+        let p = self.pos;
+        let tag = *d.get(p)?;
+        let id_at = |o: usize| -> Option<u64> {
+            let b = d.get(o..o + ID)?;
+            Some(if ID == 8 {
+                u64::from_be_bytes(b.try_into().ok()?)
+            } else {
+                u32::from_be_bytes(b.try_into().ok()?) as u64
+            })
+        };
+        let u32_at = |o: usize| -> Option<u32> {
+            Some(u32::from_be_bytes(d.get(o..o + 4)?.try_into().ok()?))
+        };
+        let (h, next) = match SubTag(tag) {
+            SubTag::INSTANCE_DUMP => {
+                let id = id_at(p + 1)?;
+                let class_id = id_at(p + 5 + ID)?;
+                let n = u32_at(p + 5 + 2 * ID)? as usize;
+                let data_start = p + 9 + 2 * ID;
+                (
+                    ObjectHeader {
+                        kind: ObjectKind::Instance,
+                        id,
+                        class_id,
+                        length: n as u32,
+                        data_start,
+                    },
+                    data_start + n,
+                )
+            }
+            SubTag::OBJECT_ARRAY_DUMP => {
+                let id = id_at(p + 1)?;
+                let len = u32_at(p + 5 + ID)?;
+                let class_id = id_at(p + 9 + ID)?;
+                let data_start = p + 9 + 2 * ID;
+                (
+                    ObjectHeader {
+                        kind: ObjectKind::ObjectArray,
+                        id,
+                        class_id,
+                        length: len,
+                        data_start,
+                    },
+                    data_start + len as usize * ID,
+                )
+            }
+            SubTag::PRIMITIVE_ARRAY_DUMP => {
+                let id = id_at(p + 1)?;
+                let len = u32_at(p + 5 + ID)?;
+                let ty = BasicType::from_u8(*d.get(p + 9 + ID)?)?;
+                let size = match ty {
+                    BasicType::Object => return None,
+                    t => t.hprof_size(ID as u8),
+                };
+                let data_start = p + 10 + ID;
+                (
+                    ObjectHeader {
+                        kind: ObjectKind::PrimitiveArray(ty),
+                        id,
+                        class_id: 0,
+                        length: len,
+                        data_start,
+                    },
+                    data_start + len as usize * size,
+                )
+            }
+            _ => return None,
+        };
+        if next > d.len() {
+            return None;
+        }
+        self.pos = next;
+        Some(h)
+    }
+
     pub fn next_sub_record(&mut self) -> Result<Option<SubRecord<'a>>, HprofError> {
         if self.failed || self.pos >= self.end {
             return Ok(None);
@@ -513,6 +596,26 @@ impl<'a> SubRecords<'a> {
             }
         }
     }
+}
+
+/// What kind of object an [`ObjectHeader`] describes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ObjectKind {
+    Instance,
+    ObjectArray,
+    PrimitiveArray(BasicType),
+}
+
+/// The fixed part of an object sub-record; its contents are at `data_start` (file offset):
+/// `length` bytes of field values for an instance, `length` elements for an array.
+#[derive(Clone, Copy, Debug)]
+pub struct ObjectHeader {
+    pub kind: ObjectKind,
+    pub id: u64,
+    /// The class (instances) or array class (object arrays); 0 for primitive arrays.
+    pub class_id: u64,
+    pub length: u32,
+    pub data_start: usize,
 }
 
 /// Parses one sub-record at `pos`; returns it and the offset just past it.
