@@ -1,5 +1,11 @@
 //! Analyses: one module per question a user asks. Each returns a plain `Serialize` struct that
 //! is its JSON contract; reports render those structs.
 
+pub mod describe;
+pub mod dominator_tree;
 pub mod dump_info;
+pub mod graph;
 pub mod histogram;
+pub mod inspect;
+pub mod paths;
+pub mod top;

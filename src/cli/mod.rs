@@ -3,8 +3,13 @@
 
 mod progress;
 
+use crate::analyses::graph::Graph;
 use crate::analyses::histogram::{self, SortBy};
+use crate::analyses::top::TopBy;
+use crate::analyses::{dominator_tree, inspect, paths, top};
 use crate::formats::hprof::DumpBytes;
+use crate::heap::cache;
+use crate::heap::objects::Heap;
 use crate::heap::snapshot::{NoProgress, Progress, Snapshot};
 use crate::heap::vm::Overrides;
 use crate::reports::{self, text::Style};
@@ -90,6 +95,85 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The biggest objects and classes by retained size (what freeing them would free).
+    Top {
+        #[command(flatten)]
+        graph: GraphArgs,
+        /// What to rank by.
+        #[arg(long, value_enum, default_value_t = TopByArg::Retained)]
+        by: TopByArg,
+        /// How many objects and classes to list.
+        #[arg(long, short = 'n', default_value_t = 20)]
+        top: usize,
+        /// Print JSON (schema oomsleuth.top/1, see docs/json.md).
+        #[arg(long)]
+        json: bool,
+    },
+    /// The dominator tree: who keeps what alive, with retained sizes.
+    Dominators {
+        #[command(flatten)]
+        graph: GraphArgs,
+        /// Start at this object (hex id, e.g. 0x7f3a0c10) instead of the GC roots.
+        #[arg(long)]
+        root: Option<String>,
+        /// Levels to show below the start.
+        #[arg(long, default_value_t = 4)]
+        depth: usize,
+        /// Hide subtrees retaining less than this percentage of the reachable heap.
+        #[arg(long, default_value_t = 1.0)]
+        min_percent: f64,
+        /// At most this many children per node.
+        #[arg(long, default_value_t = 25)]
+        max_children: usize,
+        /// Print JSON (schema oomsleuth.dominators/1, see docs/json.md).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Shortest strong paths from GC roots to an object, through distinct roots.
+    Path {
+        #[command(flatten)]
+        graph: GraphArgs,
+        /// The object's id (hex, 0x...).
+        object: String,
+        /// How many paths (each from a different GC root).
+        #[arg(long, short = 'n', default_value_t = 3)]
+        paths: usize,
+        /// Print JSON (schema oomsleuth.path/1, see docs/json.md).
+        #[arg(long)]
+        json: bool,
+    },
+    /// One object: class, sizes, fields with values, dominator; `--referrers` for who points at it.
+    Inspect {
+        #[command(flatten)]
+        graph: GraphArgs,
+        /// The object's id (hex, 0x...).
+        object: String,
+        /// Also list the objects that reference this one.
+        #[arg(long)]
+        referrers: bool,
+        /// Print JSON (schema oomsleuth.inspect/1, see docs/json.md).
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(clap::Args, Debug)]
+struct GraphArgs {
+    #[command(flatten)]
+    dump: DumpArgs,
+    /// Count objects no GC root reaches, as roots of their own (as MAT's option does).
+    #[arg(long)]
+    keep_unreachable: bool,
+    /// Neither read nor write the index cache.
+    #[arg(long)]
+    no_cache: bool,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+enum TopByArg {
+    Retained,
+    Shallow,
+    Count,
 }
 
 struct Env {
@@ -209,8 +293,132 @@ fn warn_to_stderr(s: &Snapshot<'_>, json: bool) {
     }
 }
 
+/// Parses an object id: `0x7f3a0c10`, `7f3a0c10` with hex digits, or a decimal number.
+fn parse_object_id(s: &str) -> Result<u64> {
+    let t = s.trim();
+    let r = if let Some(h) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        u64::from_str_radix(h, 16)
+    } else if t
+        .chars()
+        .any(|c| c.is_ascii_hexdigit() && !c.is_ascii_digit())
+    {
+        u64::from_str_radix(t, 16)
+    } else {
+        t.parse()
+    };
+    r.with_context(|| format!("{s:?} is not an object id: give it in hex, e.g. 0x7f3a0c10 (as printed by `oomsleuth top`)"))
+}
+
+/// Runs `f` on the dump's object graph (index, dominators and retained sizes), from the cache
+/// when there is a valid one.
+fn with_graph<T>(
+    args: &GraphArgs,
+    env: &Env,
+    json: bool,
+    f: impl FnOnce(&Graph<'_, '_>) -> Result<T>,
+) -> Result<T> {
+    let bytes = open(&args.dump, env)?;
+    let snap = Snapshot::load(&bytes, overrides(&args.dump), env.progress.as_ref())?;
+    warn_to_stderr(&snap, json);
+    let cache = if args.no_cache {
+        None
+    } else {
+        Some(cache::Location::for_dump(
+            &args.dump.dump,
+            env.cache_dir.as_deref(),
+        ))
+    };
+    let (index, retention) = cache::load_or_build(
+        &snap,
+        cache.as_ref(),
+        args.keep_unreachable,
+        env.progress.as_ref(),
+    );
+    print_timings(&snap.timings);
+    let g = Graph {
+        heap: Heap::new(&snap, &index),
+        retention: &retention,
+    };
+    f(&g)
+}
+
+fn find_object(g: &Graph<'_, '_>, text: &str) -> Result<crate::heap::index::ObjectIndex> {
+    let id = parse_object_id(text)?;
+    g.heap.index.find(id).with_context(|| format!("no object with id 0x{id:x} in {}: ids are as printed by `oomsleuth top` or `dominators`", g.heap.snap.bytes.path.display()))
+}
+
 fn dispatch(cmd: Command, env: &Env) -> Result<String> {
     match cmd {
+        Command::Top {
+            graph,
+            by,
+            top: n,
+            json,
+        } => with_graph(&graph, env, json, |g| {
+            let by = match by {
+                TopByArg::Retained => TopBy::Retained,
+                TopByArg::Shallow => TopBy::Shallow,
+                TopByArg::Count => TopBy::Count,
+            };
+            let t = top::top(g, by, n);
+            Ok(if json {
+                reports::to_json(&t)
+            } else {
+                reports::graph_text::top(&t, &env.style)
+            })
+        }),
+        Command::Dominators {
+            graph,
+            root,
+            depth,
+            min_percent,
+            max_children,
+            json,
+        } => with_graph(&graph, env, json, |g| {
+            let root = root.map(|r| find_object(g, &r)).transpose()?;
+            let children = g.retention.tree.children();
+            let opts = dominator_tree::Options {
+                depth,
+                min_percent,
+                max_children,
+            };
+            let r = dominator_tree::dominator_tree(g, &children, root, &opts);
+            Ok(if json {
+                reports::to_json(&r)
+            } else {
+                reports::graph_text::dominators(&r, &env.style)
+            })
+        }),
+        Command::Path {
+            graph,
+            object,
+            paths: n,
+            json,
+        } => with_graph(&graph, env, json, |g| {
+            let o = find_object(g, &object)?;
+            let preds = g.heap.index.refs.transpose();
+            let r = paths::paths(g, &preds, o, n.max(1));
+            Ok(if json {
+                reports::to_json(&r)
+            } else {
+                reports::graph_text::path(&r, &env.style)
+            })
+        }),
+        Command::Inspect {
+            graph,
+            object,
+            referrers,
+            json,
+        } => with_graph(&graph, env, json, |g| {
+            let o = find_object(g, &object)?;
+            let preds = referrers.then(|| g.heap.index.refs.transpose());
+            let r = inspect::inspect(g, o, preds.as_ref());
+            Ok(if json {
+                reports::to_json(&r)
+            } else {
+                reports::graph_text::inspect(&r, &env.style)
+            })
+        }),
         Command::Histogram {
             dump,
             sort,

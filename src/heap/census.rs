@@ -6,7 +6,8 @@
 
 use super::fxhash::{new_map, FxHashMap};
 use crate::formats::hprof::{
-    BasicType, ClassDump, Directory, HeapBody, ObjectKind, RootKind, SubRecord, SubRecords, Warning,
+    BasicType, ClassDump, Directory, GcRoot, HeapBody, ObjectKind, RootKind, SubRecord, SubRecords,
+    Warning,
 };
 use rayon::prelude::*;
 use std::collections::BTreeMap;
@@ -73,6 +74,8 @@ pub struct Census<'a> {
     /// Primitive arrays per element type (`BasicType::index`).
     pub primitive_arrays: [Counts; 9],
     pub roots: BTreeMap<RootKind, u64>,
+    /// Every GC root record, in file order (a few per thread and loaded class: small).
+    pub gc_roots: Vec<GcRoot>,
     pub objects: u64,
     pub units: Vec<Unit>,
     pub gap_samples: Vec<GapSample>,
@@ -86,6 +89,7 @@ struct Partial<'a> {
     by_class: FxHashMap<u64, Counts>,
     primitive_arrays: [Counts; 9],
     roots: BTreeMap<RootKind, u64>,
+    gc_roots: Vec<GcRoot>,
     objects: u64,
     unit: Unit,
     samples: Vec<GapSample>,
@@ -121,6 +125,7 @@ fn scan_body_ids<'a, const ID: usize>(
         by_class: new_map(),
         primitive_arrays: [Counts::default(); 9],
         roots: BTreeMap::new(),
+        gc_roots: vec![],
         objects: 0,
         unit: Unit {
             body,
@@ -238,6 +243,7 @@ fn scan_body_ids<'a, const ID: usize>(
                 }
                 SubRecord::Root(r) => {
                     *p.roots.entry(r.kind).or_default() += 1;
+                    p.gc_roots.push(r);
                     continue;
                 }
                 SubRecord::HeapDumpInfo { .. } => {
@@ -285,6 +291,7 @@ impl<'a> Census<'a> {
             by_class: new_map(),
             primitive_arrays: [Counts::default(); 9],
             roots: BTreeMap::new(),
+            gc_roots: vec![],
             objects: 0,
             units: Vec::with_capacity(parts.len()),
             gap_samples: vec![],
@@ -301,6 +308,7 @@ impl<'a> Census<'a> {
             for (k, v) in p.roots {
                 *c.roots.entry(k).or_default() += v;
             }
+            c.gc_roots.extend(p.gc_roots);
             c.objects += p.objects;
             c.units.push(p.unit);
             c.gap_samples.extend(p.samples);

@@ -2,13 +2,17 @@
 //!
 //! Uses `formats::hprof`; knows nothing of analyses or reports.
 
+pub mod cache;
 pub mod census;
 pub mod classes;
 pub mod dominators;
 pub mod fxhash;
 pub mod graph;
+pub mod index;
 pub mod layout;
 pub mod names;
+pub mod objects;
+pub mod retained;
 pub mod snapshot;
 pub mod values;
 pub mod vm;

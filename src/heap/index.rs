@@ -1,0 +1,572 @@
+//! The heap index: every object numbered densely in address order, with its class, shallow size,
+//! file offset and outgoing references (compressed sparse rows), and the GC roots.
+//!
+//! Built in parallel passes over the mapped dump with flat arrays only: 8 bytes per object for its
+//! id (sorted, for id -> number lookups), 8 for its file offset, 4 for its class, 4 for its
+//! shallow size, 8 for its row start, and 4 per reference. Nothing per object is allocated.
+//!
+//! Edges follow what keeps an object alive in HotSpot, as MAT models it: instance fields (except
+//! `java.lang.ref.Reference.referent`, which weak, soft, phantom and final references do not hold
+//! strongly), array elements, each object's class, and for a class its superclass, loader, signers,
+//! protection domain and static fields. A virtual root (node `len()`) points at every GC root.
+
+use super::classes::{ClassIndex, ClassTable, NO_CLASS};
+use super::graph::{Csr, Node};
+use super::snapshot::Snapshot;
+use crate::formats::hprof::reader::read_id;
+use crate::formats::hprof::{BasicType, RootKind, SubTag};
+use rayon::prelude::*;
+
+/// Dense object number, in address order.
+pub type ObjectIndex = u32;
+
+/// A GC root: the object, why it is a root, and for thread-related roots the thread's serial.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Root {
+    pub object: ObjectIndex,
+    pub kind: RootKind,
+    pub thread_serial: Option<u32>,
+    pub frame: Option<u32>,
+}
+
+/// id -> object number: the sorted ids plus a bucket table over the address range, so a lookup is
+/// one table read and a binary search over the few objects of one bucket.
+#[derive(Clone, Debug, Default)]
+pub struct IdLookup {
+    min: u64,
+    shift: u32,
+    /// `starts[b]`: the first object whose bucket is >= b; one extra entry at the end.
+    starts: Vec<u32>,
+}
+
+impl IdLookup {
+    pub fn build(ids: &[u64]) -> IdLookup {
+        let (Some(&min), Some(&max)) = (ids.first(), ids.last()) else {
+            return IdLookup {
+                min: 0,
+                shift: 0,
+                starts: vec![0, 0],
+            };
+        };
+        let span = max - min + 1;
+        // About two objects per bucket on a dense heap, at most one bucket per object on a sparse one.
+        let target = (ids.len() as u64 / 2).max(1);
+        let mut shift = 3;
+        while (span >> shift) > target && shift < 63 {
+            shift += 1;
+        }
+        let buckets = ((span - 1) >> shift) as usize + 1;
+        let mut starts = vec![0u32; buckets + 1];
+        let mut b = 0usize;
+        for (i, &id) in ids.iter().enumerate() {
+            let ib = ((id - min) >> shift) as usize;
+            while b <= ib {
+                starts[b] = i as u32;
+                b += 1;
+            }
+        }
+        while b <= buckets {
+            starts[b] = ids.len() as u32;
+            b += 1;
+        }
+        IdLookup { min, shift, starts }
+    }
+
+    #[inline]
+    pub fn find(&self, ids: &[u64], id: u64) -> Option<ObjectIndex> {
+        if id < self.min {
+            return None;
+        }
+        let b = ((id - self.min) >> self.shift) as usize;
+        if b + 1 >= self.starts.len() {
+            return None;
+        }
+        let (lo, hi) = (self.starts[b] as usize, self.starts[b + 1] as usize);
+        let slice = &ids[lo..hi];
+        match slice.len() {
+            0 => None,
+            1 => (slice[0] == id).then_some(lo as ObjectIndex),
+            _ => slice
+                .binary_search(&id)
+                .ok()
+                .map(|i| (lo + i) as ObjectIndex),
+        }
+    }
+
+    pub fn memory_bytes(&self) -> usize {
+        self.starts.len() * 4
+    }
+
+    /// (min, shift, starts), for the index cache.
+    pub fn parts(&self) -> (u64, u32, &[u32]) {
+        (self.min, self.shift, &self.starts)
+    }
+
+    /// Rebuilds a lookup from [`parts`](Self::parts), checking it fits `n` objects.
+    pub fn from_parts(min: u64, shift: u32, starts: Vec<u32>, n: usize) -> Option<IdLookup> {
+        let ok = shift < 64
+            && !starts.is_empty()
+            && starts.windows(2).all(|w| w[0] <= w[1])
+            && starts.iter().all(|&s| s as usize <= n);
+        ok.then_some(IdLookup { min, shift, starts })
+    }
+}
+
+/// What kind of record an object came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ObjectKindTag {
+    Instance,
+    ObjectArray,
+    PrimitiveArray,
+    Class,
+}
+
+/// The object graph of one dump.
+pub struct HeapIndex {
+    /// Object ids, ascending; the position is the object's number.
+    pub ids: Vec<u64>,
+    /// File offset of each object's sub-record (in the inflated dump for `.gz` input).
+    pub offsets: Vec<u64>,
+    /// Class of each object: its class for instances and arrays (primitive arrays: the `int[]`-like
+    /// class when the dump has it, else `NO_CLASS`), `java.lang.Class` for class objects.
+    pub class_of: Vec<ClassIndex>,
+    /// Shallow size in the JVM's heap, saturated at `u32::MAX` (see [`HeapIndex::shallow`]).
+    pub shallow: Vec<u32>,
+    /// Sizes of the rare arrays over 4 GiB.
+    pub big_shallow: Vec<(ObjectIndex, u64)>,
+    /// Outgoing references; node `len()` is the virtual root whose successors are the GC roots.
+    pub refs: Csr,
+    pub roots: Vec<Root>,
+    pub lookup: IdLookup,
+    /// For class objects: object number -> class index (sorted by object number).
+    pub class_objects: Vec<(ObjectIndex, ClassIndex)>,
+    /// References to ids that are not in the dump (dropped).
+    pub dangling: u64,
+}
+
+impl HeapIndex {
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    /// The virtual root's node number.
+    pub fn virtual_root(&self) -> Node {
+        self.ids.len() as Node
+    }
+
+    #[inline]
+    pub fn find(&self, id: u64) -> Option<ObjectIndex> {
+        self.lookup.find(&self.ids, id)
+    }
+
+    pub fn shallow(&self, o: ObjectIndex) -> u64 {
+        let s = self.shallow[o as usize];
+        if s == u32::MAX {
+            if let Ok(i) = self.big_shallow.binary_search_by_key(&o, |&(k, _)| k) {
+                return self.big_shallow[i].1;
+            }
+        }
+        s as u64
+    }
+
+    /// The class index this class object stands for, if `o` is a class object.
+    pub fn class_of_object(&self, o: ObjectIndex) -> Option<ClassIndex> {
+        self.class_objects
+            .binary_search_by_key(&o, |&(k, _)| k)
+            .ok()
+            .map(|i| self.class_objects[i].1)
+    }
+
+    pub fn kind(&self, data: &[u8], o: ObjectIndex) -> ObjectKindTag {
+        match SubTag(data[self.offsets[o as usize] as usize]) {
+            SubTag::INSTANCE_DUMP => ObjectKindTag::Instance,
+            SubTag::OBJECT_ARRAY_DUMP => ObjectKindTag::ObjectArray,
+            SubTag::PRIMITIVE_ARRAY_DUMP => ObjectKindTag::PrimitiveArray,
+            _ => ObjectKindTag::Class,
+        }
+    }
+
+    /// Approximate memory held by the index, in bytes.
+    pub fn memory_bytes(&self) -> usize {
+        self.ids.len() * 8
+            + self.offsets.len() * 8
+            + self.class_of.len() * 4
+            + self.shallow.len() * 4
+            + self.refs.starts.len() * 8
+            + self.refs.targets.len() * 4
+            + self.lookup.memory_bytes()
+    }
+
+    /// Builds the index of a loaded snapshot.
+    pub fn build(s: &Snapshot<'_>, progress: &(dyn Fn(u64) + Sync)) -> HeapIndex {
+        let data = s.bytes.bytes();
+        let id_size = s.dir.id_size();
+        // 1. (id, offset) of every object: instances and arrays per heap body, then class objects.
+        let mut units: Vec<_> = s
+            .census
+            .units
+            .iter()
+            .filter(|u| u.objects > 0)
+            .copied()
+            .collect();
+        units.sort_by_key(|u| u.min_id);
+        let total: usize =
+            units.iter().map(|u| u.objects as usize).sum::<usize>() + s.classes.len();
+        let mut pairs: Vec<(u64, u64)> = vec![(0, 0); total];
+        {
+            let mut slices: Vec<&mut [(u64, u64)]> = Vec::with_capacity(units.len() + 1);
+            let mut rest: &mut [(u64, u64)] = &mut pairs;
+            for u in &units {
+                let (a, b) = rest.split_at_mut(u.objects as usize);
+                slices.push(a);
+                rest = b;
+            }
+            for (slot, c) in rest.iter_mut().zip(&s.classes.classes) {
+                *slot = (c.id, c.dump.offset);
+            }
+            slices
+                .into_par_iter()
+                .zip(units.par_iter())
+                .for_each(|(out, u)| {
+                    let mut subs = crate::formats::hprof::SubRecords::new(
+                        data,
+                        u.body.start,
+                        u.body.end,
+                        id_size,
+                    );
+                    let mut i = 0;
+                    while i < out.len() {
+                        let pos = subs.position();
+                        let h = if id_size == 4 {
+                            subs.next_object::<4>()
+                        } else {
+                            subs.next_object::<8>()
+                        };
+                        match h {
+                            Some(h) => {
+                                out[i] = (h.id, pos);
+                                i += 1;
+                            }
+                            None => match subs.next_sub_record() {
+                                Ok(Some(_)) => {}
+                                _ => break,
+                            },
+                        }
+                    }
+                    // A body that ended early (truncation) leaves zero ids: removed below.
+                    progress((u.body.end - u.body.start) as u64 / 4);
+                });
+        }
+        if !pairs.windows(2).all(|w| w[0].0 < w[1].0) {
+            pairs.par_sort_unstable_by_key(|p| p.0);
+            pairs.dedup_by_key(|p| p.0);
+        }
+        if pairs.first().is_some_and(|p| p.0 == 0) {
+            pairs.remove(0);
+        }
+        let ids: Vec<u64> = pairs.par_iter().map(|p| p.0).collect();
+        let offsets: Vec<u64> = pairs.par_iter().map(|p| p.1).collect();
+        drop(pairs);
+        let lookup = IdLookup::build(&ids);
+        let n = ids.len();
+
+        // 2. Per class: where its instances hold references (offsets into the field data).
+        let plan = RefPlan::build(s);
+        let class_class = s.classes.find("java.lang.Class").unwrap_or(NO_CLASS);
+        let mut prim_class = [NO_CLASS; 9];
+        for (i, c) in s.classes.classes.iter().enumerate() {
+            if let Some(t) = c.array_of {
+                if t != BasicType::Object && (prim_class[t.index()] == NO_CLASS || c.loader_id == 0)
+                {
+                    prim_class[t.index()] = i as ClassIndex;
+                }
+            }
+        }
+
+        // 3. One parallel pass in object order: class, shallow size and references of each object.
+        const CHUNK: usize = 1 << 16;
+        let mut class_of = vec![NO_CLASS; n];
+        let mut shallow = vec![0u32; n];
+        let mut degree = vec![0u64; n + 2];
+        let ctx = EdgeCtx {
+            s,
+            data,
+            id_size,
+            ids: &ids,
+            lookup: &lookup,
+            plan: &plan,
+            class_class,
+            prim_class: &prim_class,
+        };
+        let chunks: Vec<ChunkOut> = class_of
+            .par_chunks_mut(CHUNK)
+            .zip(shallow.par_chunks_mut(CHUNK))
+            .zip(degree[1..n + 1].par_chunks_mut(CHUNK))
+            .enumerate()
+            .map(|(k, ((cls, sh), deg))| {
+                let first = k * CHUNK;
+                let mut out = ChunkOut::default();
+                for j in 0..cls.len() {
+                    let before = out.targets.len();
+                    let off = offsets[first + j] as usize;
+                    let (c, size) = ctx.object(off, &mut out);
+                    cls[j] = c;
+                    if size >= u32::MAX as u64 {
+                        sh[j] = u32::MAX;
+                        out.big.push(((first + j) as ObjectIndex, size));
+                    } else {
+                        sh[j] = size as u32;
+                    }
+                    deg[j] = (out.targets.len() - before) as u64;
+                }
+                progress(cls.len() as u64 * 3 / 4 * ((data.len() as u64 / n.max(1) as u64).max(1)));
+                out
+            })
+            .collect();
+        // 4. Roots, as edges of the virtual root (each object once, in root order).
+        let mut roots = Vec::new();
+        let mut root_targets: Vec<Node> = Vec::new();
+        let mut seen = vec![false; n];
+        for r in &s.census.gc_roots {
+            if let Some(o) = lookup.find(&ids, r.object_id) {
+                roots.push(Root {
+                    object: o,
+                    kind: r.kind,
+                    thread_serial: r.thread_serial,
+                    frame: r.frame,
+                });
+                if !std::mem::replace(&mut seen[o as usize], true) {
+                    root_targets.push(o);
+                }
+            }
+        }
+        drop(seen);
+        degree[n + 1] = root_targets.len() as u64;
+        // Row starts: prefix sums of the degrees.
+        let mut acc = 0u64;
+        for d in degree.iter_mut() {
+            acc += *d;
+            *d = acc;
+        }
+        let mut targets: Vec<Node> = Vec::with_capacity(acc as usize);
+        let mut dangling = 0;
+        let mut big_shallow = vec![];
+        for c in chunks {
+            targets.extend_from_slice(&c.targets);
+            dangling += c.dangling;
+            big_shallow.extend(c.big);
+        }
+        targets.extend_from_slice(&root_targets);
+        let class_objects = {
+            let mut v: Vec<(ObjectIndex, ClassIndex)> = s
+                .classes
+                .classes
+                .iter()
+                .enumerate()
+                .filter_map(|(i, c)| Some((lookup.find(&ids, c.id)?, i as ClassIndex)))
+                .collect();
+            v.sort_unstable();
+            v
+        };
+        HeapIndex {
+            ids,
+            offsets,
+            class_of,
+            shallow,
+            big_shallow,
+            refs: Csr {
+                starts: degree,
+                targets,
+            },
+            roots,
+            lookup,
+            class_objects,
+            dangling,
+        }
+    }
+}
+
+#[derive(Default)]
+struct ChunkOut {
+    targets: Vec<Node>,
+    dangling: u64,
+    big: Vec<(ObjectIndex, u64)>,
+}
+
+/// Byte offsets of reference fields in each class's instance data, flattened.
+pub struct RefPlan {
+    /// `offsets[starts[c]..starts[c + 1]]` for class index `c`.
+    starts: Vec<u32>,
+    offsets: Vec<u32>,
+}
+
+impl RefPlan {
+    pub fn build(s: &Snapshot<'_>) -> RefPlan {
+        let ids = s.dir.id_size() as u32;
+        let classes = &s.classes;
+        let reference = classes.find("java.lang.ref.Reference");
+        let referent = s
+            .dir
+            .strings
+            .iter()
+            .find(|(_, v)| **v == b"referent")
+            .map(|(k, _)| *k);
+        let mut starts = Vec::with_capacity(classes.len() + 1);
+        let mut offsets = Vec::new();
+        starts.push(0);
+        for i in 0..classes.len() as ClassIndex {
+            let mut pos = 0u32;
+            for c in classes.ancestry(i) {
+                let is_reference = Some(c) == reference;
+                for f in classes.get(c).dump.fields() {
+                    if f.ty == BasicType::Object && !(is_reference && Some(f.name_id) == referent) {
+                        offsets.push(pos);
+                    }
+                    pos += f.ty.hprof_size(ids as u8) as u32;
+                }
+            }
+            starts.push(offsets.len() as u32);
+        }
+        RefPlan { starts, offsets }
+    }
+
+    fn of(&self, c: ClassIndex) -> &[u32] {
+        if c == NO_CLASS || c as usize + 1 >= self.starts.len() {
+            return &[];
+        }
+        &self.offsets[self.starts[c as usize] as usize..self.starts[c as usize + 1] as usize]
+    }
+}
+
+struct EdgeCtx<'s, 'a> {
+    s: &'s Snapshot<'a>,
+    data: &'s [u8],
+    id_size: u8,
+    ids: &'s [u64],
+    lookup: &'s IdLookup,
+    plan: &'s RefPlan,
+    class_class: ClassIndex,
+    prim_class: &'s [ClassIndex; 9],
+}
+
+impl EdgeCtx<'_, '_> {
+    #[inline]
+    fn push(&self, id: u64, out: &mut ChunkOut) {
+        if id == 0 {
+            return;
+        }
+        match self.lookup.find(self.ids, id) {
+            Some(t) => out.targets.push(t),
+            None => out.dangling += 1,
+        }
+    }
+
+    #[inline]
+    fn id_at(&self, at: usize) -> u64 {
+        match self.data.get(at..at + self.id_size as usize) {
+            Some(b) => read_id(b, self.id_size),
+            None => 0,
+        }
+    }
+
+    fn u32_at(&self, at: usize) -> u32 {
+        self.data
+            .get(at..at + 4)
+            .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+            .unwrap_or(0)
+    }
+
+    /// Class and shallow size of the object whose record starts at `off`; pushes its references.
+    fn object(&self, off: usize, out: &mut ChunkOut) -> (ClassIndex, u64) {
+        let ids = self.id_size as usize;
+        let classes: &ClassTable<'_> = &self.s.classes;
+        let model = &self.s.vm.layout;
+        match SubTag(self.data[off]) {
+            SubTag::INSTANCE_DUMP => {
+                let class_id = self.id_at(off + 5 + ids);
+                let len = self.u32_at(off + 5 + 2 * ids) as usize;
+                let start = off + 9 + 2 * ids;
+                let c = classes.index_of(class_id).unwrap_or(NO_CLASS);
+                for &fo in self.plan.of(c) {
+                    if (fo as usize) + ids <= len {
+                        self.push(self.id_at(start + fo as usize), out);
+                    }
+                }
+                self.push(class_id, out);
+                let size = if c == NO_CLASS {
+                    0
+                } else {
+                    self.s.sizes.instance[c as usize] as u64
+                };
+                (c, size)
+            }
+            SubTag::OBJECT_ARRAY_DUMP => {
+                let len = self.u32_at(off + 5 + ids) as usize;
+                let class_id = self.id_at(off + 9 + ids);
+                let start = off + 9 + 2 * ids;
+                for k in 0..len {
+                    self.push(self.id_at(start + k * ids), out);
+                }
+                self.push(class_id, out);
+                let c = classes.index_of(class_id).unwrap_or(NO_CLASS);
+                (c, model.array_size(BasicType::Object, len as u64))
+            }
+            SubTag::PRIMITIVE_ARRAY_DUMP => {
+                let len = self.u32_at(off + 5 + ids) as u64;
+                let ty = BasicType::from_u8(self.data[off + 9 + ids]).unwrap_or(BasicType::Byte);
+                (self.prim_class[ty.index()], model.array_size(ty, len))
+            }
+            _ => {
+                // A class object: its mirror, with super, loader, signers, protection domain, statics.
+                let id = self.id_at(off + 1);
+                let Some(c) = classes.index_of(id) else {
+                    return (self.class_class, 0);
+                };
+                let d = &classes.get(c).dump;
+                for r in [
+                    d.super_id,
+                    d.loader_id,
+                    d.signers_id,
+                    d.protection_domain_id,
+                ] {
+                    self.push(r, out);
+                }
+                for st in d.statics() {
+                    if st.ty == BasicType::Object {
+                        self.push(read_id(st.value, self.id_size), out);
+                    }
+                }
+                (self.class_class, self.s.sizes.mirror[c as usize] as u64)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lookup_finds_every_id_and_nothing_else() {
+        let mut ids: Vec<u64> = (0..10_000u64)
+            .map(|i| 0x1000 + i * 24 + (i % 7) * 8)
+            .collect();
+        ids.dedup();
+        ids.push(0x7f00_0000_0000);
+        ids.push(0x7f00_0000_0010);
+        let l = IdLookup::build(&ids);
+        for (i, &id) in ids.iter().enumerate() {
+            assert_eq!(l.find(&ids, id), Some(i as u32), "{id:#x}");
+            assert_eq!(l.find(&ids, id + 1), None);
+        }
+        assert_eq!(l.find(&ids, 0), None);
+        assert_eq!(l.find(&ids, u64::MAX), None);
+        assert!(l.starts.len() <= ids.len() + 2);
+        let empty = IdLookup::build(&[]);
+        assert_eq!(empty.find(&[], 5), None);
+    }
+}
