@@ -555,6 +555,7 @@ mod tests {
         let mut ids: Vec<u64> = (0..10_000u64)
             .map(|i| 0x1000 + i * 24 + (i % 7) * 8)
             .collect();
+        ids.sort_unstable();
         ids.dedup();
         ids.push(0x7f00_0000_0000);
         ids.push(0x7f00_0000_0010);
