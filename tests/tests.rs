@@ -2,6 +2,7 @@
 
 mod bad_input;
 mod cli;
+mod graph;
 mod jvm_histogram;
 mod support;
 mod synthetic;

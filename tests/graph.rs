@@ -1,0 +1,445 @@
+//! The object graph commands on hand-built dumps, checked against a naive reference: for every
+//! object, the retained size is what becomes unreachable from the GC roots when that object is
+//! removed. Graphs with cycles, weak references (whose referents are not strong edges),
+//! unreachable objects and no roots at all.
+
+use crate::support::hprof_writer::{Grouping, HprofWriter, Root, TempDir, Ty, Value};
+use crate::synthetic::oomsleuth;
+use serde_json::Value as Json;
+use std::collections::{HashMap, HashSet};
+
+/// A tiny deterministic generator (xorshift), so failures reproduce.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+struct Built {
+    bytes: Vec<u8>,
+    /// Strong edges of every object (instances and classes), by id.
+    edges: HashMap<u64, Vec<u64>>,
+    roots: Vec<u64>,
+    objects: Vec<u64>,
+}
+
+/// `n` objects of a 3-reference class or of a WeakReference subclass (whose `referent` points
+/// somewhere and whose `next` field is strong), random edges, `roots` JNI global roots.
+fn build(seed: u64, n: usize, roots: usize, weak_share: u64) -> Built {
+    let mut rng = Rng(seed.wrapping_mul(0x9E3779B97F4A7C15) | 1);
+    let mut w = HprofWriter::hotspot(8);
+    let object = w.class("java.lang.Object").define();
+    let reference = w
+        .class("java.lang.ref.Reference")
+        .extends(object)
+        .field("referent", Ty::Object)
+        .field("queue", Ty::Object)
+        .define();
+    let weak = w
+        .class("java.lang.ref.WeakReference")
+        .extends(reference)
+        .define();
+    let node = w
+        .class("com.example.Node")
+        .extends(object)
+        .field("a", Ty::Object)
+        .field("b", Ty::Int)
+        .field("c", Ty::Object)
+        .field("d", Ty::Object)
+        .define();
+    let holder = w
+        .class("com.example.WeakHolder")
+        .extends(weak)
+        .field("next", Ty::Object)
+        .define();
+    let mut edges: HashMap<u64, Vec<u64>> = HashMap::new();
+    // Class objects: their superclass is a strong edge.
+    edges.insert(object, vec![]);
+    edges.insert(reference, vec![object]);
+    edges.insert(weak, vec![reference]);
+    edges.insert(node, vec![object]);
+    edges.insert(holder, vec![weak]);
+    let base = 0x10_0000;
+    w.set_next_id(base);
+    w.set_id_step(16);
+    let ids: Vec<u64> = (0..n as u64).map(|i| base + i * 16).collect();
+    let pick = |rng: &mut Rng| -> u64 {
+        // Mostly local edges (long chains), some far ones (cycles, sharing), some null.
+        let r = rng.below(10);
+        if r < 2 {
+            0
+        } else {
+            ids[rng.below(ids.len() as u64) as usize]
+        }
+    };
+    for (i, &id) in ids.iter().enumerate() {
+        let near = |rng: &mut Rng| {
+            if i + 1 < ids.len() && rng.below(3) > 0 {
+                ids[i + 1]
+            } else {
+                0
+            }
+        };
+        if rng.below(100) < weak_share {
+            let referent = pick(&mut rng);
+            let next = near(&mut rng);
+            let got = w.instance_with(
+                holder,
+                &[
+                    Value::Object(next),
+                    Value::Object(referent),
+                    Value::Object(0),
+                ],
+            );
+            assert_eq!(got, id);
+            edges.insert(id, [next, holder].into_iter().filter(|&x| x != 0).collect());
+        } else {
+            let a = near(&mut rng);
+            let c = pick(&mut rng);
+            let d = pick(&mut rng);
+            let got = w.instance_with(
+                node,
+                &[
+                    Value::Object(a),
+                    Value::Int(i as i32),
+                    Value::Object(c),
+                    Value::Object(d),
+                ],
+            );
+            assert_eq!(got, id);
+            edges.insert(
+                id,
+                [a, c, d, node].into_iter().filter(|&x| x != 0).collect(),
+            );
+        }
+    }
+    let mut root_ids = vec![];
+    for _ in 0..roots {
+        let r = ids[rng.below(ids.len() as u64) as usize];
+        w.root(Root::JniGlobal {
+            obj: r,
+            jni_ref: r + 1,
+        });
+        root_ids.push(r);
+    }
+    let mut objects = ids.clone();
+    objects.extend([object, reference, weak, node, holder]);
+    Built {
+        bytes: w.finish(&Grouping::Segments { max_body: 1000 }),
+        edges,
+        roots: root_ids,
+        objects,
+    }
+}
+
+fn reachable(b: &Built, removed: Option<u64>) -> HashSet<u64> {
+    let mut seen = HashSet::new();
+    let mut stack: Vec<u64> = b
+        .roots
+        .iter()
+        .copied()
+        .filter(|&r| Some(r) != removed)
+        .collect();
+    while let Some(v) = stack.pop() {
+        if !seen.insert(v) {
+            continue;
+        }
+        for &w in b.edges.get(&v).map(|v| v.as_slice()).unwrap_or(&[]) {
+            if Some(w) != removed && !seen.contains(&w) {
+                stack.push(w);
+            }
+        }
+    }
+    seen
+}
+
+fn top_json(path: &std::path::Path, extra: &[&str]) -> Json {
+    let mut args: Vec<std::ffi::OsString> = vec![
+        "top".into(),
+        "--json".into(),
+        "--no-cache".into(),
+        "-n".into(),
+        "100000".into(),
+    ];
+    args.extend(extra.iter().map(|s| s.into()));
+    args.push(path.into());
+    let run = oomsleuth(&args);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    run.json()
+}
+
+fn hex(id: u64) -> String {
+    format!("0x{id:x}")
+}
+
+#[test]
+fn retained_sizes_match_a_naive_reference_on_random_graphs() {
+    for seed in 1..=12u64 {
+        let n = 20 + (seed as usize * 13) % 90;
+        let b = build(
+            seed,
+            n,
+            1 + seed as usize % 4,
+            [0, 30, 80][seed as usize % 3],
+        );
+        let dir = TempDir::new("graph");
+        let path = dir.file("g.hprof", &b.bytes);
+        let json = top_json(&path, &[]);
+        let listed: HashMap<String, (u64, u64)> = json["objects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| {
+                (
+                    o["id"].as_str().unwrap().to_string(),
+                    (
+                        o["shallow_bytes"].as_u64().unwrap(),
+                        o["retained_bytes"].as_u64().unwrap(),
+                    ),
+                )
+            })
+            .collect();
+        let live = reachable(&b, None);
+        assert_eq!(
+            listed.len(),
+            live.len(),
+            "seed {seed}: reachable objects listed"
+        );
+        assert_eq!(
+            json["heap"]["unreachable_objects"].as_u64(),
+            Some((b.objects.len() - live.len()) as u64),
+            "seed {seed}"
+        );
+        let shallow = |id: u64| listed[&hex(id)].0;
+        for &v in &live {
+            let without = reachable(&b, Some(v));
+            let expected: u64 = live
+                .iter()
+                .filter(|u| !without.contains(u))
+                .map(|&u| shallow(u))
+                .sum();
+            assert_eq!(
+                listed[&hex(v)].1,
+                expected,
+                "seed {seed}: retained size of {}",
+                hex(v)
+            );
+        }
+        let total: u64 = live.iter().map(|&u| shallow(u)).sum();
+        assert_eq!(
+            json["heap"]["reachable_bytes"].as_u64(),
+            Some(total),
+            "seed {seed}"
+        );
+    }
+}
+
+#[test]
+fn mostly_weak_references_keep_little_alive() {
+    // 95% weak holders: their referents are not kept, so most of the graph is unreachable.
+    let b = build(99, 400, 2, 95);
+    let dir = TempDir::new("weak");
+    let path = dir.file("w.hprof", &b.bytes);
+    let json = top_json(&path, &[]);
+    let live = reachable(&b, None);
+    assert_eq!(
+        json["heap"]["reachable_objects"].as_u64(),
+        Some(live.len() as u64)
+    );
+    assert!(live.len() < 200, "{} reachable", live.len());
+}
+
+#[test]
+fn a_dump_without_gc_roots_is_all_unreachable_unless_kept() {
+    let b = build(7, 50, 0, 20);
+    let dir = TempDir::new("noroots");
+    let path = dir.file("n.hprof", &b.bytes);
+    let json = top_json(&path, &[]);
+    assert_eq!(json["heap"]["reachable_objects"].as_u64(), Some(0));
+    assert_eq!(
+        json["heap"]["unreachable_objects"].as_u64(),
+        Some(b.objects.len() as u64)
+    );
+    assert!(json["objects"].as_array().unwrap().is_empty());
+    let kept = top_json(&path, &["--keep-unreachable"]);
+    assert_eq!(
+        kept["heap"]["reachable_objects"].as_u64(),
+        Some(b.objects.len() as u64)
+    );
+    assert_eq!(
+        kept["heap"]["reachable_bytes"],
+        json["heap"]["unreachable_bytes"]
+    );
+}
+
+#[test]
+fn path_and_inspect_name_fields_and_indexes() {
+    let b = build(3, 30, 1, 0);
+    let dir = TempDir::new("path");
+    let path = dir.file("p.hprof", &b.bytes);
+    let live = reachable(&b, None);
+    let target = *live.iter().filter(|&&v| v >= 0x10_0000).max().unwrap();
+    let run = oomsleuth([
+        "path".as_ref(),
+        "--json".as_ref(),
+        "--no-cache".as_ref(),
+        path.as_os_str(),
+        hex(target).as_ref(),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let json = run.json();
+    assert_eq!(json["schema"], "oomsleuth.path/1");
+    let steps = json["paths"][0]["steps"].as_array().unwrap();
+    assert_eq!(steps[0]["id"], hex(b.roots[0]));
+    assert!(
+        steps[0]["via"].as_str().unwrap().contains("jni-global"),
+        "{}",
+        steps[0]
+    );
+    assert_eq!(steps.last().unwrap()["id"], hex(target));
+    for s in &steps[1..] {
+        let via = s["via"].as_str().unwrap();
+        assert!(
+            ["a", "c", "d"]
+                .iter()
+                .any(|f| via.split(", ").any(|x| x == *f)),
+            "{via}"
+        );
+    }
+    let run = oomsleuth([
+        "inspect".as_ref(),
+        "--json".as_ref(),
+        "--referrers".as_ref(),
+        "--no-cache".as_ref(),
+        path.as_os_str(),
+        hex(target).as_ref(),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let json = run.json();
+    assert_eq!(json["schema"], "oomsleuth.inspect/1");
+    let names: Vec<&str> = json["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["a", "b", "c", "d"]);
+    assert!(!json["referrers"].as_array().unwrap().is_empty());
+    // An id that is not in the dump is a clear error.
+    let run = oomsleuth([
+        "inspect".as_ref(),
+        "--no-cache".as_ref(),
+        path.as_os_str(),
+        "0x1".as_ref(),
+    ]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("no object with id 0x1"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn the_index_cache_is_reused_and_a_damaged_one_rebuilt() {
+    let b = build(5, 80, 2, 30);
+    let dir = TempDir::new("cache");
+    let path = dir.file("c.hprof", &b.bytes);
+    let cache = dir.path().join("cache");
+    let run = |extra: &[&str]| {
+        let mut args: Vec<std::ffi::OsString> = vec![
+            "top".into(),
+            "--json".into(),
+            "--cache-dir".into(),
+            cache.clone().into(),
+        ];
+        args.extend(extra.iter().map(|s| s.into()));
+        args.push(path.clone().into());
+        oomsleuth(&args)
+    };
+    let first = run(&[]);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let files: Vec<_> = std::fs::read_dir(&cache)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert!(files[0].to_string_lossy().ends_with(".oomsleuth-index"));
+    let second = run(&[]);
+    assert_eq!(second.stdout, first.stdout);
+    assert!(!second.stderr.contains("ignoring"), "{}", second.stderr);
+    // Flip a byte in the middle: the checksum catches it, the index is rebuilt, same answer.
+    let mut bytes = std::fs::read(&files[0]).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x55;
+    std::fs::write(&files[0], &bytes).unwrap();
+    let third = run(&[]);
+    assert_eq!(third.stdout, first.stdout);
+    assert!(
+        third.stderr.contains("ignoring the index cache"),
+        "{}",
+        third.stderr
+    );
+    // A different option is a different key: rebuilt, not reused.
+    let kept = run(&["--keep-unreachable"]);
+    assert_eq!(kept.code, 0);
+    assert!(kept.stderr.contains("ignoring"), "{}", kept.stderr);
+}
+
+/// A real JVM's linked list a million objects long: the head retains every node, the dominator
+/// tree is a million levels deep, and `path` walks it without recursion.
+#[test]
+fn million_object_chain_from_a_real_jvm() {
+    use crate::support::jvm::{capture, Jdk};
+    if Jdk::J17.home().is_none() {
+        eprintln!("skipped: JDK 17 not available");
+        return;
+    }
+    let cap = capture("LinkedChain", Jdk::J17, true, false, &[]);
+    let json = top_json(&cap.hprof, &[]);
+    let node_row = json["classes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "Node")
+        .expect("Node row")
+        .clone();
+    assert_eq!(node_row["instances"].as_u64(), Some(1_000_000));
+    let node_bytes = node_row["shallow_bytes"].as_u64().unwrap();
+    // Counted once: the head dominates the rest, so the class retains exactly its instances.
+    assert_eq!(node_row["retained_bytes"].as_u64(), Some(node_bytes));
+    let head = json["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["class"] == "Node")
+        .unwrap();
+    assert_eq!(head["retained_bytes"].as_u64(), Some(node_bytes));
+    // The deepest node listed (top lists 100,000 objects): 100,000 `next` fields from the head.
+    let tail = json["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["class"] == "Node")
+        .min_by_key(|o| o["retained_bytes"].as_u64())
+        .unwrap();
+    let run = oomsleuth([
+        "path".as_ref(),
+        "--json".as_ref(),
+        "--no-cache".as_ref(),
+        "-n".as_ref(),
+        "1".as_ref(),
+        cap.hprof.as_os_str(),
+        tail["id"].as_str().unwrap().as_ref(),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let steps = run.json()["paths"][0]["steps"].as_array().unwrap().len();
+    assert!(steps >= 100_000, "{steps} steps");
+}
