@@ -366,3 +366,18 @@ fn directory_and_missing_file_are_errors() {
     assert_error(&dir, &["directory"]);
     assert_error(&tmp.path().join("missing.hprof"), &["cannot open"]);
 }
+
+/// Inputs the fuzzer once crashed on (`fuzz/artifacts`, kept in `tests/data/fuzz`): each must give
+/// an error or a result, never a panic.
+#[test]
+fn former_fuzzer_crashes_do_not_panic() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/fuzz");
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let run = histogram(&path);
+        assert!(run.code == 0 || run.code == 2, "{}: exit {}\n{}", path.display(), run.code, run.stderr);
+        n += 1;
+    }
+    assert!(n > 0);
+}
