@@ -376,7 +376,13 @@ fn former_fuzzer_crashes_do_not_panic() {
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
         let run = histogram(&path);
-        assert!(run.code == 0 || run.code == 2, "{}: exit {}\n{}", path.display(), run.code, run.stderr);
+        assert!(
+            run.code == 0 || run.code == 2,
+            "{}: exit {}\n{}",
+            path.display(),
+            run.code,
+            run.stderr
+        );
         n += 1;
     }
     assert!(n > 0);

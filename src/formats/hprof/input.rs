@@ -316,9 +316,10 @@ fn inflate_hotspot(
             let h = parse_member_header(gz, s)
                 .ok_or((s as u64, "bad gzip member header".to_string()))?;
             // A header that runs past the next member (a false candidate) is not a member.
-            let input = gz
-                .get(h.data_start..e)
-                .ok_or((s as u64, "gzip member header overlaps the next member".to_string()))?;
+            let input = gz.get(h.data_start..e).ok_or((
+                s as u64,
+                "gzip member header overlaps the next member".to_string(),
+            ))?;
             let (used_in, used_out) =
                 inflate_member(input, dst).map_err(|w| (h.data_start as u64, w))?;
             Ok((h.data_start + used_in + 8, used_out))
