@@ -9,3 +9,7 @@ pub mod histogram;
 pub mod inspect;
 pub mod paths;
 pub mod top;
+pub mod collections;
+pub mod report;
+pub mod suspects;
+pub mod waste;

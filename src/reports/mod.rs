@@ -1,6 +1,8 @@
 //! Reports: render analysis results as text for a terminal or as JSON. Nothing here computes.
 
 pub mod graph_text;
+pub mod html;
+pub mod report_text;
 pub mod text;
 
 use serde::Serialize;
