@@ -204,9 +204,9 @@ pub fn largest(
     let mut cands: Vec<(u64, ObjectIndex, u64, Option<u64>)> = sizes
         .iter()
         .filter(|&&(o, _, _)| {
-            g.retention.idom(o).is_none_or(|d| {
-                (d as usize) >= heap.index.len() || !kinds.is_container(heap, d)
-            })
+            g.retention
+                .idom(o)
+                .is_none_or(|d| (d as usize) >= heap.index.len() || !kinds.is_container(heap, d))
         })
         .map(|&(o, s, c)| (g.retained(o), o, s, c))
         .collect();
@@ -233,7 +233,7 @@ pub fn largest(
         })
         .collect();
     let mut arrays = arrays;
-    arrays.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+    arrays.sort_unstable_by_key(|a| std::cmp::Reverse(a.0));
     arrays.truncate(n);
     for (r, o) in arrays {
         let ids = heap.array_elements(o);

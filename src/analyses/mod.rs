@@ -1,6 +1,7 @@
 //! Analyses: one module per question a user asks. Each returns a plain `Serialize` struct that
 //! is its JSON contract; reports render those structs.
 
+pub mod collections;
 pub mod describe;
 pub mod dominator_tree;
 pub mod dump_info;
@@ -8,8 +9,7 @@ pub mod graph;
 pub mod histogram;
 pub mod inspect;
 pub mod paths;
-pub mod top;
-pub mod collections;
 pub mod report;
 pub mod suspects;
+pub mod top;
 pub mod waste;

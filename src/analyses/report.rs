@@ -189,12 +189,7 @@ pub fn analyze(g: &Graph<'_, '_>, children: &Csr, opts: &Options) -> Report {
             .sum(),
         None => 0,
     };
-    let mut loaders: Vec<u64> = snap
-        .classes
-        .classes
-        .iter()
-        .map(|c| c.loader_id)
-        .collect();
+    let mut loaders: Vec<u64> = snap.classes.classes.iter().map(|c| c.loader_id).collect();
     loaders.sort_unstable();
     loaders.dedup();
     let summary = Summary {

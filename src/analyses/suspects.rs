@@ -277,6 +277,43 @@ pub fn find(g: &Graph<'_, '_>, children: &Csr, kinds: &Kinds, opts: &Options) ->
             merged.push(f);
         }
     }
+    // Smaller objects of the same shape (the other pooled threads) join their suspect.
+    let mut pool_left: Vec<Node> = vec![];
+    for &p in &pool {
+        let class = cx.class_of(p);
+        let joins =
+            g.retained(p) >= t / 100 && merged.iter().any(|m| cx.class_of(m.holder) == class) && {
+                let descent = cx.descend(p);
+                let a = *descent.last().unwrap_or(&p);
+                match cx.shape(a) {
+                    Some(shape) => {
+                        let f = Found {
+                            holder: p,
+                            members: vec![p],
+                            retained: g.retained(p),
+                            descent,
+                            shape,
+                            grouped: false,
+                        };
+                        let sig = cx.signature(&f);
+                        match merged.iter_mut().find(|m| cx.signature(m) == sig) {
+                            Some(m) => {
+                                m.members.push(p);
+                                m.retained += f.retained;
+                                m.grouped = true;
+                                true
+                            }
+                            None => false,
+                        }
+                    }
+                    None => false,
+                }
+            };
+        if !joins {
+            pool_left.push(p);
+        }
+    }
+    let pool = pool_left;
     let mut found = merged;
 
     // 3: top-level objects of one class that only together pass the threshold.
@@ -417,7 +454,10 @@ impl<'g, 's, 'a> Ctx<'g, 's, 'a> {
             let v = region[k];
             k += 1;
             for &c in self.children.successors(v) {
-                if self.class_of(c) == chain_class && chain_class != NO_CLASS && region.len() < 20_000_000 {
+                if self.class_of(c) == chain_class
+                    && chain_class != NO_CLASS
+                    && region.len() < 20_000_000
+                {
                     region.push(c);
                 } else {
                     items.push(self.look_through(c, 3));
@@ -574,7 +614,10 @@ impl<'g, 's, 'a> Ctx<'g, 's, 'a> {
                 .rev()
                 .find(|&i| self.kind(path_nodes[i]) == Kind::Entry);
             entry.and_then(|i| {
-                let m = (0..i).rev().take(4).find(|&j| self.kind(path_nodes[j]) == Kind::Map)?;
+                let m = (0..i)
+                    .rev()
+                    .take(4)
+                    .find(|&j| self.kind(path_nodes[j]) == Kind::Map)?;
                 Some((path_nodes[m], path_nodes[i]))
             })
         } else {
@@ -591,7 +634,8 @@ impl<'g, 's, 'a> Ctx<'g, 's, 'a> {
                     class: self.class_name(c, e.top.first().copied()),
                     count,
                     retained_bytes: bytes,
-                    percent_of_suspect: 100.0 * bytes as f64 / self.retained(f.holder).max(1) as f64,
+                    percent_of_suspect: 100.0 * bytes as f64
+                        / self.retained(f.holder).max(1) as f64,
                     examples: ex
                         .into_iter()
                         .map(|x| Example {
@@ -636,13 +680,26 @@ impl<'g, 's, 'a> Ctx<'g, 's, 'a> {
             .descent
             .iter()
             .copied()
-            .chain(path.iter().filter_map(|s| heap.index.find(parse_hex(&s.object.id)?)))
-            .any(|v| (v as usize) < self.n && heap.class_name(v) == "java.lang.ThreadLocal$ThreadLocalMap");
+            .chain(
+                path.iter()
+                    .filter_map(|s| heap.index.find(parse_hex(&s.object.id)?)),
+            )
+            .any(|v| {
+                (v as usize) < self.n
+                    && heap.class_name(v) == "java.lang.ThreadLocal$ThreadLocalMap"
+            });
         let listeners = accumulated.as_ref().is_some_and(|acc| {
             let simple = acc.class.rsplit(['.', '$']).next().unwrap_or("");
-            ["Listener", "Callback", "Observer", "Handler", "Subscriber", "Watcher"]
-                .iter()
-                .any(|w| simple.contains(w))
+            [
+                "Listener",
+                "Callback",
+                "Observer",
+                "Handler",
+                "Subscriber",
+                "Watcher",
+            ]
+            .iter()
+            .any(|w| simple.contains(w))
         }) || owner
             .as_ref()
             .is_some_and(|o| o.field.to_ascii_lowercase().contains("listener"));
@@ -690,11 +747,15 @@ impl<'g, 's, 'a> Ctx<'g, 's, 'a> {
             explanation: String::new(),
             look_at: String::new(),
         };
-        let key = hop.or(path_hop).and_then(|(_, e)| s.map.as_ref().and_then(|m| {
-            let (k, _) = entry_key_value(heap, e);
-            let text = k.and_then(|k| heap.index.find(k)).map(|k| key_text(heap, k))?;
-            m.keys.iter().find(|x| x.key == text).cloned()
-        }));
+        let key = hop.or(path_hop).and_then(|(_, e)| {
+            s.map.as_ref().and_then(|m| {
+                let (k, _) = entry_key_value(heap, e);
+                let text = k
+                    .and_then(|k| heap.index.find(k))
+                    .map(|k| key_text(heap, k))?;
+                m.keys.iter().find(|x| x.key == text).cloned()
+            })
+        });
         write_story(&mut s, &focus_desc, key.as_ref(), heap, f.holder);
         s
     }
@@ -800,7 +861,10 @@ impl<'g, 's, 'a> Ctx<'g, 's, 'a> {
         }
         let step = (elems.len() / DISCRIMINATOR_SAMPLE).max(1);
         let sample: Vec<Node> = elems.iter().copied().step_by(step).collect();
-        let on_path: Vec<u64> = path.iter().filter_map(|s| parse_hex(&s.object.id)).collect();
+        let on_path: Vec<u64> = path
+            .iter()
+            .filter_map(|s| parse_hex(&s.object.id))
+            .collect();
         // field name -> (value -> count), and each field's kind of value.
         let mut counts: Vec<(String, u8, FxHashMap<String, u64>)> = vec![];
         for &o in &sample {
@@ -878,9 +942,7 @@ impl<'g, 's, 'a> Ctx<'g, 's, 'a> {
             };
             let better = match &best {
                 None => true,
-                Some((s, p, _)) => {
-                    score > *s + 1e-9 || ((score - *s).abs() <= 1e-9 && *pref < *p)
-                }
+                Some((s, p, _)) => score > *s + 1e-9 || ((score - *s).abs() <= 1e-9 && *pref < *p),
             };
             if better {
                 best = Some((score, *pref, d));
@@ -919,7 +981,10 @@ fn value_text(heap: &Heap<'_, '_>, v: Value, on_path: &[u64]) -> (String, u8) {
                 return (quote(&s, 60), 0);
             }
             if heap.is_instance_of(o, "java.lang.Enum") {
-                if let Some(n) = heap.field_object(o, "name").and_then(|n| heap.string(n, 61)) {
+                if let Some(n) = heap
+                    .field_object(o, "name")
+                    .and_then(|n| heap.string(n, 61))
+                {
                     return (format!("{}.{}", heap.class_name(o), n), 0);
                 }
             }
@@ -930,7 +995,10 @@ fn value_text(heap: &Heap<'_, '_>, v: Value, on_path: &[u64]) -> (String, u8) {
             (hex(id), 3)
         }
         Value::Boolean(b) => (b.to_string(), 1),
-        Value::Char(c) => (quote(&char::from_u32(c as u32).unwrap_or('?').to_string(), 1), 1),
+        Value::Char(c) => (
+            quote(&char::from_u32(c as u32).unwrap_or('?').to_string(), 1),
+            1,
+        ),
         Value::Float(x) => (x.to_string(), 1),
         Value::Double(x) => (x.to_string(), 1),
         Value::Byte(x) => (x.to_string(), 1),
@@ -948,7 +1016,10 @@ pub fn map_entries(heap: &Heap<'_, '_>, kinds: &Kinds, m: Node, max: usize) -> V
         if heap.field(map, "table").is_some() || heap.field(map, "root").is_some() {
             break;
         }
-        match heap.field_object(map, "map").or_else(|| heap.field_object(map, "m")) {
+        match heap
+            .field_object(map, "map")
+            .or_else(|| heap.field_object(map, "m"))
+        {
             Some(inner) => map = inner,
             None => break,
         }
@@ -1006,13 +1077,11 @@ fn write_story(
             format!("{simple}.{}", o.field)
         }
     });
-    let owner_full = s
-        .owner
+    let owner_full = s.owner.as_ref().map(|o| format!("{}.{}", o.class, o.field));
+    let what = s
+        .accumulated
         .as_ref()
-        .map(|o| format!("{}.{}", o.class, o.field));
-    let what = s.accumulated.as_ref().map(|a| {
-        format!("{} {}", thousands(a.count), a.class)
-    });
+        .map(|a| format!("{} {}", thousands(a.count), a.class));
     let disc = s.discriminator.as_ref().map(|d| {
         let elsewhere = match (d.elsewhere_count, d.elsewhere_examined) {
             (Some(h), Some(t)) => format!(
@@ -1024,7 +1093,7 @@ fn write_story(
             _ => String::new(),
         };
         format!(
-            "{:.1}% of them have {} == {}{elsewhere}",
+            "{:.1}% have {} == {}{elsewhere}",
             d.percent, d.field, d.value
         )
     });
@@ -1035,8 +1104,12 @@ fn write_story(
         .unwrap_or_default();
     match s.pattern {
         Pattern::MapKey => {
-            let k = key.map(|k| k.key.clone()).unwrap_or_else(|| "one key".into());
-            let kp = key.map(|k| format!("{:.1}%", k.percent_of_map)).unwrap_or_default();
+            let k = key
+                .map(|k| k.key.clone())
+                .unwrap_or_else(|| "one key".into());
+            let kp = key
+                .map(|k| format!("{:.1}%", k.percent_of_map))
+                .unwrap_or_default();
             s.title = format!(
                 "{focus}{via} retains {size} ({pct}); key {k} alone keeps {kp} of it{}",
                 what.as_ref().map(|w| format!(": {w}")).unwrap_or_default()
@@ -1071,7 +1144,9 @@ fn write_story(
                  set in a ThreadLocal on a long-lived (pooled) thread stays until the thread dies \
                  or remove() is called; pools reuse threads forever, so each task's value \
                  accumulates or is never released.{}",
-                disc.as_ref().map(|d| format!(" Of the accumulated objects, {d}.")).unwrap_or_default()
+                disc.as_ref()
+                    .map(|d| format!(" Of the accumulated objects, {d}."))
+                    .unwrap_or_default()
             );
             s.look_at = format!(
                 "Where {} is set on worker threads: call ThreadLocal.remove() in a finally block \
@@ -1085,14 +1160,18 @@ fn write_story(
         Pattern::Listeners => {
             s.title = format!(
                 "{focus}{via} retains {size} ({pct}){}",
-                what.as_ref().map(|w| format!(": {w} registered and never removed")).unwrap_or_default()
+                what.as_ref()
+                    .map(|w| format!(": {w} registered and never removed"))
+                    .unwrap_or_default()
             );
             s.explanation = format!(
                 "{focus}{via} keeps {size}, {pct} of the heap, in {}. Listeners (callbacks, \
                  observers) are added and never removed, so each one keeps everything it \
                  references alive for as long as the object it listens to.{}",
                 what.clone().unwrap_or_else(|| "its elements".into()),
-                disc.as_ref().map(|d| format!(" Of them, {d}.")).unwrap_or_default()
+                disc.as_ref()
+                    .map(|d| format!(" Of them, {d}."))
+                    .unwrap_or_default()
             );
             s.look_at = format!(
                 "Where listeners are added to {}: each add needs a matching remove (on close or \
@@ -1114,7 +1193,9 @@ fn write_story(
                     .as_ref()
                     .map(|a| format!(" (together {})", human_bytes(a.retained_bytes)))
                     .unwrap_or_default(),
-                disc.as_ref().map(|d| format!(" Of them, {d}.")).unwrap_or_default()
+                disc.as_ref()
+                    .map(|d| format!(" Of them, {d}."))
+                    .unwrap_or_default()
             );
             s.look_at = format!(
                 "Who adds to {} and what removes from it; if it is a cache, give it a size \

@@ -114,7 +114,11 @@ impl Owners<'_, '_, '_> {
                 wasted_bytes,
             })
             .collect();
-        rows.sort_unstable_by(|a, b| b.wasted_bytes.cmp(&a.wasted_bytes).then(a.class.cmp(&b.class)));
+        rows.sort_unstable_by(|a, b| {
+            b.wasted_bytes
+                .cmp(&a.wasted_bytes)
+                .then(a.class.cmp(&b.class))
+        });
         rows.truncate(TOP);
         rows
     }
@@ -130,11 +134,7 @@ impl Owners<'_, '_, '_> {
 
 /// `sizes`: (collection, size, capacity) of every reachable collection (see
 /// [`super::collections::all_sizes`]).
-pub fn waste(
-    g: &Graph<'_, '_>,
-    kinds: &Kinds,
-    sizes: &[(ObjectIndex, u64, Option<u64>)],
-) -> Waste {
+pub fn waste(g: &Graph<'_, '_>, kinds: &Kinds, sizes: &[(ObjectIndex, u64, Option<u64>)]) -> Waste {
     let heap = &g.heap;
     let owners = Owners { g, kinds };
     let reference = heap.snap.vm.layout.oop_size() as u64;
@@ -202,7 +202,9 @@ pub fn waste(
                 }
             }
             let (data, unit) = match heap.record(o)? {
-                SubRecord::PrimitiveArray(a) => (a.data, a.element_type.hprof_size(heap.snap.dir.id_size())),
+                SubRecord::PrimitiveArray(a) => {
+                    (a.data, a.element_type.hprof_size(heap.snap.dir.id_size()))
+                }
                 SubRecord::ObjectArray(a) => (a.elements, heap.snap.dir.id_size() as usize),
                 _ => return None,
             };

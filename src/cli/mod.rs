@@ -392,7 +392,11 @@ fn parse_size(s: &str) -> std::result::Result<u64, String> {
         "k" | "kb" | "kib" => 1 << 10,
         "m" | "mb" | "mib" => 1 << 20,
         "g" | "gb" | "gib" => 1 << 30,
-        _ => return Err(format!("{s:?}: unknown unit {unit:?} (use B, KiB, MiB or GiB)")),
+        _ => {
+            return Err(format!(
+                "{s:?}: unknown unit {unit:?} (use B, KiB, MiB or GiB)"
+            ))
+        }
     };
     Ok((num * mult as f64) as u64)
 }
@@ -425,8 +429,9 @@ fn dispatch(cmd: Command, env: &Env) -> Result<(String, i32)> {
             let r = report::analyze(g, &children, &opts);
             if let Some(path) = &html {
                 let page = reports::html::render(&r);
-                write_atomically(path, page.as_bytes())
-                    .with_context(|| format!("cannot write the HTML report to {}", path.display()))?;
+                write_atomically(path, page.as_bytes()).with_context(|| {
+                    format!("cannot write the HTML report to {}", path.display())
+                })?;
                 if !json {
                     eprintln!("wrote {} ({} KiB)", path.display(), page.len() / 1024);
                 }
@@ -454,7 +459,10 @@ fn write_atomically(path: &std::path::Path, data: &[u8]) -> std::io::Result<()> 
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(std::path::Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     let r = std::fs::write(&tmp, data).and_then(|_| std::fs::rename(&tmp, path));
     if r.is_err() {

@@ -37,7 +37,10 @@ pub fn render(r: &Report) -> String {
         objects: &r.objects,
     };
     TEMPLATE
-        .replace("{{TITLE}}", &escape_html(&format!("oomsleuth: {}", r.dump.path)))
+        .replace(
+            "{{TITLE}}",
+            &escape_html(&format!("oomsleuth: {}", r.dump.path)),
+        )
         .replace("{{DATA}}", &script_json(&page))
 }
 

@@ -54,14 +54,16 @@ pub fn path_lines(steps: &[Step], style: &Style, indent: usize, out: &mut String
     for k in shown {
         if let Some(l) = last {
             if k != l + 1 {
-                let _ = writeln!(out, "{pad}{}", style.dim(&format!("… {} more steps", k - l - 1)));
+                let _ = writeln!(
+                    out,
+                    "{pad}{}",
+                    style.dim(&format!("… {} more steps", k - l - 1))
+                );
             }
         }
         last = Some(k);
         let s = &steps[k];
-        let via = if k == 0 {
-            s.via.clone()
-        } else if s.via.starts_with('[') {
+        let via = if k == 0 || s.via.starts_with('[') {
             s.via.clone()
         } else {
             format!(".{}", s.via)
@@ -137,7 +139,11 @@ fn suspect(s: &Suspect, style: &Style, out: &mut String) {
                 out,
                 "    e.g. {} {}",
                 cut(&e.object.description, 60),
-                style.dim(&format!("@{} {}", e.object.id, human_bytes(e.retained_bytes)))
+                style.dim(&format!(
+                    "@{} {}",
+                    e.object.id,
+                    human_bytes(e.retained_bytes)
+                ))
             );
         }
     }
@@ -183,7 +189,10 @@ fn suspect(s: &Suspect, style: &Style, out: &mut String) {
             2,
         ));
     }
-    out.push_str(&wrap(&format!("{} {}", style.bold("Look at:"), s.look_at), 2));
+    out.push_str(&wrap(
+        &format!("{} {}", style.bold("Look at:"), s.look_at),
+        2,
+    ));
     out.push('\n');
 }
 
@@ -319,7 +328,11 @@ pub fn report(r: &Report, style: &Style) -> String {
         ),
     ]);
     waste_line(&mut t, "empty collections", &w.empty_collections);
-    waste_line(&mut t, "sparse collections (<25% full)", &w.sparse_collections);
+    waste_line(
+        &mut t,
+        "sparse collections (<25% full)",
+        &w.sparse_collections,
+    );
     waste_line(&mut t, "boxed primitives", &w.boxed_primitives);
     waste_line(&mut t, "arrays with an unused tail", &w.oversized_arrays);
     t.render(style, &mut out);
