@@ -9,6 +9,7 @@ use super::describe::{collection_size, object_ref, ObjectRef};
 use super::graph::Graph;
 use crate::heap::classes::{ClassIndex, NO_CLASS};
 use crate::heap::index::ObjectIndex;
+use crate::formats::hprof::{BasicType, SubRecord};
 use crate::heap::objects::Heap;
 use rayon::prelude::*;
 use serde::Serialize;
@@ -172,6 +173,159 @@ pub struct CollectionRow {
     pub retained_percent: f64,
 }
 
+/// Offset and type of an instance field within a class's field data (in the dump's layout).
+pub fn field_at(heap: &Heap<'_, '_>, class: ClassIndex, name: &str) -> Option<(usize, BasicType)> {
+    let classes = &heap.snap.classes;
+    let ids = heap.snap.dir.id_size();
+    let mut pos = 0;
+    for c in classes.ancestry(class) {
+        for f in classes.get(c).dump.fields() {
+            if heap
+                .snap
+                .dir
+                .strings
+                .get(&f.name_id)
+                .is_some_and(|s| *s == name.as_bytes())
+            {
+                return Some((pos, f.ty));
+            }
+            pos += f.ty.hprof_size(ids);
+        }
+    }
+    None
+}
+
+/// How to read a collection's size and capacity from its fields, decided once per class.
+#[derive(Clone, Copy, Debug)]
+enum SizePlan {
+    /// A size field, and an array whose length is the capacity (`HashMap.table`).
+    Fields { size: usize, table: Option<usize> },
+    /// A wrapper around another collection (`HashSet.map`, `TreeSet.m`).
+    Inner { inner: usize },
+    /// `ConcurrentHashMap`: `baseCount` plus its counter cells; `table`.
+    Concurrent { base: usize, cells: usize, table: usize },
+    /// `ArrayDeque`: `elements`, `head`, `tail`.
+    Deque { elements: usize, head: usize, tail: usize },
+    /// Anything else: the slower generic reading.
+    Generic,
+}
+
+fn plan_for(heap: &Heap<'_, '_>, c: ClassIndex) -> SizePlan {
+    let classes = &heap.snap.classes;
+    let is = |n: &str| classes.ancestry(c).any(|k| classes.get(k).name == n);
+    let at = |n: &str| field_at(heap, c, n).map(|x| x.0);
+    let plan = if is("java.util.concurrent.ConcurrentHashMap") {
+        (|| {
+            Some(SizePlan::Concurrent {
+                base: at("baseCount")?,
+                cells: at("counterCells")?,
+                table: at("table")?,
+            })
+        })()
+    } else if is("java.util.HashSet") {
+        at("map").map(|inner| SizePlan::Inner { inner })
+    } else if is("java.util.TreeSet") {
+        at("m").map(|inner| SizePlan::Inner { inner })
+    } else if is("java.util.ArrayDeque") {
+        (|| {
+            Some(SizePlan::Deque {
+                elements: at("elements")?,
+                head: at("head")?,
+                tail: at("tail")?,
+            })
+        })()
+    } else if is("java.util.HashMap") || is("java.util.WeakHashMap") {
+        at("size").map(|size| SizePlan::Fields { size, table: at("table") })
+    } else if is("java.util.Hashtable") {
+        at("count").map(|size| SizePlan::Fields { size, table: at("table") })
+    } else if is("java.util.ArrayList") {
+        at("size").map(|size| SizePlan::Fields { size, table: at("elementData") })
+    } else if is("java.util.Vector") {
+        at("elementCount").map(|size| SizePlan::Fields { size, table: at("elementData") })
+    } else if is("java.util.TreeMap") || is("java.util.LinkedList") || is("java.util.IdentityHashMap") {
+        at("size").map(|size| SizePlan::Fields { size, table: None })
+    } else {
+        None
+    };
+    plan.unwrap_or(SizePlan::Generic)
+}
+
+/// Reads sizes of collections fast: one record parse per object, fields at known offsets.
+pub struct Sizer<'h, 's, 'a> {
+    heap: &'h Heap<'s, 'a>,
+    plans: Vec<Option<SizePlan>>,
+}
+
+impl<'h, 's, 'a> Sizer<'h, 's, 'a> {
+    pub fn new(heap: &'h Heap<'s, 'a>, kinds: &Kinds) -> Self {
+        let plans = (0..heap.snap.classes.len() as ClassIndex)
+            .map(|c| {
+                matches!(kinds.class(c), Kind::Map | Kind::Collection).then(|| plan_for(heap, c))
+            })
+            .collect();
+        Sizer { heap, plans }
+    }
+
+    fn int_at(fields: &[u8], at: usize) -> Option<i64> {
+        let b = fields.get(at..at + 4)?;
+        Some(i32::from_be_bytes(b.try_into().ok()?) as i64)
+    }
+
+    fn long_at(fields: &[u8], at: usize) -> Option<i64> {
+        let b = fields.get(at..at + 8)?;
+        Some(i64::from_be_bytes(b.try_into().ok()?))
+    }
+
+    fn obj_at(&self, fields: &[u8], at: usize) -> Option<ObjectIndex> {
+        let ids = self.heap.snap.dir.id_size();
+        let id = crate::formats::hprof::reader::read_id(fields.get(at..at + ids as usize)?, ids);
+        if id == 0 {
+            return None;
+        }
+        self.heap.index.find(id)
+    }
+
+    fn len_of(&self, o: Option<ObjectIndex>) -> i64 {
+        o.and_then(|a| self.heap.array_length(a)).unwrap_or(0) as i64
+    }
+
+    /// (size, capacity) of a collection, or `None` when it is not one or cannot be read.
+    pub fn size(&self, o: ObjectIndex, depth: u32) -> Option<(i64, Option<i64>)> {
+        let heap = self.heap;
+        let plan = (*self.plans.get(heap.class(o) as usize)?)?;
+        let SubRecord::Instance(inst) = heap.record(o)? else {
+            return None;
+        };
+        let f = inst.fields;
+        match plan {
+            SizePlan::Fields { size, table } => Some((
+                Self::int_at(f, size)?,
+                table.map(|t| self.len_of(self.obj_at(f, t))),
+            )),
+            SizePlan::Inner { inner } if depth < 3 => self.size(self.obj_at(f, inner)?, depth + 1),
+            SizePlan::Inner { .. } => None,
+            SizePlan::Concurrent { base, cells, table } => {
+                let mut size = Self::long_at(f, base)?;
+                if let Some(cells) = self.obj_at(f, cells) {
+                    for id in heap.array_elements(cells) {
+                        if let Some(cell) = heap.index.find(id) {
+                            size += heap.field_int(cell, "value").unwrap_or(0);
+                        }
+                    }
+                }
+                Some((size, Some(self.len_of(self.obj_at(f, table)))))
+            }
+            SizePlan::Deque { elements, head, tail } => {
+                let cap = self.len_of(self.obj_at(f, elements));
+                let (h, t) = (Self::int_at(f, head)?, Self::int_at(f, tail)?);
+                let size = if cap > 0 { (t - h).rem_euclid(cap) } else { 0 };
+                Some((size, Some(cap)))
+            }
+            SizePlan::Generic => collection_size(heap, o),
+        }
+    }
+}
+
 /// Size and capacity of every collection object that has them, in parallel: (object, size, capacity).
 pub fn all_sizes(
     heap: &Heap<'_, '_>,
@@ -179,12 +333,17 @@ pub fn all_sizes(
     reachable: &(dyn Fn(ObjectIndex) -> bool + Sync),
 ) -> Vec<(ObjectIndex, u64, Option<u64>)> {
     let n = heap.index.len() as u32;
+    let sizer = Sizer::new(heap, kinds);
     (0..n)
         .into_par_iter()
         .with_min_len(1 << 14)
-        .filter(|&o| matches!(kinds.object(heap, o), Kind::Map | Kind::Collection) && reachable(o))
+        .filter(|&o| {
+            matches!(kinds.class(heap.class(o)), Kind::Map | Kind::Collection)
+                && reachable(o)
+                && heap.index.class_of_object(o).is_none()
+        })
         .filter_map(|o| {
-            let (size, cap) = collection_size(heap, o)?;
+            let (size, cap) = sizer.size(o, 0)?;
             Some((o, size.max(0) as u64, cap.map(|c| c.max(0) as u64)))
         })
         .collect()
@@ -212,15 +371,22 @@ pub fn largest(
         .collect();
     // Object arrays not owned by a collection (a collection's table is shown as the collection).
     let count = heap.index.len() as u32;
+    let object_arrays: Vec<bool> = heap
+        .snap
+        .classes
+        .classes
+        .iter()
+        .map(|c| c.array_of == Some(BasicType::Object))
+        .collect();
     let arrays: Vec<(u64, ObjectIndex)> = (0..count)
         .into_par_iter()
         .with_min_len(1 << 14)
         .filter(|&o| {
-            heap.index.class_of_object(o).is_none()
-                && kinds.class(heap.class(o)) == Kind::Array
-                && heap.class(o) != NO_CLASS
-                && heap.class_name(o).ends_with("[]")
+            let c = heap.class(o);
+            c != NO_CLASS
+                && object_arrays.get(c as usize).copied().unwrap_or(false)
                 && g.retention.is_reachable(o)
+                && heap.index.class_of_object(o).is_none()
         })
         .filter_map(|o| {
             let d = g.retention.idom(o)?;

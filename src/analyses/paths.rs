@@ -120,6 +120,10 @@ fn is_transient_root(g: &Graph<'_, '_>, v: Node) -> bool {
     any
 }
 
+/// How far the search for a lasting holder of a stack-held object may go before the stack
+/// local is taken as the root of the path.
+const PREFERENCE_VISIT_LIMIT: usize = 300_000;
+
 /// How many nodes one segment search may visit before giving up (it then falls back to the
 /// dominator chain itself for that segment).
 const SEGMENT_VISIT_LIMIT: usize = 4_000_000;
@@ -156,8 +160,14 @@ pub fn shortest_path(g: &Graph<'_, '_>, target: ObjectIndex) -> Option<Vec<Step>
     let mut queue = VecDeque::new();
     for w in chain.windows(2) {
         let (from, to) = (w[0], w[1]);
-        parent.clear();
+        // A map grown by one big search would make every later clear() cost its capacity.
+        if parent.capacity() > 1 << 16 {
+            parent = new_map();
+        } else {
+            parent.clear();
+        }
         queue.clear();
+        let mut limit = SEGMENT_VISIT_LIMIT;
         if from == root && is_transient_root(g, to) {
             // Held by a stack local (or a JNI local) and maybe also by something lasting: the
             // lasting holder tells the story, so search from lasting roots first.
@@ -170,6 +180,7 @@ pub fn shortest_path(g: &Graph<'_, '_>, target: ObjectIndex) -> Option<Vec<Step>
                     queue.push_back(r);
                 }
             }
+            limit = PREFERENCE_VISIT_LIMIT;
         } else if index.refs.successors(from).contains(&to) {
             nodes.push(to);
             continue;
@@ -191,7 +202,7 @@ pub fn shortest_path(g: &Graph<'_, '_>, target: ObjectIndex) -> Option<Vec<Step>
                 }
                 queue.push_back(y);
             }
-            if parent.len() > SEGMENT_VISIT_LIMIT {
+            if parent.len() > limit {
                 break;
             }
         }

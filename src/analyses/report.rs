@@ -127,19 +127,37 @@ pub struct ObjectDetail {
 /// Frames in the flame graph at most; smaller siblings are grouped by class.
 const FLAME_NODES: usize = 25_000;
 /// Objects whose details the HTML report carries.
-const DETAILED_OBJECTS: usize = 250;
+const DETAILED_OBJECTS: usize = 200;
+
+/// `OOMSLEUTH_TIMINGS=1`: how long each part of the analysis took, on stderr.
+struct Clock(Option<std::time::Instant>);
+
+impl Clock {
+    fn new() -> Clock {
+        Clock(std::env::var_os("OOMSLEUTH_TIMINGS").map(|_| std::time::Instant::now()))
+    }
+    fn lap(&mut self, what: &str) {
+        if let Some(t) = self.0 {
+            eprintln!("timing: {what:<12} {:>8.3} s", t.elapsed().as_secs_f64());
+            self.0 = Some(std::time::Instant::now());
+        }
+    }
+}
 
 pub fn analyze(g: &Graph<'_, '_>, children: &Csr, opts: &Options) -> Report {
+    let mut clock = Clock::new();
     let heap = &g.heap;
     let snap = heap.snap;
     let kinds = Kinds::of(heap);
     let total = g.total_retained();
     let pct = |b: u64| 100.0 * b as f64 / total.max(1) as f64;
 
+    clock.lap("kinds");
     let suspects = suspects::find(g, children, &kinds, &opts.suspects);
+    clock.lap("suspects");
 
     let ncls = snap.classes.len();
-    let class_retained = g.retention.class_retained(heap.index, ncls);
+    let class_retained = class_retained(g, children, ncls);
     let mut rows = histogram::rows(snap);
     histogram::sort_rows(&mut rows, histogram::SortBy::Bytes);
     rows.truncate(opts.rows);
@@ -174,10 +192,14 @@ pub fn analyze(g: &Graph<'_, '_>, children: &Csr, opts: &Options) -> Report {
         })
         .collect();
 
+    clock.lap("histogram");
     let r = g.retention;
     let sizes = collections::all_sizes(heap, &kinds, &|o| r.is_reachable(o));
+    clock.lap("sizes");
     let collections = collections::largest(g, &sizes, &kinds, opts.rows);
+    clock.lap("collections");
     let waste = waste::waste(g, &kinds, &sizes);
+    clock.lap("waste");
 
     let totals = g.totals();
     let instances = reachable_instances(heap.index, r, ncls);
@@ -225,9 +247,42 @@ pub fn analyze(g: &Graph<'_, '_>, children: &Csr, opts: &Options) -> Report {
     };
     if opts.details {
         report.flame = Some(flame(g, children));
+        clock.lap("flame");
         report.objects = details(g, &report, &tops);
+        clock.lap("details");
     }
     report
+}
+
+/// Retained bytes per class, each instance counted unless another instance of its class
+/// dominates it (as `top` computes them), reusing the child lists the report already built.
+fn class_retained(g: &Graph<'_, '_>, children: &Csr, ncls: usize) -> Vec<u64> {
+    let index = g.heap.index;
+    let n = index.len();
+    let mut out = vec![0u64; ncls];
+    let mut active = vec![0u32; ncls];
+    let mut stack: Vec<(Node, bool)> = vec![(index.virtual_root(), false)];
+    while let Some((v, exiting)) = stack.pop() {
+        let c = if (v as usize) < n { index.class_of[v as usize] } else { NO_CLASS };
+        let counted = c != NO_CLASS && (c as usize) < ncls;
+        if exiting {
+            if counted {
+                active[c as usize] -= 1;
+            }
+            continue;
+        }
+        if counted {
+            if active[c as usize] == 0 {
+                out[c as usize] += g.retained(v);
+            }
+            active[c as usize] += 1;
+        }
+        stack.push((v, true));
+        for &w in children.successors(v) {
+            stack.push((w, false));
+        }
+    }
+    out
 }
 
 /// The dominator tree, aggregated for drawing: children retaining at least 1/4000 of the heap
@@ -337,6 +392,15 @@ fn details(g: &Graph<'_, '_>, r: &Report, tops: &[Node]) -> BTreeMap<String, Obj
         frames.sort_by_key(|x| std::cmp::Reverse(x.v));
         ids.extend(frames.iter().map(|x| x.id.clone()));
     }
+    // Objects on a suspect's path: their path is a prefix of it.
+    let mut known: BTreeMap<String, Vec<Step>> = BTreeMap::new();
+    for s in &r.suspects {
+        for k in 0..s.path.len() {
+            known
+                .entry(s.path[k].object.id.clone())
+                .or_insert_with(|| s.path[..=k].to_vec());
+        }
+    }
     let mut out = BTreeMap::new();
     for id in ids {
         if out.len() >= DETAILED_OBJECTS {
@@ -357,6 +421,10 @@ fn details(g: &Graph<'_, '_>, r: &Report, tops: &[Node]) -> BTreeMap<String, Obj
         fields.extend(ins.statics);
         fields.extend(ins.elements.into_iter().take(50));
         fields.truncate(80);
+        let path = match known.get(&id) {
+            Some(p) => p.clone(),
+            None => shortest_path(g, o).unwrap_or_default(),
+        };
         out.insert(
             id,
             ObjectDetail {
@@ -364,7 +432,7 @@ fn details(g: &Graph<'_, '_>, r: &Report, tops: &[Node]) -> BTreeMap<String, Obj
                 class: ins.object.class,
                 shallow_bytes: ins.shallow_bytes,
                 retained_bytes: ins.retained_bytes,
-                path: shortest_path(g, o).unwrap_or_default(),
+                path,
                 fields,
             },
         );

@@ -2,27 +2,29 @@
 //! primitives and arrays whose tail is never used, each with the bytes it costs and the classes
 //! that own it (the nearest application object above it in the dominator tree).
 
-use super::collections::{Kind, Kinds};
+use super::collections::{field_at, Kind, Kinds};
 use super::describe::quote;
 use super::graph::Graph;
-use crate::formats::hprof::{BasicType, SubRecord};
+use crate::formats::hprof::SubRecord;
 use crate::heap::classes::{ClassIndex, NO_CLASS};
 use crate::heap::fxhash::{new_map, FxHashMap};
 use crate::heap::graph::Node;
 use crate::heap::index::ObjectIndex;
-use crate::heap::objects::Heap;
 use rayon::prelude::*;
 use serde::Serialize;
 
 /// Rows listed per category.
 const TOP: usize = 10;
+/// Objects whose owners are looked up one by one; above this, a sample (see `Owners::rows`).
+const OWNER_SAMPLE: usize = 200_000;
 /// Arrays shorter than this (in bytes) are not checked for an unused tail.
 const MIN_ARRAY_BYTES: u64 = 1024;
 
 #[derive(Clone, Debug, Serialize)]
 pub struct OwnerRow {
     /// The class of the nearest object above, in the dominator tree, that is not collection
-    /// plumbing (`<GC roots>` when there is none).
+    /// plumbing (`<GC roots>` when there is none). Over 200,000 objects, `objects` and
+    /// `wasted_bytes` are estimated from an even sample.
     pub class: String,
     pub objects: u64,
     pub wasted_bytes: u64,
@@ -94,16 +96,34 @@ impl Owners<'_, '_, '_> {
         heap.class(v)
     }
 
+    /// Owner classes by wasted bytes. Finding an owner is a walk up the dominator tree (random
+    /// reads over the whole heap), so beyond `OWNER_SAMPLE` objects every k-th is walked and the
+    /// totals are scaled by k: the ranking and shares hold, the figures are estimates.
     fn rows(&self, items: &[(Node, u64)]) -> Vec<OwnerRow> {
-        let mut by: FxHashMap<ClassIndex, (u64, u64)> = new_map();
-        for &(o, bytes) in items {
-            let e = by.entry(self.owner(o)).or_default();
-            e.0 += 1;
-            e.1 += bytes;
-        }
+        let stride = items.len().div_ceil(OWNER_SAMPLE).max(1);
+        let by: FxHashMap<ClassIndex, (u64, u64)> = items
+            .par_iter()
+            .step_by(stride)
+            .with_min_len(1 << 12)
+            .fold(new_map, |mut by: FxHashMap<ClassIndex, (u64, u64)>, &(o, bytes)| {
+                let e = by.entry(self.owner(o)).or_default();
+                e.0 += 1;
+                e.1 += bytes;
+                by
+            })
+            .reduce(new_map, |mut a, b| {
+                for (k, (n, v)) in b {
+                    let e = a.entry(k).or_default();
+                    e.0 += n;
+                    e.1 += v;
+                }
+                a
+            });
         let classes = &self.g.heap.snap.classes;
+        let k = stride as u64;
         let mut rows: Vec<OwnerRow> = by
             .into_iter()
+            .map(|(c, (objects, wasted_bytes))| (c, (objects * k, wasted_bytes * k)))
             .map(|(c, (objects, wasted_bytes))| OwnerRow {
                 class: if c == NO_CLASS {
                     "<GC roots>".into()
@@ -139,7 +159,15 @@ pub fn waste(g: &Graph<'_, '_>, kinds: &Kinds, sizes: &[(ObjectIndex, u64, Optio
     let owners = Owners { g, kinds };
     let reference = heap.snap.vm.layout.oop_size() as u64;
 
+    let t = std::time::Instant::now();
+    let timings = std::env::var_os("OOMSLEUTH_TIMINGS").is_some();
+    let lap = |what: &str| {
+        if timings {
+            eprintln!("timing:   waste/{what:<10} {:>6.3} s", t.elapsed().as_secs_f64());
+        }
+    };
     let duplicate_strings = duplicate_strings(g, &owners);
+    lap("strings");
 
     let mut empty = vec![];
     let mut sparse = vec![];
@@ -153,16 +181,14 @@ pub fn waste(g: &Graph<'_, '_>, kinds: &Kinds, sizes: &[(ObjectIndex, u64, Optio
     }
 
     let classes = &heap.snap.classes;
-    let boxed: Vec<(ClassIndex, u64)> = (0..classes.len() as ClassIndex)
-        .filter_map(|c| {
-            let prim = match classes.get(c).name.as_str() {
-                "java.lang.Integer" | "java.lang.Float" => 4,
-                "java.lang.Long" | "java.lang.Double" => 8,
-                "java.lang.Short" | "java.lang.Character" => 2,
-                "java.lang.Byte" | "java.lang.Boolean" => 1,
-                _ => return None,
-            };
-            Some((c, prim))
+    // Bytes of the boxed value, by class; 0 for classes that are not boxes.
+    let boxed: Vec<u64> = (0..classes.len() as ClassIndex)
+        .map(|c| match classes.get(c).name.as_str() {
+            "java.lang.Integer" | "java.lang.Float" => 4,
+            "java.lang.Long" | "java.lang.Double" => 8,
+            "java.lang.Short" | "java.lang.Character" => 2,
+            "java.lang.Byte" | "java.lang.Boolean" => 1,
+            _ => 0,
         })
         .collect();
     let n = heap.index.len() as u32;
@@ -171,7 +197,10 @@ pub fn waste(g: &Graph<'_, '_>, kinds: &Kinds, sizes: &[(ObjectIndex, u64, Optio
         .with_min_len(1 << 15)
         .filter_map(|o| {
             let c = heap.index.class_of[o as usize];
-            let &(_, prim) = boxed.iter().find(|b| b.0 == c)?;
+            let prim = *boxed.get(c as usize)?;
+            if prim == 0 {
+                return None;
+            }
             if !g.retention.is_reachable(o) || heap.index.class_of_object(o).is_some() {
                 return None;
             }
@@ -179,6 +208,7 @@ pub fn waste(g: &Graph<'_, '_>, kinds: &Kinds, sizes: &[(ObjectIndex, u64, Optio
         })
         .collect();
 
+    lap("boxed");
     let oversized: Vec<(Node, u64)> = (0..n)
         .into_par_iter()
         .with_min_len(1 << 15)
@@ -208,7 +238,7 @@ pub fn waste(g: &Graph<'_, '_>, kinds: &Kinds, sizes: &[(ObjectIndex, u64, Optio
                 SubRecord::ObjectArray(a) => (a.elements, heap.snap.dir.id_size() as usize),
                 _ => return None,
             };
-            let zeros = data.iter().rev().take_while(|&&b| b == 0).count();
+            let zeros = trailing_zero_bytes(data);
             let unused = zeros / unit.max(1);
             let len = data.len() / unit.max(1);
             if len == 0 || unused * 2 < len {
@@ -219,10 +249,12 @@ pub fn waste(g: &Graph<'_, '_>, kinds: &Kinds, sizes: &[(ObjectIndex, u64, Optio
         })
         .collect();
 
+    lap("arrays");
     let empty_collections = owners.group(&empty);
     let sparse_collections = owners.group(&sparse);
     let boxed_primitives = owners.group(&boxed_items);
     let oversized_arrays = owners.group(&oversized);
+    lap("owners");
     let wasted_bytes = duplicate_strings.wasted_bytes
         + empty_collections.wasted_bytes
         + sparse_collections.wasted_bytes
@@ -239,20 +271,17 @@ pub fn waste(g: &Graph<'_, '_>, kinds: &Kinds, sizes: &[(ObjectIndex, u64, Optio
     }
 }
 
-/// Offset and type of an instance field within a class's field data.
-fn field_at(heap: &Heap<'_, '_>, class: ClassIndex, name: &str) -> Option<(usize, BasicType)> {
-    let classes = &heap.snap.classes;
-    let ids = heap.snap.dir.id_size();
-    let mut pos = 0;
-    for c in classes.ancestry(class) {
-        for f in classes.get(c).dump.fields() {
-            if heap.field_name(f.name_id) == name {
-                return Some((pos, f.ty));
-            }
-            pos += f.ty.hprof_size(ids);
+/// Zero bytes at the end of `data`, eight at a time.
+fn trailing_zero_bytes(data: &[u8]) -> usize {
+    let mut n = 0;
+    let mut chunks = data.rchunks_exact(8);
+    for c in &mut chunks {
+        if u64::from_ne_bytes(c.try_into().unwrap_or([1; 8])) != 0 {
+            return n + c.iter().rev().take_while(|&&b| b == 0).count();
         }
+        n += 8;
     }
-    None
+    n + chunks.remainder().iter().rev().take_while(|&&b| b == 0).count()
 }
 
 fn hash_bytes(b: &[u8], seed: u64) -> u64 {
@@ -350,5 +379,24 @@ fn duplicate_strings(g: &Graph<'_, '_>, owners: &Owners<'_, '_, '_>) -> Duplicat
         wasted_bytes: wasted_items.iter().map(|x| x.1).sum(),
         top,
         owners: owners.rows(&wasted_items),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::trailing_zero_bytes;
+
+    #[test]
+    fn trailing_zeros() {
+        assert_eq!(trailing_zero_bytes(&[]), 0);
+        assert_eq!(trailing_zero_bytes(&[0; 17]), 17);
+        let mut v = vec![0u8; 40];
+        v[3] = 1;
+        assert_eq!(trailing_zero_bytes(&v), 36);
+        v[39] = 7;
+        assert_eq!(trailing_zero_bytes(&v), 0);
+        let mut w = vec![0u8; 13];
+        w[0] = 9;
+        assert_eq!(trailing_zero_bytes(&w), 12);
     }
 }

@@ -416,7 +416,9 @@ fn dispatch(cmd: Command, env: &Env) -> Result<(String, i32)> {
             anyhow::bail!("--threshold {threshold} is not a percentage between 0 and 100");
         }
         return with_graph(&graph, env, json, |g| {
+            let t = std::time::Instant::now();
             let children = g.retention.tree.children();
+            print_timings(&[("children", t.elapsed().as_secs_f64())]);
             let opts = report::Options {
                 suspects: suspects::Options {
                     threshold_percent: threshold,
