@@ -1,6 +1,7 @@
 //! Analyses: one module per question a user asks. Each returns a plain `Serialize` struct that
 //! is its JSON contract; reports render those structs.
 
+pub mod class_families;
 pub mod describe;
 pub mod dominator_tree;
 pub mod dump_info;
