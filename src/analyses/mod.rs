@@ -2,6 +2,7 @@
 //! is its JSON contract; reports render those structs.
 
 pub mod class_families;
+pub mod classloaders;
 pub mod describe;
 pub mod dominator_tree;
 pub mod dump_info;
@@ -9,4 +10,5 @@ pub mod graph;
 pub mod histogram;
 pub mod inspect;
 pub mod paths;
+pub mod reflection;
 pub mod top;
