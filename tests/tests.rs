@@ -1,6 +1,7 @@
 //! Integration tests, in one binary (one link step instead of many).
 
 mod bad_input;
+mod classloaders;
 mod cli;
 mod graph;
 mod jvm_histogram;
