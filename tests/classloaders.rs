@@ -289,13 +289,27 @@ fn healthy_plugins_give_no_suspect_jdk17() {
         .summary
         .starts_with("static PluginHost.LOADERS -> ArrayList.elementData["));
     assert_eq!(r.totals.idle_reachable_loaders, 0);
-    // The plugin class exists once per plugin loader and once in the application loader.
+    // The plugin class exists once per plugin loader, once in the isolating loader and once in
+    // the application loader.
     let d = r
         .duplicates
         .iter()
         .find(|d| d.name == "com.example.PluginHost$Plugin")
         .unwrap();
-    assert_eq!(d.copies, n + 1);
+    assert_eq!(d.copies, n + 2);
+    // The shortest path to the isolating loader goes through an instance of its own class; the
+    // path reported avoids it and shows the registry that keeps the loader.
+    let iso = planted_str(&cap, "isolating_loader_type");
+    let g = r.groups.iter().find(|g| g.type_name == iso).unwrap();
+    let p = g.path.as_ref().unwrap();
+    assert!(!p.through_own_classes);
+    assert!(
+        p.summary.starts_with("static PluginHost$Registry.INSTANCE -> PluginHost$Registry.byName"),
+        "{}",
+        p.summary
+    );
+    assert!(p.summary.contains("PluginHost$Holder.loader"), "{}", p.summary);
+    assert!(p.steps.iter().all(|s| !s.object.class.ends_with("PluginHost$Plugin")));
 }
 
 #[test]

@@ -467,6 +467,13 @@ pub fn classloaders(g: &Graph<'_, '_>, opts: &Options) -> ClassLoaders {
         });
         accs[gi].members.push(s as u32);
     }
+    // Largest groups first: they get the path searches while the budget lasts.
+    accs.sort_by(|a, b| {
+        b.members
+            .len()
+            .cmp(&a.members.len())
+            .then(a.class.cmp(&b.class))
+    });
     let idle = |s: usize| l_classes[s] > 0 && l_live[s] == 0;
     // Representatives: an idle strongly reachable loader with most classes, else most classes.
     let rep_slot: Vec<usize> = accs
@@ -1053,8 +1060,10 @@ struct PathFinder<'g, 's, 'a> {
     /// BFS parent of each node reached by the strong walk (`NONE` when not reached).
     parent: Vec<Node>,
     class_class: ClassIndex,
-    /// How many searches avoiding a loader's own classes may still run (each may walk the heap).
-    exclusion_budget: usize,
+    /// Node visits left for the searches that avoid a loader's own classes.
+    exclusion_budget: u64,
+    /// Parents for those searches, allocated on first use and reset after each.
+    scratch: Vec<Node>,
 }
 
 impl<'g, 's, 'a> PathFinder<'g, 's, 'a> {
@@ -1071,7 +1080,9 @@ impl<'g, 's, 'a> PathFinder<'g, 's, 'a> {
             loaders,
             parent: vec![],
             class_class: g.heap.snap.classes.find("java.lang.Class").unwrap_or(NO_CLASS),
-            exclusion_budget: 16,
+            // Two walks of the whole heap at most, whatever the number of groups.
+            exclusion_budget: 2 * g.heap.index.len() as u64 + 1_000_000,
+            scratch: vec![],
         }
     }
 
@@ -1134,15 +1145,19 @@ impl<'g, 's, 'a> PathFinder<'g, 's, 'a> {
 
     /// Whether `v` is one of `loader`'s classes or an instance of one.
     fn own(&self, v: Node, loader: ObjectIndex) -> bool {
-        let index = self.g.heap.index;
-        if v as usize >= index.len() {
-            return false;
+        match self.loaders.binary_search(&loader) {
+            Ok(slot) => self.own_slot(v, slot as u32),
+            Err(_) => false,
         }
-        let slot = match self.loaders.binary_search(&loader) {
-            Ok(s) => s as u32,
-            Err(_) => return false,
+    }
+
+    /// [`own`](Self::own) with the loader's slot looked up already (for the hot loop).
+    #[inline]
+    fn own_slot(&self, v: Node, slot: u32) -> bool {
+        let index = self.g.heap.index;
+        let Some(&c) = index.class_of.get(v as usize) else {
+            return false;
         };
-        let c = index.class_of[v as usize];
         if c == NO_CLASS {
             return false;
         }
@@ -1178,32 +1193,50 @@ impl<'g, 's, 'a> PathFinder<'g, 's, 'a> {
         Some(out)
     }
 
-    /// A BFS from the roots that never enters `loader`'s own classes or instances.
+    /// A BFS from the roots that never enters `loader`'s own classes or instances. It may walk
+    /// much of the heap, so all such walks together share a budget of node visits; a walk that
+    /// runs out gives up (`None`, and the caller keeps the path through the loader's classes).
     fn walk_avoiding(&mut self, loader: ObjectIndex) -> Option<Vec<Node>> {
         let index = self.g.heap.index;
         let n = index.len();
         let root = index.virtual_root();
-        let mut parent: FxHashMap<Node, Node> = new_map();
+        let slot = self.loaders.binary_search(&loader).ok()? as u32;
+        if self.scratch.len() != n + 1 {
+            self.scratch = vec![NONE; n + 1];
+        }
         let mut queue: Vec<Node> = vec![root];
-        let mut seen = Bits::new(n + 1);
-        seen.set(root);
+        self.scratch[root as usize] = root;
         let mut head = 0;
-        while head < queue.len() {
+        let mut found = false;
+        'walk: while head < queue.len() {
+            if self.exclusion_budget == 0 {
+                break;
+            }
+            self.exclusion_budget -= 1;
             let v = queue[head];
             head += 1;
             for &w in index.refs.successors(v) {
-                if (w as usize) >= n || seen.get(w) || self.own(w, loader) {
+                if (w as usize) >= n || self.scratch[w as usize] != NONE || self.own_slot(w, slot)
+                {
                     continue;
                 }
-                seen.set(w);
-                parent.insert(w, v);
-                if w == loader {
-                    return Self::chain(|x| parent.get(&x).copied().unwrap_or(NONE), root, w);
-                }
+                self.scratch[w as usize] = v;
                 queue.push(w);
+                if w == loader {
+                    found = true;
+                    break 'walk;
+                }
             }
         }
-        None
+        let scratch = &self.scratch;
+        let path = found
+            .then(|| Self::chain(|x| scratch[x as usize], root, loader))
+            .flatten();
+        // Reset only what this walk touched.
+        for &v in &queue {
+            self.scratch[v as usize] = NONE;
+        }
+        path
     }
 
     fn path_to(&mut self, loader: ObjectIndex, reach: Reachability) -> LoaderPath {
@@ -1216,7 +1249,6 @@ impl<'g, 's, 'a> PathFinder<'g, 's, 'a> {
                 match tree {
                     Some(t) if t[..t.len() - 1].iter().any(|&v| self.own(v, loader)) => {
                         if self.exclusion_budget > 0 {
-                            self.exclusion_budget -= 1;
                             match self.walk_avoiding(loader) {
                                 Some(p) => Some(p),
                                 None => {
