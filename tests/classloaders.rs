@@ -67,8 +67,18 @@ fn assert_counts_match_jvm(cap: &Capture, r: &ClassLoaders) {
             .groups
             .iter()
             .find(|g| g.type_name == ours)
-            .unwrap_or_else(|| panic!("{}: no loader group {ours} (JVM: {st:?})", cap.dir.display()));
-        assert_eq!(g.loaders, st.loaders, "{}: loaders of type {ty}", cap.dir.display());
+            .unwrap_or_else(|| {
+                panic!(
+                    "{}: no loader group {ours} (JVM: {st:?})",
+                    cap.dir.display()
+                )
+            });
+        assert_eq!(
+            g.loaders,
+            st.loaders,
+            "{}: loaders of type {ty}",
+            cap.dir.display()
+        );
         assert_eq!(
             g.classes,
             st.classes + st.hidden_classes,
@@ -121,7 +131,10 @@ fn per_call_engine_loaders_held_by_a_static_registry_jdk17() {
     assert_eq!(s.reachability, Some(Reachability::Strong));
     let holder = format!(
         "static {}.{}",
-        planted_str(&cap, "holder_class").rsplit('.').next().unwrap(),
+        planted_str(&cap, "holder_class")
+            .rsplit('.')
+            .next()
+            .unwrap(),
         planted_str(&cap, "holder_field")
     );
     let summary = s.path_summary.as_deref().unwrap();
@@ -129,20 +142,33 @@ fn per_call_engine_loaders_held_by_a_static_registry_jdk17() {
     assert!(summary.contains("ArrayList.elementData["), "{summary}");
     assert!(s.path.last().unwrap().object.class == loader_type);
     // The path avoids the loader's own classes and instances.
-    assert!(s.path.iter().all(|st| !st.object.description.contains("Script_")));
+    assert!(s
+        .path
+        .iter()
+        .all(|st| !st.object.description.contains("Script_")));
     // The family row sees all of them, defined by one loader each.
-    let f = r.families.iter().find(|f| f.key == "Script_<n>_<n>").unwrap();
+    let f = r
+        .families
+        .iter()
+        .find(|f| f.key == "Script_<n>_<n>")
+        .unwrap();
     assert_eq!((f.classes, f.loaders), (n, n));
     assert_eq!(f.loader_types[0].type_name, loader_type);
     assert!(f.holder.as_deref().unwrap().starts_with(&holder));
     // One loader row per loader object, plus the bootstrap row.
     assert_eq!(r.loaders.len() as u64, r.totals.loaders + 1);
     assert_eq!(
-        r.loaders.iter().filter(|l| l.type_name == loader_type && l.leak_signature).count() as u64,
+        r.loaders
+            .iter()
+            .filter(|l| l.type_name == loader_type && l.leak_signature)
+            .count() as u64,
         n
     );
-    let text = s.render_text();
-    assert!(text.contains("Class loader per call") && text.contains(&holder), "{text}");
+    let text = oomsleuth::reports::classloaders_text::suspect(s, &Default::default());
+    assert!(
+        text.contains("Class loader per call") && text.contains(&holder),
+        "{text}"
+    );
 }
 
 #[test]
@@ -156,7 +182,10 @@ fn concurrent_duplicate_definitions_jdk17() {
     assert_eq!(s.loader_type.as_deref(), Some(loader_type), "{s:#?}");
     assert_eq!(s.mechanism, Mechanism::RecompiledScripts);
     assert_eq!(s.counts.loaders, n);
-    assert_eq!(s.counts.classes, cap.classloader_stats.by_type()[loader_type].classes);
+    assert_eq!(
+        s.counts.classes,
+        cap.classloader_stats.by_type()[loader_type].classes
+    );
     let summary = s.path_summary.as_deref().unwrap();
     assert!(
         summary.starts_with("static DuplicateScripts$ScriptCache.entries")
@@ -204,7 +233,9 @@ fn reflection_inflation(jdk: Jdk) {
     // One accessor class per DelegatingClassLoader, as the JVM counts them.
     assert_eq!(rf.method_accessors + rf.constructor_accessors, jvm.classes);
     assert_eq!(rf.unresolved, 0, "{rf:#?}");
-    let by_class = cap.planted["accessors_by_target_class"].as_object().unwrap();
+    let by_class = cap.planted["accessors_by_target_class"]
+        .as_object()
+        .unwrap();
     let top = planted_str(&cap, "top_target_class");
     assert_eq!(rf.targets[0].class, top);
     for t in &rf.targets {
@@ -262,7 +293,11 @@ fn reflection_inflation_does_not_apply_on_jdk21() {
     );
     assert_counts_match_jvm(&cap, &r);
     assert!(!r.reflection.applies);
-    assert!(r.reflection.note.contains("JEP 416"), "{}", r.reflection.note);
+    assert!(
+        r.reflection.note.contains("JEP 416"),
+        "{}",
+        r.reflection.note
+    );
     assert_eq!(r.reflection.method_accessors, 0);
     assert!(r.suspects.is_empty(), "{:#?}", r.suspects);
 }
@@ -304,12 +339,20 @@ fn healthy_plugins_give_no_suspect_jdk17() {
     let p = g.path.as_ref().unwrap();
     assert!(!p.through_own_classes);
     assert!(
-        p.summary.starts_with("static PluginHost$Registry.INSTANCE -> PluginHost$Registry.byName"),
+        p.summary
+            .starts_with("static PluginHost$Registry.INSTANCE -> PluginHost$Registry.byName"),
         "{}",
         p.summary
     );
-    assert!(p.summary.contains("PluginHost$Holder.loader"), "{}", p.summary);
-    assert!(p.steps.iter().all(|s| !s.object.class.ends_with("PluginHost$Plugin")));
+    assert!(
+        p.summary.contains("PluginHost$Holder.loader"),
+        "{}",
+        p.summary
+    );
+    assert!(p
+        .steps
+        .iter()
+        .all(|s| !s.object.class.ends_with("PluginHost$Plugin")));
 }
 
 #[test]
@@ -339,7 +382,9 @@ fn cli_json_and_text() {
         .contains("estimate"));
     let run = oomsleuth(["--cache-dir", cache, "classloaders", dump]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(run.stdout.contains("static ScriptEngineLeak$WatchHandler.loaders"));
+    assert!(run
+        .stdout
+        .contains("static ScriptEngineLeak$WatchHandler.loaders"));
     assert!(run.stdout.contains("Script_<n>_<n>"));
     // Bad input: an error with what to do next, no panic.
     let run = oomsleuth(["classloaders", "/nonexistent/heap.hprof"]);

@@ -99,9 +99,8 @@ pub enum LoaderRole {
 
 fn role_of(type_name: &str) -> LoaderRole {
     match type_name {
-        "jdk.internal.loader.ClassLoaders$PlatformClassLoader" | "sun.misc.Launcher$ExtClassLoader" => {
-            LoaderRole::Platform
-        }
+        "jdk.internal.loader.ClassLoaders$PlatformClassLoader"
+        | "sun.misc.Launcher$ExtClassLoader" => LoaderRole::Platform,
         "jdk.internal.loader.ClassLoaders$AppClassLoader" | "sun.misc.Launcher$AppClassLoader" => {
             LoaderRole::App
         }
@@ -290,7 +289,8 @@ pub struct SuspectCounts {
     pub threshold: u64,
 }
 
-/// One class-loader finding, self-contained: `analyze` shows it as it is.
+/// One class-loader finding, self-contained: `analyze` shows it as it is. Its text rendering is
+/// `reports::classloaders_text::suspect` (reports render, analyses compute).
 #[derive(Clone, Debug, Serialize)]
 pub struct ClassLoaderSuspect {
     pub title: String,
@@ -311,15 +311,11 @@ pub struct ClassLoaderSuspect {
     pub top_targets: Vec<(String, u64)>,
 }
 
-impl ClassLoaderSuspect {
-    /// Plain text, a few lines, no colour.
-    pub fn render_text(&self) -> String {
-        crate::reports::classloaders_text::suspect(self, &crate::reports::text::Style::default())
-    }
-}
-
 /// The class-loader suspects of a heap: what `analyze` calls.
-pub fn class_loader_suspects(g: &Graph<'_, '_>, thresholds: &Thresholds) -> Vec<ClassLoaderSuspect> {
+pub fn class_loader_suspects(
+    g: &Graph<'_, '_>,
+    thresholds: &Thresholds,
+) -> Vec<ClassLoaderSuspect> {
     let opts = Options {
         thresholds: *thresholds,
         max_rows: 0,
@@ -386,7 +382,8 @@ pub fn classloaders(g: &Graph<'_, '_>, opts: &Options) -> ClassLoaders {
         }
     }
     // `loaders` is in object order, so a binary search finds a loader's slot.
-    let slot_of = |o: ObjectIndex| -> Option<u32> { loaders.binary_search(&o).ok().map(|s| s as u32) };
+    let slot_of =
+        |o: ObjectIndex| -> Option<u32> { loaders.binary_search(&o).ok().map(|s| s as u32) };
 
     // ---- Per class: defining loader and Metaspace estimate. ----
     let mut facts = ClassFacts {
@@ -420,8 +417,8 @@ pub fn classloaders(g: &Graph<'_, '_>, opts: &Options) -> ClassLoaders {
     let mut l_live = vec![0u64; nl];
     let mut l_meta = vec![METASPACE_PER_LOADER; nl];
     let mut boot = (0u64, 0u64, 0u64);
-    for c in 0..nclasses {
-        match facts.loader_slot[c] {
+    for (c, &slot) in facts.loader_slot.iter().enumerate() {
+        match slot {
             BOOT => {
                 boot.0 += 1;
                 boot.1 += live[c];
@@ -625,7 +622,10 @@ pub fn classloaders(g: &Graph<'_, '_>, opts: &Options) -> ClassLoaders {
         if info.is_array() {
             continue;
         }
-        by_name.entry(info.name.as_str()).or_default().push(c as ClassIndex);
+        by_name
+            .entry(info.name.as_str())
+            .or_default()
+            .push(c as ClassIndex);
         let f = classify(&info.name);
         if f.kind == FamilyKind::Plain {
             continue;
@@ -657,14 +657,25 @@ pub fn classloaders(g: &Graph<'_, '_>, opts: &Options) -> ClassLoaders {
                 loaders: k,
             })
             .collect();
-        v.sort_by(|a, b| b.loaders.cmp(&a.loaders).then(a.type_name.cmp(&b.type_name)));
+        v.sort_by(|a, b| {
+            b.loaders
+                .cmp(&a.loaders)
+                .then(a.type_name.cmp(&b.type_name))
+        });
         (slots.len() as u64, v)
     };
     let mut families: Vec<FamilyRow> = fams
         .into_iter()
         // Generated kinds from two classes on; other numbered names only from ten, so that
         // `UTF_8`/`UTF_16` and `Foo$1`/`Foo$2` do not read as families.
-        .filter(|(_, a)| a.classes >= if a.kind.is_generated() { 2 } else { MIN_NUMBERED_FAMILY })
+        .filter(|(_, a)| {
+            a.classes
+                >= if a.kind.is_generated() {
+                    2
+                } else {
+                    MIN_NUMBERED_FAMILY
+                }
+        })
         .map(|(key, mut a)| {
             let (nloaders, loader_types) = type_counts(&mut a.slots);
             let holder = loader_types
@@ -782,11 +793,19 @@ fn suspects(
         // The family most of this type's classes belong to.
         let fam = families
             .iter()
-            .filter(|f| f.loader_types.first().is_some_and(|x| x.type_name == gr.type_name))
+            .filter(|f| {
+                f.loader_types
+                    .first()
+                    .is_some_and(|x| x.type_name == gr.type_name)
+            })
             .min_by(|a, b| b.classes.cmp(&a.classes).then(a.key.cmp(&b.key)));
         let dup = duplicates
             .iter()
-            .filter(|d| d.loader_types.first().is_some_and(|x| x.type_name == gr.type_name))
+            .filter(|d| {
+                d.loader_types
+                    .first()
+                    .is_some_and(|x| x.type_name == gr.type_name)
+            })
             .min_by(|a, b| b.copies.cmp(&a.copies).then(a.name.cmp(&b.name)));
         let mechanism = if gr.role == LoaderRole::Reflection {
             Mechanism::ReflectionInflation
@@ -844,7 +863,7 @@ fn suspects(
         );
         out.push((f.metaspace_estimate_bytes, s));
     }
-    out.sort_by(|a, b| b.0.cmp(&a.0));
+    out.sort_by_key(|x| std::cmp::Reverse(x.0));
     out.into_iter().map(|(_, s)| s).collect()
 }
 
@@ -900,7 +919,12 @@ fn make_suspect(
         .map(|f| format!(" Their classes are named like {} ({}).", f.key, f.label))
         .unwrap_or_default();
     let dup_text = dup
-        .map(|d| format!(" The class {} alone is defined {} times, once per loader.", d.name, d.copies))
+        .map(|d| {
+            format!(
+                " The class {} alone is defined {} times, once per loader.",
+                d.name, d.copies
+            )
+        })
         .unwrap_or_default();
     let targets: Vec<(String, u64)> = if mechanism == Mechanism::ReflectionInflation {
         refl.top_methods(5)
@@ -1079,7 +1103,12 @@ impl<'g, 's, 'a> PathFinder<'g, 's, 'a> {
             facts,
             loaders,
             parent: vec![],
-            class_class: g.heap.snap.classes.find("java.lang.Class").unwrap_or(NO_CLASS),
+            class_class: g
+                .heap
+                .snap
+                .classes
+                .find("java.lang.Class")
+                .unwrap_or(NO_CLASS),
             // Two walks of the whole heap at most, whatever the number of groups.
             exclusion_budget: 2 * g.heap.index.len() as u64 + 1_000_000,
             scratch: vec![],
@@ -1216,8 +1245,7 @@ impl<'g, 's, 'a> PathFinder<'g, 's, 'a> {
             let v = queue[head];
             head += 1;
             for &w in index.refs.successors(v) {
-                if (w as usize) >= n || self.scratch[w as usize] != NONE || self.own_slot(w, slot)
-                {
+                if (w as usize) >= n || self.scratch[w as usize] != NONE || self.own_slot(w, slot) {
                     continue;
                 }
                 self.scratch[w as usize] = v;
@@ -1245,7 +1273,8 @@ impl<'g, 's, 'a> PathFinder<'g, 's, 'a> {
         let nodes: Option<Vec<Node>> = match reach {
             Reachability::Strong => {
                 let p = &self.parent;
-                let tree = Self::chain(|x| p.get(x as usize).copied().unwrap_or(NONE), root, loader);
+                let tree =
+                    Self::chain(|x| p.get(x as usize).copied().unwrap_or(NONE), root, loader);
                 match tree {
                     Some(t) if t[..t.len() - 1].iter().any(|&v| self.own(v, loader)) => {
                         if self.exclusion_budget > 0 {
@@ -1266,7 +1295,8 @@ impl<'g, 's, 'a> PathFinder<'g, 's, 'a> {
             }
             Reachability::SoftOnly => self.soft_ref_of(loader).and_then(|s| {
                 let p = &self.parent;
-                let mut strong = Self::chain(|x| p.get(x as usize).copied().unwrap_or(NONE), root, s)?;
+                let mut strong =
+                    Self::chain(|x| p.get(x as usize).copied().unwrap_or(NONE), root, s)?;
                 let mut tail = vec![];
                 let mut v = loader;
                 while v != s {
@@ -1344,7 +1374,11 @@ fn summarize(steps: &[Step], reach: Reachability, through_own: bool) -> String {
         .unwrap_or(0);
     let mut parts: Vec<String> = vec![];
     if start == 0 && !steps[0].via.starts_with("static ") {
-        parts.push(format!("{} ({})", simple(&steps[0].object.class), steps[0].via));
+        parts.push(format!(
+            "{} ({})",
+            simple(&steps[0].object.class),
+            steps[0].via
+        ));
     }
     for k in start.max(if parts.is_empty() { 0 } else { 1 })..steps.len() {
         let s = &steps[k];
@@ -1354,7 +1388,11 @@ fn summarize(steps: &[Step], reach: Reachability, through_own: bool) -> String {
                 continue;
             }
         }
-        let owner = if k > 0 { &steps[k - 1].object } else { &s.object };
+        let owner = if k > 0 {
+            &steps[k - 1].object
+        } else {
+            &s.object
+        };
         let owner_name = if owner.class == "java.lang.Class" {
             simple(owner.description.as_str()).to_string()
         } else {

@@ -23,8 +23,10 @@ use serde::Serialize;
 
 /// Classes whose instances the reflection analysis reads.
 pub fn is_reflection_plumbing(name: &str) -> bool {
-    matches!(name, "java.lang.reflect.Method" | "java.lang.reflect.Constructor")
-        || name.ends_with(".DelegatingMethodAccessorImpl")
+    matches!(
+        name,
+        "java.lang.reflect.Method" | "java.lang.reflect.Constructor"
+    ) || name.ends_with(".DelegatingMethodAccessorImpl")
         || name.ends_with(".NativeMethodAccessorImpl")
         || name.ends_with(".DelegatingConstructorAccessorImpl")
         || name.ends_with(".NativeConstructorAccessorImpl")
@@ -159,11 +161,15 @@ pub fn reflection(
             } else {
                 continue;
             };
-            let (Some(m), Some(parent)) = (heap.field_object(o, field), heap.field_object(o, "parent"))
+            let (Some(m), Some(parent)) =
+                (heap.field_object(o, field), heap.field_object(o, "parent"))
             else {
                 continue;
             };
-            if let Some(gen) = heap.field_object(parent, "delegate").filter(|&x| is_generated(x)) {
+            if let Some(gen) = heap
+                .field_object(parent, "delegate")
+                .filter(|&x| is_generated(x))
+            {
                 owner.entry(gen).or_insert(m);
             }
         }

@@ -156,7 +156,11 @@ pub fn classloaders(r: &ClassLoaders, style: &Style) -> String {
         tab.render(style, &mut out);
     }
     if !r.duplicates.is_empty() {
-        let _ = writeln!(out, "\n{}", style.bold("Classes defined by several loaders"));
+        let _ = writeln!(
+            out,
+            "\n{}",
+            style.bold("Classes defined by several loaders")
+        );
         let mut tab = Table::new(&["copies", "live inst.", "loader types", "class"]);
         for d in r.duplicates.iter().take(FAMILY_ROWS) {
             tab.row(vec![
