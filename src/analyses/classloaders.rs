@@ -1414,3 +1414,79 @@ fn summarize(steps: &[Step], reach: Reachability, through_own: bool) -> String {
     }
     line
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analyses::describe::ObjectRef;
+
+    fn step(class: &str, description: &str, via: &str) -> Step {
+        Step {
+            object: ObjectRef {
+                id: "0x10".into(),
+                class: class.into(),
+                description: description.into(),
+            },
+            via: via.into(),
+            retained_bytes: 0,
+        }
+    }
+
+    #[test]
+    fn summary_starts_at_the_last_static_field() {
+        let steps = vec![
+            step("a.AppLoader", "a.AppLoader", "GC root (jni-global)"),
+            step("java.util.ArrayList", "java.util.ArrayList", "classes"),
+            step("java.lang.Object[]", "java.lang.Object[6]", "elementData"),
+            step("java.lang.Class", "class com.x.Agent$WatchHandler", "[2]"),
+            step(
+                "java.util.ArrayList",
+                "java.util.ArrayList",
+                "static loaders",
+            ),
+            step("java.lang.Object[]", "java.lang.Object[9]", "elementData"),
+            step("com.x.EngineLoader", "com.x.EngineLoader", "[7]"),
+        ];
+        assert_eq!(
+            summarize(&steps, Reachability::Strong, false),
+            "static Agent$WatchHandler.loaders -> ArrayList.elementData[7] -> EngineLoader@0x10"
+        );
+    }
+
+    #[test]
+    fn summary_without_static_field_starts_at_the_root() {
+        let steps = vec![
+            step(
+                "java.lang.Thread",
+                "java.lang.Thread \"main\"",
+                "GC root (thread-object)",
+            ),
+            step("com.x.L", "com.x.L", "contextClassLoader"),
+        ];
+        assert_eq!(
+            summarize(&steps, Reachability::SoftOnly, true),
+            "Thread (GC root (thread-object)) -> Thread.contextClassLoader -> L@0x10 (held only softly) (only through its own classes or their instances)"
+        );
+        assert!(summarize(&[], Reachability::Unreachable, false).starts_with("unreachable"));
+    }
+
+    #[test]
+    fn roles() {
+        assert_eq!(
+            role_of("jdk.internal.loader.ClassLoaders$AppClassLoader"),
+            LoaderRole::App
+        );
+        assert_eq!(
+            role_of("sun.misc.Launcher$ExtClassLoader"),
+            LoaderRole::Platform
+        );
+        assert_eq!(
+            role_of("sun.reflect.DelegatingClassLoader"),
+            LoaderRole::Reflection
+        );
+        assert_eq!(
+            role_of("groovy.lang.GroovyClassLoader$InnerLoader"),
+            LoaderRole::Other
+        );
+    }
+}
