@@ -397,3 +397,122 @@ fn tempdir_for(name: &str) -> std::path::PathBuf {
     std::fs::create_dir_all(&d).unwrap();
     d
 }
+
+/// A hand-written dump: three engine loaders, one kept by a static array with no live instance of
+/// its class (the leak signature), one kept only through an instance of its own class, one garbage.
+#[test]
+fn synthetic_loaders_paths_and_reachability() {
+    use crate::support::hprof_writer::{Grouping, HprofWriter, Root, TempDir, Ty, Value};
+    let mut w = HprofWriter::hotspot(8);
+    let object = w.class("java.lang.Object").define();
+    let _class = w.class("java.lang.Class").extends(object).define();
+    let base = w
+        .class("java.lang.ClassLoader")
+        .extends(object)
+        .field("parent", Ty::Object)
+        .define();
+    let engine = w.class("com.x.EngineLoader").extends(base).define();
+    let loaders = w.instances(engine, 3);
+    let arr_class = w.array_class("[Ljava/lang/Object;", object);
+    let arr = w.object_array(arr_class, &[loaders[0]]);
+    let holder = w
+        .class("com.x.Holder")
+        .extends(object)
+        .static_field("loaders", Value::Object(arr))
+        .define();
+    w.root(Root::StickyClass { obj: holder });
+    let mut scripts = vec![];
+    for (k, &l) in loaders.iter().enumerate() {
+        let c = w
+            .class(&format!("Script_{k}_{}", k * 7))
+            .extends(object)
+            .loader(l)
+            .define();
+        scripts.push(c);
+    }
+    let live = w.instance(scripts[1]);
+    w.root(Root::JniGlobal {
+        obj: live,
+        jni_ref: 1,
+    });
+    let dir = TempDir::new("classloaders-synthetic");
+    let path = dir.file("heap.hprof", &w.finish(&Grouping::Single));
+
+    let bytes = DumpBytes::open(&path, None).unwrap();
+    let snap = Snapshot::load(&bytes, Default::default(), &NoProgress).unwrap();
+    let (index, retention) = cache::load_or_build(&snap, None, false, &NoProgress);
+    let g = Graph {
+        heap: Heap::new(&snap, &index),
+        retention: &retention,
+    };
+    let t = Thresholds {
+        loaders_per_type: 2,
+        classes_per_family: 100,
+    };
+    let r = classloaders(
+        &g,
+        &Options {
+            thresholds: t,
+            max_rows: 0,
+        },
+    );
+    let gr = r
+        .groups
+        .iter()
+        .find(|g| g.type_name == "com.x.EngineLoader")
+        .unwrap();
+    assert_eq!((gr.loaders, gr.classes, gr.live_instances), (3, 3, 1));
+    assert_eq!(gr.idle_reachable_loaders, 1);
+    assert_eq!(gr.unreachable_loaders, 1);
+    assert_eq!(
+        gr.representative.as_deref(),
+        Some(format!("0x{:x}", loaders[0]).as_str())
+    );
+    let p = gr.path.as_ref().unwrap();
+    assert_eq!(
+        p.summary,
+        format!(
+            "static Holder.loaders[0] -> EngineLoader@0x{:x}",
+            loaders[0]
+        )
+    );
+    let row = |id: u64| {
+        r.loaders
+            .iter()
+            .find(|l| l.id == format!("0x{id:x}"))
+            .unwrap()
+    };
+    assert!(row(loaders[0]).leak_signature);
+    assert!(!row(loaders[1]).idle && row(loaders[1]).reachability == Reachability::Strong);
+    assert_eq!(row(loaders[2]).reachability, Reachability::Unreachable);
+    let f = r
+        .families
+        .iter()
+        .find(|f| f.key == "Script_<n>_<n>")
+        .unwrap();
+    assert_eq!((f.classes, f.loaders), (3, 3));
+    let s = &r.suspects[0];
+    assert_eq!(s.loader_type.as_deref(), Some("com.x.EngineLoader"));
+    assert_eq!(s.mechanism, Mechanism::LoaderPerCall);
+    assert!(r.reflection.targets.is_empty());
+
+    // A dump without java.lang.ClassLoader: a warning, no loaders, no panic.
+    let mut w = HprofWriter::hotspot(8);
+    let object = w.class("java.lang.Object").define();
+    let o = w.instance(object);
+    w.root(Root::JniGlobal { obj: o, jni_ref: 1 });
+    let path = dir.file("plain.hprof", &w.finish(&Grouping::Single));
+    let run = oomsleuth([
+        "classloaders",
+        "--no-cache",
+        "--json",
+        path.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let j: Json = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(j["totals"]["loaders"], 0);
+    assert!(j["warnings"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("java.lang.ClassLoader"));
+}
