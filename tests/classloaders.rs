@@ -516,3 +516,28 @@ fn synthetic_loaders_paths_and_reachability() {
         .unwrap()
         .contains("java.lang.ClassLoader"));
 }
+
+#[test]
+fn per_call_engine_counts_match_the_jvm_on_every_jdk() {
+    for jdk in Jdk::ALL {
+        if jdk.home().is_none() {
+            panic!("{jdk} is not available: see scripts/install-jdks.sh");
+        }
+        let cap = capture("ScriptEngineLeak", jdk, true, false, &["1200"]);
+        let r = analyse(&cap, Thresholds::default());
+        assert_counts_match_jvm(&cap, &r);
+        let s = r.suspects.first().expect("a class-loader suspect");
+        assert_eq!(
+            s.loader_type.as_deref(),
+            Some(planted_str(&cap, "loader_type")),
+            "{jdk}"
+        );
+        assert_eq!(s.counts.loaders, 1200, "{jdk}");
+        let summary = s.path_summary.as_deref().unwrap();
+        assert!(
+            summary.starts_with("static ScriptEngineLeak$WatchHandler.loaders"),
+            "{jdk}: {summary}"
+        );
+        assert_eq!(r.reflection.applies, jdk.major() < 18, "{jdk}");
+    }
+}

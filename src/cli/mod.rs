@@ -451,7 +451,9 @@ fn dispatch(cmd: Command, env: &Env) -> Result<String> {
                 },
                 max_rows,
             };
+            let t = std::time::Instant::now();
             let r = classloaders::classloaders(g, &opts);
+            print_timings(&[("classloaders", t.elapsed().as_secs_f64())]);
             Ok(if json {
                 reports::to_json(&r)
             } else {
