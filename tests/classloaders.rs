@@ -539,5 +539,21 @@ fn per_call_engine_counts_match_the_jvm_on_every_jdk() {
             "{jdk}: {summary}"
         );
         assert_eq!(r.reflection.applies, jdk.major() < 18, "{jdk}");
+        // The Metaspace estimate of the flood is within a factor of two of the chunks the JVM
+        // reports for it.
+        let ty = planted_str(&cap, "loader_type");
+        let jvm = cap.classloader_stats.by_type()[ty];
+        let est = r
+            .groups
+            .iter()
+            .find(|g| g.type_name == ty)
+            .unwrap()
+            .metaspace_estimate_bytes;
+        let ratio = est as f64 / jvm.chunk_bytes as f64;
+        assert!(
+            (0.5..=2.0).contains(&ratio),
+            "{jdk}: estimate {est} vs JVM chunks {}",
+            jvm.chunk_bytes
+        );
     }
 }

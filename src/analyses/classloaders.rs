@@ -39,10 +39,22 @@ const UNKNOWN: u32 = u32::MAX;
 const NONE: u32 = u32::MAX;
 
 /// How the Metaspace estimate is made. Heap dumps carry no Metaspace sizes; a class's metadata
-/// grows with its fields and methods, and dumps give fields only. HotSpot's
-/// `VM.classloader_stats` shows about 0.5 to 1.5 KiB of chunks per small generated class and a
-/// first chunk per loader; these constants follow that and are a rough figure, not a measurement.
-pub const METASPACE_PER_LOADER: u64 = 1024;
+/// grows with its fields and methods, and dumps give fields only. So each class counts
+/// [`METASPACE_PER_CLASS`] plus [`METASPACE_PER_FIELD`] per field, and a loader pins at least the
+/// metaspace chunks it was first given, which depend on the JDK ([`metaspace_per_loader`]). These
+/// are rough figures, not measurements.
+///
+/// The smallest Metaspace a loader pins, by JDK feature release: `jcmd VM.classloader_stats`
+/// shows 6 KiB of chunks for a loader of one small class on JDK 11, 21 and 25, and 768 bytes on
+/// JDK 17 (the elastic Metaspace of JDK 16, JEP 387, hands out smaller first chunks). JDK 8 to
+/// 15 are taken to behave like 11, unknown versions like 11 too.
+pub fn metaspace_per_loader(jdk_feature: u32) -> u64 {
+    match jdk_feature {
+        16..=20 => 768,
+        _ => 6 * 1024,
+    }
+}
+
 pub const METASPACE_PER_CLASS: u64 = 768;
 pub const METASPACE_PER_ARRAY_CLASS: u64 = 224;
 pub const METASPACE_PER_FIELD: u64 = 32;
@@ -220,6 +232,7 @@ pub struct DuplicateRow {
 #[derive(Clone, Debug, Serialize)]
 pub struct MetaspaceMethod {
     pub description: &'static str,
+    /// The least a loader pins (its first chunks), for this dump's JDK.
     pub per_loader_bytes: u64,
     pub per_class_bytes: u64,
     pub per_array_class_bytes: u64,
@@ -415,7 +428,7 @@ pub fn classloaders(g: &Graph<'_, '_>, opts: &Options) -> ClassLoaders {
     let nl = loaders.len();
     let mut l_classes = vec![0u64; nl];
     let mut l_live = vec![0u64; nl];
-    let mut l_meta = vec![METASPACE_PER_LOADER; nl];
+    let mut l_meta = vec![0u64; nl];
     let mut boot = (0u64, 0u64, 0u64);
     for (c, &slot) in facts.loader_slot.iter().enumerate() {
         match slot {
@@ -431,6 +444,13 @@ pub fn classloaders(g: &Graph<'_, '_>, opts: &Options) -> ClassLoaders {
                 l_live[s] += live[c];
                 l_meta[s] += facts.meta[c];
             }
+        }
+    }
+    let per_loader = metaspace_per_loader(heap.snap.vm.jdk_feature);
+    for (m, &k) in l_meta.iter_mut().zip(&l_classes) {
+        // A loader that defined nothing has no ClassLoaderData chunks.
+        if k > 0 {
+            *m = (*m).max(per_loader);
         }
     }
 
@@ -756,8 +776,8 @@ pub fn classloaders(g: &Graph<'_, '_>, opts: &Options) -> ClassLoaders {
         dump: DumpInfo::of(heap.snap),
         assumptions: Assumptions::of(heap.snap),
         metaspace_estimate: MetaspaceMethod {
-            description: "estimate, not a measurement: heap dumps carry no Metaspace sizes; each class counts a fixed cost plus a cost per field (dumps list fields, not methods), each loader a first chunk; bootstrap classes from the CDS archive cost less than shown",
-            per_loader_bytes: METASPACE_PER_LOADER,
+            description: "estimate, not a measurement: heap dumps carry no Metaspace sizes; each class counts a fixed cost plus a cost per field (dumps list fields, not methods), and a loader at least the first chunks the JDK gives every loader; bootstrap classes mapped from the CDS archive cost less than shown",
+            per_loader_bytes: per_loader,
             per_class_bytes: METASPACE_PER_CLASS,
             per_array_class_bytes: METASPACE_PER_ARRAY_CLASS,
             per_field_bytes: METASPACE_PER_FIELD,
