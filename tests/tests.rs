@@ -1,5 +1,6 @@
 //! Integration tests, in one binary (one link step instead of many).
 
+mod analyze;
 mod bad_input;
 mod classloaders;
 mod cli;

@@ -3,6 +3,7 @@
 
 pub mod class_families;
 pub mod classloaders;
+pub mod collections;
 pub mod describe;
 pub mod dominator_tree;
 pub mod dump_info;
@@ -11,4 +12,7 @@ pub mod histogram;
 pub mod inspect;
 pub mod paths;
 pub mod reflection;
+pub mod report;
+pub mod suspects;
 pub mod top;
+pub mod waste;

@@ -98,3 +98,126 @@ pub fn paths(g: &Graph<'_, '_>, preds: &Csr, target: ObjectIndex, max: usize) ->
         paths,
     }
 }
+
+/// Roots that last only as long as a method call (stack locals, JNI locals, blocked stacks).
+fn transient_kind(k: crate::formats::hprof::RootKind) -> bool {
+    use crate::formats::hprof::RootKind;
+    matches!(
+        k,
+        RootKind::JavaFrame | RootKind::JniLocal | RootKind::NativeStack | RootKind::ThreadBlock
+    )
+}
+
+/// Whether every GC root record of `v` is a transient one.
+fn is_transient_root(g: &Graph<'_, '_>, v: Node) -> bool {
+    let mut any = false;
+    for r in g.heap.index.roots.iter().filter(|r| r.object == v) {
+        any = true;
+        if !transient_kind(r.kind) {
+            return false;
+        }
+    }
+    any
+}
+
+/// How many nodes one segment search may visit before giving up (it then falls back to the
+/// dominator chain itself for that segment).
+const SEGMENT_VISIT_LIMIT: usize = 4_000_000;
+
+/// One shortest strong path from a GC root to `target`, without the transposed graph.
+///
+/// Every path from the roots to `target` passes through each of its dominators, in dominator
+/// order, so a shortest path is the concatenation of shortest paths between consecutive
+/// dominators; each of those is a short forward breadth-first search that stops at its target.
+/// That makes one path cheap on a heap of any size (the reverse search of [`paths`] needs
+/// inbound references for the whole heap). `None` when `target` is unreachable.
+pub fn shortest_path(g: &Graph<'_, '_>, target: ObjectIndex) -> Option<Vec<Step>> {
+    use crate::heap::fxhash::new_map;
+    let index = g.heap.index;
+    let root = index.virtual_root();
+    if !g.retention.is_reachable(target) || target == root {
+        return None;
+    }
+    let mut chain = vec![target];
+    let mut v = target;
+    while let Some(d) = g.retention.idom(v) {
+        chain.push(d);
+        v = d;
+        if chain.len() > 50_000_000 {
+            return None;
+        }
+    }
+    chain.reverse(); // root first
+    if chain.first() != Some(&root) {
+        return None;
+    }
+    let mut nodes: Vec<Node> = vec![root];
+    let mut parent = new_map::<Node, Node>();
+    let mut queue = VecDeque::new();
+    for w in chain.windows(2) {
+        let (from, to) = (w[0], w[1]);
+        parent.clear();
+        queue.clear();
+        if from == root && is_transient_root(g, to) {
+            // Held by a stack local (or a JNI local) and maybe also by something lasting: the
+            // lasting holder tells the story, so search from lasting roots first.
+            let mut lasting = new_map::<Node, bool>();
+            for r in &index.roots {
+                *lasting.entry(r.object).or_default() |= !transient_kind(r.kind);
+            }
+            for &r in index.refs.successors(root) {
+                if r != to && lasting.get(&r) == Some(&true) && parent.insert(r, from).is_none() {
+                    queue.push_back(r);
+                }
+            }
+        } else if index.refs.successors(from).contains(&to) {
+            nodes.push(to);
+            continue;
+        }
+        if queue.is_empty() {
+            queue.push_back(from);
+        }
+        parent.insert(from, from);
+        let mut found = false;
+        'bfs: while let Some(x) = queue.pop_front() {
+            for &y in index.refs.successors(x) {
+                if parent.contains_key(&y) {
+                    continue;
+                }
+                parent.insert(y, x);
+                if y == to {
+                    found = true;
+                    break 'bfs;
+                }
+                queue.push_back(y);
+            }
+            if parent.len() > SEGMENT_VISIT_LIMIT {
+                break;
+            }
+        }
+        if found {
+            let mut seg = vec![to];
+            let mut x = to;
+            while let Some(&p) = parent.get(&x) {
+                if p == from {
+                    break;
+                }
+                seg.push(p);
+                x = p;
+            }
+            seg.reverse();
+            nodes.extend(seg);
+        } else {
+            nodes.push(to);
+        }
+    }
+    let mut steps = Vec::with_capacity(nodes.len());
+    for w in nodes.windows(2) {
+        steps.push(Step {
+            object: object_ref(&g.heap, w[1]),
+            via: g.edge_label(w[0], w[1]),
+            retained_bytes: g.retained(w[1]),
+        });
+    }
+    Some(steps)
+}

@@ -6,7 +6,7 @@ mod progress;
 use crate::analyses::graph::Graph;
 use crate::analyses::histogram::{self, SortBy};
 use crate::analyses::top::TopBy;
-use crate::analyses::{classloaders, dominator_tree, inspect, paths, top};
+use crate::analyses::{classloaders, dominator_tree, inspect, paths, report, suspects, top};
 use crate::formats::hprof::DumpBytes;
 use crate::heap::cache;
 use crate::heap::objects::Heap;
@@ -20,6 +20,8 @@ use std::path::PathBuf;
 
 /// Exit codes, documented in `--help` and the README.
 pub const EXIT_OK: i32 = 0;
+/// `analyze --fail-on-suspect` found at least one suspect.
+pub const EXIT_SUSPECT: i32 = 1;
 pub const EXIT_ERROR: i32 = 2;
 
 #[derive(Parser, Debug)]
@@ -28,7 +30,7 @@ pub const EXIT_ERROR: i32 = 2;
     version,
     about = "Finds out why a JVM runs out of memory.",
     long_about = "Finds out why a JVM runs out of memory: reads HotSpot heap dumps (.hprof, .hprof.gz) exactly and fast.\n\nNothing leaves this machine: oomsleuth never sends data anywhere.",
-    after_help = "Exit codes: 0 analysed; 2 error (bad arguments, unreadable or non-HPROF file).\nA truncated dump is analysed as far as it goes, with a warning, and exits 0."
+    after_help = "Exit codes: 0 analysed; 1 analysed and found a leak suspect (only with `analyze --fail-on-suspect`);\n2 error (bad arguments, unreadable or non-HPROF file).\nA truncated dump is analysed as far as it goes, with a warning."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -78,6 +80,34 @@ struct DumpArgs {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// The main job: leak suspects with their paths and discriminators, the heap summary, largest
+    /// collections and wasted memory (terminal, --json, --html FILE).
+    #[command(
+        after_help = "Exit codes: 0 analysed; 1 analysed and found at least one suspect (only with --fail-on-suspect, for CI gates); 2 error."
+    )]
+    Analyze {
+        #[command(flatten)]
+        graph: GraphArgs,
+        /// Report objects and groups retaining at least this percentage of the reachable heap.
+        #[arg(long, default_value_t = 10.0)]
+        threshold: f64,
+        /// ...and at least this many bytes (e.g. 1MiB, 512KiB, 0): in a small heap an ordinary
+        /// cache easily passes the percentage.
+        #[arg(long, default_value = "1MiB", value_parser = parse_size)]
+        min_retained: u64,
+        /// At most this many suspects.
+        #[arg(long, default_value_t = 10)]
+        max_suspects: usize,
+        /// Print JSON (schema oomsleuth.report/1, see docs/json.md).
+        #[arg(long)]
+        json: bool,
+        /// Also write a self-contained HTML report (opens offline) to this file.
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
+        /// Exit with code 1 when there is at least one suspect (for CI gates).
+        #[arg(long)]
+        fail_on_suspect: bool,
+    },
     /// Instances and shallow bytes per class, as the JVM counts them (`jmap -histo`).
     Histogram {
         #[command(flatten)]
@@ -260,7 +290,7 @@ pub fn run() -> i32 {
         color: color_enabled(cli.color, stderr_tty),
     };
     match dispatch(cli.command, &env) {
-        Ok(out) => {
+        Ok((out, code)) => {
             let mut so = std::io::stdout().lock();
             if let Err(e) = so.write_all(out.as_bytes()).and_then(|_| so.flush()) {
                 if e.kind() == std::io::ErrorKind::BrokenPipe {
@@ -269,7 +299,7 @@ pub fn run() -> i32 {
                 eprintln!("{} writing output: {e}", err_style.paint_error());
                 return EXIT_ERROR;
             }
-            EXIT_OK
+            code
         }
         Err(e) => {
             eprintln!("{} {e:#}", err_style.paint_error());
@@ -365,8 +395,103 @@ fn find_object(g: &Graph<'_, '_>, text: &str) -> Result<crate::heap::index::Obje
     g.heap.index.find(id).with_context(|| format!("no object with id 0x{id:x} in {}: ids are as printed by `oomsleuth top` or `dominators`", g.heap.snap.bytes.path.display()))
 }
 
-fn dispatch(cmd: Command, env: &Env) -> Result<String> {
+/// Parses a byte size: `1048576`, `512KiB`, `1MiB`, `2GB` (binary units either way).
+fn parse_size(s: &str) -> std::result::Result<u64, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let num: f64 = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a size: write e.g. 1048576, 512KiB or 1MiB"))?;
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        _ => {
+            return Err(format!(
+                "{s:?}: unknown unit {unit:?} (use B, KiB, MiB or GiB)"
+            ))
+        }
+    };
+    Ok((num * mult as f64) as u64)
+}
+
+fn dispatch(cmd: Command, env: &Env) -> Result<(String, i32)> {
+    if let Command::Analyze {
+        graph,
+        threshold,
+        min_retained,
+        max_suspects,
+        json,
+        html,
+        fail_on_suspect,
+    } = cmd
+    {
+        if !(0.0..=100.0).contains(&threshold) {
+            anyhow::bail!("--threshold {threshold} is not a percentage between 0 and 100");
+        }
+        return with_graph(&graph, env, json, |g| {
+            let children = g.retention.tree.children();
+            let opts = report::Options {
+                suspects: suspects::Options {
+                    threshold_percent: threshold,
+                    min_retained,
+                    max_suspects,
+                },
+                details: html.is_some(),
+                ..Default::default()
+            };
+            let r = report::analyze(g, &children, &opts);
+            if let Some(path) = &html {
+                let page = reports::html::render(&r);
+                write_atomically(path, page.as_bytes()).with_context(|| {
+                    format!("cannot write the HTML report to {}", path.display())
+                })?;
+                if !json {
+                    eprintln!("wrote {} ({} KiB)", path.display(), page.len() / 1024);
+                }
+            }
+            let code = if fail_on_suspect && !r.suspects.is_empty() {
+                EXIT_SUSPECT
+            } else {
+                EXIT_OK
+            };
+            let out = if json {
+                reports::to_json(&r)
+            } else {
+                reports::report_text::report(&r, &env.style)
+            };
+            Ok((out, code))
+        });
+    }
+    dispatch_other(cmd, env).map(|s| (s, EXIT_OK))
+}
+
+/// Writes a file through a temporary file in the same directory and a rename, so a reader never
+/// sees half of it.
+fn write_atomically(path: &std::path::Path, data: &[u8]) -> std::io::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let r = std::fs::write(&tmp, data).and_then(|_| std::fs::rename(&tmp, path));
+    if r.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    r
+}
+
+fn dispatch_other(cmd: Command, env: &Env) -> Result<String> {
     match cmd {
+        Command::Analyze { .. } => unreachable!("handled by dispatch"),
         Command::Top {
             graph,
             by,

@@ -2,6 +2,8 @@
 
 pub mod classloaders_text;
 pub mod graph_text;
+pub mod html;
+pub mod report_text;
 pub mod text;
 
 use serde::Serialize;

@@ -1,0 +1,373 @@
+//! `oomsleuth analyze`: everything a person needs from one dump, in one document — the heap
+//! summary, leak suspects with their stories, the largest collections, wasted memory, and (for
+//! the HTML report) an aggregated dominator tree and the details of every object it mentions.
+
+use super::collections::{self, CollectionRow, Kinds};
+use super::describe::{node_ref, object_ref, ObjectRef};
+use super::dump_info::{Assumptions, DumpInfo};
+use super::graph::{Graph, HeapTotals};
+use super::histogram;
+use super::inspect::{inspect, FieldRow};
+use super::paths::{shortest_path, Step};
+use super::suspects::{self, Suspect};
+use super::waste::{self, Waste};
+use crate::formats::hprof::Warning;
+use crate::heap::classes::NO_CLASS;
+use crate::heap::fxhash::new_map;
+use crate::heap::graph::{Csr, Node};
+use crate::heap::retained::reachable_instances;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+pub const SCHEMA: &str = "oomsleuth.report/1";
+
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub suspects: suspects::Options,
+    /// Rows in the histogram, collections and dominator lists.
+    pub rows: usize,
+    /// Build the flame graph and object details (for the HTML report).
+    pub details: bool,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            suspects: suspects::Options::default(),
+            rows: 20,
+            details: false,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Summary {
+    pub jdk: Option<String>,
+    pub identifier_size: u8,
+    pub compressed_oops: bool,
+    /// Bytes of all reachable objects (what the JVM's heap held, live).
+    pub heap_bytes: u64,
+    pub objects: u64,
+    pub classes: u64,
+    /// Live objects that are class loaders, and distinct loaders that defined classes.
+    pub class_loaders: u64,
+    pub defining_loaders: u64,
+    pub gc_roots: BTreeMap<&'static str, u64>,
+    pub unreachable_objects: u64,
+    pub unreachable_bytes: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ClassRow {
+    pub name: String,
+    pub instances: u64,
+    pub shallow_bytes: u64,
+    /// Bytes the class's reachable instances retain together, each counted once.
+    pub retained_bytes: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Dominator {
+    #[serde(flatten)]
+    pub object: ObjectRef,
+    pub shallow_bytes: u64,
+    pub retained_bytes: u64,
+    pub retained_percent: f64,
+}
+
+/// The `oomsleuth.report/1` document.
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    pub schema: &'static str,
+    pub dump: DumpInfo,
+    pub assumptions: Assumptions,
+    pub heap: HeapTotals,
+    pub summary: Summary,
+    pub threshold_percent: f64,
+    pub min_retained_bytes: u64,
+    /// Most important first.
+    pub suspects: Vec<Suspect>,
+    /// Classes by shallow bytes (as `jmap -histo`), with retained bytes.
+    pub histogram: Vec<ClassRow>,
+    /// The biggest objects right below the GC roots.
+    pub dominators: Vec<Dominator>,
+    pub collections: Vec<CollectionRow>,
+    pub waste: Waste,
+    pub warnings: Vec<Warning>,
+    /// For the HTML report only.
+    #[serde(skip)]
+    pub flame: Option<FlameNode>,
+    #[serde(skip)]
+    pub objects: BTreeMap<String, ObjectDetail>,
+}
+
+/// A frame of the dominator-tree flame graph: one object, or a group of small siblings.
+#[derive(Clone, Debug, Serialize)]
+pub struct FlameNode {
+    /// Label shown in the frame.
+    pub n: String,
+    /// Object id (hex) or empty for groups.
+    pub id: String,
+    /// Retained bytes (frame width).
+    pub v: u64,
+    pub c: Vec<FlameNode>,
+}
+
+/// What the HTML report shows when an object is clicked.
+#[derive(Clone, Debug, Serialize)]
+pub struct ObjectDetail {
+    pub description: String,
+    pub class: String,
+    pub shallow_bytes: u64,
+    pub retained_bytes: u64,
+    pub path: Vec<Step>,
+    pub fields: Vec<FieldRow>,
+}
+
+/// Frames in the flame graph at most; smaller siblings are grouped by class.
+const FLAME_NODES: usize = 25_000;
+/// Objects whose details the HTML report carries.
+const DETAILED_OBJECTS: usize = 250;
+
+pub fn analyze(g: &Graph<'_, '_>, children: &Csr, opts: &Options) -> Report {
+    let heap = &g.heap;
+    let snap = heap.snap;
+    let kinds = Kinds::of(heap);
+    let total = g.total_retained();
+    let pct = |b: u64| 100.0 * b as f64 / total.max(1) as f64;
+
+    let suspects = suspects::find(g, children, &kinds, &opts.suspects);
+
+    let ncls = snap.classes.len();
+    let class_retained = g.retention.class_retained(heap.index, ncls);
+    let mut rows = histogram::rows(snap);
+    histogram::sort_rows(&mut rows, histogram::SortBy::Bytes);
+    rows.truncate(opts.rows);
+    let histogram = rows
+        .into_iter()
+        .map(|r| {
+            let retained = snap
+                .classes
+                .find(&r.name)
+                .map(|c| class_retained[c as usize])
+                .unwrap_or(r.shallow_bytes);
+            ClassRow {
+                name: r.name,
+                instances: r.instances,
+                shallow_bytes: r.shallow_bytes,
+                retained_bytes: retained,
+            }
+        })
+        .collect();
+
+    let root = heap.index.virtual_root();
+    let mut tops: Vec<Node> = children.successors(root).to_vec();
+    tops.sort_unstable_by_key(|&v| (std::cmp::Reverse(g.retained(v)), v));
+    tops.truncate(opts.rows);
+    let dominators = tops
+        .iter()
+        .map(|&v| Dominator {
+            object: object_ref(heap, v),
+            shallow_bytes: heap.index.shallow(v),
+            retained_bytes: g.retained(v),
+            retained_percent: pct(g.retained(v)),
+        })
+        .collect();
+
+    let r = g.retention;
+    let sizes = collections::all_sizes(heap, &kinds, &|o| r.is_reachable(o));
+    let collections = collections::largest(g, &sizes, &kinds, opts.rows);
+    let waste = waste::waste(g, &kinds, &sizes);
+
+    let totals = g.totals();
+    let instances = reachable_instances(heap.index, r, ncls);
+    let loader_class = snap.classes.find("java.lang.ClassLoader");
+    let class_loaders = match loader_class {
+        Some(lc) => (0..ncls as u32)
+            .filter(|&c| snap.classes.is_subclass_of(c, lc))
+            .map(|c| instances[c as usize])
+            .sum(),
+        None => 0,
+    };
+    let mut loaders: Vec<u64> = snap.classes.classes.iter().map(|c| c.loader_id).collect();
+    loaders.sort_unstable();
+    loaders.dedup();
+    let summary = Summary {
+        jdk: snap.vm.jdk_version.clone(),
+        identifier_size: snap.dir.id_size(),
+        compressed_oops: snap.vm.layout.compressed_oops,
+        heap_bytes: totals.reachable_bytes,
+        objects: totals.reachable_objects,
+        classes: ncls as u64,
+        class_loaders,
+        defining_loaders: loaders.len() as u64,
+        gc_roots: totals.gc_roots.clone(),
+        unreachable_objects: totals.unreachable_objects,
+        unreachable_bytes: totals.unreachable_bytes,
+    };
+
+    let mut report = Report {
+        schema: SCHEMA,
+        dump: DumpInfo::of(snap),
+        assumptions: Assumptions::of(snap),
+        heap: totals,
+        summary,
+        threshold_percent: opts.suspects.threshold_percent,
+        min_retained_bytes: opts.suspects.min_retained,
+        suspects,
+        histogram,
+        dominators,
+        collections,
+        waste,
+        warnings: snap.warnings.clone(),
+        flame: None,
+        objects: BTreeMap::new(),
+    };
+    if opts.details {
+        report.flame = Some(flame(g, children));
+        report.objects = details(g, &report, &tops);
+    }
+    report
+}
+
+/// The dominator tree, aggregated for drawing: children retaining at least 1/4000 of the heap
+/// are frames of their own (at most 40 per parent), smaller ones are grouped by class.
+pub fn flame(g: &Graph<'_, '_>, children: &Csr) -> FlameNode {
+    let heap = &g.heap;
+    let root = heap.index.virtual_root();
+    let total = g.total_retained();
+    let min = (total / 4000).max(1);
+    let mut budget = FLAME_NODES;
+    // Iterative construction: (node, path of child indexes from the root frame).
+    let mut top = FlameNode {
+        n: "all GC roots".into(),
+        id: String::new(),
+        v: total,
+        c: vec![],
+    };
+    let mut stack: Vec<(Node, Vec<usize>, usize)> = vec![(root, vec![], 0)];
+    while let Some((v, at, depth)) = stack.pop() {
+        let mut kids: Vec<Node> = children.successors(v).to_vec();
+        kids.sort_unstable_by_key(|&k| (std::cmp::Reverse(g.retained(k)), k));
+        let mut frames: Vec<FlameNode> = vec![];
+        let mut follow: Vec<(Node, usize)> = vec![];
+        let mut rest = new_map::<u32, (u64, u64)>();
+        for (i, &k) in kids.iter().enumerate() {
+            let big = g.retained(k) >= min && i < 40 && depth < 60 && budget > 0;
+            if big {
+                budget -= 1;
+                follow.push((k, frames.len()));
+                frames.push(FlameNode {
+                    n: node_ref(heap, k).description,
+                    id: node_ref(heap, k).id,
+                    v: g.retained(k),
+                    c: vec![],
+                });
+            } else {
+                let c = heap.class(k);
+                let e = rest.entry(c).or_default();
+                e.0 += 1;
+                e.1 += g.retained(k);
+            }
+        }
+        let mut groups: Vec<(u32, (u64, u64))> = rest.into_iter().collect();
+        groups.sort_unstable_by_key(|x| (std::cmp::Reverse(x.1 .1), x.0));
+        for (c, (count, bytes)) in groups.into_iter().take(20) {
+            if bytes < min || budget == 0 {
+                continue;
+            }
+            budget -= 1;
+            let name = if c == NO_CLASS {
+                "objects".to_string()
+            } else {
+                heap.snap.classes.get(c).name.clone()
+            };
+            frames.push(FlameNode {
+                n: format!("{count} × {name}"),
+                id: String::new(),
+                v: bytes,
+                c: vec![],
+            });
+        }
+        let node = frame_at(&mut top, &at);
+        node.c = frames;
+        for (k, idx) in follow.into_iter().rev() {
+            let mut p = at.clone();
+            p.push(idx);
+            stack.push((k, p, depth + 1));
+        }
+    }
+    top
+}
+
+fn frame_at<'t>(top: &'t mut FlameNode, at: &[usize]) -> &'t mut FlameNode {
+    let mut node = top;
+    for &i in at {
+        node = &mut node.c[i];
+    }
+    node
+}
+
+/// Paths and fields of the objects the report names, biggest first, for the HTML report.
+fn details(g: &Graph<'_, '_>, r: &Report, tops: &[Node]) -> BTreeMap<String, ObjectDetail> {
+    let heap = &g.heap;
+    let mut ids: Vec<String> = vec![];
+    for s in &r.suspects {
+        ids.push(s.holder.id.clone());
+        ids.push(s.accumulation_point.object.id.clone());
+        ids.extend(s.path.iter().map(|p| p.object.id.clone()));
+        if let Some(a) = &s.accumulated {
+            ids.extend(a.examples.iter().map(|e| e.object.id.clone()));
+        }
+        if let Some(m) = &s.map {
+            ids.push(m.map.id.clone());
+        }
+    }
+    ids.extend(r.collections.iter().map(|c| c.object.id.clone()));
+    ids.extend(tops.iter().map(|&v| heap.id(v)).map(super::describe::hex));
+    if let Some(f) = &r.flame {
+        let mut stack = vec![f];
+        let mut frames: Vec<&FlameNode> = vec![];
+        while let Some(x) = stack.pop() {
+            if !x.id.is_empty() {
+                frames.push(x);
+            }
+            stack.extend(x.c.iter());
+        }
+        frames.sort_by_key(|x| std::cmp::Reverse(x.v));
+        ids.extend(frames.iter().map(|x| x.id.clone()));
+    }
+    let mut out = BTreeMap::new();
+    for id in ids {
+        if out.len() >= DETAILED_OBJECTS {
+            break;
+        }
+        if out.contains_key(&id) {
+            continue;
+        }
+        let Some(o) = id
+            .strip_prefix("0x")
+            .and_then(|h| u64::from_str_radix(h, 16).ok())
+            .and_then(|x| heap.index.find(x))
+        else {
+            continue;
+        };
+        let ins = inspect(g, o, None);
+        let mut fields = ins.fields;
+        fields.extend(ins.statics);
+        fields.extend(ins.elements.into_iter().take(50));
+        fields.truncate(80);
+        out.insert(
+            id,
+            ObjectDetail {
+                description: ins.object.description,
+                class: ins.object.class,
+                shallow_bytes: ins.shallow_bytes,
+                retained_bytes: ins.retained_bytes,
+                path: shortest_path(g, o).unwrap_or_default(),
+                fields,
+            },
+        );
+    }
+    out
+}

@@ -1,0 +1,1239 @@
+//! Leak suspects: what holds a large share of the heap, where the memory piles up, through which
+//! path, and what sets the piled-up objects apart.
+//!
+//! The method follows Eclipse MAT's leak suspects, with more of the story filled in:
+//! 1. Start at the top of the dominator tree. Every subtree retaining at least the threshold is a
+//!    candidate. Walk down from it while one child keeps most (70%) of its parent's retained size:
+//!    where that stops (the "big drop"), memory fans out. That node is the *accumulation point*.
+//! 2. If it fans out into many objects of one class, or is one huge object, it is a suspect; if
+//!    it fans out into a few unrelated things (a class with several static caches), each of those
+//!    above the threshold becomes a candidate of its own: nothing is reported for merely holding
+//!    several normal structures at once.
+//! 3. Top-level objects of one class that only together pass the threshold (pooled threads with
+//!    thread-locals, many small caches) are one suspect, shown through their biggest member.
+//! 4. For each suspect: the shortest strong path from a GC root, the owning class and field, the
+//!    class and count of what accumulates, the keys of the map it goes through ranked by what they
+//!    retain, and the field whose values set the accumulated objects apart from the other instances
+//!    of their class.
+
+use super::collections::{entry_key_value, Kind, Kinds};
+use super::describe::{describe, hex, object_ref, quote, ObjectRef};
+use super::graph::Graph;
+use super::paths::{shortest_path, Step};
+use crate::heap::classes::{ClassIndex, NO_CLASS};
+use crate::heap::fxhash::{new_map, FxHashMap};
+use crate::heap::graph::{Csr, Node};
+use crate::heap::index::ObjectIndex;
+use crate::heap::objects::{Heap, Value};
+use serde::Serialize;
+
+/// Where the walk down the dominator tree stops: the biggest child keeps less than this share.
+const BIG_DROP: f64 = 0.7;
+/// At least this many similar objects make a fan-out.
+const MIN_FAN_OUT: u64 = 8;
+/// How many accumulated objects the discriminator looks at (and of the class's other instances).
+const DISCRIMINATOR_SAMPLE: usize = 100_000;
+/// Map keys listed per suspect.
+const MAP_KEYS: usize = 10;
+/// Examples of accumulated objects per suspect.
+const EXAMPLES: usize = 3;
+
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Share of the reachable heap a suspect retains at least, in percent.
+    pub threshold_percent: f64,
+    /// Bytes a suspect retains at least, whatever the share: in a small heap an ordinary cache
+    /// easily passes 10%.
+    pub min_retained: u64,
+    pub max_suspects: usize,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            threshold_percent: 10.0,
+            min_retained: 1 << 20,
+            max_suspects: 10,
+        }
+    }
+}
+
+/// What kind of leak a suspect looks like.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Pattern {
+    /// A map whose one key holds most of what it retains.
+    MapKey,
+    /// A collection (or array, or linked structure) of many similar objects.
+    Collection,
+    /// Values of `ThreadLocal`s on long-lived (pooled) threads.
+    ThreadLocal,
+    /// Listeners, callbacks or observers registered and never removed.
+    Listeners,
+    /// One very large object.
+    LargeObject,
+    /// Many top-level objects of one class that together retain a large share.
+    ManyInstances,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct AccumulationPoint {
+    #[serde(flatten)]
+    pub object: ObjectRef,
+    pub retained_bytes: u64,
+    pub retained_percent: f64,
+    /// The collection the accumulation point belongs to (a `HashSet` for its `HashMap$Node[]`).
+    pub container: Option<ObjectRef>,
+}
+
+/// The owning class and field: where to look in the code.
+#[derive(Clone, Debug, Serialize)]
+pub struct Owner {
+    pub class: String,
+    pub field: String,
+    pub is_static: bool,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Example {
+    #[serde(flatten)]
+    pub object: ObjectRef,
+    pub retained_bytes: u64,
+}
+
+/// What piles up at the accumulation point.
+#[derive(Clone, Debug, Serialize)]
+pub struct Accumulated {
+    pub class: String,
+    pub count: u64,
+    pub retained_bytes: u64,
+    /// Share of the suspect's retained size.
+    pub percent_of_suspect: f64,
+    pub examples: Vec<Example>,
+    /// All objects found at the accumulation point, of every class.
+    pub total_objects: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct MapKey {
+    /// The key as text (strings quoted).
+    pub key: String,
+    /// The value's description (`java.util.HashSet (size 6,000 / capacity 8,192)`).
+    pub value: String,
+    /// Bytes this entry keeps alive alone: the entry, and its key and value where the map
+    /// dominates them.
+    pub retained_bytes: u64,
+    pub percent_of_map: f64,
+}
+
+/// The keys of the map the memory goes through, ranked by the bytes they keep alive.
+#[derive(Clone, Debug, Serialize)]
+pub struct MapKeys {
+    pub map: ObjectRef,
+    pub entries: u64,
+    pub retained_bytes: u64,
+    pub keys: Vec<MapKey>,
+}
+
+/// The field whose values set the accumulated objects apart.
+#[derive(Clone, Debug, Serialize)]
+pub struct Discriminator {
+    pub class: String,
+    pub field: String,
+    pub value: String,
+    /// Accumulated objects (of those examined) with that value, and how many were examined.
+    pub count: u64,
+    pub examined: u64,
+    pub percent: f64,
+    /// The same among the class's instances elsewhere in the heap (null when there are none).
+    pub elsewhere_count: Option<u64>,
+    pub elsewhere_examined: Option<u64>,
+    pub elsewhere_percent: Option<f64>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Suspect {
+    pub rank: usize,
+    pub pattern: Pattern,
+    /// One line saying what was found.
+    pub title: String,
+    pub retained_bytes: u64,
+    pub retained_percent: f64,
+    /// The object at the top of the suspect's dominator subtree (for a group: its biggest member).
+    pub holder: ObjectRef,
+    /// Objects the suspect stands for: 1, or the members of a group.
+    pub instances: u64,
+    pub accumulation_point: AccumulationPoint,
+    /// Shortest strong path from a GC root to the map or collection that grows (or to the
+    /// accumulation point).
+    pub path: Vec<Step>,
+    pub owner: Option<Owner>,
+    pub accumulated: Option<Accumulated>,
+    pub map: Option<MapKeys>,
+    pub discriminator: Option<Discriminator>,
+    /// What is happening, in plain words.
+    pub explanation: String,
+    /// What to look at in the code.
+    pub look_at: String,
+}
+
+/// The analysis context shared by the steps.
+struct Ctx<'g, 's, 'a> {
+    g: &'g Graph<'s, 'a>,
+    heap: Heap<'s, 'a>,
+    children: &'g Csr,
+    kinds: &'g Kinds,
+    total: u64,
+    n: usize,
+}
+
+/// A suspect before its details are filled in.
+struct Found {
+    holder: Node,
+    members: Vec<Node>,
+    retained: u64,
+    descent: Vec<Node>,
+    shape: Shape,
+    grouped: bool,
+}
+
+enum Shape {
+    Leaf,
+    FanOut(Elements),
+}
+
+/// Objects at an accumulation point, grouped by class.
+struct Elements {
+    /// (class, count, retained, biggest few) sorted by retained, biggest first.
+    groups: Vec<(ClassIndex, u64, u64)>,
+    /// Members of the biggest group (capped).
+    top: Vec<Node>,
+    total: u64,
+}
+
+pub fn find(g: &Graph<'_, '_>, children: &Csr, kinds: &Kinds, opts: &Options) -> Vec<Suspect> {
+    let total = g.total_retained();
+    let cx = Ctx {
+        g,
+        heap: g.heap,
+        children,
+        kinds,
+        total,
+        n: g.heap.index.len(),
+    };
+    if total == 0 {
+        return vec![];
+    }
+    let t = ((opts.threshold_percent / 100.0) * total as f64).ceil() as u64;
+    let t = t.max(opts.min_retained).max(1);
+    let root = g.heap.index.virtual_root();
+
+    // 1-2: candidates from the top of the tree, split where memory spreads over a few things.
+    let mut found: Vec<Found> = vec![];
+    let mut pool: Vec<Node> = vec![]; // top-level nodes below the threshold, for groups
+    let mut stack: Vec<Node> = vec![root];
+    let mut splits = 0usize;
+    while let Some(v) = stack.pop() {
+        for &c in children.successors(v) {
+            if g.retained(c) >= t {
+                let descent = cx.descend(c);
+                let a = *descent.last().unwrap_or(&c);
+                match cx.shape(a) {
+                    Some(shape) => found.push(Found {
+                        holder: c,
+                        members: vec![c],
+                        retained: g.retained(c),
+                        descent,
+                        shape,
+                        grouped: false,
+                    }),
+                    None => {
+                        splits += 1;
+                        if splits < 10_000 {
+                            stack.push(a);
+                        }
+                    }
+                }
+            } else if (c as usize) < cx.n {
+                pool.push(c);
+            }
+        }
+    }
+
+    // Object suspects of one shape (pooled threads, each with its thread-local) become one.
+    let mut merged: Vec<Found> = vec![];
+    for f in found {
+        let sig = cx.signature(&f);
+        if let Some(m) = merged.iter_mut().find(|m| cx.signature(m) == sig) {
+            m.members.push(f.holder);
+            m.retained += f.retained;
+            m.grouped = true;
+            if g.retained(f.holder) > g.retained(m.holder) {
+                m.holder = f.holder;
+                m.descent = f.descent;
+                m.shape = f.shape;
+            }
+        } else {
+            merged.push(f);
+        }
+    }
+    // Smaller objects of the same shape (the other pooled threads) join their suspect.
+    let mut pool_left: Vec<Node> = vec![];
+    for &p in &pool {
+        let class = cx.class_of(p);
+        let joins =
+            g.retained(p) >= t / 100 && merged.iter().any(|m| cx.class_of(m.holder) == class) && {
+                let descent = cx.descend(p);
+                let a = *descent.last().unwrap_or(&p);
+                match cx.shape(a) {
+                    Some(shape) => {
+                        let f = Found {
+                            holder: p,
+                            members: vec![p],
+                            retained: g.retained(p),
+                            descent,
+                            shape,
+                            grouped: false,
+                        };
+                        let sig = cx.signature(&f);
+                        match merged.iter_mut().find(|m| cx.signature(m) == sig) {
+                            Some(m) => {
+                                m.members.push(p);
+                                m.retained += f.retained;
+                                m.grouped = true;
+                                true
+                            }
+                            None => false,
+                        }
+                    }
+                    None => false,
+                }
+            };
+        if !joins {
+            pool_left.push(p);
+        }
+    }
+    let pool = pool_left;
+    let mut found = merged;
+
+    // 3: top-level objects of one class that only together pass the threshold.
+    let mut by_class: FxHashMap<ClassIndex, (u64, Vec<Node>)> = new_map();
+    for &c in &pool {
+        let class = cx.heap.class(c);
+        if class == NO_CLASS || cx.heap.index.class_of_object(c).is_some() {
+            continue;
+        }
+        let e = by_class.entry(class).or_default();
+        e.0 += g.retained(c);
+        e.1.push(c);
+    }
+    for (class, (sum, mut members)) in by_class {
+        if sum < t || (members.len() as u64) < 2 {
+            continue;
+        }
+        let avg = sum / members.len() as u64;
+        // Many small objects of the JDK at the top of the tree (strings, boxes, arrays) are
+        // what the JVM keeps for itself, not one structure that grows.
+        if avg < 1024 && cx.is_jdk_class(class) {
+            continue;
+        }
+        members.sort_unstable_by_key(|&m| std::cmp::Reverse(g.retained(m)));
+        let holder = members[0];
+        let descent = cx.descend(holder);
+        let a = *descent.last().unwrap_or(&holder);
+        let shape = cx.shape(a).unwrap_or(Shape::Leaf);
+        found.push(Found {
+            holder,
+            members,
+            retained: sum,
+            descent,
+            shape,
+            grouped: true,
+        });
+    }
+
+    found.sort_by_key(|f| std::cmp::Reverse(f.retained));
+    found.truncate(opts.max_suspects);
+    found
+        .into_iter()
+        .enumerate()
+        .map(|(i, f)| cx.detail(i + 1, f))
+        .collect()
+}
+
+impl<'g, 's, 'a> Ctx<'g, 's, 'a> {
+    fn retained(&self, v: Node) -> u64 {
+        self.g.retained(v)
+    }
+
+    fn class_of(&self, v: Node) -> ClassIndex {
+        if v as usize >= self.n {
+            NO_CLASS
+        } else {
+            self.heap.class(v)
+        }
+    }
+
+    fn kind(&self, v: Node) -> Kind {
+        if v as usize >= self.n {
+            return Kind::Other;
+        }
+        self.kinds.object(&self.heap, v)
+    }
+
+    fn is_jdk_class(&self, c: ClassIndex) -> bool {
+        if c == NO_CLASS {
+            return true;
+        }
+        let info = self.heap.snap.classes.get(c);
+        info.loader_id == 0
+            && ["java.", "javax.", "jdk.", "sun.", "com.sun."]
+                .iter()
+                .any(|p| info.name.starts_with(p))
+            || info.is_array() && !info.name.contains('.')
+    }
+
+    fn biggest_child(&self, v: Node) -> Option<Node> {
+        self.children
+            .successors(v)
+            .iter()
+            .copied()
+            .max_by_key(|&c| (self.retained(c), std::cmp::Reverse(c)))
+    }
+
+    /// From `start` down while one child keeps most of the memory; stops at the head of a chain
+    /// of objects of one class (a linked list or tree), whose nodes are the fan-out.
+    fn descend(&self, start: Node) -> Vec<Node> {
+        let mut path = vec![start];
+        let mut v = start;
+        while let Some(b) = self.biggest_child(v) {
+            if (self.retained(b) as f64) < BIG_DROP * self.retained(v) as f64 {
+                break;
+            }
+            if self.class_of(b) == self.class_of(v) && self.class_of(v) != NO_CLASS {
+                break; // v heads a chain: the chain is the fan-out
+            }
+            path.push(b);
+            v = b;
+            if path.len() > 1_000_000 {
+                break;
+            }
+        }
+        path
+    }
+
+    /// Leaf, fan-out into similar objects, or `None` when memory spreads over a few unrelated
+    /// things (split further).
+    fn shape(&self, a: Node) -> Option<Shape> {
+        let r = self.retained(a);
+        let own = if (a as usize) < self.n {
+            self.heap.index.shallow(a)
+        } else {
+            0
+        };
+        if (a as usize) < self.n && own.saturating_mul(2) >= r {
+            return Some(Shape::Leaf);
+        }
+        let e = self.elements(a);
+        let (_, count, bytes) = *e.groups.first()?;
+        if count >= MIN_FAN_OUT && bytes.saturating_mul(2) >= r.saturating_sub(own) {
+            Some(Shape::FanOut(e))
+        } else {
+            None
+        }
+    }
+
+    /// The objects accumulated below `a`: its dominator children, looking through collection
+    /// plumbing (entries, nodes) to what they hold, and through chains of `a`'s own class.
+    fn elements(&self, a: Node) -> Elements {
+        let chain_class = self.class_of(a);
+        let mut region = vec![a];
+        let mut items: Vec<Node> = vec![];
+        let mut k = 0;
+        while k < region.len() {
+            let v = region[k];
+            k += 1;
+            for &c in self.children.successors(v) {
+                if self.class_of(c) == chain_class
+                    && chain_class != NO_CLASS
+                    && region.len() < 20_000_000
+                {
+                    region.push(c);
+                } else {
+                    items.push(self.look_through(c, 3));
+                }
+            }
+        }
+        // A chain's own nodes are the elements when they hold nothing of note themselves; each
+        // counts for what it retains without the rest of the chain.
+        let mut in_chain = false;
+        if region.len() as u64 >= MIN_FAN_OUT && region.len() > items.len() {
+            items = region.clone();
+            in_chain = true;
+        }
+        let own = |e: Node| -> u64 {
+            if !in_chain {
+                return self.retained(e);
+            }
+            let below: u64 = self
+                .children
+                .successors(e)
+                .iter()
+                .filter(|&&c| self.class_of(c) == chain_class)
+                .map(|&c| self.retained(c))
+                .sum();
+            self.retained(e).saturating_sub(below)
+        };
+        let mut groups: FxHashMap<ClassIndex, (u64, u64)> = new_map();
+        for &e in &items {
+            let g = groups.entry(self.class_of(e)).or_default();
+            g.0 += 1;
+            g.1 += own(e);
+        }
+        let mut groups: Vec<(ClassIndex, u64, u64)> =
+            groups.into_iter().map(|(c, (n, b))| (c, n, b)).collect();
+        groups.sort_unstable_by(|x, y| y.2.cmp(&x.2).then(x.0.cmp(&y.0)));
+        let top_class = groups.first().map(|g| g.0);
+        let top: Vec<Node> = items
+            .iter()
+            .copied()
+            .filter(|&e| Some(self.class_of(e)) == top_class)
+            .collect();
+        Elements {
+            groups,
+            top,
+            total: items.len() as u64,
+        }
+    }
+
+    /// What a piece of collection plumbing holds: the biggest non-plumbing object it dominates.
+    fn look_through(&self, c: Node, depth: u32) -> Node {
+        let plumbing = match self.kind(c) {
+            Kind::Entry | Kind::Internal => true,
+            Kind::Array => {
+                let name = self.heap.class_name(c);
+                name.starts_with("java.util.") && name.ends_with("[]")
+            }
+            _ => false,
+        };
+        if !plumbing || depth == 0 {
+            return c;
+        }
+        let mut best: Option<Node> = None;
+        for &k in self.children.successors(c) {
+            let k = self.look_through(k, depth - 1);
+            if best.is_none_or(|b| self.retained(k) > self.retained(b)) {
+                best = Some(k);
+            }
+        }
+        best.unwrap_or(c)
+    }
+
+    /// Object suspects with the same signature are one suspect with several members.
+    fn signature(&self, f: &Found) -> (ClassIndex, ClassIndex, ClassIndex) {
+        let a = *f.descent.last().unwrap_or(&f.holder);
+        let elem = match &f.shape {
+            Shape::FanOut(e) => e.groups.first().map(|g| g.0).unwrap_or(NO_CLASS),
+            Shape::Leaf => NO_CLASS,
+        };
+        // Distinct object suspects of the same class stay apart unless they are roots of the
+        // same kind of thing (threads, pooled objects): equal signatures and top-level holders.
+        (self.class_of(f.holder), self.class_of(a), elem)
+    }
+
+    /// Climbs from the accumulation point to the collection that owns it (`HashMap$Node[]` ->
+    /// `HashMap` -> `HashSet`).
+    fn container(&self, a: Node) -> Option<Node> {
+        let mut v = a;
+        let mut found = None;
+        if self.kinds.is_container(&self.heap, a) {
+            found = Some(a);
+        }
+        for _ in 0..6 {
+            let Some(p) = self.g.retention.idom(v) else {
+                break;
+            };
+            if p as usize >= self.n {
+                break;
+            }
+            let pk = self.kind(p);
+            let vk = self.kind(v);
+            let v_is_plumbing = matches!(vk, Kind::Array | Kind::Internal | Kind::Entry)
+                || self.kinds.is_container(&self.heap, v);
+            if matches!(pk, Kind::Map | Kind::Collection) && v_is_plumbing {
+                found = Some(p);
+                v = p;
+            } else if matches!(pk, Kind::Internal) && found.is_none() {
+                v = p;
+            } else {
+                break;
+            }
+        }
+        found
+    }
+
+    /// The outermost map on the way down whose single entry keeps most of it.
+    fn map_hop(&self, descent: &[Node]) -> Option<(Node, Node)> {
+        for (i, &e) in descent.iter().enumerate() {
+            if self.kind(e) != Kind::Entry {
+                continue;
+            }
+            let map = descent[..i]
+                .iter()
+                .rev()
+                .copied()
+                .find(|&m| self.kind(m) == Kind::Map)?;
+            if self.retained(e) as f64 >= 0.5 * self.retained(map) as f64 {
+                return Some((map, e));
+            }
+        }
+        None
+    }
+
+    fn detail(&self, rank: usize, f: Found) -> Suspect {
+        let heap = &self.heap;
+        let a = *f.descent.last().unwrap_or(&f.holder);
+        let pct = |b: u64| 100.0 * b as f64 / self.total.max(1) as f64;
+        let container = self.container(a);
+        let hop = self.map_hop(&f.descent);
+        // The map the memory goes through, or the accumulation point's own map.
+        let map_obj = hop
+            .map(|(m, _)| m)
+            .or_else(|| container.filter(|&c| self.kind(c) == Kind::Map));
+        let focus = hop.map(|(m, _)| m).or(container).unwrap_or(a);
+        let path = shortest_path(self.g, focus).unwrap_or_default();
+        // Held through a map entry without the map dominating it (a stack local holds the value
+        // too, say): the map on the path still tells which key it is under.
+        let path_nodes: Vec<Node> = path
+            .iter()
+            .filter_map(|s| heap.index.find(parse_hex(&s.object.id)?))
+            .collect();
+        let path_hop = if hop.is_none() {
+            let k = path_nodes.len();
+            let entry = (k.saturating_sub(5)..k)
+                .rev()
+                .find(|&i| self.kind(path_nodes[i]) == Kind::Entry);
+            entry.and_then(|i| {
+                let m = (0..i)
+                    .rev()
+                    .take(4)
+                    .find(|&j| self.kind(path_nodes[j]) == Kind::Map)?;
+                Some((path_nodes[m], path_nodes[i]))
+            })
+        } else {
+            None
+        };
+        let map_obj = map_obj.or(path_hop.map(|h| h.0));
+        let owner = self.owner(&path);
+        let accumulated = match &f.shape {
+            Shape::FanOut(e) => e.groups.first().map(|&(c, count, bytes)| {
+                let mut ex: Vec<Node> = e.top.clone();
+                ex.sort_unstable_by_key(|&x| std::cmp::Reverse(self.retained(x)));
+                ex.truncate(EXAMPLES);
+                Accumulated {
+                    class: self.class_name(c, e.top.first().copied()),
+                    count,
+                    retained_bytes: bytes,
+                    percent_of_suspect: 100.0 * bytes as f64
+                        / self.retained(f.holder).max(1) as f64,
+                    examples: ex
+                        .into_iter()
+                        .map(|x| Example {
+                            object: object_ref(heap, x),
+                            retained_bytes: self.retained(x),
+                        })
+                        .collect(),
+                    total_objects: e.total,
+                }
+            }),
+            Shape::Leaf => None,
+        };
+        // A group's members each accumulate their own share: count them all.
+        let mut accumulated = accumulated;
+        if let (Some(acc), true) = (accumulated.as_mut(), f.members.len() > 1) {
+            let top_class = match &f.shape {
+                Shape::FanOut(e) => e.groups.first().map(|g| g.0),
+                Shape::Leaf => None,
+            };
+            let (mut count, mut bytes, mut total) = (0u64, 0u64, 0u64);
+            for &m in f.members.iter().take(10_000) {
+                let d = self.descend(m);
+                let a = *d.last().unwrap_or(&m);
+                let e = self.elements(a);
+                total += e.total;
+                if let Some(g) = e.groups.iter().find(|g| Some(g.0) == top_class) {
+                    count += g.1;
+                    bytes += g.2;
+                }
+            }
+            acc.count = count;
+            acc.retained_bytes = bytes;
+            acc.total_objects = total;
+            acc.percent_of_suspect = 100.0 * bytes as f64 / f.retained.max(1) as f64;
+        }
+        let map = map_obj.map(|m| self.map_keys(m));
+        let discriminator = match &f.shape {
+            Shape::FanOut(e) if !e.top.is_empty() => self.discriminator(&e.top, &path),
+            _ => None,
+        };
+        let on_thread_local = f
+            .descent
+            .iter()
+            .copied()
+            .chain(
+                path.iter()
+                    .filter_map(|s| heap.index.find(parse_hex(&s.object.id)?)),
+            )
+            .any(|v| {
+                (v as usize) < self.n
+                    && heap.class_name(v) == "java.lang.ThreadLocal$ThreadLocalMap"
+            });
+        let listeners = accumulated.as_ref().is_some_and(|acc| {
+            let simple = acc.class.rsplit(['.', '$']).next().unwrap_or("");
+            [
+                "Listener",
+                "Callback",
+                "Observer",
+                "Handler",
+                "Subscriber",
+                "Watcher",
+            ]
+            .iter()
+            .any(|w| simple.contains(w))
+        }) || owner
+            .as_ref()
+            .is_some_and(|o| o.field.to_ascii_lowercase().contains("listener"));
+        let dominant_key = map.as_ref().is_some_and(|m| {
+            m.keys.first().is_some_and(|k| k.percent_of_map >= 50.0) && m.entries >= 1
+        });
+        let pattern = if on_thread_local {
+            Pattern::ThreadLocal
+        } else if (hop.is_some() || path_hop.is_some()) && dominant_key {
+            Pattern::MapKey
+        } else if listeners {
+            Pattern::Listeners
+        } else if f.grouped && f.members.len() > 1 && accumulated.is_none() {
+            Pattern::ManyInstances
+        } else if matches!(f.shape, Shape::Leaf) {
+            Pattern::LargeObject
+        } else {
+            Pattern::Collection
+        };
+        let holder = object_ref(heap, f.holder);
+        let acc_point = AccumulationPoint {
+            object: object_ref(heap, a),
+            retained_bytes: self.retained(a),
+            retained_percent: pct(self.retained(a)),
+            container: container.filter(|&c| c != a).map(|c| object_ref(heap, c)),
+        };
+        let focus_desc = match (pattern, map_obj) {
+            (Pattern::MapKey, Some(m)) => describe(heap, m),
+            _ => describe(heap, focus),
+        };
+        let mut s = Suspect {
+            rank,
+            pattern,
+            title: String::new(),
+            retained_bytes: f.retained,
+            retained_percent: pct(f.retained),
+            holder,
+            instances: f.members.len() as u64,
+            accumulation_point: acc_point,
+            path,
+            owner,
+            accumulated,
+            map,
+            discriminator,
+            explanation: String::new(),
+            look_at: String::new(),
+        };
+        let key = hop.or(path_hop).and_then(|(_, e)| {
+            s.map.as_ref().and_then(|m| {
+                let (k, _) = entry_key_value(heap, e);
+                let text = k
+                    .and_then(|k| heap.index.find(k))
+                    .map(|k| key_text(heap, k))?;
+                m.keys.iter().find(|x| x.key == text).cloned()
+            })
+        });
+        write_story(&mut s, &focus_desc, key.as_ref(), heap, f.holder);
+        s
+    }
+
+    fn class_name(&self, c: ClassIndex, example: Option<Node>) -> String {
+        if c == NO_CLASS {
+            return example
+                .map(|e| self.heap.class_name(e).to_string())
+                .unwrap_or_else(|| "?".into());
+        }
+        self.heap.snap.classes.get(c).name.clone()
+    }
+
+    /// The last field on the path that belongs to an application object (not collection
+    /// plumbing): the field to look at in the code.
+    fn owner(&self, path: &[Step]) -> Option<Owner> {
+        let heap = &self.heap;
+        let mut best = None;
+        for w in path.windows(2) {
+            let from = heap.index.find(parse_hex(&w[0].object.id)?)?;
+            let via = &w[1].via;
+            if via.starts_with('[') || via.starts_with('<') || via.starts_with("->") {
+                continue;
+            }
+            if let Some(c) = heap.index.class_of_object(from) {
+                if let Some(name) = via.strip_prefix("static ") {
+                    best = Some(Owner {
+                        class: heap.snap.classes.get(c).name.clone(),
+                        field: name.split(',').next().unwrap_or(name).to_string(),
+                        is_static: true,
+                    });
+                }
+                continue;
+            }
+            if self.kind(from) == Kind::Other {
+                best = Some(Owner {
+                    class: heap.class_name(from).to_string(),
+                    field: via.split(',').next().unwrap_or(via).trim().to_string(),
+                    is_static: false,
+                });
+            }
+        }
+        best
+    }
+
+    /// Every entry of a map, ranked by what it alone keeps alive.
+    fn map_keys(&self, m: Node) -> MapKeys {
+        let heap = &self.heap;
+        let entries = map_entries(heap, self.kinds, m, 2_000_000);
+        let mut rows: Vec<(u64, Node)> = entries
+            .iter()
+            .map(|&e| {
+                let (k, v) = entry_key_value(heap, e);
+                let mut bytes = heap.index.shallow(e);
+                if let Some(x) = k.and_then(|k| heap.index.find(k)) {
+                    if self.g.retention.idom(x) == Some(e) {
+                        bytes += self.retained(x);
+                    }
+                }
+                // The value's own subtree, even when something else holds it too.
+                if let Some(x) = v.and_then(|v| heap.index.find(v)) {
+                    bytes += self.retained(x);
+                }
+                (bytes, e)
+            })
+            .collect();
+        rows.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        let map_retained = rows.iter().map(|r| r.0).sum::<u64>().max(1);
+        let keys = rows
+            .iter()
+            .take(MAP_KEYS)
+            .map(|&(bytes, e)| {
+                let (k, v) = entry_key_value(heap, e);
+                MapKey {
+                    key: k
+                        .and_then(|k| heap.index.find(k))
+                        .map(|k| key_text(heap, k))
+                        .unwrap_or_else(|| "null".into()),
+                    value: v
+                        .and_then(|v| heap.index.find(v))
+                        .map(|v| describe(heap, v))
+                        .unwrap_or_else(|| "null".into()),
+                    retained_bytes: bytes,
+                    percent_of_map: 100.0 * bytes as f64 / map_retained as f64,
+                }
+            })
+            .collect();
+        MapKeys {
+            map: object_ref(heap, m),
+            entries: entries.len() as u64,
+            retained_bytes: self.retained(m),
+            keys,
+        }
+    }
+
+    /// The field of the accumulated objects whose most common value is most typical of them and
+    /// least of the same class's instances elsewhere.
+    fn discriminator(&self, elems: &[Node], path: &[Step]) -> Option<Discriminator> {
+        let heap = &self.heap;
+        let class = heap.class(*elems.first()?);
+        if class == NO_CLASS || heap.index.class_of_object(elems[0]).is_some() {
+            return None;
+        }
+        let step = (elems.len() / DISCRIMINATOR_SAMPLE).max(1);
+        let sample: Vec<Node> = elems.iter().copied().step_by(step).collect();
+        let on_path: Vec<u64> = path
+            .iter()
+            .filter_map(|s| parse_hex(&s.object.id))
+            .collect();
+        // field name -> (value -> count), and each field's kind of value.
+        let mut counts: Vec<(String, u8, FxHashMap<String, u64>)> = vec![];
+        for &o in &sample {
+            for (i, f) in heap.fields(o).into_iter().enumerate() {
+                if i >= counts.len() {
+                    counts.push((f.name.clone(), 0, new_map()));
+                }
+                let (text, pref) = value_text(heap, f.value, &on_path);
+                counts[i].1 = counts[i].1.max(pref);
+                *counts[i].2.entry(text).or_default() += 1;
+            }
+        }
+        // The class's other instances, for contrast.
+        let mut in_set = crate::heap::fxhash::new_map::<Node, ()>();
+        for &e in elems {
+            in_set.insert(e, ());
+        }
+        let mut elsewhere: Vec<Node> = vec![];
+        for (o, &c) in heap.index.class_of.iter().enumerate() {
+            if c == class
+                && !in_set.contains_key(&(o as Node))
+                && self.g.retention.is_reachable(o as Node)
+            {
+                elsewhere.push(o as Node);
+                if elsewhere.len() >= DISCRIMINATOR_SAMPLE {
+                    break;
+                }
+            }
+        }
+        let n = sample.len() as u64;
+        let mut best: Option<(f64, u8, Discriminator)> = None;
+        for (i, (name, pref, map)) in counts.iter().enumerate() {
+            if *pref >= 3 {
+                continue; // identity of other objects, or back-references up the path
+            }
+            let Some((value, &count)) = map.iter().max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
+            else {
+                continue;
+            };
+            let share = count as f64 / n.max(1) as f64;
+            if share < 0.5 || (map.len() as u64) == n && n > 1 {
+                continue;
+            }
+            let (ec, en) = if elsewhere.is_empty() {
+                (None, None)
+            } else {
+                let mut hits = 0u64;
+                for &o in &elsewhere {
+                    let f = heap.fields(o);
+                    if let Some(f) = f.get(i) {
+                        if value_text(heap, f.value, &on_path).0 == *value {
+                            hits += 1;
+                        }
+                    }
+                }
+                (Some(hits), Some(elsewhere.len() as u64))
+            };
+            let score = match (ec, en) {
+                (Some(h), Some(t)) => share - h as f64 / t.max(1) as f64,
+                _ => share - 0.5,
+            };
+            if score <= 0.25 {
+                continue;
+            }
+            let d = Discriminator {
+                class: heap.snap.classes.get(class).name.clone(),
+                field: name.clone(),
+                value: value.clone(),
+                count,
+                examined: n,
+                percent: 100.0 * share,
+                elsewhere_count: ec,
+                elsewhere_examined: en,
+                elsewhere_percent: ec.zip(en).map(|(h, t)| 100.0 * h as f64 / t.max(1) as f64),
+            };
+            let better = match &best {
+                None => true,
+                Some((s, p, _)) => score > *s + 1e-9 || ((score - *s).abs() <= 1e-9 && *pref < *p),
+            };
+            if better {
+                best = Some((score, *pref, d));
+            }
+        }
+        best.map(|b| b.2)
+    }
+}
+
+fn parse_hex(s: &str) -> Option<u64> {
+    u64::from_str_radix(s.strip_prefix("0x")?, 16).ok()
+}
+
+/// A key as a person reads it: strings quoted, boxed numbers as numbers, else a description.
+fn key_text(heap: &Heap<'_, '_>, k: ObjectIndex) -> String {
+    if let Some(s) = heap.string(k, 81) {
+        return quote(&s, 80);
+    }
+    describe(heap, k)
+}
+
+/// A field value as text for counting, and how telling such a value is: 0 text (strings, enum
+/// constants, boxed numbers), 1 primitives, 2 null, 3 identity of an object (not compared),
+/// 4 a back-reference to an object on the path.
+fn value_text(heap: &Heap<'_, '_>, v: Value, on_path: &[u64]) -> (String, u8) {
+    match v {
+        Value::Object(0) => ("null".into(), 2),
+        Value::Object(id) => {
+            if on_path.contains(&id) {
+                return (hex(id), 4);
+            }
+            let Some(o) = heap.index.find(id) else {
+                return (hex(id), 3);
+            };
+            if let Some(s) = heap.string(o, 61) {
+                return (quote(&s, 60), 0);
+            }
+            if heap.is_instance_of(o, "java.lang.Enum") {
+                if let Some(n) = heap
+                    .field_object(o, "name")
+                    .and_then(|n| heap.string(n, 61))
+                {
+                    return (format!("{}.{}", heap.class_name(o), n), 0);
+                }
+            }
+            let d = describe(heap, o);
+            if d.starts_with("java.lang.") && !d.contains('@') && d.contains(' ') {
+                return (d, 0); // boxed values
+            }
+            (hex(id), 3)
+        }
+        Value::Boolean(b) => (b.to_string(), 1),
+        Value::Char(c) => (
+            quote(&char::from_u32(c as u32).unwrap_or('?').to_string(), 1),
+            1,
+        ),
+        Value::Float(x) => (x.to_string(), 1),
+        Value::Double(x) => (x.to_string(), 1),
+        Value::Byte(x) => (x.to_string(), 1),
+        Value::Short(x) => (x.to_string(), 1),
+        Value::Int(x) => (x.to_string(), 1),
+        Value::Long(x) => (x.to_string(), 1),
+    }
+}
+
+/// Entries of a map object (following `HashMap$Node.next` chains and tree links), up to `max`.
+pub fn map_entries(heap: &Heap<'_, '_>, kinds: &Kinds, m: Node, max: usize) -> Vec<Node> {
+    let mut map = m;
+    // Sets and wrappers hold a map: HashSet.map, TreeSet.m, Collections$SynchronizedMap.m.
+    for _ in 0..3 {
+        if heap.field(map, "table").is_some() || heap.field(map, "root").is_some() {
+            break;
+        }
+        match heap
+            .field_object(map, "map")
+            .or_else(|| heap.field_object(map, "m"))
+        {
+            Some(inner) => map = inner,
+            None => break,
+        }
+    }
+    let mut out = vec![];
+    let mut seen = new_map::<Node, ()>();
+    let mut stack: Vec<Node> = vec![];
+    if let Some(t) = heap.field_object(map, "table") {
+        for id in heap.array_elements(t) {
+            if let Some(e) = heap.index.find(id) {
+                stack.push(e);
+            }
+        }
+    }
+    if let Some(r) = heap.field_object(map, "root") {
+        stack.push(r);
+    }
+    while let Some(e) = stack.pop() {
+        if out.len() >= max || seen.insert(e, ()).is_some() {
+            continue;
+        }
+        if kinds.object(heap, e) != Kind::Entry {
+            // TreeBin (ConcurrentHashMap) keeps its nodes in `first`.
+            if let Some(f) = heap.field_object(e, "first") {
+                stack.push(f);
+            }
+            continue;
+        }
+        out.push(e);
+        for link in ["next", "left", "right"] {
+            if let Some(x) = heap.field_object(e, link) {
+                stack.push(x);
+            }
+        }
+    }
+    out
+}
+
+/// Fills in the title, the explanation and what to look at.
+fn write_story(
+    s: &mut Suspect,
+    focus: &str,
+    key: Option<&MapKey>,
+    heap: &Heap<'_, '_>,
+    holder: Node,
+) {
+    use crate::reports::text::{human_bytes, thousands};
+    let size = human_bytes(s.retained_bytes);
+    let pct = format!("{:.1}%", s.retained_percent);
+    let owner = s.owner.as_ref().map(|o| {
+        let simple = o.class.rsplit('.').next().unwrap_or(&o.class);
+        if o.is_static {
+            format!("static {simple}.{}", o.field)
+        } else {
+            format!("{simple}.{}", o.field)
+        }
+    });
+    let owner_full = s.owner.as_ref().map(|o| format!("{}.{}", o.class, o.field));
+    let what = s
+        .accumulated
+        .as_ref()
+        .map(|a| format!("{} {}", thousands(a.count), a.class));
+    let disc = s.discriminator.as_ref().map(|d| {
+        let elsewhere = match (d.elsewhere_count, d.elsewhere_examined) {
+            (Some(h), Some(t)) => format!(
+                ", against {:.1}% of the {} other {} instances",
+                100.0 * h as f64 / t.max(1) as f64,
+                thousands(t),
+                short(&d.class)
+            ),
+            _ => String::new(),
+        };
+        format!(
+            "{:.1}% have {} == {}{elsewhere}",
+            d.percent, d.field, d.value
+        )
+    });
+    let holder_desc = &s.holder.description;
+    let via = owner
+        .clone()
+        .map(|o| format!(" held by {o}"))
+        .unwrap_or_default();
+    match s.pattern {
+        Pattern::MapKey => {
+            let k = key
+                .map(|k| k.key.clone())
+                .unwrap_or_else(|| "one key".into());
+            let kp = key
+                .map(|k| format!("{:.1}%", k.percent_of_map))
+                .unwrap_or_default();
+            s.title = format!(
+                "{focus}{via} retains {size} ({pct}); key {k} alone keeps {kp} of it{}",
+                what.as_ref().map(|w| format!(": {w}")).unwrap_or_default()
+            );
+            s.explanation = format!(
+                "The map {focus}{via} keeps {size}, {pct} of the heap, and almost all of it sits \
+                 under a single key, {k}, whose value is {}. Entries keep being added under that key \
+                 and are never removed: typically a key computed from state that changes (an address \
+                 cleared on close, a default used when the real key is unknown), so the code that \
+                 removes entries looks under another key and misses them.{}",
+                key.map(|k| k.value.clone()).unwrap_or_default(),
+                disc.as_ref().map(|d| format!(" Of the accumulated objects, {d}.")).unwrap_or_default()
+            );
+            s.look_at = format!(
+                "The code that adds to and removes from {}: why do entries end up under {k}, and \
+                 what removes them?",
+                owner_full.clone().unwrap_or_else(|| focus.to_string())
+            );
+        }
+        Pattern::ThreadLocal => {
+            let threads = if s.instances > 1 {
+                format!("{} threads like {holder_desc}", thousands(s.instances))
+            } else {
+                holder_desc.clone()
+            };
+            s.title = format!(
+                "{threads} keep {size} ({pct}) in thread-local values{}",
+                what.as_ref().map(|w| format!(": {w}")).unwrap_or_default()
+            );
+            s.explanation = format!(
+                "{threads} keep {size}, {pct} of the heap, through their ThreadLocalMap. A value \
+                 set in a ThreadLocal on a long-lived (pooled) thread stays until the thread dies \
+                 or remove() is called; pools reuse threads forever, so each task's value \
+                 accumulates or is never released.{}",
+                disc.as_ref()
+                    .map(|d| format!(" Of the accumulated objects, {d}."))
+                    .unwrap_or_default()
+            );
+            s.look_at = format!(
+                "Where {} is set on worker threads: call ThreadLocal.remove() in a finally block \
+                 after each task (or don't keep large values in thread-locals).",
+                s.accumulated
+                    .as_ref()
+                    .map(|a| a.class.clone())
+                    .unwrap_or_else(|| s.accumulation_point.object.description.clone())
+            );
+        }
+        Pattern::Listeners => {
+            s.title = format!(
+                "{focus}{via} retains {size} ({pct}){}",
+                what.as_ref()
+                    .map(|w| format!(": {w} registered and never removed"))
+                    .unwrap_or_default()
+            );
+            s.explanation = format!(
+                "{focus}{via} keeps {size}, {pct} of the heap, in {}. Listeners (callbacks, \
+                 observers) are added and never removed, so each one keeps everything it \
+                 references alive for as long as the object it listens to.{}",
+                what.clone().unwrap_or_else(|| "its elements".into()),
+                disc.as_ref()
+                    .map(|d| format!(" Of them, {d}."))
+                    .unwrap_or_default()
+            );
+            s.look_at = format!(
+                "Where listeners are added to {}: each add needs a matching remove (on close or \
+                 unsubscribe), or use weak listeners.",
+                owner_full.clone().unwrap_or_else(|| focus.to_string())
+            );
+        }
+        Pattern::Collection => {
+            s.title = format!(
+                "{focus}{via} retains {size} ({pct}){}",
+                what.as_ref().map(|w| format!(": {w}")).unwrap_or_default()
+            );
+            s.explanation = format!(
+                "{focus}{via} keeps {size}, {pct} of the heap, in {}{}. A collection that \
+                 only grows: objects are added and never removed, or it is a cache without a \
+                 bound.{}",
+                what.clone().unwrap_or_else(|| "its elements".into()),
+                s.accumulated
+                    .as_ref()
+                    .map(|a| format!(" (together {})", human_bytes(a.retained_bytes)))
+                    .unwrap_or_default(),
+                disc.as_ref()
+                    .map(|d| format!(" Of them, {d}."))
+                    .unwrap_or_default()
+            );
+            s.look_at = format!(
+                "Who adds to {} and what removes from it; if it is a cache, give it a size \
+                 limit or an expiry.",
+                owner_full.clone().unwrap_or_else(|| focus.to_string())
+            );
+        }
+        Pattern::LargeObject => {
+            s.title = format!("{focus}{via} alone is {size} ({pct})");
+            s.explanation = format!(
+                "One object, {focus}{via}, takes {size}, {pct} of the heap. Large buffers and \
+                 arrays are fine when sized on purpose; one that grows with input or is never \
+                 released is the problem."
+            );
+            s.look_at = format!(
+                "Where {} is allocated or grown, and why it is still referenced.",
+                owner_full.clone().unwrap_or_else(|| focus.to_string())
+            );
+        }
+        Pattern::ManyInstances => {
+            let class = heap.class_name(holder).to_string();
+            s.title = format!(
+                "{} instances of {} retain {size} ({pct}) together",
+                thousands(s.instances),
+                class
+            );
+            s.explanation = format!(
+                "{} objects of class {class} at the top of the heap keep {size}, {pct} of it, \
+                 together; none is large alone. The biggest is {holder_desc}, with its memory in \
+                 {}.",
+                thousands(s.instances),
+                s.accumulation_point.object.description
+            );
+            s.look_at = format!("What creates {class} objects and what keeps them alive.");
+        }
+    }
+}
+
+fn short(class: &str) -> &str {
+    class.rsplit('.').next().unwrap_or(class)
+}
