@@ -2,6 +2,7 @@
 
 mod analyze;
 mod bad_input;
+mod classloaders;
 mod cli;
 mod graph;
 mod jvm_histogram;

@@ -1,6 +1,8 @@
 //! Analyses: one module per question a user asks. Each returns a plain `Serialize` struct that
 //! is its JSON contract; reports render those structs.
 
+pub mod class_families;
+pub mod classloaders;
 pub mod collections;
 pub mod describe;
 pub mod dominator_tree;
@@ -9,6 +11,7 @@ pub mod graph;
 pub mod histogram;
 pub mod inspect;
 pub mod paths;
+pub mod reflection;
 pub mod report;
 pub mod suspects;
 pub mod top;

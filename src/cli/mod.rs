@@ -6,7 +6,7 @@ mod progress;
 use crate::analyses::graph::Graph;
 use crate::analyses::histogram::{self, SortBy};
 use crate::analyses::top::TopBy;
-use crate::analyses::{dominator_tree, inspect, paths, report, suspects, top};
+use crate::analyses::{classloaders, dominator_tree, inspect, paths, report, suspects, top};
 use crate::formats::hprof::DumpBytes;
 use crate::heap::cache;
 use crate::heap::objects::Heap;
@@ -182,6 +182,24 @@ enum Command {
         #[arg(long)]
         referrers: bool,
         /// Print JSON (schema oomsleuth.inspect/1, see docs/json.md).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Class loaders and the Metaspace they pin: loaders by type, why they are alive, generated-class
+    /// families, duplicate classes, reflection inflation, suspects.
+    Classloaders {
+        #[command(flatten)]
+        graph: GraphArgs,
+        /// A loader type with more loaders than this is a suspect.
+        #[arg(long, default_value_t = 1_000)]
+        loader_threshold: u64,
+        /// A class family with more classes than this is a suspect.
+        #[arg(long, default_value_t = 5_000)]
+        family_threshold: u64,
+        /// At most this many families and duplicate class names (0: all).
+        #[arg(long, default_value_t = 50)]
+        max_rows: usize,
+        /// Print JSON (schema oomsleuth.classloaders/1, see docs/json.md).
         #[arg(long)]
         json: bool,
     },
@@ -544,6 +562,29 @@ fn dispatch_other(cmd: Command, env: &Env) -> Result<String> {
                 reports::to_json(&r)
             } else {
                 reports::graph_text::inspect(&r, &env.style)
+            })
+        }),
+        Command::Classloaders {
+            graph,
+            loader_threshold,
+            family_threshold,
+            max_rows,
+            json,
+        } => with_graph(&graph, env, json, |g| {
+            let opts = classloaders::Options {
+                thresholds: classloaders::Thresholds {
+                    loaders_per_type: loader_threshold,
+                    classes_per_family: family_threshold,
+                },
+                max_rows,
+            };
+            let t = std::time::Instant::now();
+            let r = classloaders::classloaders(g, &opts);
+            print_timings(&[("classloaders", t.elapsed().as_secs_f64())]);
+            Ok(if json {
+                reports::to_json(&r)
+            } else {
+                reports::classloaders_text::classloaders(&r, &env.style)
             })
         }),
         Command::Histogram {

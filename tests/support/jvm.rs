@@ -125,6 +125,8 @@ pub struct Capture {
     pub vm_version: String,
     /// `jcmd VM.flags` without its pid line: the flags the JVM really ran with.
     pub vm_flags: String,
+    /// `jcmd VM.classloader_stats`, taken after `histo_before` and before the dumps.
+    pub classloader_stats: ClassLoaderStats,
     pub jdk: Jdk,
     pub compressed_oops: bool,
 }
@@ -207,8 +209,9 @@ fn jvm_flags(compressed_oops: bool) -> Vec<String> {
     vec![oops.to_string(), MAX_HEAP.to_string()]
 }
 
-const REQUIRED_FILES: [&str; 6] = [
+const REQUIRED_FILES: [&str; 7] = [
     "heap.hprof",
+    "classloader-stats.txt",
     "histo-before.txt",
     "histo-after.txt",
     "planted.json",
@@ -251,6 +254,8 @@ fn load(dir: &Path, jdk: Jdk, compressed_oops: bool, gz: bool) -> Capture {
         planted,
         vm_version: without_pid_line(&read("vm-version.txt")),
         vm_flags: without_pid_line(&read("vm-flags.txt")),
+        classloader_stats: ClassLoaderStats::parse(&read("classloader-stats.txt"))
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.join("classloader-stats.txt").display())),
         jdk,
         compressed_oops,
     }
@@ -1076,5 +1081,105 @@ Total          4890         608640
                 cap.histo_before.total.map(|t| t.1).unwrap_or(0),
             );
         }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// jcmd VM.classloader_stats
+
+/// One loader row of `jcmd VM.classloader_stats`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoaderStatsRow {
+    /// The `Type` column: the loader's class name, or `<boot class loader>`.
+    pub type_name: String,
+    /// Classes the loader defined (the `Classes` column of its own row).
+    pub classes: u64,
+    /// Hidden (JDK 15+) or unsafe anonymous (JDK 8-14) classes, from the `+ ...` row below it.
+    pub hidden_classes: u64,
+    /// Metaspace chunk and block bytes (its row plus its hidden-class row).
+    pub chunk_bytes: u64,
+    pub block_bytes: u64,
+}
+
+/// `jcmd VM.classloader_stats`: the JVM's own count of class loaders and the classes each defined.
+#[derive(Clone, Debug, Default)]
+pub struct ClassLoaderStats {
+    pub rows: Vec<LoaderStatsRow>,
+    /// The `Total = <loaders> <classes> ...` line.
+    pub total_loaders: u64,
+    pub total_classes: u64,
+}
+
+/// Per loader type: (loaders, classes, hidden classes, chunk bytes).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LoaderTypeStats {
+    pub loaders: u64,
+    pub classes: u64,
+    pub hidden_classes: u64,
+    pub chunk_bytes: u64,
+}
+
+impl ClassLoaderStats {
+    pub fn parse(text: &str) -> Result<ClassLoaderStats, String> {
+        let mut out = ClassLoaderStats::default();
+        let mut saw_header = false;
+        for line in text.lines() {
+            let t = line.trim();
+            if t.starts_with("ClassLoader") && t.contains("Type") {
+                saw_header = true;
+                continue;
+            }
+            if let Some(rest) = t.strip_prefix("Total = ") {
+                let nums: Vec<u64> = rest
+                    .split_whitespace()
+                    .filter_map(|w| w.parse().ok())
+                    .collect();
+                if nums.len() < 2 {
+                    return Err(format!("cannot read the Total line {line:?}"));
+                }
+                out.total_loaders = nums[0];
+                out.total_classes = nums[1];
+                continue;
+            }
+            let words: Vec<&str> = t.split_whitespace().collect();
+            if words.len() >= 7 && words[0].starts_with("0x") {
+                let num = |w: &str| {
+                    w.parse::<u64>()
+                        .map_err(|_| format!("not a number {w:?} in {line:?}"))
+                };
+                out.rows.push(LoaderStatsRow {
+                    type_name: words[6..].join(" "),
+                    classes: num(words[3])?,
+                    hidden_classes: 0,
+                    chunk_bytes: num(words[4])?,
+                    block_bytes: num(words[5])?,
+                });
+            } else if words.len() >= 4 && words[3] == "+" && line.starts_with(' ') {
+                // "   26   10240   6591  + hidden classes" belongs to the row above.
+                let Some(last) = out.rows.last_mut() else {
+                    return Err(format!("a hidden-class row before any loader: {line:?}"));
+                };
+                last.hidden_classes += words[0].parse::<u64>().map_err(|e| e.to_string())?;
+                last.chunk_bytes += words[1].parse::<u64>().map_err(|e| e.to_string())?;
+                last.block_bytes += words[2].parse::<u64>().map_err(|e| e.to_string())?;
+            }
+        }
+        if !saw_header || out.rows.is_empty() {
+            return Err("no loader rows (is this VM.classloader_stats output?)".into());
+        }
+        Ok(out)
+    }
+
+    /// Loader type -> counts, summed over its loaders.
+    pub fn by_type(&self) -> HashMap<String, LoaderTypeStats> {
+        let mut m: HashMap<String, LoaderTypeStats> = HashMap::new();
+        for r in &self.rows {
+            let e = m.entry(r.type_name.clone()).or_default();
+            e.loaders += 1;
+            e.classes += r.classes;
+            e.hidden_classes += r.hidden_classes;
+            e.chunk_bytes += r.chunk_bytes;
+        }
+        m
     }
 }

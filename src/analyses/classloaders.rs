@@ -1,0 +1,1512 @@
+//! Class loaders and the Metaspace they pin: which loaders exist, what they defined, why each kind
+//! is still alive, generated-class families, duplicate classes, reflection inflation, and the
+//! class-loader suspects `analyze` reports.
+//!
+//! Terms:
+//! - a *loader* is an instance of a subclass of `java.lang.ClassLoader`; the classes it *defined*
+//!   are those whose class dump names it as loader (HPROF records the defining loader). The
+//!   bootstrap loader has no object: it is a row of its own.
+//! - a loader is *idle* when it defined classes and none of them has a live (strongly reachable)
+//!   instance. An idle loader that is still strongly reachable is the loader-leak signature: its
+//!   classes serve nobody, yet they cannot unload.
+//! - *why a loader is alive*: the shortest strong path from a GC root to it that does not pass
+//!   through its own classes or their instances (those would keep it alive only if something else
+//!   kept them).
+//!
+//! Cost: one pass over the object columns (classes of objects, reachability), per-class work over
+//! the class table, and one breadth-first walk from the GC roots that stops once every loader that
+//! needs a path was reached. A second, bounded walk covers what only soft references keep. No
+//! per-object allocation: dense `Vec`s and bitmaps indexed by object number.
+
+use super::class_families::{classify, FamilyKind};
+use super::describe::{hex, object_ref};
+use super::dump_info::{Assumptions, DumpInfo};
+use super::graph::Graph;
+use super::paths::Step;
+use super::reflection::{self, Reflection};
+use crate::formats::hprof::Warning;
+use crate::heap::classes::{ClassIndex, NO_CLASS};
+use crate::heap::fxhash::{new_map, FxHashMap};
+use crate::heap::graph::Node;
+use crate::heap::index::ObjectIndex;
+use serde::Serialize;
+
+pub const SCHEMA: &str = "oomsleuth.classloaders/1";
+
+/// Sentinel loader slots.
+const BOOT: u32 = u32::MAX - 1;
+const UNKNOWN: u32 = u32::MAX;
+const NONE: u32 = u32::MAX;
+
+/// How the Metaspace estimate is made. Heap dumps carry no Metaspace sizes; a class's metadata
+/// grows with its fields and methods, and dumps give fields only. So each class counts
+/// [`METASPACE_PER_CLASS`] plus [`METASPACE_PER_FIELD`] per field, and a loader pins at least the
+/// metaspace chunks it was first given, which depend on the JDK ([`metaspace_per_loader`]). These
+/// are rough figures, not measurements.
+///
+/// The smallest Metaspace a loader pins, by JDK feature release: `jcmd VM.classloader_stats`
+/// shows 6 KiB of chunks for a loader of one small class on JDK 11, 21 and 25, and 768 bytes on
+/// JDK 17 (the elastic Metaspace of JDK 16, JEP 387, hands out smaller first chunks). JDK 8 to
+/// 15 are taken to behave like 11, unknown versions like 11 too.
+pub fn metaspace_per_loader(jdk_feature: u32) -> u64 {
+    match jdk_feature {
+        16..=20 => 768,
+        _ => 6 * 1024,
+    }
+}
+
+pub const METASPACE_PER_CLASS: u64 = 768;
+pub const METASPACE_PER_ARRAY_CLASS: u64 = 224;
+pub const METASPACE_PER_FIELD: u64 = 32;
+
+/// Smallest family of merely numbered names that is reported.
+const MIN_NUMBERED_FAMILY: u64 = 10;
+
+/// Thresholds for class-loader suspects.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct Thresholds {
+    /// A loader type with more loaders than this is a suspect.
+    pub loaders_per_type: u64,
+    /// A class family with more classes than this is a suspect.
+    pub classes_per_family: u64,
+}
+
+impl Default for Thresholds {
+    fn default() -> Thresholds {
+        Thresholds {
+            loaders_per_type: 1_000,
+            classes_per_family: 5_000,
+        }
+    }
+}
+
+/// Options of the `classloaders` report.
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    pub thresholds: Thresholds,
+    /// At most this many families and duplicate names (the largest).
+    pub max_rows: usize,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            thresholds: Thresholds::default(),
+            max_rows: 50,
+        }
+    }
+}
+
+/// What a loader is to the JVM.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LoaderRole {
+    Bootstrap,
+    Platform,
+    App,
+    /// `DelegatingClassLoader`: one per generated reflection accessor.
+    Reflection,
+    Other,
+}
+
+fn role_of(type_name: &str) -> LoaderRole {
+    match type_name {
+        "jdk.internal.loader.ClassLoaders$PlatformClassLoader"
+        | "sun.misc.Launcher$ExtClassLoader" => LoaderRole::Platform,
+        "jdk.internal.loader.ClassLoaders$AppClassLoader" | "sun.misc.Launcher$AppClassLoader" => {
+            LoaderRole::App
+        }
+        t if t.ends_with(".DelegatingClassLoader") => LoaderRole::Reflection,
+        _ => LoaderRole::Other,
+    }
+}
+
+/// How a loader is kept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reachability {
+    /// The VM itself (the bootstrap loader).
+    Vm,
+    /// A strong path from a GC root.
+    Strong,
+    /// Only through `SoftReference`s: kept until the GC runs short of memory.
+    SoftOnly,
+    /// No GC root reaches it (garbage not yet collected, or held only weakly).
+    Unreachable,
+}
+
+/// One class loader.
+#[derive(Clone, Debug, Serialize)]
+pub struct LoaderRow {
+    /// Object id in hex, or `bootstrap`.
+    pub id: String,
+    #[serde(rename = "type")]
+    pub type_name: String,
+    pub role: LoaderRole,
+    /// The `parent` field: id in hex (`null` for the bootstrap loader as parent).
+    pub parent: Option<String>,
+    pub parent_type: Option<String>,
+    /// Classes this loader defined (array classes included).
+    pub classes: u64,
+    /// Strongly reachable instances of those classes.
+    pub live_instances: u64,
+    pub retained_bytes: u64,
+    /// Estimated Metaspace pinned by this loader's classes (see `metaspace_estimate`).
+    pub metaspace_estimate_bytes: u64,
+    pub reachability: Reachability,
+    /// Defines classes, none of which has a live instance.
+    pub idle: bool,
+    /// Idle yet strongly reachable: the loader-leak signature.
+    pub leak_signature: bool,
+}
+
+/// A path from a GC root to a loader.
+#[derive(Clone, Debug, Serialize)]
+pub struct LoaderPath {
+    pub reachability: Reachability,
+    /// From the GC root (first) to the loader (last). For a softly held loader the step whose
+    /// `via` is `referent (soft)` crosses the `SoftReference`.
+    pub steps: Vec<Step>,
+    /// No path avoids the loader's own classes and instances: this one goes through them.
+    pub through_own_classes: bool,
+    /// One line: `static WatchHandler.loaders -> ArrayList.elementData[3127] -> ExprClassLoader@0x...`.
+    pub summary: String,
+}
+
+/// All loaders of one type.
+#[derive(Clone, Debug, Serialize)]
+pub struct LoaderGroup {
+    #[serde(rename = "type")]
+    pub type_name: String,
+    pub role: LoaderRole,
+    pub loaders: u64,
+    pub classes: u64,
+    pub live_instances: u64,
+    /// Sum of the loaders' retained sizes.
+    pub retained_bytes: u64,
+    pub metaspace_estimate_bytes: u64,
+    /// Loaders with the leak signature (idle, strongly reachable).
+    pub idle_reachable_loaders: u64,
+    pub soft_only_loaders: u64,
+    pub unreachable_loaders: u64,
+    /// The loader the path leads to: an idle reachable one if any, else the one with most classes.
+    pub representative: Option<String>,
+    pub path: Option<LoaderPath>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct TypeCount {
+    #[serde(rename = "type")]
+    pub type_name: String,
+    pub loaders: u64,
+}
+
+/// Classes of one name shape.
+#[derive(Clone, Debug, Serialize)]
+pub struct FamilyRow {
+    pub key: String,
+    pub kind: FamilyKind,
+    pub label: &'static str,
+    pub classes: u64,
+    /// Distinct defining loaders (the bootstrap loader counts as one).
+    pub loaders: u64,
+    pub loader_types: Vec<TypeCount>,
+    pub live_instances: u64,
+    pub metaspace_estimate_bytes: u64,
+    pub example: String,
+    /// Who holds the loaders: the path summary of the main loader type's group.
+    pub holder: Option<String>,
+}
+
+/// A class name defined by more than one loader.
+#[derive(Clone, Debug, Serialize)]
+pub struct DuplicateRow {
+    pub name: String,
+    /// Classes of this name (one per defining loader).
+    pub copies: u64,
+    pub loader_types: Vec<TypeCount>,
+    pub live_instances: u64,
+    pub holder: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct MetaspaceMethod {
+    pub description: &'static str,
+    /// The least a loader pins (its first chunks), for this dump's JDK.
+    pub per_loader_bytes: u64,
+    pub per_class_bytes: u64,
+    pub per_array_class_bytes: u64,
+    pub per_field_bytes: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct LoaderTotals {
+    /// Loader objects (the bootstrap loader not counted).
+    pub loaders: u64,
+    pub loader_types: u64,
+    pub classes: u64,
+    pub bootstrap_classes: u64,
+    pub idle_reachable_loaders: u64,
+    pub soft_only_loaders: u64,
+    pub metaspace_estimate_bytes: u64,
+}
+
+/// The `oomsleuth.classloaders/1` document.
+#[derive(Clone, Debug, Serialize)]
+pub struct ClassLoaders {
+    pub schema: &'static str,
+    pub dump: DumpInfo,
+    pub assumptions: Assumptions,
+    pub metaspace_estimate: MetaspaceMethod,
+    pub totals: LoaderTotals,
+    /// By type, most loaders first; the bootstrap loader first of all.
+    pub groups: Vec<LoaderGroup>,
+    /// Every loader: bootstrap, then by classes defined (most first), then by id.
+    pub loaders: Vec<LoaderRow>,
+    pub families: Vec<FamilyRow>,
+    pub duplicates: Vec<DuplicateRow>,
+    pub reflection: Reflection,
+    pub thresholds: Thresholds,
+    pub suspects: Vec<ClassLoaderSuspect>,
+    pub warnings: Vec<Warning>,
+}
+
+/// What a class-loader suspect is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mechanism {
+    /// Generated reflection accessors, one loader each (JDK 8-17 inflation).
+    ReflectionInflation,
+    /// An engine or compiler making a loader per call, kept by something.
+    LoaderPerCall,
+    /// Scripts compiled again and again: the same names in many loaders.
+    RecompiledScripts,
+    /// Proxy or bytecode-generation libraries making new classes over and over.
+    GeneratedProxies,
+    /// Lambda forms and lambdas spun at run time.
+    MethodHandles,
+    /// Many loaders or classes of another kind.
+    ManyClasses,
+}
+
+/// Counts behind a suspect.
+#[derive(Clone, Debug, Serialize)]
+pub struct SuspectCounts {
+    pub loaders: u64,
+    pub classes: u64,
+    pub live_instances: u64,
+    pub idle_reachable_loaders: u64,
+    pub soft_only_loaders: u64,
+    pub metaspace_estimate_bytes: u64,
+    /// The threshold passed (loaders for a loader type, classes for a family).
+    pub threshold: u64,
+}
+
+/// One class-loader finding, self-contained: `analyze` shows it as it is. Its text rendering is
+/// `reports::classloaders_text::suspect` (reports render, analyses compute).
+#[derive(Clone, Debug, Serialize)]
+pub struct ClassLoaderSuspect {
+    pub title: String,
+    pub mechanism: Mechanism,
+    /// What happens, in plain words.
+    pub explanation: String,
+    /// The usual fix.
+    pub fix: String,
+    pub loader_type: Option<String>,
+    pub family: Option<String>,
+    pub family_kind: Option<FamilyKind>,
+    pub counts: SuspectCounts,
+    pub reachability: Option<Reachability>,
+    /// From a GC root to a representative loader.
+    pub path: Vec<Step>,
+    pub path_summary: Option<String>,
+    /// For reflection inflation: the most inflated target methods (`Class.method(args)` and count).
+    pub top_targets: Vec<(String, u64)>,
+}
+
+/// The class-loader suspects of a heap: what `analyze` calls.
+pub fn class_loader_suspects(
+    g: &Graph<'_, '_>,
+    thresholds: &Thresholds,
+) -> Vec<ClassLoaderSuspect> {
+    let opts = Options {
+        thresholds: *thresholds,
+        max_rows: 0,
+    };
+    classloaders(g, &opts).suspects
+}
+
+/// Per-class facts the analysis needs, from the class table.
+struct ClassFacts {
+    /// Defining loader slot per class (`BOOT`, `UNKNOWN` or an index into `loaders`).
+    loader_slot: Vec<u32>,
+    /// Metaspace estimate per class.
+    meta: Vec<u64>,
+}
+
+/// Tags for the one pass over objects.
+const TAG_NONE: u8 = 0;
+const TAG_LOADER: u8 = 1;
+const TAG_REFLECT: u8 = 2;
+const TAG_SOFTREF: u8 = 3;
+
+pub fn classloaders(g: &Graph<'_, '_>, opts: &Options) -> ClassLoaders {
+    let heap = &g.heap;
+    let index = heap.index;
+    let classes = &heap.snap.classes;
+    let nclasses = classes.len();
+
+    // ---- Class tags: loaders, reflection plumbing, soft references. ----
+    let loader_base = classes.find("java.lang.ClassLoader");
+    let soft_base = classes.find("java.lang.ref.SoftReference");
+    let mut tag = vec![TAG_NONE; nclasses];
+    for (c, info) in classes.classes.iter().enumerate() {
+        let c = c as ClassIndex;
+        if info.is_array() {
+            continue;
+        }
+        if loader_base.is_some_and(|b| classes.is_subclass_of(c, b)) {
+            tag[c as usize] = TAG_LOADER;
+        } else if reflection::is_reflection_plumbing(&info.name) {
+            tag[c as usize] = TAG_REFLECT;
+        } else if soft_base.is_some_and(|b| classes.is_subclass_of(c, b)) {
+            tag[c as usize] = TAG_SOFTREF;
+        }
+    }
+
+    // ---- The one pass over objects. ----
+    let mut live = vec![0u64; nclasses];
+    let mut loaders: Vec<ObjectIndex> = vec![];
+    let mut reflect_objs: Vec<ObjectIndex> = vec![];
+    let mut softrefs: Vec<ObjectIndex> = vec![];
+    for (v, &c) in index.class_of.iter().enumerate() {
+        if c == NO_CLASS {
+            continue;
+        }
+        let v = v as ObjectIndex;
+        if g.retention.is_reachable(v) {
+            live[c as usize] += 1;
+        }
+        match tag[c as usize] {
+            TAG_LOADER => loaders.push(v),
+            TAG_REFLECT => reflect_objs.push(v),
+            TAG_SOFTREF => softrefs.push(v),
+            _ => {}
+        }
+    }
+    // `loaders` is in object order, so a binary search finds a loader's slot.
+    let slot_of =
+        |o: ObjectIndex| -> Option<u32> { loaders.binary_search(&o).ok().map(|s| s as u32) };
+
+    // ---- Per class: defining loader and Metaspace estimate. ----
+    let mut facts = ClassFacts {
+        loader_slot: vec![UNKNOWN; nclasses],
+        meta: vec![0; nclasses],
+    };
+    let mut unknown_loader_classes = 0u64;
+    for (c, info) in classes.classes.iter().enumerate() {
+        facts.loader_slot[c] = if info.loader_id == 0 {
+            BOOT
+        } else {
+            match index.find(info.loader_id).and_then(slot_of) {
+                Some(s) => s,
+                None => {
+                    unknown_loader_classes += 1;
+                    UNKNOWN
+                }
+            }
+        };
+        facts.meta[c] = if info.is_array() {
+            METASPACE_PER_ARRAY_CLASS
+        } else {
+            let fields = info.dump.fields().count() + info.dump.statics().count();
+            METASPACE_PER_CLASS + METASPACE_PER_FIELD * fields as u64
+        };
+    }
+
+    // ---- Per loader aggregates. ----
+    let nl = loaders.len();
+    let mut l_classes = vec![0u64; nl];
+    let mut l_live = vec![0u64; nl];
+    let mut l_meta = vec![0u64; nl];
+    let mut boot = (0u64, 0u64, 0u64);
+    for (c, &slot) in facts.loader_slot.iter().enumerate() {
+        match slot {
+            BOOT => {
+                boot.0 += 1;
+                boot.1 += live[c];
+                boot.2 += facts.meta[c];
+            }
+            UNKNOWN => {}
+            s => {
+                let s = s as usize;
+                l_classes[s] += 1;
+                l_live[s] += live[c];
+                l_meta[s] += facts.meta[c];
+            }
+        }
+    }
+    let per_loader = metaspace_per_loader(heap.snap.vm.jdk_feature);
+    for (m, &k) in l_meta.iter_mut().zip(&l_classes) {
+        // A loader that defined nothing has no ClassLoaderData chunks.
+        if k > 0 {
+            *m = (*m).max(per_loader);
+        }
+    }
+
+    // ---- Reachability: strong from the dominator tree; soft by a walk from soft referents. ----
+    let soft = SoftWalk::run(g, &softrefs, &loaders, &reflect_objs);
+    let reach_of = |o: ObjectIndex| -> Reachability {
+        if g.retention.is_reachable(o) {
+            Reachability::Strong
+        } else if soft.reached(o) {
+            Reachability::SoftOnly
+        } else {
+            Reachability::Unreachable
+        }
+    };
+
+    // ---- Groups by type. ----
+    let mut group_of_type: FxHashMap<ClassIndex, usize> = new_map();
+    struct GroupAcc {
+        class: ClassIndex,
+        members: Vec<u32>,
+    }
+    let mut accs: Vec<GroupAcc> = vec![];
+    for (s, &o) in loaders.iter().enumerate() {
+        let c = index.class_of[o as usize];
+        let gi = *group_of_type.entry(c).or_insert_with(|| {
+            accs.push(GroupAcc {
+                class: c,
+                members: vec![],
+            });
+            accs.len() - 1
+        });
+        accs[gi].members.push(s as u32);
+    }
+    // Largest groups first: they get the path searches while the budget lasts.
+    accs.sort_by(|a, b| {
+        b.members
+            .len()
+            .cmp(&a.members.len())
+            .then(a.class.cmp(&b.class))
+    });
+    let idle = |s: usize| l_classes[s] > 0 && l_live[s] == 0;
+    // Representatives: an idle strongly reachable loader with most classes, else most classes.
+    let rep_slot: Vec<usize> = accs
+        .iter()
+        .map(|a| {
+            let key = |s: usize| {
+                let sig = idle(s) && g.retention.is_reachable(loaders[s]);
+                (sig, l_classes[s], std::cmp::Reverse(s))
+            };
+            a.members
+                .iter()
+                .map(|&s| s as usize)
+                .max_by_key(|&s| key(s))
+                .unwrap_or(0)
+        })
+        .collect();
+    // Paths for every group's representative, from one walk.
+    let mut finder = PathFinder::new(g, &soft, &facts, &loaders);
+    let mut reps: Vec<ObjectIndex> = rep_slot.iter().map(|&s| loaders[s]).collect();
+    reps.sort_unstable();
+    reps.dedup();
+    finder.strong_walk(&reps);
+
+    let mut groups: Vec<LoaderGroup> = accs
+        .iter()
+        .zip(&rep_slot)
+        .map(|(a, &rep)| {
+            let type_name = classes.get(a.class).name.clone();
+            let mut gr = LoaderGroup {
+                role: role_of(&type_name),
+                type_name,
+                loaders: a.members.len() as u64,
+                classes: 0,
+                live_instances: 0,
+                retained_bytes: 0,
+                metaspace_estimate_bytes: 0,
+                idle_reachable_loaders: 0,
+                soft_only_loaders: 0,
+                unreachable_loaders: 0,
+                representative: None,
+                path: None,
+            };
+            for &s in &a.members {
+                let s = s as usize;
+                let o = loaders[s];
+                gr.classes += l_classes[s];
+                gr.live_instances += l_live[s];
+                gr.retained_bytes += g.retained(o);
+                gr.metaspace_estimate_bytes += l_meta[s];
+                let r = reach_of(o);
+                match r {
+                    Reachability::Strong if idle(s) => gr.idle_reachable_loaders += 1,
+                    Reachability::SoftOnly => gr.soft_only_loaders += 1,
+                    Reachability::Unreachable => gr.unreachable_loaders += 1,
+                    _ => {}
+                }
+            }
+            let o = loaders[rep];
+            gr.representative = Some(hex(heap.id(o)));
+            gr.path = Some(finder.path_to(o, reach_of(o)));
+            gr
+        })
+        .collect();
+    groups.sort_by(|a, b| {
+        b.loaders
+            .cmp(&a.loaders)
+            .then(b.classes.cmp(&a.classes))
+            .then(a.type_name.cmp(&b.type_name))
+    });
+    groups.insert(
+        0,
+        LoaderGroup {
+            type_name: "<bootstrap>".into(),
+            role: LoaderRole::Bootstrap,
+            loaders: 1,
+            classes: boot.0,
+            live_instances: boot.1,
+            retained_bytes: 0,
+            metaspace_estimate_bytes: boot.2,
+            idle_reachable_loaders: 0,
+            soft_only_loaders: 0,
+            unreachable_loaders: 0,
+            representative: None,
+            path: None,
+        },
+    );
+    let holder_of_type: FxHashMap<&str, String> = groups
+        .iter()
+        .filter_map(|gr| Some((gr.type_name.as_str(), gr.path.as_ref()?.summary.clone())))
+        .collect();
+
+    // ---- Loader rows. ----
+    let mut rows: Vec<LoaderRow> = Vec::with_capacity(nl + 1);
+    rows.push(LoaderRow {
+        id: "bootstrap".into(),
+        type_name: "<bootstrap>".into(),
+        role: LoaderRole::Bootstrap,
+        parent: None,
+        parent_type: None,
+        classes: boot.0,
+        live_instances: boot.1,
+        retained_bytes: 0,
+        metaspace_estimate_bytes: boot.2,
+        reachability: Reachability::Vm,
+        idle: false,
+        leak_signature: false,
+    });
+    let mut order: Vec<usize> = (0..nl).collect();
+    order.sort_by(|&a, &b| l_classes[b].cmp(&l_classes[a]).then(a.cmp(&b)));
+    for s in order {
+        let o = loaders[s];
+        let parent = heap.field_object(o, "parent");
+        let r = reach_of(o);
+        rows.push(LoaderRow {
+            id: hex(heap.id(o)),
+            type_name: heap.class_name(o).to_string(),
+            role: role_of(heap.class_name(o)),
+            parent: parent.map(|p| hex(heap.id(p))),
+            parent_type: parent.map(|p| heap.class_name(p).to_string()),
+            classes: l_classes[s],
+            live_instances: l_live[s],
+            retained_bytes: g.retained(o),
+            metaspace_estimate_bytes: l_meta[s],
+            reachability: r,
+            idle: idle(s),
+            leak_signature: idle(s) && r == Reachability::Strong,
+        });
+    }
+
+    // ---- Families and duplicates. ----
+    let type_of_slot = |s: u32| -> &str {
+        match s {
+            BOOT => "<bootstrap>",
+            UNKNOWN => "<unknown loader>",
+            s => heap.class_name(loaders[s as usize]),
+        }
+    };
+    struct FamAcc {
+        kind: FamilyKind,
+        classes: u64,
+        live: u64,
+        meta: u64,
+        example: ClassIndex,
+        slots: Vec<u32>,
+    }
+    let mut fams: FxHashMap<String, FamAcc> = new_map();
+    let mut by_name: FxHashMap<&str, Vec<ClassIndex>> = new_map();
+    for (c, info) in classes.classes.iter().enumerate() {
+        if info.is_array() {
+            continue;
+        }
+        by_name
+            .entry(info.name.as_str())
+            .or_default()
+            .push(c as ClassIndex);
+        let f = classify(&info.name);
+        if f.kind == FamilyKind::Plain {
+            continue;
+        }
+        let e = fams.entry(f.key).or_insert(FamAcc {
+            kind: f.kind,
+            classes: 0,
+            live: 0,
+            meta: 0,
+            example: c as ClassIndex,
+            slots: vec![],
+        });
+        e.classes += 1;
+        e.live += live[c];
+        e.meta += facts.meta[c];
+        e.slots.push(facts.loader_slot[c]);
+    }
+    let type_counts = |slots: &mut Vec<u32>| -> (u64, Vec<TypeCount>) {
+        slots.sort_unstable();
+        slots.dedup();
+        let mut m: FxHashMap<&str, u64> = new_map();
+        for &s in slots.iter() {
+            *m.entry(type_of_slot(s)).or_default() += 1;
+        }
+        let mut v: Vec<TypeCount> = m
+            .into_iter()
+            .map(|(t, k)| TypeCount {
+                type_name: t.to_string(),
+                loaders: k,
+            })
+            .collect();
+        v.sort_by(|a, b| {
+            b.loaders
+                .cmp(&a.loaders)
+                .then(a.type_name.cmp(&b.type_name))
+        });
+        (slots.len() as u64, v)
+    };
+    let mut families: Vec<FamilyRow> = fams
+        .into_iter()
+        // Generated kinds from two classes on; other numbered names only from ten, so that
+        // `UTF_8`/`UTF_16` and `Foo$1`/`Foo$2` do not read as families.
+        .filter(|(_, a)| {
+            a.classes
+                >= if a.kind.is_generated() {
+                    2
+                } else {
+                    MIN_NUMBERED_FAMILY
+                }
+        })
+        .map(|(key, mut a)| {
+            let (nloaders, loader_types) = type_counts(&mut a.slots);
+            let holder = loader_types
+                .first()
+                .and_then(|t| holder_of_type.get(t.type_name.as_str()).cloned());
+            FamilyRow {
+                key,
+                kind: a.kind,
+                label: a.kind.label(),
+                classes: a.classes,
+                loaders: nloaders,
+                loader_types,
+                live_instances: a.live,
+                metaspace_estimate_bytes: a.meta,
+                example: classes.get(a.example).name.clone(),
+                holder,
+            }
+        })
+        .collect();
+    families.sort_by(|a, b| b.classes.cmp(&a.classes).then(a.key.cmp(&b.key)));
+    let mut duplicates: Vec<DuplicateRow> = by_name
+        .into_iter()
+        .filter(|(_, cs)| cs.len() > 1)
+        .map(|(name, cs)| {
+            let mut slots: Vec<u32> = cs.iter().map(|&c| facts.loader_slot[c as usize]).collect();
+            let (_, loader_types) = type_counts(&mut slots);
+            let holder = loader_types
+                .first()
+                .and_then(|t| holder_of_type.get(t.type_name.as_str()).cloned());
+            DuplicateRow {
+                name: name.to_string(),
+                copies: cs.len() as u64,
+                loader_types,
+                live_instances: cs.iter().map(|&c| live[c as usize]).sum(),
+                holder,
+            }
+        })
+        .collect();
+    duplicates.sort_by(|a, b| b.copies.cmp(&a.copies).then(a.name.cmp(&b.name)));
+
+    // ---- Reflection inflation. ----
+    let refl = reflection::reflection(g, &reflect_objs, &|o| reach_of(o) == Reachability::SoftOnly);
+
+    // ---- Suspects. ----
+    let suspects = suspects(&groups, &families, &duplicates, &refl, &opts.thresholds);
+    if opts.max_rows > 0 {
+        families.truncate(opts.max_rows);
+        duplicates.truncate(opts.max_rows);
+    }
+
+    let mut warnings = heap.snap.warnings.clone();
+    if loader_base.is_none() {
+        warnings.push(Warning {
+            offset: 0,
+            message: "the dump has no class java.lang.ClassLoader: no loader objects can be found (is it a complete HotSpot dump?)".into(),
+        });
+    }
+    if unknown_loader_classes > 0 {
+        warnings.push(Warning {
+            offset: 0,
+            message: format!("{unknown_loader_classes} classes name a loader object that is not in the dump; they are counted under no loader"),
+        });
+    }
+    let totals = LoaderTotals {
+        loaders: nl as u64,
+        loader_types: accs.len() as u64,
+        classes: nclasses as u64,
+        bootstrap_classes: boot.0,
+        idle_reachable_loaders: rows.iter().filter(|r| r.leak_signature).count() as u64,
+        soft_only_loaders: rows
+            .iter()
+            .filter(|r| r.reachability == Reachability::SoftOnly)
+            .count() as u64,
+        metaspace_estimate_bytes: rows.iter().map(|r| r.metaspace_estimate_bytes).sum(),
+    };
+    ClassLoaders {
+        schema: SCHEMA,
+        dump: DumpInfo::of(heap.snap),
+        assumptions: Assumptions::of(heap.snap),
+        metaspace_estimate: MetaspaceMethod {
+            description: "estimate, not a measurement: heap dumps carry no Metaspace sizes; each class counts a fixed cost plus a cost per field (dumps list fields, not methods), and a loader at least the first chunks the JDK gives every loader; bootstrap classes mapped from the CDS archive cost less than shown",
+            per_loader_bytes: per_loader,
+            per_class_bytes: METASPACE_PER_CLASS,
+            per_array_class_bytes: METASPACE_PER_ARRAY_CLASS,
+            per_field_bytes: METASPACE_PER_FIELD,
+        },
+        totals,
+        groups,
+        loaders: rows,
+        families,
+        duplicates,
+        reflection: refl,
+        thresholds: opts.thresholds,
+        suspects,
+        warnings,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Suspects
+
+fn suspects(
+    groups: &[LoaderGroup],
+    families: &[FamilyRow],
+    duplicates: &[DuplicateRow],
+    refl: &Reflection,
+    t: &Thresholds,
+) -> Vec<ClassLoaderSuspect> {
+    let mut out: Vec<(u64, ClassLoaderSuspect)> = vec![];
+    let mut covered_types: Vec<&str> = vec![];
+    for gr in groups.iter().filter(|g| g.role != LoaderRole::Bootstrap) {
+        if gr.loaders <= t.loaders_per_type {
+            continue;
+        }
+        // The family most of this type's classes belong to.
+        let fam = families
+            .iter()
+            .filter(|f| {
+                f.loader_types
+                    .first()
+                    .is_some_and(|x| x.type_name == gr.type_name)
+            })
+            .min_by(|a, b| b.classes.cmp(&a.classes).then(a.key.cmp(&b.key)));
+        let dup = duplicates
+            .iter()
+            .filter(|d| {
+                d.loader_types
+                    .first()
+                    .is_some_and(|x| x.type_name == gr.type_name)
+            })
+            .min_by(|a, b| b.copies.cmp(&a.copies).then(a.name.cmp(&b.name)));
+        let mechanism = if gr.role == LoaderRole::Reflection {
+            Mechanism::ReflectionInflation
+        } else if let Some(f) = fam {
+            mechanism_of_kind(f.kind, dup.is_some())
+        } else if dup.is_some() {
+            Mechanism::RecompiledScripts
+        } else {
+            Mechanism::LoaderPerCall
+        };
+        let s = make_suspect(
+            mechanism,
+            Some(gr),
+            fam,
+            dup,
+            refl,
+            SuspectCounts {
+                loaders: gr.loaders,
+                classes: gr.classes,
+                live_instances: gr.live_instances,
+                idle_reachable_loaders: gr.idle_reachable_loaders,
+                soft_only_loaders: gr.soft_only_loaders,
+                metaspace_estimate_bytes: gr.metaspace_estimate_bytes,
+                threshold: t.loaders_per_type,
+            },
+        );
+        covered_types.push(&gr.type_name);
+        out.push((gr.metaspace_estimate_bytes, s));
+    }
+    for f in families {
+        if f.classes <= t.classes_per_family {
+            continue;
+        }
+        let main_type = f.loader_types.first().map(|x| x.type_name.as_str());
+        if main_type.is_some_and(|m| covered_types.contains(&m)) {
+            continue;
+        }
+        let gr = main_type.and_then(|m| groups.iter().find(|g| g.type_name == m));
+        let dup = duplicates.iter().find(|d| classify(&d.name).key == f.key);
+        let s = make_suspect(
+            mechanism_of_kind(f.kind, dup.is_some()),
+            gr.filter(|g| g.role != LoaderRole::Bootstrap),
+            Some(f),
+            dup,
+            refl,
+            SuspectCounts {
+                loaders: f.loaders,
+                classes: f.classes,
+                live_instances: f.live_instances,
+                idle_reachable_loaders: 0,
+                soft_only_loaders: 0,
+                metaspace_estimate_bytes: f.metaspace_estimate_bytes,
+                threshold: t.classes_per_family,
+            },
+        );
+        out.push((f.metaspace_estimate_bytes, s));
+    }
+    out.sort_by_key(|x| std::cmp::Reverse(x.0));
+    out.into_iter().map(|(_, s)| s).collect()
+}
+
+fn mechanism_of_kind(kind: FamilyKind, duplicated: bool) -> Mechanism {
+    match kind {
+        FamilyKind::ReflectionMethodAccessor
+        | FamilyKind::ReflectionConstructorAccessor
+        | FamilyKind::SerializationConstructorAccessor => Mechanism::ReflectionInflation,
+        FamilyKind::ExpressionScript => Mechanism::LoaderPerCall,
+        FamilyKind::GroovyScript | FamilyKind::GroovyClosure => Mechanism::RecompiledScripts,
+        FamilyKind::DynamicProxy
+        | FamilyKind::Cglib
+        | FamilyKind::ByteBuddy
+        | FamilyKind::Javassist => Mechanism::GeneratedProxies,
+        FamilyKind::LambdaForm | FamilyKind::Lambda => Mechanism::MethodHandles,
+        _ if duplicated => Mechanism::RecompiledScripts,
+        _ => Mechanism::ManyClasses,
+    }
+}
+
+fn make_suspect(
+    mechanism: Mechanism,
+    gr: Option<&LoaderGroup>,
+    fam: Option<&FamilyRow>,
+    dup: Option<&DuplicateRow>,
+    refl: &Reflection,
+    counts: SuspectCounts,
+) -> ClassLoaderSuspect {
+    let path = gr.and_then(|g| g.path.as_ref());
+    let holder = path.map(|p| p.summary.clone());
+    let what = match (gr, fam) {
+        (Some(g), _) => format!("{} loaders of type {}", counts.loaders, g.type_name),
+        (None, Some(f)) => format!("{} classes of family {}", counts.classes, f.key),
+        _ => String::new(),
+    };
+    let held = match path.map(|p| p.reachability) {
+        Some(Reachability::SoftOnly) => " They are held only through SoftReferences.".to_string(),
+        Some(Reachability::Strong) => match &holder {
+            Some(h) => format!(" They are kept by {h}."),
+            None => String::new(),
+        },
+        _ => String::new(),
+    };
+    let idle = if counts.idle_reachable_loaders > 0 {
+        format!(
+            " {} of the loaders define classes with no live instance yet stay reachable: their classes can never unload.",
+            counts.idle_reachable_loaders
+        )
+    } else {
+        String::new()
+    };
+    let fam_text = fam
+        .map(|f| format!(" Their classes are named like {} ({}).", f.key, f.label))
+        .unwrap_or_default();
+    let dup_text = dup
+        .map(|d| {
+            format!(
+                " The class {} alone is defined {} times, once per loader.",
+                d.name, d.copies
+            )
+        })
+        .unwrap_or_default();
+    let targets: Vec<(String, u64)> = if mechanism == Mechanism::ReflectionInflation {
+        refl.top_methods(5)
+    } else {
+        vec![]
+    };
+    let (title, explanation, fix) = match mechanism {
+        Mechanism::ReflectionInflation => (
+            format!("Reflection inflation: {what}"),
+            format!(
+                "Each reflective Method or Constructor invoked more than sun.reflect.inflationThreshold times (15) gets a generated accessor class in a DelegatingClassLoader of its own; Method objects that are dropped and looked up again are inflated again, so accessor classes pile up in Metaspace.{held}{} {}",
+                if targets.is_empty() { String::new() } else { format!(" Most inflated: {}.", targets.iter().map(|(m, k)| format!("{m} ({k})")).collect::<Vec<_>>().join(", ")) },
+                refl.note,
+            ),
+            "Cache the Method objects strongly (not in a SoftReference or WeakHashMap), or raise -Dsun.reflect.inflationThreshold (or set -Dsun.reflect.noInflation=false with a high threshold) so fewer accessors are generated; on JDK 18+ reflection uses method handles and this goes away.".to_string(),
+        ),
+        Mechanism::LoaderPerCall => (
+            format!("Class loader per call: {what}"),
+            format!("Something creates a new class loader for each call (an expression or template engine compiling every expression afresh) and something else keeps every loader, so none of their classes unload and Metaspace grows with traffic.{fam_text}{held}{idle}"),
+            "Create the engine once and cache compiled expressions (e.g. AviatorEvaluator.compile(expr, true)); remove the strong reference that keeps the loaders (an agent's or registry's list: hold them weakly or drop them when done).".to_string(),
+        ),
+        Mechanism::RecompiledScripts => (
+            format!("Scripts compiled again and again: {what}"),
+            format!("The same scripts are compiled by fresh class loaders over and over (e.g. GroovyShell.parse per call or concurrent parses), so the same class names are defined many times.{dup_text}{fam_text}{held}{idle}"),
+            "Compile each script once and cache the compiled Class or Script (keyed by its text), reuse one GroovyClassLoader, and call clearCache() when scripts are replaced.".to_string(),
+        ),
+        Mechanism::GeneratedProxies => (
+            format!("Proxy classes generated over and over: {what}"),
+            format!("A proxy or bytecode library (java.lang.reflect.Proxy, cglib, ByteBuddy, Javassist) generates new classes repeatedly instead of reusing them, often because each call makes a new class loader or a new callback type.{fam_text}{held}{idle}"),
+            "Reuse the proxy factory (cglib Enhancer.setUseCache(true), one ByteBuddy TypeCache, Proxy.getProxyClass with a stable loader and interface set) and do not create a class loader per proxy.".to_string(),
+        ),
+        Mechanism::MethodHandles => (
+            format!("Lambda forms or lambdas spun at run time: {what}"),
+            format!("Method handles or lambdas are being spun into new hidden classes repeatedly (e.g. MethodHandles bound per call, or lambdas in classes that are themselves generated).{fam_text}{held}"),
+            "Cache MethodHandles and CallSites; avoid generating classes that contain lambdas per call.".to_string(),
+        ),
+        Mechanism::ManyClasses => (
+            format!("Many class loaders or classes: {what}"),
+            format!("More loaders or classes of one kind than an application normally needs; each pins Metaspace until its loader is collected.{fam_text}{dup_text}{held}{idle}"),
+            "Find who creates these loaders (the path below shows who keeps them) and reuse one loader, or release the reference so they can unload.".to_string(),
+        ),
+    };
+    ClassLoaderSuspect {
+        title,
+        mechanism,
+        explanation,
+        fix,
+        loader_type: gr.map(|g| g.type_name.clone()),
+        family: fam.map(|f| f.key.clone()),
+        family_kind: fam.map(|f| f.kind),
+        reachability: path.map(|p| p.reachability),
+        path: path.map(|p| p.steps.clone()).unwrap_or_default(),
+        path_summary: holder,
+        counts,
+        top_targets: targets,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Soft reachability
+
+/// What only soft references keep: a walk from the referents of strongly reachable
+/// `SoftReference`s over objects no strong path reaches. `from[v]` is the step towards the
+/// referent, the `SoftReference` itself for a referent.
+pub(crate) struct SoftWalk {
+    /// Sorted (object, predecessor) pairs, only for softly reached objects.
+    from: Vec<(ObjectIndex, ObjectIndex)>,
+}
+
+impl SoftWalk {
+    fn run(
+        g: &Graph<'_, '_>,
+        softrefs: &[ObjectIndex],
+        loaders: &[ObjectIndex],
+        reflect: &[ObjectIndex],
+    ) -> SoftWalk {
+        let r = g.retention;
+        let needed = loaders.iter().chain(reflect).any(|&o| !r.is_reachable(o));
+        if !needed {
+            return SoftWalk { from: vec![] };
+        }
+        let n = g.heap.index.len();
+        let mut seen = Bits::new(n);
+        let mut from: Vec<(ObjectIndex, ObjectIndex)> = vec![];
+        let mut queue: Vec<ObjectIndex> = vec![];
+        for &s in softrefs {
+            if !r.is_reachable(s) {
+                continue;
+            }
+            let Some(x) = g.heap.field_object(s, "referent") else {
+                continue;
+            };
+            if r.is_reachable(x) || seen.get(x) {
+                continue;
+            }
+            seen.set(x);
+            from.push((x, s));
+            queue.push(x);
+            let mut head = queue.len() - 1;
+            while head < queue.len() {
+                let v = queue[head];
+                head += 1;
+                for &w in g.heap.index.refs.successors(v) {
+                    if (w as usize) < n && !r.is_reachable(w) && !seen.get(w) {
+                        seen.set(w);
+                        from.push((w, v));
+                        queue.push(w);
+                    }
+                }
+            }
+        }
+        from.sort_unstable();
+        SoftWalk { from }
+    }
+
+    pub(crate) fn reached(&self, o: ObjectIndex) -> bool {
+        self.pred(o).is_some()
+    }
+
+    fn pred(&self, o: ObjectIndex) -> Option<ObjectIndex> {
+        self.from
+            .binary_search_by_key(&o, |&(k, _)| k)
+            .ok()
+            .map(|i| self.from[i].1)
+    }
+}
+
+/// A bitmap over object numbers.
+struct Bits(Vec<u64>);
+
+impl Bits {
+    fn new(n: usize) -> Bits {
+        Bits(vec![0; n / 64 + 1])
+    }
+    #[inline]
+    fn get(&self, i: u32) -> bool {
+        self.0[i as usize / 64] >> (i % 64) & 1 == 1
+    }
+    #[inline]
+    fn set(&mut self, i: u32) {
+        self.0[i as usize / 64] |= 1 << (i % 64);
+    }
+    fn clear(&mut self, i: u32) {
+        self.0[i as usize / 64] &= !(1 << (i % 64));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Paths
+
+/// Breadth-first paths from the GC roots to loaders.
+struct PathFinder<'g, 's, 'a> {
+    g: &'g Graph<'s, 'a>,
+    soft: &'g SoftWalk,
+    facts: &'g ClassFacts,
+    loaders: &'g [ObjectIndex],
+    /// BFS parent of each node reached by the strong walk (`NONE` when not reached).
+    parent: Vec<Node>,
+    class_class: ClassIndex,
+    /// Node visits left for the searches that avoid a loader's own classes.
+    exclusion_budget: u64,
+    /// Parents for those searches, allocated on first use and reset after each.
+    scratch: Vec<Node>,
+}
+
+impl<'g, 's, 'a> PathFinder<'g, 's, 'a> {
+    fn new(
+        g: &'g Graph<'s, 'a>,
+        soft: &'g SoftWalk,
+        facts: &'g ClassFacts,
+        loaders: &'g [ObjectIndex],
+    ) -> Self {
+        PathFinder {
+            g,
+            soft,
+            facts,
+            loaders,
+            parent: vec![],
+            class_class: g
+                .heap
+                .snap
+                .classes
+                .find("java.lang.Class")
+                .unwrap_or(NO_CLASS),
+            // Two walks of the whole heap at most, whatever the number of groups.
+            exclusion_budget: 2 * g.heap.index.len() as u64 + 1_000_000,
+            scratch: vec![],
+        }
+    }
+
+    /// One walk from the virtual root that stops once every target (and every SoftReference that
+    /// leads to a softly held target) has been reached.
+    fn strong_walk(&mut self, targets: &[ObjectIndex]) {
+        let index = self.g.heap.index;
+        let n = index.len();
+        let root = index.virtual_root();
+        let mut want = Bits::new(n);
+        let mut remaining = 0usize;
+        let mut add = |o: ObjectIndex, want: &mut Bits| {
+            if !want.get(o) && self.g.retention.is_reachable(o) {
+                want.set(o);
+                remaining += 1;
+            }
+        };
+        for &t in targets {
+            if self.g.retention.is_reachable(t) {
+                add(t, &mut want);
+            } else if let Some(s) = self.soft_ref_of(t) {
+                add(s, &mut want);
+            }
+        }
+        self.parent = vec![NONE; n + 1];
+        self.parent[root as usize] = root;
+        let mut queue: Vec<Node> = vec![root];
+        let mut head = 0;
+        while head < queue.len() && remaining > 0 {
+            let v = queue[head];
+            head += 1;
+            for &w in index.refs.successors(v) {
+                if (w as usize) < n && self.parent[w as usize] == NONE {
+                    self.parent[w as usize] = v;
+                    if want.get(w) {
+                        want.clear(w);
+                        remaining -= 1;
+                    }
+                    queue.push(w);
+                }
+            }
+        }
+    }
+
+    /// The SoftReference at the start of the soft chain to `o`.
+    fn soft_ref_of(&self, mut o: ObjectIndex) -> Option<ObjectIndex> {
+        let mut guard = 0;
+        while let Some(p) = self.soft.pred(o) {
+            if self.g.retention.is_reachable(p) {
+                return Some(p);
+            }
+            o = p;
+            guard += 1;
+            if guard > 1_000_000 {
+                return None;
+            }
+        }
+        None
+    }
+
+    /// Whether `v` is one of `loader`'s classes or an instance of one.
+    fn own(&self, v: Node, loader: ObjectIndex) -> bool {
+        match self.loaders.binary_search(&loader) {
+            Ok(slot) => self.own_slot(v, slot as u32),
+            Err(_) => false,
+        }
+    }
+
+    /// [`own`](Self::own) with the loader's slot looked up already (for the hot loop).
+    #[inline]
+    fn own_slot(&self, v: Node, slot: u32) -> bool {
+        let index = self.g.heap.index;
+        let Some(&c) = index.class_of.get(v as usize) else {
+            return false;
+        };
+        if c == NO_CLASS {
+            return false;
+        }
+        if self.facts.loader_slot[c as usize] == slot {
+            return true;
+        }
+        c == self.class_class
+            && index
+                .class_of_object(v)
+                .is_some_and(|k| self.facts.loader_slot[k as usize] == slot)
+    }
+
+    /// Nodes from the virtual root (excluded) to `target`, by a BFS tree given as parents.
+    fn chain(parent: impl Fn(Node) -> Node, root: Node, target: Node) -> Option<Vec<Node>> {
+        let mut v = target;
+        let mut out = vec![v];
+        let mut guard = 0usize;
+        while v != root {
+            let p = parent(v);
+            if p == NONE {
+                return None;
+            }
+            if p != root {
+                out.push(p);
+            }
+            v = p;
+            guard += 1;
+            if guard > 10_000_000 {
+                return None;
+            }
+        }
+        out.reverse();
+        Some(out)
+    }
+
+    /// A BFS from the roots that never enters `loader`'s own classes or instances. It may walk
+    /// much of the heap, so all such walks together share a budget of node visits; a walk that
+    /// runs out gives up (`None`, and the caller keeps the path through the loader's classes).
+    fn walk_avoiding(&mut self, loader: ObjectIndex) -> Option<Vec<Node>> {
+        let index = self.g.heap.index;
+        let n = index.len();
+        let root = index.virtual_root();
+        let slot = self.loaders.binary_search(&loader).ok()? as u32;
+        if self.scratch.len() != n + 1 {
+            self.scratch = vec![NONE; n + 1];
+        }
+        let mut queue: Vec<Node> = vec![root];
+        self.scratch[root as usize] = root;
+        let mut head = 0;
+        let mut found = false;
+        'walk: while head < queue.len() {
+            if self.exclusion_budget == 0 {
+                break;
+            }
+            self.exclusion_budget -= 1;
+            let v = queue[head];
+            head += 1;
+            for &w in index.refs.successors(v) {
+                if (w as usize) >= n || self.scratch[w as usize] != NONE || self.own_slot(w, slot) {
+                    continue;
+                }
+                self.scratch[w as usize] = v;
+                queue.push(w);
+                if w == loader {
+                    found = true;
+                    break 'walk;
+                }
+            }
+        }
+        let scratch = &self.scratch;
+        let path = found
+            .then(|| Self::chain(|x| scratch[x as usize], root, loader))
+            .flatten();
+        // Reset only what this walk touched.
+        for &v in &queue {
+            self.scratch[v as usize] = NONE;
+        }
+        path
+    }
+
+    fn path_to(&mut self, loader: ObjectIndex, reach: Reachability) -> LoaderPath {
+        let root = self.g.heap.index.virtual_root();
+        let mut through_own = false;
+        let nodes: Option<Vec<Node>> = match reach {
+            Reachability::Strong => {
+                let p = &self.parent;
+                let tree =
+                    Self::chain(|x| p.get(x as usize).copied().unwrap_or(NONE), root, loader);
+                match tree {
+                    Some(t) if t[..t.len() - 1].iter().any(|&v| self.own(v, loader)) => {
+                        if self.exclusion_budget > 0 {
+                            match self.walk_avoiding(loader) {
+                                Some(p) => Some(p),
+                                None => {
+                                    through_own = true;
+                                    Some(t)
+                                }
+                            }
+                        } else {
+                            through_own = true;
+                            Some(t)
+                        }
+                    }
+                    t => t,
+                }
+            }
+            Reachability::SoftOnly => self.soft_ref_of(loader).and_then(|s| {
+                let p = &self.parent;
+                let mut strong =
+                    Self::chain(|x| p.get(x as usize).copied().unwrap_or(NONE), root, s)?;
+                let mut tail = vec![];
+                let mut v = loader;
+                while v != s {
+                    tail.push(v);
+                    v = self.soft.pred(v)?;
+                }
+                tail.reverse();
+                strong.extend(tail);
+                Some(strong)
+            }),
+            _ => None,
+        };
+        if reach == Reachability::SoftOnly {
+            // Only softly held loaders are usually reached through their own classes (a
+            // generated accessor's class names its DelegatingClassLoader): say so.
+            through_own = nodes
+                .as_ref()
+                .is_some_and(|ns| ns[..ns.len() - 1].iter().any(|&v| self.own(v, loader)));
+        }
+        let steps = nodes.map(|ns| self.steps(&ns)).unwrap_or_default();
+        let summary = summarize(&steps, reach, through_own);
+        LoaderPath {
+            reachability: reach,
+            steps,
+            through_own_classes: through_own,
+            summary,
+        }
+    }
+
+    fn steps(&self, nodes: &[Node]) -> Vec<Step> {
+        let g = self.g;
+        let root = g.heap.index.virtual_root();
+        let mut prev = root;
+        nodes
+            .iter()
+            .map(|&v| {
+                let via = if prev != root
+                    && g.heap.class_name(prev).starts_with("java.lang.ref.")
+                    && !g.retention.is_reachable(v)
+                {
+                    "referent (soft)".to_string()
+                } else {
+                    g.edge_label(prev, v)
+                };
+                prev = v;
+                Step {
+                    object: object_ref(&g.heap, v),
+                    via,
+                    retained_bytes: g.retained(v),
+                }
+            })
+            .collect()
+    }
+}
+
+fn simple(class: &str) -> &str {
+    let c = class.strip_prefix("class ").unwrap_or(class);
+    c.rsplit('.').next().unwrap_or(c)
+}
+
+/// One line for a path: from its last static field (or its GC root) to the loader.
+fn summarize(steps: &[Step], reach: Reachability, through_own: bool) -> String {
+    let Some(last) = steps.last() else {
+        return match reach {
+            Reachability::Unreachable => {
+                "unreachable: no GC root reaches it (garbage in a dump taken without :live)".into()
+            }
+            _ => "no path found".into(),
+        };
+    };
+    // Start at the last step reached through a static field, else at the GC root.
+    let start = steps
+        .iter()
+        .rposition(|s| s.via.starts_with("static "))
+        .unwrap_or(0);
+    let mut parts: Vec<String> = vec![];
+    if start == 0 && !steps[0].via.starts_with("static ") {
+        parts.push(format!(
+            "{} ({})",
+            simple(&steps[0].object.class),
+            steps[0].via
+        ));
+    }
+    for k in start.max(if parts.is_empty() { 0 } else { 1 })..steps.len() {
+        let s = &steps[k];
+        if s.via.starts_with('[') {
+            if let Some(p) = parts.last_mut() {
+                p.push_str(&s.via);
+                continue;
+            }
+        }
+        let owner = if k > 0 {
+            &steps[k - 1].object
+        } else {
+            &s.object
+        };
+        let owner_name = if owner.class == "java.lang.Class" {
+            simple(owner.description.as_str()).to_string()
+        } else {
+            simple(&owner.class).to_string()
+        };
+        if let Some(f) = s.via.strip_prefix("static ") {
+            parts.push(format!("static {owner_name}.{f}"));
+        } else {
+            parts.push(format!("{owner_name}.{}", s.via));
+        }
+    }
+    parts.push(format!("{}@{}", simple(&last.object.class), last.object.id));
+    let mut line = parts.join(" -> ");
+    if reach == Reachability::SoftOnly {
+        line.push_str(" (held only softly)");
+    }
+    if through_own {
+        line.push_str(" (only through its own classes or their instances)");
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analyses::describe::ObjectRef;
+
+    fn step(class: &str, description: &str, via: &str) -> Step {
+        Step {
+            object: ObjectRef {
+                id: "0x10".into(),
+                class: class.into(),
+                description: description.into(),
+            },
+            via: via.into(),
+            retained_bytes: 0,
+        }
+    }
+
+    #[test]
+    fn summary_starts_at_the_last_static_field() {
+        let steps = vec![
+            step("a.AppLoader", "a.AppLoader", "GC root (jni-global)"),
+            step("java.util.ArrayList", "java.util.ArrayList", "classes"),
+            step("java.lang.Object[]", "java.lang.Object[6]", "elementData"),
+            step("java.lang.Class", "class com.x.Agent$WatchHandler", "[2]"),
+            step(
+                "java.util.ArrayList",
+                "java.util.ArrayList",
+                "static loaders",
+            ),
+            step("java.lang.Object[]", "java.lang.Object[9]", "elementData"),
+            step("com.x.EngineLoader", "com.x.EngineLoader", "[7]"),
+        ];
+        assert_eq!(
+            summarize(&steps, Reachability::Strong, false),
+            "static Agent$WatchHandler.loaders -> ArrayList.elementData[7] -> EngineLoader@0x10"
+        );
+    }
+
+    #[test]
+    fn summary_without_static_field_starts_at_the_root() {
+        let steps = vec![
+            step(
+                "java.lang.Thread",
+                "java.lang.Thread \"main\"",
+                "GC root (thread-object)",
+            ),
+            step("com.x.L", "com.x.L", "contextClassLoader"),
+        ];
+        assert_eq!(
+            summarize(&steps, Reachability::SoftOnly, true),
+            "Thread (GC root (thread-object)) -> Thread.contextClassLoader -> L@0x10 (held only softly) (only through its own classes or their instances)"
+        );
+        assert!(summarize(&[], Reachability::Unreachable, false).starts_with("unreachable"));
+    }
+
+    #[test]
+    fn roles() {
+        assert_eq!(
+            role_of("jdk.internal.loader.ClassLoaders$AppClassLoader"),
+            LoaderRole::App
+        );
+        assert_eq!(
+            role_of("sun.misc.Launcher$ExtClassLoader"),
+            LoaderRole::Platform
+        );
+        assert_eq!(
+            role_of("sun.reflect.DelegatingClassLoader"),
+            LoaderRole::Reflection
+        );
+        assert_eq!(
+            role_of("groovy.lang.GroovyClassLoader$InnerLoader"),
+            LoaderRole::Other
+        );
+    }
+}
