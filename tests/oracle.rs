@@ -48,7 +48,13 @@ const TOP: usize = 15;
 fn oracle_script() -> Option<PathBuf> {
     let p = std::env::var_os("OOMSLEUTH_ORACLE")
         .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join("..").join("shared").join("oracle").join("run.sh"));
+        .unwrap_or_else(|| {
+            repo_root()
+                .join("..")
+                .join("shared")
+                .join("oracle")
+                .join("run.sh")
+        });
     p.is_file().then_some(p)
 }
 
@@ -134,8 +140,14 @@ fn check(fixture: &str, jdk: Jdk, compressed_oops: bool) {
         .iter()
         .filter(|c| c["instances"].as_i64().unwrap() > 0)
         .map(|c| {
-            let (b, k) = (c["shallow_bytes"].as_i64().unwrap(), c["instances"].as_i64().unwrap());
-            (c["name"].as_str().unwrap(), if b % k == 0 { b / k } else { -1 })
+            let (b, k) = (
+                c["shallow_bytes"].as_i64().unwrap(),
+                c["instances"].as_i64().unwrap(),
+            );
+            (
+                c["name"].as_str().unwrap(),
+                if b % k == 0 { b / k } else { -1 },
+            )
         })
         .collect();
     let jdk_feature = snap.vm.layout.jdk_feature;
@@ -149,9 +161,9 @@ fn check(fixture: &str, jdk: Jdk, compressed_oops: bool) {
         if let Some(&theirs) = oracle_size.get(info.name.as_str()) {
             let ours = snap.sizes.instance[c] as i64;
             if theirs >= 0 && ours != theirs {
-                let hidden = classes.ancestry(c as u32).any(|k| {
-                    layout::has_hidden_space(jdk_feature, &classes.get(k).name)
-                });
+                let hidden = classes
+                    .ancestry(c as u32)
+                    .any(|k| layout::has_hidden_space(jdk_feature, &classes.get(k).name));
                 // Before JDK 15 each superclass's field block is rounded up to the oop size: a
                 // gap of at most 8 bytes per class that a sum of field sizes does not see.
                 let old_layout_gap = jdk_feature < 15 && ours > theirs && ours - theirs <= 8;
@@ -165,7 +177,11 @@ fn check(fixture: &str, jdk: Jdk, compressed_oops: bool) {
         let v = v as u32;
         if index.class_of_object(v).is_some() {
             *d = index.shallow(v) as i64;
-        } else if let Some(x) = per_class_delta.get(index.class_of[v as usize] as usize).copied().flatten() {
+        } else if let Some(x) = per_class_delta
+            .get(index.class_of[v as usize] as usize)
+            .copied()
+            .flatten()
+        {
             *d = x;
         }
     }
@@ -178,8 +194,8 @@ fn check(fixture: &str, jdk: Jdk, compressed_oops: bool) {
 
     let mut explained = 0;
     for o in biggest {
-        let id = u64::from_str_radix(o["id"].as_str().unwrap().trim_start_matches("0x"), 16)
-            .unwrap();
+        let id =
+            u64::from_str_radix(o["id"].as_str().unwrap().trim_start_matches("0x"), 16).unwrap();
         let v = index
             .find(id)
             .unwrap_or_else(|| panic!("{what}: the oracle's object {id:#x} is not in our index"));
@@ -217,7 +233,10 @@ fn check(fixture: &str, jdk: Jdk, compressed_oops: bool) {
         .map(|v| r.retained[v as usize] as i64 - delta(v))
         .collect();
     corrected.sort_unstable_by(|a, b| b.cmp(a));
-    let theirs: Vec<i64> = biggest.iter().map(|o| o["retained"].as_i64().unwrap()).collect();
+    let theirs: Vec<i64> = biggest
+        .iter()
+        .map(|o| o["retained"].as_i64().unwrap())
+        .collect();
     assert_eq!(&corrected[..theirs.len()], &theirs[..], "{what}: ranking");
     eprintln!(
         "{what}: {} objects agree with the oracle ({explained} after the class-mirror correction; oracle class object {oracle_mirror} B)",

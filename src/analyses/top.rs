@@ -81,7 +81,10 @@ pub fn top(g: &Graph<'_, '_>, by: TopBy, n: usize) -> Top {
             heap_n.pop();
         }
     }
-    let mut best: Vec<Node> = heap_n.into_iter().map(|Reverse((_, Reverse(v)))| v).collect();
+    let mut best: Vec<Node> = heap_n
+        .into_iter()
+        .map(|Reverse((_, Reverse(v)))| v)
+        .collect();
     best.sort_by(|&a, &b| key(b).cmp(&key(a)).then(a.cmp(&b)));
     let objects = best
         .iter()

@@ -201,17 +201,15 @@ pub fn open_graph<'a>(
         }
         if let Some((index, retention)) = parsed {
             if timings_on() {
-                eprintln!(
-                    "timing: cache hit    {:>8.3} s",
-                    t.elapsed().as_secs_f64()
-                );
+                eprintln!("timing: cache hit    {:>8.3} s", t.elapsed().as_secs_f64());
             }
             return Ok((snap, index, retention));
         }
         note_bad(at);
         // The census may have come from a cache that failed later checks: start over.
         let snap = Snapshot::load(bytes, overrides, progress)?;
-        let (index, retention) = build_and_save(&snap, at, &key, scratch, keep_unreachable, progress);
+        let (index, retention) =
+            build_and_save(&snap, at, &key, scratch, keep_unreachable, progress);
         return Ok((snap, index, retention));
     }
     let snap = Snapshot::load(bytes, overrides, progress)?;
@@ -283,11 +281,9 @@ fn build_and_save(
     if let Some(loc) = at {
         let t = Instant::now();
         // What `top` needs per class is stored too: on a hit it is not recomputed.
-        let _ = retention.class_retained_memo.set(retention.class_retained_in(
-            &index,
-            snap.classes.len(),
-            scratch,
-        ));
+        let _ = retention
+            .class_retained_memo
+            .set(retention.class_retained_in(&index, snap.classes.len(), scratch));
         if let Err(e) = write(&loc.path, key, snap, &index, &retention) {
             eprintln!("note: could not save the index cache {}: {e} (use --cache-dir DIR to put it elsewhere)", loc.path.display());
         } else if timings_on() {
@@ -532,12 +528,14 @@ fn write(
     header.resize(table_at + SECTIONS * 16, 0);
     let mut pos = header.len().div_ceil(ALIGN) * ALIGN;
     for (i, s) in sections.iter().enumerate() {
-        header[table_at + i * 16..table_at + i * 16 + 8].copy_from_slice(&(pos as u64).to_le_bytes());
+        header[table_at + i * 16..table_at + i * 16 + 8]
+            .copy_from_slice(&(pos as u64).to_le_bytes());
         header[table_at + i * 16 + 8..table_at + i * 16 + 16]
             .copy_from_slice(&(s.len() as u64).to_le_bytes());
         pos = (pos + s.len()).div_ceil(ALIGN) * ALIGN;
     }
-    let sum = combine(std::iter::once(checksum(&header)).chain(sections.iter().map(|s| checksum(s))));
+    let sum =
+        combine(std::iter::once(checksum(&header)).chain(sections.iter().map(|s| checksum(s))));
     let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
     let result = (|| {
         let mut f = BufWriter::with_capacity(1 << 20, File::create(&tmp)?);

@@ -136,7 +136,9 @@ impl<T: Pod> Deref for Column<T> {
             // SAFETY: the mapping holds at least `len * size_of::<T>()` bytes, page-aligned
             // (checked in `Scratch::column`), valid for any bit pattern (`T: Pod`); it lives as
             // long as `self`. Nothing else maps the unlinked file.
-            Home::File(m) => unsafe { std::slice::from_raw_parts(m.as_ptr() as *const T, self.len) },
+            Home::File(m) => unsafe {
+                std::slice::from_raw_parts(m.as_ptr() as *const T, self.len)
+            },
             // SAFETY: bounds and alignment checked in `Column::mapped`; the map is kept alive by
             // the Arc. The cache file is only ever replaced by rename, never written in place,
             // so the mapped bytes do not change under us.
@@ -269,7 +271,12 @@ impl Scratch {
         c
     }
 
-    fn file_column<T: Pod>(&self, dir: &Path, len: usize, bytes: usize) -> std::io::Result<Column<T>> {
+    fn file_column<T: Pod>(
+        &self,
+        dir: &Path,
+        len: usize,
+        bytes: usize,
+    ) -> std::io::Result<Column<T>> {
         fs::create_dir_all(dir)?;
         let path = dir.join(format!(
             ".oomsleuth-scratch-{}-{}",
@@ -320,7 +327,10 @@ mod tests {
         assert_eq!(c.iter().sum::<u64>(), 7 * 999 + 9);
         let v = s.from_vec(vec![1u32, 2, 3]);
         assert_eq!(v, vec![1, 2, 3]);
-        assert!(fs::read_dir(&dir).unwrap().next().is_none(), "scratch files are unlinked");
+        assert!(
+            fs::read_dir(&dir).unwrap().next().is_none(),
+            "scratch files are unlinked"
+        );
         let _ = fs::remove_dir(&dir);
         let m: Column<u32> = Scratch::memory().filled(3, u32::MAX);
         assert!(!m.is_file_backed());

@@ -416,12 +416,8 @@ fn object_table(
             .into_par_iter()
             .zip(units.par_iter())
             .for_each(|((out_id, out_off), u)| {
-                let mut subs = crate::formats::hprof::SubRecords::new(
-                    data,
-                    u.body.start,
-                    u.body.end,
-                    id_size,
-                );
+                let mut subs =
+                    crate::formats::hprof::SubRecords::new(data, u.body.start, u.body.end, id_size);
                 let mut i = 0;
                 while i < out_id.len() {
                     let pos = subs.position();
