@@ -321,7 +321,7 @@ fn with_graph<T>(
     let location = cache::Location::for_dump(&args.dump.dump, env.cache_dir.as_deref());
     // Big arrays of the index go to scratch files beside where the cache goes (even with
     // --no-cache): file-backed pages, not anonymous memory.
-    let scratch = location.scratch();
+    let scratch = location.scratch_for(bytes.bytes().len() as u64);
     let (snap, index, retention) = cache::open_graph(
         &bytes,
         overrides(&args.dump),

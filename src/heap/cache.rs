@@ -79,7 +79,9 @@ impl Location {
 
     /// Scratch files for building the index go to the cache's directory: the same disk the
     /// cache will be written to. `OOMSLEUTH_SCRATCH_MIN=BYTES` changes the smallest array that
-    /// gets a file (default 8 MiB; tests use 0 to exercise the file path on small dumps).
+    /// gets a file (default 8 MiB; tests use 0 to exercise the file path on small dumps);
+    /// `OOMSLEUTH_HEAP_BUDGET=BYTES` the heap the dominator scratch may take (default: none; see
+    /// [`Location::scratch_for`]).
     pub fn scratch(&self) -> Scratch {
         let dir = self
             .path
@@ -87,6 +89,12 @@ impl Location {
             .map(Path::to_path_buf)
             .unwrap_or_else(std::env::temp_dir);
         let mut s = Scratch::in_dir(&dir);
+        if let Some(m) = std::env::var("OOMSLEUTH_HEAP_BUDGET")
+            .ok()
+            .and_then(|v| v.parse().ok())
+        {
+            s.heap_budget = m;
+        }
         if let Some(m) = std::env::var("OOMSLEUTH_SCRATCH_MIN")
             .ok()
             .and_then(|v| v.parse().ok())
@@ -94,6 +102,19 @@ impl Location {
             s.min_file_bytes = m;
         }
         s
+    }
+}
+
+impl Location {
+    /// [`scratch`](Self::scratch) for a dump of `dump_bytes` bytes: the randomly written arrays
+    /// of the dominator computation may take up to 40% of the dump's size on the heap (the
+    /// target is anonymous memory at most half the dump), the rest goes to scratch files.
+    pub fn scratch_for(&self, dump_bytes: u64) -> Scratch {
+        let s = self.scratch();
+        if s.heap_budget > 0 {
+            return s; // OOMSLEUTH_HEAP_BUDGET
+        }
+        s.with_heap_budget(dump_bytes / 5 * 2)
     }
 }
 
@@ -272,10 +293,11 @@ fn build_and_save(
         eprintln!("timing: index        {t_index:>8.3} s");
         eprintln!("timing: dominators   {t_dom:>8.3} s");
         eprintln!(
-            "timing: index memory {:>8.1} MB ({:.1} B/object + 4 B/reference; scratch files {:.1} MB)",
+            "timing: index memory {:>8.1} MB ({:.1} B/object + 4 B/reference; scratch files {:.1} MB; dominator scratch on the heap {:.1} MB)",
             index.memory_bytes() as f64 / 1e6,
             (index.memory_bytes() - index.refs.targets.len() * 4) as f64 / index.len().max(1) as f64,
-            scratch.file_bytes() as f64 / 1e6
+            scratch.file_bytes() as f64 / 1e6,
+            scratch.heap_peak() as f64 / 1e6
         );
     }
     if let Some(loc) = at {

@@ -55,7 +55,18 @@ enum Home<T> {
 pub struct Column<T: Pod> {
     home: Home<T>,
     len: usize,
+    /// For heap columns counted against a [`Scratch`] budget: the counter and the bytes to give
+    /// back on drop.
+    budget: Option<(Arc<AtomicU64>, u64)>,
     _t: PhantomData<T>,
+}
+
+impl<T: Pod> Drop for Column<T> {
+    fn drop(&mut self) {
+        if let Some((live, bytes)) = self.budget.take() {
+            live.fetch_sub(bytes, Ordering::Relaxed);
+        }
+    }
 }
 
 impl<T: Pod> Column<T> {
@@ -76,6 +87,7 @@ impl<T: Pod> Column<T> {
         Some(Column {
             home: Home::Mapped(map, offset),
             len,
+            budget: None,
             _t: PhantomData,
         })
     }
@@ -103,10 +115,17 @@ impl<T: Pod> Column<T> {
     }
 
     /// Moves the column into an ordinary `Vec` (copies file-backed data).
-    pub fn into_vec(self) -> Vec<T> {
-        match self.home {
-            Home::Heap(v) => v,
-            _ => self.deref().to_vec(),
+    pub fn into_vec(mut self) -> Vec<T> {
+        let len = self.len;
+        match std::mem::replace(&mut self.home, Home::Heap(Vec::new())) {
+            Home::Heap(mut v) => {
+                v.truncate(len);
+                v
+            }
+            other => {
+                self.home = other;
+                self.deref().to_vec()
+            }
         }
     }
 }
@@ -122,6 +141,7 @@ impl<T: Pod> From<Vec<T>> for Column<T> {
         Column {
             len: v.len(),
             home: Home::Heap(v),
+            budget: None,
             _t: PhantomData,
         }
     }
@@ -206,13 +226,25 @@ impl<T: Pod + PartialEq, const N: usize> PartialEq<[T; N]> for Column<T> {
 }
 
 /// Where new columns go: the heap, or scratch files in a directory.
+///
+/// With a directory, large columns go to files, except *hot* ones (randomly written scratch of
+/// the dominator computation, see [`hot_zeroed`](Self::hot_zeroed)) while the hot columns alive
+/// stay within [`heap_budget`](Self::heap_budget) bytes: first-touch faults and write-back of
+/// file pages cost several times what anonymous pages do, and at several GB of dirty file pages
+/// the kernel throttles the writer to disk speed.
 #[derive(Debug, Default)]
 pub struct Scratch {
     dir: Option<PathBuf>,
     /// Arrays smaller than this stay on the heap.
     pub min_file_bytes: usize,
+    /// Hot columns may take this many bytes of the heap at a time (with a directory).
+    pub heap_budget: u64,
     /// Bytes currently handed out in scratch files (for reports and tests).
     file_bytes: AtomicU64,
+    /// Bytes of hot heap columns alive.
+    heap_live: Arc<AtomicU64>,
+    /// The most `heap_live` reached.
+    heap_peak: AtomicU64,
 }
 
 static SEQ: AtomicU64 = AtomicU64::new(0);
@@ -228,13 +260,51 @@ impl Scratch {
         Scratch {
             dir: Some(dir.to_path_buf()),
             min_file_bytes: 8 << 20,
-            file_bytes: AtomicU64::new(0),
+            ..Scratch::default()
         }
+    }
+
+    /// Sets [`heap_budget`](Self::heap_budget).
+    pub fn with_heap_budget(mut self, bytes: u64) -> Scratch {
+        self.heap_budget = bytes;
+        self
     }
 
     /// Total bytes of scratch files created so far.
     pub fn file_bytes(&self) -> u64 {
         self.file_bytes.load(Ordering::Relaxed)
+    }
+
+    /// The most bytes hot heap columns took at once.
+    pub fn heap_peak(&self) -> u64 {
+        self.heap_peak.load(Ordering::Relaxed)
+    }
+
+    /// A zeroed column that is read and written at random: on the heap while the budget allows
+    /// (always without a directory), else in a scratch file.
+    pub fn hot_zeroed<T: Pod>(&self, len: usize) -> Column<T> {
+        let bytes = (len * std::mem::size_of::<T>()) as u64;
+        if self.dir.is_some() && (bytes as usize) >= self.min_file_bytes.max(1) {
+            let live = self.heap_live.fetch_add(bytes, Ordering::Relaxed) + bytes;
+            if live > self.heap_budget {
+                self.heap_live.fetch_sub(bytes, Ordering::Relaxed);
+                return self.zeroed(len);
+            }
+            self.heap_peak.fetch_max(live, Ordering::Relaxed);
+            let mut c: Column<T> = vec![T::default(); len].into();
+            c.budget = Some((self.heap_live.clone(), bytes));
+            return c;
+        }
+        self.zeroed(len)
+    }
+
+    /// [`hot_zeroed`](Self::hot_zeroed) holding `value` everywhere.
+    pub fn hot_filled<T: Pod>(&self, len: usize, value: T) -> Column<T> {
+        let mut c = self.hot_zeroed(len);
+        if !value_is_zero(value) {
+            c.fill(value);
+        }
+        c
     }
 
     /// A zeroed column of `len` elements. Falls back to the heap when the scratch file cannot
@@ -303,6 +373,7 @@ impl Scratch {
         Ok(Column {
             home: Home::File(map),
             len,
+            budget: None,
             _t: PhantomData,
         })
     }

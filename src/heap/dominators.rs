@@ -103,9 +103,9 @@ pub fn dominators_in(
     const STEP: usize = 1 << 16;
     let n = graph.node_count();
     // 1. Iterative DFS: preorder numbers and DFS-tree parents (in preorder numbers).
-    let mut pre_of: Column<Node> = scratch.filled(n, NONE);
+    let mut pre_of: Column<Node> = scratch.hot_filled(n, NONE);
     let mut preorder: Column<Node> = scratch.zeroed(n);
-    let mut parent: Column<Node> = scratch.zeroed(n);
+    let mut parent: Column<Node> = scratch.hot_zeroed(n);
     let mut m = 0usize;
     let mut stack: Vec<(Node, u64)> = Vec::new();
     if (root as usize) < n {
@@ -141,7 +141,7 @@ pub fn dominators_in(
     parent.truncate(m);
     // 2. Predecessors of reachable nodes, in preorder numbers. Counts become row ends, then
     //    each edge (taken backwards) decrements its row's: one array for starts and fill.
-    let mut pred_starts: Column<u64> = scratch.zeroed(m + 1);
+    let mut pred_starts: Column<u64> = scratch.hot_zeroed(m + 1);
     for &v in preorder.iter() {
         for &w in graph.successors(v) {
             let pw = pre_of[w as usize];
@@ -153,7 +153,7 @@ pub fn dominators_in(
     for i in 1..=m {
         pred_starts[i] += pred_starts[i - 1];
     }
-    let mut preds: Column<Node> = scratch.zeroed(pred_starts[m] as usize);
+    let mut preds: Column<Node> = scratch.hot_zeroed(pred_starts[m] as usize);
     for pv in (0..m).rev() {
         for &w in graph.successors(preorder[pv]) {
             let pw = pre_of[w as usize];
@@ -173,13 +173,13 @@ pub fn dominators_in(
     //    candidate itself (Lemma: semi(w) = min{v : v -> w, v < w} ∪ {semi(u) : u > w ancestor
     //    of a predecessor in the forest}); `eval` returns v itself for unprocessed nodes,
     //    whose semi is still their own number, so both cases are one expression.
-    let mut semi: Column<Node> = scratch.zeroed(m);
-    let mut label: Column<Node> = scratch.zeroed(m);
+    let mut semi: Column<Node> = scratch.hot_zeroed(m);
+    let mut label: Column<Node> = scratch.hot_zeroed(m);
     for i in 0..m {
         semi[i] = i as Node;
         label[i] = i as Node;
     }
-    let mut ancestor: Column<Node> = scratch.filled(m, NONE);
+    let mut ancestor: Column<Node> = scratch.hot_filled(m, NONE);
     let mut path: Vec<Node> = Vec::new();
     for w in (1..m).rev() {
         let mut s = semi[w];
