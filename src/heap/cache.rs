@@ -162,7 +162,7 @@ fn checksum(b: &[u8]) -> u64 {
 }
 
 fn combine(parts: impl IntoIterator<Item = u64>) -> u64 {
-    parts.into_iter().fold(0x51_7CC1_B727_220A_95, |h, p| {
+    parts.into_iter().fold(0x517C_C1B7_2722_0A95, |h, p| {
         (h ^ p).wrapping_mul(0x9E3779B97F4A7C15).rotate_left(27)
     })
 }
@@ -631,7 +631,7 @@ impl CacheFile {
         for (i, s) in sections.iter_mut().enumerate() {
             let off = word(table_at + i * 16)? as usize;
             let len = word(table_at + i * 16 + 8)? as usize;
-            if off % ALIGN != 0 || off < header_len || off.checked_add(len)? > body_end {
+            if !off.is_multiple_of(ALIGN) || off < header_len || off.checked_add(len)? > body_end {
                 return None;
             }
             *s = (off, len);
@@ -661,7 +661,7 @@ impl CacheFile {
     fn words(&self, s: Sec) -> Option<&[u64]> {
         let (off, len) = self.sections[s as usize];
         let b = self.map.get(off..off + len)?;
-        if len % 8 != 0 || (b.as_ptr() as usize) % 8 != 0 {
+        if !len.is_multiple_of(8) || !(b.as_ptr() as usize).is_multiple_of(8) {
             return None;
         }
         // SAFETY: aligned (checked), in bounds, any bit pattern is a valid u64; borrowed from

@@ -80,7 +80,7 @@ impl<T: Pod> Column<T> {
     pub fn mapped(map: Arc<Mmap>, offset: usize, len: usize) -> Option<Column<T>> {
         let size = len.checked_mul(std::mem::size_of::<T>())?;
         if offset.checked_add(size)? > map.len()
-            || (map.as_ptr() as usize + offset) % std::mem::align_of::<T>() != 0
+            || !(map.as_ptr() as usize + offset).is_multiple_of(std::mem::align_of::<T>())
         {
             return None;
         }
@@ -366,7 +366,7 @@ impl Scratch {
         // process can open, truncate or modify it; the mapping is the only access to it. A full
         // disk could still turn a write into SIGBUS, as with any writable file mapping.
         let map = unsafe { MmapMut::map_mut(&file) }?;
-        if (map.as_ptr() as usize) % std::mem::align_of::<T>() != 0 {
+        if !(map.as_ptr() as usize).is_multiple_of(std::mem::align_of::<T>()) {
             return Err(std::io::Error::other("misaligned mapping"));
         }
         self.file_bytes.fetch_add(bytes as u64, Ordering::Relaxed);

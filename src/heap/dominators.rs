@@ -129,7 +129,7 @@ pub fn dominators_in(
             parent[m] = pre_of[v as usize];
             preorder[m] = w;
             m += 1;
-            if m % STEP == 0 {
+            if m.is_multiple_of(STEP) {
                 progress(STEP as u64);
             }
             stack.push((w, graph.starts[w as usize]));
@@ -162,7 +162,7 @@ pub fn dominators_in(
                 preds[pred_starts[pw as usize] as usize] = pv as Node;
             }
         }
-        if pv % STEP == 0 {
+        if pv.is_multiple_of(STEP) {
             progress(STEP as u64);
         }
     }
@@ -189,7 +189,7 @@ pub fn dominators_in(
         }
         semi[w] = s;
         ancestor[w] = parent[w];
-        if w % STEP == 0 {
+        if w.is_multiple_of(STEP) {
             progress(STEP as u64);
         }
     }
@@ -211,7 +211,7 @@ pub fn dominators_in(
             d = idom_pre[d as usize];
         }
         idom_pre[w] = d;
-        if w % STEP == 0 {
+        if w.is_multiple_of(STEP) {
             progress(STEP as u64);
         }
     }
