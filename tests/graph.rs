@@ -457,19 +457,19 @@ fn scratch_files_and_cache_hits_give_the_same_answers() {
     let run = |env: &[(&str, &str)], extra: &[&str]| -> (String, String) {
         let mut outs = String::new();
         let mut errs = String::new();
-        for cmd in [
-            vec!["top", "--json", "-n", "50"],
-            vec!["dominators", "--json", "--min-percent", "0"],
-            vec!["path", "--json", &target],
-            vec!["inspect", "--json", "--referrers", &target],
+        for (cmd, object) in [
+            (vec!["top", "--json", "-n", "50"], None),
+            (vec!["dominators", "--json", "--min-percent", "0"], None),
+            (vec!["path", "--json"], Some(&target)),
+            (vec!["inspect", "--json", "--referrers"], Some(&target)),
         ] {
             let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_oomsleuth"));
-            c.args(&cmd[..1])
-                .args(&cmd[1..])
+            c.args(&cmd)
                 .args(extra)
                 .arg("--cache-dir")
                 .arg(&cache)
                 .arg(&path)
+                .args(object)
                 .env("OOMSLEUTH_TIMINGS", "1");
             for (k, v) in env {
                 c.env(k, v);
