@@ -212,23 +212,23 @@ pub fn open_graph<'a>(
     let t = Instant::now();
     let file = at.and_then(|loc| CacheFile::open(&loc.path, &key));
     if let Some(f) = file {
-        let mut parsed = None;
-        let snap = Snapshot::load_with(bytes, overrides, progress, |dir| {
-            let census = f.census(dir)?;
-            Some(census)
-        })?;
+        let snap = Snapshot::load_with(bytes, overrides, progress, |dir| f.census(dir))?;
         if snap.census_from_cache {
-            parsed = f.graph(&snap);
-        }
-        if let Some((index, retention)) = parsed {
-            if timings_on() {
-                eprintln!("timing: cache hit    {:>8.3} s", t.elapsed().as_secs_f64());
+            if let Some((index, retention)) = f.graph(&snap) {
+                if timings_on() {
+                    eprintln!("timing: cache hit    {:>8.3} s", t.elapsed().as_secs_f64());
+                }
+                return Ok((snap, index, retention));
             }
+            note_bad(at);
+            // The census came from a cache that failed later checks: read the dump again.
+            let snap = Snapshot::load(bytes, overrides, progress)?;
+            let (index, retention) =
+                build_and_save(&snap, at, &key, scratch, keep_unreachable, progress);
             return Ok((snap, index, retention));
         }
+        // The census did not check out: it was read from the dump instead.
         note_bad(at);
-        // The census may have come from a cache that failed later checks: start over.
-        let snap = Snapshot::load(bytes, overrides, progress)?;
         let (index, retention) =
             build_and_save(&snap, at, &key, scratch, keep_unreachable, progress);
         return Ok((snap, index, retention));

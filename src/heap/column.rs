@@ -106,9 +106,9 @@ impl<T: Pod> Column<T> {
     /// never touched cost nothing).
     pub fn truncate(&mut self, len: usize) {
         if len < self.len {
+            // The heap keeps its capacity: shrinking would copy the array and double it for a moment.
             if let Home::Heap(v) = &mut self.home {
                 v.truncate(len);
-                v.shrink_to_fit();
             }
             self.len = len;
         }
