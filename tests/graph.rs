@@ -443,3 +443,65 @@ fn million_object_chain_from_a_real_jvm() {
     let steps = run.json()["paths"][0]["steps"].as_array().unwrap().len();
     assert!(steps >= 100_000, "{steps} steps");
 }
+
+/// Every array of the index in a scratch file (`OOMSLEUTH_SCRATCH_MIN=0`), then the same commands
+/// on the cache hit (census and index mapped from the cache), then all in memory with no cache:
+/// the same answers each time, and only the cache file is left in the cache directory.
+#[test]
+fn scratch_files_and_cache_hits_give_the_same_answers() {
+    let b = build(11, 400, 3, 25);
+    let dir = TempDir::new("scratch");
+    let path = dir.file("s.hprof", &b.bytes);
+    let cache = dir.path().join("cache");
+    let target = hex(b.objects[b.objects.len() / 2]);
+    let run = |env: &[(&str, &str)], extra: &[&str]| -> (String, String) {
+        let mut outs = String::new();
+        let mut errs = String::new();
+        for (cmd, object) in [
+            (vec!["top", "--json", "-n", "50"], None),
+            (vec!["dominators", "--json", "--min-percent", "0"], None),
+            (vec!["path", "--json"], Some(&target)),
+            (vec!["inspect", "--json", "--referrers"], Some(&target)),
+        ] {
+            let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_oomsleuth"));
+            c.args(&cmd)
+                .args(extra)
+                .arg("--cache-dir")
+                .arg(&cache)
+                .arg(&path)
+                .args(object)
+                .env("OOMSLEUTH_TIMINGS", "1");
+            for (k, v) in env {
+                c.env(k, v);
+            }
+            let out = c.output().unwrap();
+            let err = String::from_utf8_lossy(&out.stderr).into_owned();
+            assert!(
+                out.status.success() && !err.contains("panicked"),
+                "{cmd:?}: {err}"
+            );
+            outs.push_str(&String::from_utf8_lossy(&out.stdout));
+            errs.push_str(&err);
+        }
+        (outs, errs)
+    };
+    for keep in [&[][..], &["--keep-unreachable"][..]] {
+        let _ = std::fs::remove_dir_all(&cache);
+        let (cold, cold_err) = run(&[("OOMSLEUTH_SCRATCH_MIN", "0")], keep);
+        assert!(cold_err.contains("scratch files"), "{cold_err}");
+        let (hit, hit_err) = run(&[("OOMSLEUTH_SCRATCH_MIN", "0")], keep);
+        assert!(hit_err.contains("timing: cache hit"), "{hit_err}");
+        assert!(!hit_err.contains("timing: index "), "{hit_err}");
+        let mut no_cache = keep.to_vec();
+        no_cache.push("--no-cache");
+        let (memory, _) = run(&[], &no_cache);
+        assert_eq!(cold, hit, "{keep:?}: cold vs cache hit");
+        assert_eq!(cold, memory, "{keep:?}: scratch files vs memory");
+        let left: Vec<_> = std::fs::read_dir(&cache)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(left.len(), 1, "{left:?}");
+        assert!(left[0].ends_with(".oomsleuth-index"), "{left:?}");
+    }
+}

@@ -6,5 +6,6 @@ mod classloaders;
 mod cli;
 mod graph;
 mod jvm_histogram;
+mod oracle;
 mod support;
 mod synthetic;

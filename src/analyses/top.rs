@@ -8,6 +8,8 @@ use crate::formats::hprof::Warning;
 use crate::heap::classes::NO_CLASS;
 use crate::heap::graph::Node;
 use serde::Serialize;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 
 pub const SCHEMA: &str = "oomsleuth.top/1";
 
@@ -68,16 +70,22 @@ pub fn top(g: &Graph<'_, '_>, by: TopBy, n: usize) -> Top {
             TopBy::Shallow => index.shallow(v),
         }
     };
-    let mut best: Vec<Node> = (0..count as Node)
-        .filter(|&v| g.retention.is_reachable(v))
-        .collect();
-    let n_obj = n.min(best.len());
-    if n_obj > 0 && n_obj < best.len() {
-        best.select_nth_unstable_by(n_obj - 1, |&a, &b| key(b).cmp(&key(a)));
-        best.truncate(n_obj);
+    // A heap of the best `n` so far (the worst on top): no array over all objects.
+    let mut heap_n: BinaryHeap<Reverse<(u64, Reverse<Node>)>> = BinaryHeap::with_capacity(n + 1);
+    for v in 0..count as Node {
+        if !g.retention.is_reachable(v) {
+            continue;
+        }
+        heap_n.push(Reverse((key(v), Reverse(v))));
+        if heap_n.len() > n {
+            heap_n.pop();
+        }
     }
+    let mut best: Vec<Node> = heap_n
+        .into_iter()
+        .map(|Reverse((_, Reverse(v)))| v)
+        .collect();
     best.sort_by(|&a, &b| key(b).cmp(&key(a)).then(a.cmp(&b)));
-    best.truncate(n);
     let objects = best
         .iter()
         .map(|&v| TopObject {

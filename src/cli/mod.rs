@@ -366,22 +366,19 @@ fn with_graph<T>(
     f: impl FnOnce(&Graph<'_, '_>) -> Result<T>,
 ) -> Result<T> {
     let bytes = open(&args.dump, env)?;
-    let snap = Snapshot::load(&bytes, overrides(&args.dump), env.progress.as_ref())?;
-    warn_to_stderr(&snap, json);
-    let cache = if args.no_cache {
-        None
-    } else {
-        Some(cache::Location::for_dump(
-            &args.dump.dump,
-            env.cache_dir.as_deref(),
-        ))
-    };
-    let (index, retention) = cache::load_or_build(
-        &snap,
-        cache.as_ref(),
+    let location = cache::Location::for_dump(&args.dump.dump, env.cache_dir.as_deref());
+    // Big arrays of the index go to scratch files beside where the cache goes (even with
+    // --no-cache): file-backed pages, not anonymous memory.
+    let scratch = location.scratch_for(bytes.bytes().len() as u64);
+    let (snap, index, retention) = cache::open_graph(
+        &bytes,
+        overrides(&args.dump),
+        (!args.no_cache).then_some(&location),
+        &scratch,
         args.keep_unreachable,
         env.progress.as_ref(),
-    );
+    )?;
+    warn_to_stderr(&snap, json);
     print_timings(&snap.timings);
     let g = Graph {
         heap: Heap::new(&snap, &index),

@@ -26,6 +26,19 @@ impl Progress for Bar {
         }
     }
 
+    fn phase_items(&self, name: &str, total: u64) {
+        let b = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr_with_hz(10));
+        b.set_style(
+            ProgressStyle::with_template("{msg:>16} [{bar:40}] {percent:>3}% eta {eta}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        b.set_message(name.to_string());
+        if let Ok(mut g) = self.bar.lock() {
+            *g = Some(b);
+        }
+    }
+
     fn advance(&self, n: u64) {
         if let Ok(g) = self.bar.lock() {
             if let Some(b) = g.as_ref() {

@@ -1,26 +1,44 @@
-//! The index cache: the object graph, dominator tree and retained sizes of a dump, saved after the
-//! first command so later commands on the same dump skip the expensive passes.
+//! The index cache: the object graph, dominator tree and retained sizes of a dump, plus what the
+//! census pass found, saved after the first command so later commands on the same dump skip
+//! every whole-heap pass.
 //!
-//! File: `OOMSLEUTH-INDEX` magic, format version, a key (the dump's size, mtime and a hash of its
-//! first and last 64 KiB, plus every option that changes the result), the arrays in native
-//! little-endian order, and a checksum of everything before it. Written to a temporary file and
-//! renamed into place, so a reader never sees half a cache. Anything that does not match or check
-//! out is ignored and rebuilt, never trusted.
+//! File layout (version 2): the `OOMSLEUTH-INDEX` magic, the format version, a key (the dump's
+//! size, mtime and a hash of its first and last 64 KiB, plus every option that changes the
+//! result), a table of sections, then the sections themselves, each an array of native
+//! little-endian integers starting on a 64-byte boundary, and last a checksum over the header and
+//! every section. A hit maps the file and uses the arrays in place ([`Column::mapped`]): loading
+//! costs the checksum (one parallel read of the file) and the shape checks, nothing is copied.
+//! Written to a temporary file and renamed into place, so a reader never sees half a cache, and
+//! the mapped file never changes under a reader. Anything that does not match or check out is
+//! ignored and rebuilt, never trusted.
 
+use super::census::{Census, Counts, GapSample, ObjectShape, Unit};
+use super::column::{bytes_of, Column, Pod, Scratch};
 use super::dominators::DominatorTree;
+use super::fxhash::new_map;
 use super::graph::Csr;
 use super::index::{HeapIndex, IdLookup, Root};
 use super::retained::Retention;
-use super::snapshot::{Progress, Snapshot};
-use crate::formats::hprof::RootKind;
+use super::snapshot::{LoadError, Progress, Snapshot};
+use super::vm::Overrides;
+use crate::formats::hprof::reader::parse_sub_record;
+use crate::formats::hprof::{
+    BasicType, Directory, DumpBytes, GcRoot, HeapBody, RootKind, SubRecord, Warning,
+};
+use memmap2::Mmap;
+use rayon::prelude::*;
+use std::collections::BTreeMap;
 use std::fs::{self, File};
-use std::io::{BufWriter, Read, Write};
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 const MAGIC: &[u8; 16] = b"OOMSLEUTH-INDEX\0";
 /// Bumped whenever the layout of the file or the meaning of its contents changes.
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
+/// Sections start on this boundary (any array type is aligned, and cache lines are not shared).
+const ALIGN: usize = 64;
 
 /// Where a dump's cache lives.
 #[derive(Clone, Debug)]
@@ -58,6 +76,46 @@ impl Location {
             .unwrap_or_else(std::env::temp_dir);
         in_dir(&base.join("oomsleuth"))
     }
+
+    /// Scratch files for building the index go to the cache's directory: the same disk the
+    /// cache will be written to. `OOMSLEUTH_SCRATCH_MIN=BYTES` changes the smallest array that
+    /// gets a file (default 8 MiB; tests use 0 to exercise the file path on small dumps);
+    /// `OOMSLEUTH_HEAP_BUDGET=BYTES` the heap the dominator scratch may take (default: none; see
+    /// [`Location::scratch_for`]).
+    pub fn scratch(&self) -> Scratch {
+        let dir = self
+            .path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(std::env::temp_dir);
+        let mut s = Scratch::in_dir(&dir);
+        if let Some(m) = std::env::var("OOMSLEUTH_HEAP_BUDGET")
+            .ok()
+            .and_then(|v| v.parse().ok())
+        {
+            s.heap_budget = m;
+        }
+        if let Some(m) = std::env::var("OOMSLEUTH_SCRATCH_MIN")
+            .ok()
+            .and_then(|v| v.parse().ok())
+        {
+            s.min_file_bytes = m;
+        }
+        s
+    }
+}
+
+impl Location {
+    /// [`scratch`](Self::scratch) for a dump of `dump_bytes` bytes: the randomly written arrays
+    /// of the dominator computation may take up to 40% of the dump's size on the heap (the
+    /// target is anonymous memory at most half the dump), the rest goes to scratch files.
+    pub fn scratch_for(&self, dump_bytes: u64) -> Scratch {
+        let s = self.scratch();
+        if s.heap_budget > 0 {
+            return s; // OOMSLEUTH_HEAP_BUDGET
+        }
+        s.with_heap_budget(dump_bytes / 5 * 2)
+    }
 }
 
 fn is_writable_dir(d: &Path) -> bool {
@@ -82,7 +140,6 @@ fn fnv(b: &[u8]) -> u64 {
 
 /// A fast 64-bit checksum over words (not cryptographic: it catches torn and corrupted files).
 fn checksum(b: &[u8]) -> u64 {
-    use rayon::prelude::*;
     const CHUNK: usize = 1 << 22;
     let parts: Vec<u64> = b
         .par_chunks(CHUNK)
@@ -104,18 +161,24 @@ fn checksum(b: &[u8]) -> u64 {
     })
 }
 
-/// What a cache must match: the dump file and the options that shape the index.
-fn key(snap: &Snapshot<'_>, keep_unreachable: bool) -> Vec<u8> {
+fn combine(parts: impl IntoIterator<Item = u64>) -> u64 {
+    parts.into_iter().fold(0x517C_C1B7_2722_0A95, |h, p| {
+        (h ^ p).wrapping_mul(0x9E3779B97F4A7C15).rotate_left(27)
+    })
+}
+
+/// What a cache must match: the dump file and the options that shape the index. The JVM facts
+/// (compressed oops, JDK) are not part of it: they follow from the dump and the overrides.
+fn key(bytes: &DumpBytes, overrides: Overrides, keep_unreachable: bool) -> Vec<u8> {
     let mut k = Vec::new();
-    let path = &snap.bytes.path;
-    let meta = fs::metadata(path).ok();
+    let meta = fs::metadata(&bytes.path).ok();
     let size = meta.as_ref().map(|m| m.len()).unwrap_or(0);
     let mtime = meta
         .and_then(|m| m.modified().ok())
         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
         .map(|d| d.as_nanos() as u64)
         .unwrap_or(0);
-    let data = snap.bytes.bytes();
+    let data = bytes.bytes();
     let head = &data[..data.len().min(1 << 16)];
     let tail = &data[data.len().saturating_sub(1 << 16)..];
     k.extend_from_slice(&size.to_le_bytes());
@@ -123,91 +186,291 @@ fn key(snap: &Snapshot<'_>, keep_unreachable: bool) -> Vec<u8> {
     k.extend_from_slice(&(data.len() as u64).to_le_bytes());
     k.extend_from_slice(&fnv(head).to_le_bytes());
     k.extend_from_slice(&fnv(tail).to_le_bytes());
-    let m = &snap.vm.layout;
-    k.extend_from_slice(&[
-        keep_unreachable as u8,
-        m.compressed_oops as u8,
-        m.compressed_class_pointers as u8,
-    ]);
-    k.extend_from_slice(&m.jdk_feature.to_le_bytes());
-    k.extend_from_slice(&m.object_alignment.to_le_bytes());
+    let opt = |o: Option<u32>| o.map(|v| v as u64 | 1 << 32).unwrap_or(0);
+    k.push(keep_unreachable as u8);
+    k.extend_from_slice(&opt(overrides.compressed_oops.map(|b| b as u32)).to_le_bytes());
+    k.extend_from_slice(&opt(overrides.jdk_feature).to_le_bytes());
     k
 }
 
+fn timings_on() -> bool {
+    std::env::var_os("OOMSLEUTH_TIMINGS").is_some()
+}
+
+/// A loaded dump with its graph: from the cache when it matches (no census, no index pass),
+/// else built (with its big arrays in scratch files placed by `scratch`) and saved when a
+/// location is given. Cache problems are reported on stderr and never fail the command.
+pub fn open_graph<'a>(
+    bytes: &'a DumpBytes,
+    overrides: Overrides,
+    at: Option<&Location>,
+    scratch: &Scratch,
+    keep_unreachable: bool,
+    progress: &dyn Progress,
+) -> Result<(Snapshot<'a>, HeapIndex, Retention), LoadError> {
+    let key = key(bytes, overrides, keep_unreachable);
+    let t = Instant::now();
+    let file = at.and_then(|loc| CacheFile::open(&loc.path, &key));
+    if let Some(f) = file {
+        let snap = Snapshot::load_with(bytes, overrides, progress, |dir| f.census(dir))?;
+        if snap.census_from_cache {
+            if let Some((index, retention)) = f.graph(&snap) {
+                if timings_on() {
+                    eprintln!("timing: cache hit    {:>8.3} s", t.elapsed().as_secs_f64());
+                }
+                return Ok((snap, index, retention));
+            }
+            note_bad(at);
+            // The census came from a cache that failed later checks: read the dump again.
+            let snap = Snapshot::load(bytes, overrides, progress)?;
+            let (index, retention) =
+                build_and_save(&snap, at, &key, scratch, keep_unreachable, progress);
+            return Ok((snap, index, retention));
+        }
+        // The census did not check out: it was read from the dump instead.
+        note_bad(at);
+        let (index, retention) =
+            build_and_save(&snap, at, &key, scratch, keep_unreachable, progress);
+        return Ok((snap, index, retention));
+    }
+    let snap = Snapshot::load(bytes, overrides, progress)?;
+    let (index, retention) = build_and_save(&snap, at, &key, scratch, keep_unreachable, progress);
+    Ok((snap, index, retention))
+}
+
+fn note_bad(at: Option<&Location>) {
+    if let Some(loc) = at {
+        eprintln!(
+            "note: ignoring the index cache {}: it is stale or damaged; rebuilding it",
+            loc.path.display()
+        );
+    }
+}
+
 /// Loads the graph from the cache when it matches, else builds it (and saves it when a location
-/// is given). Cache problems are reported on stderr and never fail the command.
+/// is given). The snapshot is already loaded: prefer [`open_graph`], which skips the census on
+/// a hit. Cache problems are reported on stderr and never fail the command.
 pub fn load_or_build(
     snap: &Snapshot<'_>,
     at: Option<&Location>,
     keep_unreachable: bool,
     progress: &dyn Progress,
 ) -> (HeapIndex, Retention) {
-    let key = key(snap, keep_unreachable);
+    let key = key(snap.bytes, snap.overrides, keep_unreachable);
     if let Some(loc) = at {
-        if let Some(hit) = read(&loc.path, &key) {
-            return hit;
+        if let Some(f) = CacheFile::open(&loc.path, &key) {
+            if let Some(hit) = f.graph(snap) {
+                return hit;
+            }
+            note_bad(at);
         }
     }
+    let scratch = at.map(Location::scratch).unwrap_or_else(Scratch::memory);
+    build_and_save(snap, at, &key, &scratch, keep_unreachable, progress)
+}
+
+fn build_and_save(
+    snap: &Snapshot<'_>,
+    at: Option<&Location>,
+    key: &[u8],
+    scratch: &Scratch,
+    keep_unreachable: bool,
+    progress: &dyn Progress,
+) -> (HeapIndex, Retention) {
     let t = Instant::now();
     progress.phase("indexing objects", snap.dir.heap_bytes());
-    let mut index = HeapIndex::build(snap, &|n| progress.advance(n));
+    let mut index = HeapIndex::build_in(snap, &|n| progress.advance(n), scratch);
     progress.finish();
     let t_index = t.elapsed().as_secs_f64();
     let t = Instant::now();
-    progress.phase("dominator tree", 0);
-    let retention = Retention::compute(&mut index, keep_unreachable);
+    progress.phase_items("dominator tree", 4 * (index.len() as u64 + 1));
+    let retention = Retention::compute_in(&mut index, keep_unreachable, scratch, &|n| {
+        progress.advance(n)
+    });
     progress.finish();
-    if std::env::var_os("OOMSLEUTH_TIMINGS").is_some() {
+    let t_dom = t.elapsed().as_secs_f64();
+    if timings_on() {
         eprintln!("timing: index        {t_index:>8.3} s");
-        eprintln!("timing: dominators   {:>8.3} s", t.elapsed().as_secs_f64());
+        eprintln!("timing: dominators   {t_dom:>8.3} s");
         eprintln!(
-            "timing: index memory {:>8.1} MB",
-            index.memory_bytes() as f64 / 1e6
+            "timing: index memory {:>8.1} MB ({:.1} B/object + 4 B/reference; scratch files {:.1} MB; dominator scratch on the heap {:.1} MB)",
+            index.memory_bytes() as f64 / 1e6,
+            (index.memory_bytes() - index.refs.targets.len() * 4) as f64 / index.len().max(1) as f64,
+            scratch.file_bytes() as f64 / 1e6,
+            scratch.heap_peak() as f64 / 1e6
         );
     }
     if let Some(loc) = at {
         let t = Instant::now();
-        if let Err(e) = write(&loc.path, &key, &index, &retention) {
+        // What `top` needs per class is stored too: on a hit it is not recomputed.
+        let _ = retention
+            .class_retained_memo
+            .set(retention.class_retained_in(&index, snap.classes.len(), scratch));
+        if let Err(e) = write(&loc.path, key, snap, &index, &retention) {
             eprintln!("note: could not save the index cache {}: {e} (use --cache-dir DIR to put it elsewhere)", loc.path.display());
-        } else if std::env::var_os("OOMSLEUTH_TIMINGS").is_some() {
+        } else if timings_on() {
             eprintln!("timing: cache write  {:>8.3} s", t.elapsed().as_secs_f64());
         }
     }
     (index, retention)
 }
 
+// ---- sections --------------------------------------------------------------------------------
+
+/// The sections, in file order. Scalars are one `u64` section.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(usize)]
+enum Sec {
+    Scalars,
+    Ids,
+    Offsets,
+    ClassOf,
+    Shallow,
+    BigShallow,
+    Starts,
+    Targets,
+    Roots,
+    ClassObjects,
+    LookupStarts,
+    Idom,
+    Preorder,
+    Retained,
+    ClassRetained,
+    CensusClassDumps,
+    CensusCounts,
+    CensusGcRoots,
+    CensusUnits,
+    CensusSamples,
+    CensusWarnings,
+    CensusWarningText,
+}
+const SECTIONS: usize = Sec::CensusWarningText as usize + 1;
+
+/// Scalars section: positions.
+mod sc {
+    pub const N: usize = 0;
+    pub const DANGLING: usize = 1;
+    pub const LOOKUP_MIN: usize = 2;
+    pub const LOOKUP_SHIFT: usize = 3;
+    pub const ROOT: usize = 4;
+    pub const UNREACHABLE_OBJECTS: usize = 5;
+    pub const UNREACHABLE_BYTES: usize = 6;
+    pub const KEPT_UNREACHABLE: usize = 7;
+    pub const CENSUS_OBJECTS: usize = 8;
+    pub const CLASSES: usize = 9;
+    pub const COUNT: usize = 10;
+}
+
+fn opt32(v: Option<u32>) -> u64 {
+    v.map(|t| t as u64 | 1 << 32).unwrap_or(0)
+}
+
+fn unopt32(v: u64) -> Option<u32> {
+    (v >> 32 != 0).then_some(v as u32)
+}
+
+fn counts_words(c: &Counts, out: &mut Vec<u64>) {
+    out.push(c.instances);
+    out.push(c.elements);
+    out.extend_from_slice(&c.by_len_mod8);
+}
+
+fn counts_from(w: &[u64]) -> Counts {
+    let mut by_len_mod8 = [0u64; 8];
+    by_len_mod8.copy_from_slice(&w[2..10]);
+    Counts {
+        instances: w[0],
+        elements: w[1],
+        by_len_mod8,
+    }
+}
+
+/// The census as words (see [`CacheFile::census`] for the reverse).
+struct CensusWords {
+    class_dumps: Vec<u64>,
+    counts: Vec<u64>,
+    gc_roots: Vec<u64>,
+    units: Vec<u64>,
+    samples: Vec<u64>,
+    warnings: Vec<u64>,
+    warning_text: Vec<u8>,
+}
+
+fn census_words(c: &Census<'_>) -> CensusWords {
+    let mut counts = vec![];
+    for p in &c.primitive_arrays {
+        counts_words(p, &mut counts);
+    }
+    let mut by_class: Vec<(&u64, &Counts)> = c.by_class.iter().collect();
+    by_class.sort_unstable_by_key(|p| *p.0);
+    for (k, v) in by_class {
+        counts.push(*k);
+        counts_words(v, &mut counts);
+    }
+    let gc_roots = c
+        .gc_roots
+        .iter()
+        .flat_map(|r| {
+            [
+                root_kind_code(r.kind) as u64,
+                r.object_id,
+                opt32(r.thread_serial),
+                opt32(r.frame),
+                r.jni_ref.is_some() as u64,
+                r.jni_ref.unwrap_or(0),
+            ]
+        })
+        .collect();
+    let units = c
+        .units
+        .iter()
+        .flat_map(|u| {
+            [
+                u.body.start as u64,
+                u.body.end as u64,
+                u.body.truncated as u64,
+                u.min_id,
+                u.max_id,
+                u.objects,
+            ]
+        })
+        .collect();
+    let samples = c
+        .gap_samples
+        .iter()
+        .flat_map(|g| match g.shape {
+            ObjectShape::Instance { class_id } => [0, class_id, 0, g.gap],
+            ObjectShape::ObjectArray { class_id, len } => [1, class_id, len as u64, g.gap],
+            ObjectShape::PrimitiveArray { ty, len } => [2, ty.to_u8() as u64, len as u64, g.gap],
+        })
+        .collect();
+    let mut warnings = vec![];
+    let mut warning_text = vec![];
+    for w in &c.warnings {
+        warnings.push(w.offset);
+        warnings.push(w.message.len() as u64);
+        warning_text.extend_from_slice(w.message.as_bytes());
+    }
+    CensusWords {
+        class_dumps: c.class_dumps.iter().map(|d| d.offset).collect(),
+        counts,
+        gc_roots,
+        units,
+        samples,
+        warnings,
+        warning_text,
+    }
+}
+
 // ---- writing ---------------------------------------------------------------------------------
 
-trait Pod: Copy + Default {}
-impl Pod for u8 {}
-impl Pod for u32 {}
-impl Pod for u64 {}
-
-fn bytes_of<T: Pod>(v: &[T]) -> &[u8] {
-    // SAFETY: u8/u32/u64 have no padding and every bit pattern is valid; the cache is native
-    // little-endian (refused on big-endian machines below).
-    unsafe { std::slice::from_raw_parts(v.as_ptr() as *const u8, std::mem::size_of_val(v)) }
-}
-
-struct Out {
-    buf: Vec<u8>,
-}
-
-impl Out {
-    fn u64(&mut self, v: u64) {
-        self.buf.extend_from_slice(&v.to_le_bytes());
-    }
-    fn array<T: Pod>(&mut self, v: &[T]) {
-        self.u64(v.len() as u64);
-        self.buf.extend_from_slice(bytes_of(v));
-        // Keep 8-byte alignment for the next array.
-        while self.buf.len() % 8 != 0 {
-            self.buf.push(0);
-        }
-    }
-}
-
-fn write(path: &Path, key: &[u8], index: &HeapIndex, r: &Retention) -> std::io::Result<()> {
+fn write(
+    path: &Path,
+    key: &[u8],
+    snap: &Snapshot<'_>,
+    index: &HeapIndex,
+    r: &Retention,
+) -> std::io::Result<()> {
     if cfg!(target_endian = "big") {
         return Err(std::io::Error::other(
             "the index cache is little-endian only",
@@ -216,24 +479,23 @@ fn write(path: &Path, key: &[u8], index: &HeapIndex, r: &Retention) -> std::io::
     if let Some(parent) = path.parent() {
         fs::create_dir_all(parent)?;
     }
-    let mut o = Out {
-        buf: Vec::with_capacity(index.memory_bytes() + r.retained.len() * 16 + 1024),
-    };
-    o.buf.extend_from_slice(MAGIC);
-    o.u64(VERSION as u64);
-    o.array(key);
-    o.array(&index.ids);
-    o.array(&index.offsets);
-    o.array(&index.class_of);
-    o.array(&index.shallow);
+    let (min, shift, lookup_starts) = index.lookup.parts();
+    let mut scalars = vec![0u64; sc::COUNT];
+    scalars[sc::N] = index.len() as u64;
+    scalars[sc::DANGLING] = index.dangling;
+    scalars[sc::LOOKUP_MIN] = min;
+    scalars[sc::LOOKUP_SHIFT] = shift as u64;
+    scalars[sc::ROOT] = r.tree.root as u64;
+    scalars[sc::UNREACHABLE_OBJECTS] = r.unreachable_objects;
+    scalars[sc::UNREACHABLE_BYTES] = r.unreachable_bytes;
+    scalars[sc::KEPT_UNREACHABLE] = r.kept_unreachable as u64;
+    scalars[sc::CENSUS_OBJECTS] = snap.census.objects;
+    scalars[sc::CLASSES] = snap.classes.len() as u64;
     let big: Vec<u64> = index
         .big_shallow
         .iter()
         .flat_map(|&(o, s)| [o as u64, s])
         .collect();
-    o.array(&big);
-    o.array(&index.refs.starts);
-    o.array(&index.refs.targets);
     let roots: Vec<u64> = index
         .roots
         .iter()
@@ -241,37 +503,78 @@ fn write(path: &Path, key: &[u8], index: &HeapIndex, r: &Retention) -> std::io::
             [
                 r.object as u64,
                 root_kind_code(r.kind) as u64,
-                r.thread_serial.map(|t| t as u64 | 1 << 32).unwrap_or(0),
-                r.frame.map(|t| t as u64 | 1 << 32).unwrap_or(0),
+                opt32(r.thread_serial),
+                opt32(r.frame),
             ]
         })
         .collect();
-    o.array(&roots);
     let class_objects: Vec<u32> = index
         .class_objects
         .iter()
         .flat_map(|&(a, b)| [a, b])
         .collect();
-    o.array(&class_objects);
-    o.u64(index.dangling);
-    let (min, shift, starts) = index.lookup.parts();
-    o.u64(min);
-    o.u64(shift as u64);
-    o.array(starts);
-    o.array(&r.tree.idom);
-    o.array(&r.tree.preorder);
-    o.u64(r.tree.root as u64);
-    o.array(&r.retained);
-    o.u64(r.unreachable_objects);
-    o.u64(r.unreachable_bytes);
-    o.u64(r.kept_unreachable as u64);
-    let sum = checksum(&o.buf);
-    o.u64(sum);
+    let class_retained: &[u64] = r.class_retained_memo.get().map_or(&[], |v| v.as_slice());
+    let cw = census_words(&snap.census);
+    let sections: [&[u8]; SECTIONS] = [
+        bytes_of(&scalars),
+        bytes_of(&index.ids),
+        bytes_of(&index.offsets),
+        bytes_of(&index.class_of),
+        bytes_of(&index.shallow),
+        bytes_of(&big),
+        bytes_of(&index.refs.starts),
+        bytes_of(&index.refs.targets),
+        bytes_of(&roots),
+        bytes_of(&class_objects),
+        bytes_of(lookup_starts),
+        bytes_of(&r.tree.idom),
+        bytes_of(&r.tree.preorder),
+        bytes_of(&r.retained),
+        bytes_of(class_retained),
+        bytes_of(&cw.class_dumps),
+        bytes_of(&cw.counts),
+        bytes_of(&cw.gc_roots),
+        bytes_of(&cw.units),
+        bytes_of(&cw.samples),
+        bytes_of(&cw.warnings),
+        &cw.warning_text,
+    ];
+    // Header: magic, version, key length, key (padded to 8), then (offset, length) per section.
+    let mut header = Vec::new();
+    header.extend_from_slice(MAGIC);
+    header.extend_from_slice(&(VERSION as u64).to_le_bytes());
+    header.extend_from_slice(&(key.len() as u64).to_le_bytes());
+    header.extend_from_slice(key);
+    header.resize(header.len().div_ceil(8) * 8, 0);
+    let table_at = header.len();
+    header.resize(table_at + SECTIONS * 16, 0);
+    let mut pos = header.len().div_ceil(ALIGN) * ALIGN;
+    for (i, s) in sections.iter().enumerate() {
+        header[table_at + i * 16..table_at + i * 16 + 8]
+            .copy_from_slice(&(pos as u64).to_le_bytes());
+        header[table_at + i * 16 + 8..table_at + i * 16 + 16]
+            .copy_from_slice(&(s.len() as u64).to_le_bytes());
+        pos = (pos + s.len()).div_ceil(ALIGN) * ALIGN;
+    }
+    let sum =
+        combine(std::iter::once(checksum(&header)).chain(sections.iter().map(|s| checksum(s))));
     let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
     let result = (|| {
-        let mut f = BufWriter::new(File::create(&tmp)?);
-        f.write_all(&o.buf)?;
-        f.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+        let mut f = BufWriter::with_capacity(1 << 20, File::create(&tmp)?);
+        f.write_all(&header)?;
+        let mut at = header.len();
+        let zeros = [0u8; ALIGN];
+        for s in &sections {
+            let pad = at.div_ceil(ALIGN) * ALIGN - at;
+            f.write_all(&zeros[..pad])?;
+            f.write_all(s)?;
+            at += pad + s.len();
+        }
+        f.write_all(&zeros[..at.div_ceil(8) * 8 - at])?;
+        f.write_all(&sum.to_le_bytes())?;
+        // No fsync: a cache torn by a crash fails its checksum and is rebuilt, and waiting for
+        // gigabytes to reach the disk would double the first run.
+        f.flush()?;
         fs::rename(&tmp, path)
     })();
     if result.is_err() {
@@ -282,144 +585,297 @@ fn write(path: &Path, key: &[u8], index: &HeapIndex, r: &Retention) -> std::io::
 
 // ---- reading ---------------------------------------------------------------------------------
 
-struct In<'b> {
-    b: &'b [u8],
-    pos: usize,
+/// A mapped cache file whose magic, version, key and checksum matched.
+struct CacheFile {
+    map: Arc<Mmap>,
+    sections: [(usize, usize); SECTIONS],
 }
 
-impl In<'_> {
-    fn u64(&mut self) -> Option<u64> {
-        let v = u64::from_le_bytes(self.b.get(self.pos..self.pos + 8)?.try_into().ok()?);
-        self.pos += 8;
-        Some(v)
+impl CacheFile {
+    fn open(path: &Path, key: &[u8]) -> Option<CacheFile> {
+        if cfg!(target_endian = "big") {
+            return None;
+        }
+        let file = File::open(path).ok()?;
+        // SAFETY: cache files are only ever written under a temporary name and renamed into
+        // place, so the file we mapped is complete and no writer modifies it afterwards (a
+        // rebuild replaces the directory entry, not these bytes). Another program truncating it
+        // under us could still fault, as with any mapped file.
+        let map = unsafe { Mmap::map(&file) }.ok()?;
+        let r = CacheFile::check(map, key);
+        if r.is_none() {
+            eprintln!(
+                "note: ignoring the index cache {}: it is stale or damaged; rebuilding it",
+                path.display()
+            );
+        }
+        r
     }
-    fn array<T: Pod>(&mut self) -> Option<Vec<T>> {
-        let n = self.u64()? as usize;
-        let size = std::mem::size_of::<T>();
-        let bytes = self
-            .b
-            .get(self.pos..self.pos.checked_add(n.checked_mul(size)?)?)?;
-        let mut v = vec![T::default(); n];
-        // SAFETY: as in `bytes_of`: plain integers, any bit pattern valid.
-        let dst = unsafe { std::slice::from_raw_parts_mut(v.as_mut_ptr() as *mut u8, n * size) };
-        dst.copy_from_slice(bytes);
-        self.pos += n * size;
-        self.pos = self.pos.div_ceil(8) * 8;
-        Some(v)
-    }
-}
 
-fn read(path: &Path, key: &[u8]) -> Option<(HeapIndex, Retention)> {
-    if cfg!(target_endian = "big") {
-        return None;
-    }
-    let mut f = File::open(path).ok()?;
-    let mut b = Vec::new();
-    f.read_to_end(&mut b).ok()?;
-    let r = parse(&b, key);
-    if r.is_none() {
-        eprintln!(
-            "note: ignoring the index cache {}: it is stale or damaged; rebuilding it",
-            path.display()
+    fn check(map: Mmap, key: &[u8]) -> Option<CacheFile> {
+        let b: &[u8] = &map;
+        let word = |at: usize| -> Option<u64> {
+            Some(u64::from_le_bytes(b.get(at..at + 8)?.try_into().ok()?))
+        };
+        if b.len() < 48 || &b[..16] != MAGIC || word(16)? != VERSION as u64 {
+            return None;
+        }
+        let klen = word(24)? as usize;
+        if b.get(32..32usize.checked_add(klen)?)? != key {
+            return None;
+        }
+        let table_at = (32 + klen).div_ceil(8) * 8;
+        let header_len = table_at + SECTIONS * 16;
+        let mut sections = [(0usize, 0usize); SECTIONS];
+        let body_end = b.len().checked_sub(8)?;
+        for (i, s) in sections.iter_mut().enumerate() {
+            let off = word(table_at + i * 16)? as usize;
+            let len = word(table_at + i * 16 + 8)? as usize;
+            if !off.is_multiple_of(ALIGN) || off < header_len || off.checked_add(len)? > body_end {
+                return None;
+            }
+            *s = (off, len);
+        }
+        let sum = combine(
+            std::iter::once(checksum(&b[..header_len]))
+                .chain(sections.iter().map(|&(o, l)| checksum(&b[o..o + l]))),
         );
-    }
-    r
-}
-
-fn parse(b: &[u8], key: &[u8]) -> Option<(HeapIndex, Retention)> {
-    if b.len() < 32 || &b[..16] != MAGIC {
-        return None;
-    }
-    let body = &b[..b.len() - 8];
-    if checksum(body) != u64::from_le_bytes(b[b.len() - 8..].try_into().ok()?) {
-        return None;
-    }
-    let mut i = In { b: body, pos: 16 };
-    if i.u64()? != VERSION as u64 {
-        return None;
-    }
-    if i.array::<u8>()? != key {
-        return None;
-    }
-    let ids: Vec<u64> = i.array()?;
-    let offsets: Vec<u64> = i.array()?;
-    let class_of: Vec<u32> = i.array()?;
-    let shallow: Vec<u32> = i.array()?;
-    let big: Vec<u64> = i.array()?;
-    let starts: Vec<u64> = i.array()?;
-    let targets: Vec<u32> = i.array()?;
-    let roots_raw: Vec<u64> = i.array()?;
-    let class_objects_raw: Vec<u32> = i.array()?;
-    let dangling = i.u64()?;
-    let min = i.u64()?;
-    let shift = i.u64()? as u32;
-    let lookup_starts: Vec<u32> = i.array()?;
-    let idom: Vec<u32> = i.array()?;
-    let preorder: Vec<u32> = i.array()?;
-    let root = i.u64()? as u32;
-    let retained: Vec<u64> = i.array()?;
-    let unreachable_objects = i.u64()?;
-    let unreachable_bytes = i.u64()?;
-    let kept_unreachable = i.u64()? != 0;
-    let n = ids.len();
-    // Shapes must agree before anything indexes with them.
-    let ok = offsets.len() == n
-        && class_of.len() == n
-        && shallow.len() == n
-        && starts.len() == n + 2
-        && starts.windows(2).all(|w| w[0] <= w[1])
-        && starts.last().copied() == Some(targets.len() as u64)
-        && targets.iter().all(|&t| (t as usize) < n + 1)
-        && idom.len() == n + 1
-        && retained.len() == n + 1
-        && root as usize == n
-        && preorder.iter().all(|&p| (p as usize) <= n)
-        && idom.iter().all(|&d| d == u32::MAX || (d as usize) <= n);
-    if !ok {
-        return None;
-    }
-    let roots = roots_raw
-        .chunks_exact(4)
-        .map(|c| {
-            let opt = |v: u64| (v >> 32 != 0).then_some(v as u32);
-            Some(Root {
-                object: c[0] as u32,
-                kind: root_kind_from_code(c[1] as u8)?,
-                thread_serial: opt(c[2]),
-                frame: opt(c[3]),
-            })
+        if sum != word(body_end)? {
+            return None;
+        }
+        Some(CacheFile {
+            map: Arc::new(map),
+            sections,
         })
-        .collect::<Option<Vec<_>>>()?;
-    if roots.iter().any(|r| r.object as usize >= n) {
-        return None;
     }
-    let index = HeapIndex {
-        lookup: IdLookup::from_parts(min, shift, lookup_starts, n)?,
-        ids,
-        offsets,
-        class_of,
-        shallow,
-        big_shallow: big.chunks_exact(2).map(|c| (c[0] as u32, c[1])).collect(),
-        refs: Csr { starts, targets },
-        roots,
-        class_objects: class_objects_raw
+
+    fn column<T: Pod>(&self, s: Sec) -> Option<Column<T>> {
+        let (off, len) = self.sections[s as usize];
+        let size = std::mem::size_of::<T>();
+        if len % size != 0 {
+            return None;
+        }
+        Column::mapped(self.map.clone(), off, len / size)
+    }
+
+    fn words(&self, s: Sec) -> Option<&[u64]> {
+        let (off, len) = self.sections[s as usize];
+        let b = self.map.get(off..off + len)?;
+        if !len.is_multiple_of(8) || !(b.as_ptr() as usize).is_multiple_of(8) {
+            return None;
+        }
+        // SAFETY: aligned (checked), in bounds, any bit pattern is a valid u64; borrowed from
+        // `self.map`, which outlives the slice.
+        Some(unsafe { std::slice::from_raw_parts(b.as_ptr() as *const u64, len / 8) })
+    }
+
+    fn bytes(&self, s: Sec) -> Option<&[u8]> {
+        let (off, len) = self.sections[s as usize];
+        self.map.get(off..off + len)
+    }
+
+    /// The census as it was when the cache was written; class dumps are re-read from the dump.
+    fn census<'a>(&self, dir: &Directory<'a>) -> Option<Census<'a>> {
+        let id_size = dir.id_size();
+        let mut class_dumps = vec![];
+        for &off in self.words(Sec::CensusClassDumps)? {
+            match parse_sub_record(dir.data, off as usize, id_size).ok()?.0 {
+                SubRecord::Class(c) => class_dumps.push(c),
+                _ => return None,
+            }
+        }
+        let counts = self.words(Sec::CensusCounts)?;
+        if counts.len() < 90 || (counts.len() - 90) % 11 != 0 {
+            return None;
+        }
+        let mut primitive_arrays = [Counts::default(); 9];
+        for (i, p) in primitive_arrays.iter_mut().enumerate() {
+            *p = counts_from(&counts[i * 10..i * 10 + 10]);
+        }
+        let mut by_class = new_map();
+        for c in counts[90..].chunks_exact(11) {
+            by_class.insert(c[0], counts_from(&c[1..]));
+        }
+        let mut gc_roots = vec![];
+        let mut roots: BTreeMap<RootKind, u64> = BTreeMap::new();
+        for c in self.words(Sec::CensusGcRoots)?.chunks_exact(6) {
+            let kind = root_kind_from_code(c[0] as u8)?;
+            *roots.entry(kind).or_default() += 1;
+            gc_roots.push(GcRoot {
+                kind,
+                object_id: c[1],
+                thread_serial: unopt32(c[2]),
+                frame: unopt32(c[3]),
+                jni_ref: (c[4] != 0).then_some(c[5]),
+            });
+        }
+        let units = self
+            .words(Sec::CensusUnits)?
+            .chunks_exact(6)
+            .map(|c| {
+                let body = HeapBody {
+                    start: c[0] as usize,
+                    end: c[1] as usize,
+                    truncated: c[2] != 0,
+                };
+                (body.start <= body.end && body.end <= dir.data.len()).then_some(Unit {
+                    body,
+                    min_id: c[3],
+                    max_id: c[4],
+                    objects: c[5],
+                })
+            })
+            .collect::<Option<Vec<_>>>()?;
+        let gap_samples = self
+            .words(Sec::CensusSamples)?
+            .chunks_exact(4)
+            .map(|c| {
+                let shape = match c[0] {
+                    0 => ObjectShape::Instance { class_id: c[1] },
+                    1 => ObjectShape::ObjectArray {
+                        class_id: c[1],
+                        len: c[2] as u32,
+                    },
+                    2 => ObjectShape::PrimitiveArray {
+                        ty: BasicType::from_u8(c[1] as u8)?,
+                        len: c[2] as u32,
+                    },
+                    _ => return None,
+                };
+                Some(GapSample { shape, gap: c[3] })
+            })
+            .collect::<Option<Vec<_>>>()?;
+        let text = self.bytes(Sec::CensusWarningText)?;
+        let mut warnings = vec![];
+        let mut at = 0usize;
+        for c in self.words(Sec::CensusWarnings)?.chunks_exact(2) {
+            let end = at.checked_add(c[1] as usize)?;
+            warnings.push(Warning {
+                offset: c[0],
+                message: String::from_utf8(text.get(at..end)?.to_vec()).ok()?,
+            });
+            at = end;
+        }
+        let objects = self.words(Sec::Scalars)?.get(sc::CENSUS_OBJECTS).copied()?;
+        Some(Census {
+            class_dumps,
+            by_class,
+            primitive_arrays,
+            roots,
+            gc_roots,
+            objects,
+            units,
+            gap_samples,
+            warnings,
+        })
+    }
+
+    /// The index and retention, mapped; `None` when any shape check fails.
+    fn graph(&self, snap: &Snapshot<'_>) -> Option<(HeapIndex, Retention)> {
+        let s = self.words(Sec::Scalars)?;
+        if s.len() != sc::COUNT || s[sc::CLASSES] != snap.classes.len() as u64 {
+            return None;
+        }
+        let n = s[sc::N] as usize;
+        let ids: Column<u64> = self.column(Sec::Ids)?;
+        let offsets: Column<u64> = self.column(Sec::Offsets)?;
+        let class_of: Column<u32> = self.column(Sec::ClassOf)?;
+        let shallow: Column<u32> = self.column(Sec::Shallow)?;
+        let starts: Column<u64> = self.column(Sec::Starts)?;
+        let targets: Column<u32> = self.column(Sec::Targets)?;
+        let idom: Column<u32> = self.column(Sec::Idom)?;
+        let preorder: Column<u32> = self.column(Sec::Preorder)?;
+        let retained: Column<u64> = self.column(Sec::Retained)?;
+        let root = s[sc::ROOT] as u32;
+        let data_len = snap.bytes.bytes().len() as u64;
+        let classes = snap.classes.len() as u32;
+        // Shapes must agree before anything indexes with them (the checksum guards against
+        // damage; these against a cache written by a buggy or different build).
+        let ok = ids.len() == n
+            && offsets.len() == n
+            && class_of.len() == n
+            && shallow.len() == n
+            && starts.len() == n + 2
+            && idom.len() == n + 1
+            && retained.len() == n + 1
+            && root as usize == n
+            && starts.last().copied() == Some(targets.len() as u64)
+            && starts.par_windows(2).all(|w| w[0] <= w[1])
+            && targets.par_iter().all(|&t| (t as usize) <= n)
+            && preorder.par_iter().all(|&p| (p as usize) <= n)
+            && idom.par_iter().all(|&d| d == u32::MAX || (d as usize) <= n)
+            && offsets.par_iter().all(|&o| o < data_len)
+            && class_of.par_iter().all(|&c| c == u32::MAX || c < classes);
+        if !ok {
+            return None;
+        }
+        let roots = self
+            .words(Sec::Roots)?
+            .chunks_exact(4)
+            .map(|c| {
+                Some(Root {
+                    object: c[0] as u32,
+                    kind: root_kind_from_code(c[1] as u8)?,
+                    thread_serial: unopt32(c[2]),
+                    frame: unopt32(c[3]),
+                })
+            })
+            .collect::<Option<Vec<_>>>()?;
+        if roots.iter().any(|r| r.object as usize >= n) {
+            return None;
+        }
+        let class_objects: Vec<(u32, u32)> = self
+            .column::<u32>(Sec::ClassObjects)?
             .chunks_exact(2)
             .map(|c| (c[0], c[1]))
-            .collect(),
-        dangling,
-    };
-    let retention = Retention {
-        tree: DominatorTree {
-            idom,
-            preorder,
-            root,
-        },
-        retained,
-        unreachable_objects,
-        unreachable_bytes,
-        kept_unreachable,
-    };
-    Some((index, retention))
+            .collect();
+        if class_objects
+            .iter()
+            .any(|&(o, c)| o as usize >= n || c >= classes)
+        {
+            return None;
+        }
+        let big_shallow: Vec<(u32, u64)> = self
+            .words(Sec::BigShallow)?
+            .chunks_exact(2)
+            .map(|c| (c[0] as u32, c[1]))
+            .collect();
+        let class_retained = self.words(Sec::ClassRetained)?;
+        let memo = OnceLock::new();
+        if class_retained.len() == classes as usize {
+            let _ = memo.set(class_retained.to_vec());
+        }
+        let index = HeapIndex {
+            lookup: IdLookup::from_column(
+                s[sc::LOOKUP_MIN],
+                s[sc::LOOKUP_SHIFT] as u32,
+                self.column(Sec::LookupStarts)?,
+                n,
+            )?,
+            ids,
+            offsets,
+            class_of,
+            shallow,
+            big_shallow,
+            refs: Csr { starts, targets },
+            roots,
+            class_objects,
+            dangling: s[sc::DANGLING],
+        };
+        let retention = Retention {
+            tree: DominatorTree {
+                idom,
+                preorder,
+                root,
+            },
+            retained,
+            unreachable_objects: s[sc::UNREACHABLE_OBJECTS],
+            unreachable_bytes: s[sc::UNREACHABLE_BYTES],
+            kept_unreachable: s[sc::KEPT_UNREACHABLE] != 0,
+            class_retained_memo: memo,
+        };
+        Some((index, retention))
+    }
 }
 
 const ROOT_KINDS: [RootKind; 16] = [

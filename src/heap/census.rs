@@ -115,6 +115,50 @@ struct Run {
     instances: u64,
 }
 
+fn flush(run: &mut Run, by_class: &mut FxHashMap<u64, Counts>) {
+    if run.instances > 0 {
+        by_class.entry(run.class_id).or_default().instances += run.instances;
+        run.instances = 0;
+    }
+}
+
+/// Counts one object (from the fast header path or a full record alike) and returns its id and
+/// shape for the gap samples: the one place that knows how each kind of object is counted.
+#[inline]
+fn count_object(
+    p: &mut Partial<'_>,
+    run: &mut Run,
+    id: u64,
+    kind: ObjectKind,
+    class_id: u64,
+    length: u32,
+) -> (u64, ObjectShape) {
+    match kind {
+        ObjectKind::Instance => {
+            if class_id != run.class_id {
+                flush(run, &mut p.by_class);
+                run.class_id = class_id;
+            }
+            run.instances += 1;
+            (id, ObjectShape::Instance { class_id })
+        }
+        ObjectKind::ObjectArray => {
+            p.by_class.entry(class_id).or_default().add_array(length);
+            (
+                id,
+                ObjectShape::ObjectArray {
+                    class_id,
+                    len: length,
+                },
+            )
+        }
+        ObjectKind::PrimitiveArray(ty) => {
+            p.primitive_arrays[ty.index()].add_array(length);
+            (id, ObjectShape::PrimitiveArray { ty, len: length })
+        }
+    }
+}
+
 fn scan_body_ids<'a, const ID: usize>(
     dir: &Directory<'a>,
     body: HeapBody,
@@ -141,48 +185,11 @@ fn scan_body_ids<'a, const ID: usize>(
         class_id: u64::MAX,
         instances: 0,
     };
-    let flush = |run: &mut Run, by_class: &mut FxHashMap<u64, Counts>| {
-        if run.instances > 0 {
-            by_class.entry(run.class_id).or_default().instances += run.instances;
-            run.instances = 0;
-        }
-    };
     let mut prev: Option<(u64, ObjectShape)> = None;
     let mut reported = body.start as u64;
     loop {
         let (id, shape) = if let Some(h) = subs.next_object::<ID>() {
-            match h.kind {
-                ObjectKind::Instance => {
-                    if h.class_id != run.class_id {
-                        flush(&mut run, &mut p.by_class);
-                        run.class_id = h.class_id;
-                    }
-                    run.instances += 1;
-                    (
-                        h.id,
-                        ObjectShape::Instance {
-                            class_id: h.class_id,
-                        },
-                    )
-                }
-                ObjectKind::ObjectArray => {
-                    p.by_class
-                        .entry(h.class_id)
-                        .or_default()
-                        .add_array(h.length);
-                    (
-                        h.id,
-                        ObjectShape::ObjectArray {
-                            class_id: h.class_id,
-                            len: h.length,
-                        },
-                    )
-                }
-                ObjectKind::PrimitiveArray(ty) => {
-                    p.primitive_arrays[ty.index()].add_array(h.length);
-                    (h.id, ObjectShape::PrimitiveArray { ty, len: h.length })
-                }
-            }
+            count_object(&mut p, &mut run, h.id, h.kind, h.class_id, h.length)
         } else {
             let rec = match subs.next_sub_record() {
                 Ok(Some(r)) => r,
@@ -202,40 +209,26 @@ fn scan_body_ids<'a, const ID: usize>(
             };
             match rec {
                 // Objects the fast path declined (it never declines a complete object record, so
-                // these are not expected; counted the same way all the same).
+                // these are not expected; counted by the same helper all the same).
                 SubRecord::Instance(i) => {
-                    flush(&mut run, &mut p.by_class);
-                    p.by_class.entry(i.class_id).or_default().instances += 1;
-                    (
-                        i.id,
-                        ObjectShape::Instance {
-                            class_id: i.class_id,
-                        },
-                    )
+                    count_object(&mut p, &mut run, i.id, ObjectKind::Instance, i.class_id, 0)
                 }
-                SubRecord::ObjectArray(a) => {
-                    p.by_class
-                        .entry(a.class_id)
-                        .or_default()
-                        .add_array(a.length);
-                    (
-                        a.id,
-                        ObjectShape::ObjectArray {
-                            class_id: a.class_id,
-                            len: a.length,
-                        },
-                    )
-                }
-                SubRecord::PrimitiveArray(a) => {
-                    p.primitive_arrays[a.element_type.index()].add_array(a.length);
-                    (
-                        a.id,
-                        ObjectShape::PrimitiveArray {
-                            ty: a.element_type,
-                            len: a.length,
-                        },
-                    )
-                }
+                SubRecord::ObjectArray(a) => count_object(
+                    &mut p,
+                    &mut run,
+                    a.id,
+                    ObjectKind::ObjectArray,
+                    a.class_id,
+                    a.length,
+                ),
+                SubRecord::PrimitiveArray(a) => count_object(
+                    &mut p,
+                    &mut run,
+                    a.id,
+                    ObjectKind::PrimitiveArray(a.element_type),
+                    0,
+                    a.length,
+                ),
                 SubRecord::Class(c) => {
                     p.class_dumps.push(c);
                     prev = None;

@@ -12,6 +12,7 @@
 //!
 //! Everything is iterative: a linked list ten million objects long must not overflow the stack.
 
+use super::column::{Column, Scratch};
 use super::graph::{Csr, Node};
 
 /// Marks "none" in node arrays.
@@ -20,10 +21,10 @@ pub const NONE: Node = Node::MAX;
 /// The dominator tree, in node numbers of the input graph.
 pub struct DominatorTree {
     /// Immediate dominator of each node; `NONE` for the root and for unreachable nodes.
-    pub idom: Vec<Node>,
+    pub idom: Column<Node>,
     /// Reachable nodes in DFS preorder (the root first). A dominator always comes before the
     /// nodes it dominates, so reverse preorder is a bottom-up order of the tree.
-    pub preorder: Vec<Node>,
+    pub preorder: Column<Node>,
     pub root: Node,
 }
 
@@ -35,8 +36,16 @@ impl DominatorTree {
     /// Sums a per-node value up the tree: `retained[v] = own[v] + sum of retained[children]`.
     /// Unreachable nodes keep their own value.
     pub fn accumulate(&self, own: impl Fn(Node) -> u64) -> Vec<u64> {
+        self.accumulate_in(&Scratch::memory(), own).into_vec()
+    }
+
+    /// [`accumulate`](Self::accumulate) into a column placed by `scratch`.
+    pub fn accumulate_in(&self, scratch: &Scratch, own: impl Fn(Node) -> u64) -> Column<u64> {
         let n = self.idom.len();
-        let mut acc: Vec<u64> = (0..n as Node).map(&own).collect();
+        let mut acc: Column<u64> = scratch.zeroed(n);
+        for (v, a) in acc.iter_mut().enumerate() {
+            *a = own(v as Node);
+        }
         for &v in self.preorder.iter().rev() {
             let d = self.idom[v as usize];
             if d != NONE {
@@ -48,25 +57,30 @@ impl DominatorTree {
 
     /// Children lists as CSR over the tree (children in preorder).
     pub fn children(&self) -> Csr {
+        self.children_in(&Scratch::memory())
+    }
+
+    /// [`children`](Self::children) with its arrays placed by `scratch`.
+    pub fn children_in(&self, scratch: &Scratch) -> Csr {
         let n = self.idom.len();
-        let mut counts = vec![0u64; n + 1];
-        for &v in &self.preorder {
+        // Counts become row ends, then each child (taken in reverse preorder) decrements its
+        // parent's: one array is both the row starts and the fill pointers.
+        let mut starts: Column<u64> = scratch.zeroed(n + 1);
+        for &v in self.preorder.iter() {
             let d = self.idom[v as usize];
             if d != NONE {
-                counts[d as usize + 1] += 1;
+                starts[d as usize] += 1;
             }
         }
-        for i in 0..n {
-            counts[i + 1] += counts[i];
+        for i in 1..=n {
+            starts[i] += starts[i - 1];
         }
-        let starts = counts.clone();
-        let mut fill = counts;
-        let mut targets = vec![0 as Node; self.preorder.len().saturating_sub(1)];
-        for &v in &self.preorder {
+        let mut targets: Column<Node> = scratch.zeroed(self.preorder.len().saturating_sub(1));
+        for &v in self.preorder.iter().rev() {
             let d = self.idom[v as usize];
             if d != NONE {
-                targets[fill[d as usize] as usize] = v;
-                fill[d as usize] += 1;
+                starts[d as usize] -= 1;
+                targets[starts[d as usize] as usize] = v;
             }
         }
         Csr { starts, targets }
@@ -75,16 +89,30 @@ impl DominatorTree {
 
 /// Computes the dominator tree of `graph` from `root`.
 pub fn dominators(graph: &Csr, root: Node) -> DominatorTree {
+    dominators_in(graph, root, &Scratch::memory(), &|_| {})
+}
+
+/// [`dominators`] with its arrays (final and scratch) placed by `scratch`, reporting progress
+/// in nodes: four steps of `node_count` each.
+pub fn dominators_in(
+    graph: &Csr,
+    root: Node,
+    scratch: &Scratch,
+    progress: &dyn Fn(u64),
+) -> DominatorTree {
+    const STEP: usize = 1 << 16;
     let n = graph.node_count();
     // 1. Iterative DFS: preorder numbers and DFS-tree parents (in preorder numbers).
-    let mut pre_of = vec![NONE; n];
-    let mut preorder: Vec<Node> = Vec::new();
-    let mut parent: Vec<Node> = Vec::new();
+    let mut pre_of: Column<Node> = scratch.hot_filled(n, NONE);
+    let mut preorder: Column<Node> = scratch.zeroed(n);
+    let mut parent: Column<Node> = scratch.hot_zeroed(n);
+    let mut m = 0usize;
     let mut stack: Vec<(Node, u64)> = Vec::new();
     if (root as usize) < n {
         pre_of[root as usize] = 0;
-        preorder.push(root);
-        parent.push(NONE);
+        preorder[0] = root;
+        parent[0] = NONE;
+        m = 1;
         stack.push((root, graph.starts[root as usize]));
     }
     while let Some(top) = stack.last_mut() {
@@ -97,49 +125,61 @@ pub fn dominators(graph: &Csr, root: Node) -> DominatorTree {
         top.1 += 1;
         let w = graph.targets[next as usize];
         if pre_of[w as usize] == NONE {
-            pre_of[w as usize] = preorder.len() as Node;
-            parent.push(pre_of[v as usize]);
-            preorder.push(w);
+            pre_of[w as usize] = m as Node;
+            parent[m] = pre_of[v as usize];
+            preorder[m] = w;
+            m += 1;
+            if m.is_multiple_of(STEP) {
+                progress(STEP as u64);
+            }
             stack.push((w, graph.starts[w as usize]));
         }
     }
     drop(stack);
-    let m = preorder.len();
-    // 2. Predecessors of reachable nodes, in preorder numbers.
-    let mut pred_counts = vec![0u64; m + 1];
-    for (pv, &v) in preorder.iter().enumerate() {
-        let _ = pv;
+    progress((n - m / STEP * STEP) as u64);
+    preorder.truncate(m);
+    parent.truncate(m);
+    // 2. Predecessors of reachable nodes, in preorder numbers. Counts become row ends, then
+    //    each edge (taken backwards) decrements its row's: one array for starts and fill.
+    let mut pred_starts: Column<u64> = scratch.hot_zeroed(m + 1);
+    for &v in preorder.iter() {
         for &w in graph.successors(v) {
             let pw = pre_of[w as usize];
             if pw != NONE {
-                pred_counts[pw as usize + 1] += 1;
+                pred_starts[pw as usize] += 1;
             }
         }
     }
-    for i in 0..m {
-        pred_counts[i + 1] += pred_counts[i];
+    for i in 1..=m {
+        pred_starts[i] += pred_starts[i - 1];
     }
-    let pred_starts = pred_counts.clone();
-    let mut fill = pred_counts;
-    let mut preds = vec![0 as Node; pred_starts[m] as usize];
-    for (pv, &v) in preorder.iter().enumerate() {
-        for &w in graph.successors(v) {
+    let mut preds: Column<Node> = scratch.hot_zeroed(pred_starts[m] as usize);
+    for pv in (0..m).rev() {
+        for &w in graph.successors(preorder[pv]) {
             let pw = pre_of[w as usize];
             if pw != NONE {
-                preds[fill[pw as usize] as usize] = pv as Node;
-                fill[pw as usize] += 1;
+                pred_starts[pw as usize] -= 1;
+                preds[pred_starts[pw as usize] as usize] = pv as Node;
             }
         }
+        if pv.is_multiple_of(STEP) {
+            progress(STEP as u64);
+        }
     }
-    drop(fill);
+    drop(pre_of);
+    progress((n - m / STEP * STEP) as u64);
     // 3. Semi-dominators, in reverse preorder, with a path-compressed forest (`ancestor`,
     //    `label`) over the nodes already processed. For a predecessor v of w: if v < w, v is a
     //    candidate itself (Lemma: semi(w) = min{v : v -> w, v < w} ∪ {semi(u) : u > w ancestor
     //    of a predecessor in the forest}); `eval` returns v itself for unprocessed nodes,
     //    whose semi is still their own number, so both cases are one expression.
-    let mut semi: Vec<Node> = (0..m as Node).collect();
-    let mut label: Vec<Node> = (0..m as Node).collect();
-    let mut ancestor: Vec<Node> = vec![NONE; m];
+    let mut semi: Column<Node> = scratch.hot_zeroed(m);
+    let mut label: Column<Node> = scratch.hot_zeroed(m);
+    for i in 0..m {
+        semi[i] = i as Node;
+        label[i] = i as Node;
+    }
+    let mut ancestor: Column<Node> = scratch.hot_filled(m, NONE);
     let mut path: Vec<Node> = Vec::new();
     for w in (1..m).rev() {
         let mut s = semi[w];
@@ -149,25 +189,39 @@ pub fn dominators(graph: &Csr, root: Node) -> DominatorTree {
         }
         semi[w] = s;
         ancestor[w] = parent[w];
+        if w.is_multiple_of(STEP) {
+            progress(STEP as u64);
+        }
     }
     drop(ancestor);
-    drop(label);
     drop(preds);
+    drop(pred_starts);
+    progress((n - m / STEP * STEP) as u64);
     // 4. Immediate dominators (Semi-NCA): idom(w) = NCA(parent(w), semi(w)) in the dominator
     //    tree built so far; walking up from parent(w) while above semi(w) finds it, because
-    //    every node on that path was numbered before w and already has its idom.
-    let mut idom_pre: Vec<Node> = vec![NONE; m];
+    //    every node on that path was numbered before w and already has its idom. `label` is
+    //    no longer needed: its memory holds the idoms in preorder numbers.
+    let mut idom_pre = label;
+    if m > 0 {
+        idom_pre[0] = NONE;
+    }
     for w in 1..m {
         let mut d = parent[w];
         while d > semi[w] {
             d = idom_pre[d as usize];
         }
         idom_pre[w] = d;
+        if w.is_multiple_of(STEP) {
+            progress(STEP as u64);
+        }
     }
-    let mut idom = vec![NONE; n];
+    drop(semi);
+    drop(parent);
+    let mut idom: Column<Node> = scratch.filled(n, NONE);
     for w in 1..m {
         idom[preorder[w] as usize] = preorder[idom_pre[w] as usize];
     }
+    progress((n - m / STEP * STEP) as u64);
     DominatorTree {
         idom,
         preorder,

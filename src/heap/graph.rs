@@ -1,14 +1,17 @@
 //! Directed graphs as compressed sparse rows: `targets[starts[v]..starts[v + 1]]` are the
 //! successors of `v`. Nodes are dense `u32`; one `u64` row start per node and one `u32` per edge.
 
+use super::column::{Column, Scratch};
+
 /// A node number.
 pub type Node = u32;
 
-/// Compressed sparse rows.
+/// Compressed sparse rows. The arrays may live in scratch files or the mapped cache
+/// ([`Column`]); they deref to slices.
 #[derive(Clone, Debug, Default)]
 pub struct Csr {
-    pub starts: Vec<u64>,
-    pub targets: Vec<Node>,
+    pub starts: Column<u64>,
+    pub targets: Column<Node>,
 }
 
 impl Csr {
@@ -21,7 +24,10 @@ impl Csr {
             targets.extend_from_slice(l);
             starts.push(targets.len() as u64);
         }
-        Csr { starts, targets }
+        Csr {
+            starts: starts.into(),
+            targets: targets.into(),
+        }
     }
 
     pub fn node_count(&self) -> usize {
@@ -41,24 +47,30 @@ impl Csr {
 
     /// The transposed graph (predecessors), by counting sort: O(V + E), no per-node allocation.
     pub fn transpose(&self) -> Csr {
+        self.transpose_in(&Scratch::memory())
+    }
+
+    /// [`transpose`](Self::transpose) with its arrays placed by `scratch`. Rows are filled from
+    /// their ends (counts become end positions, each edge decrements its row's), so one array
+    /// serves as both row starts and fill pointers.
+    pub fn transpose_in(&self, scratch: &Scratch) -> Csr {
         let n = self.node_count();
-        let mut counts = vec![0u64; n + 1];
-        for &t in &self.targets {
-            counts[t as usize + 1] += 1;
+        let mut starts: Column<u64> = scratch.zeroed(n + 1);
+        for &t in self.targets.iter() {
+            starts[t as usize] += 1;
         }
-        for i in 0..n {
-            counts[i + 1] += counts[i];
+        for i in 1..=n {
+            starts[i] += starts[i - 1];
         }
-        let starts = counts.clone();
-        let mut fill = counts;
-        let mut targets = vec![0 as Node; self.targets.len()];
-        for v in 0..n {
-            for &t in self.successors(v as Node) {
-                let slot = &mut fill[t as usize];
+        let mut targets: Column<Node> = scratch.zeroed(self.targets.len());
+        for v in (0..n).rev() {
+            for &t in self.successors(v as Node).iter().rev() {
+                let slot = &mut starts[t as usize];
+                *slot -= 1;
                 targets[*slot as usize] = v as Node;
-                *slot += 1;
             }
         }
+        // Now starts[t] is the start of row t; starts[n] still holds the total.
         Csr { starts, targets }
     }
 }

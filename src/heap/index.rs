@@ -3,7 +3,10 @@
 //!
 //! Built in parallel passes over the mapped dump with flat arrays only: 8 bytes per object for its
 //! id (sorted, for id -> number lookups), 8 for its file offset, 4 for its class, 4 for its
-//! shallow size, 8 for its row start, and 4 per reference. Nothing per object is allocated.
+//! shallow size, 8 for its row start, about 2 for the id lookup table, and 4 per reference.
+//! Nothing per object is allocated. With a [`Scratch`] directory these arrays are scratch-file
+//! mappings ([`Column`]), so they take page cache, not anonymous memory; references are produced
+//! a window of objects at a time, so the anonymous memory of the build stays a few MB.
 //!
 //! Edges follow what keeps an object alive in HotSpot, as MAT models it: instance fields (except
 //! `java.lang.ref.Reference.referent`, which weak, soft, phantom and final references do not hold
@@ -11,6 +14,7 @@
 //! protection domain and static fields. A virtual root (node `len()`) points at every GC root.
 
 use super::classes::{ClassIndex, ClassTable, NO_CLASS};
+use super::column::{Column, Scratch};
 use super::graph::{Csr, Node};
 use super::snapshot::Snapshot;
 use crate::formats::hprof::reader::read_id;
@@ -36,16 +40,21 @@ pub struct IdLookup {
     min: u64,
     shift: u32,
     /// `starts[b]`: the first object whose bucket is >= b; one extra entry at the end.
-    starts: Vec<u32>,
+    starts: Column<u32>,
 }
 
 impl IdLookup {
     pub fn build(ids: &[u64]) -> IdLookup {
+        IdLookup::build_in(ids, &Scratch::memory())
+    }
+
+    /// [`build`](Self::build) with the table placed by `scratch`.
+    pub fn build_in(ids: &[u64], scratch: &Scratch) -> IdLookup {
         let (Some(&min), Some(&max)) = (ids.first(), ids.last()) else {
             return IdLookup {
                 min: 0,
                 shift: 0,
-                starts: vec![0, 0],
+                starts: vec![0, 0].into(),
             };
         };
         let span = max - min + 1;
@@ -56,7 +65,7 @@ impl IdLookup {
             shift += 1;
         }
         let buckets = ((span - 1) >> shift) as usize + 1;
-        let mut starts = vec![0u32; buckets + 1];
+        let mut starts: Column<u32> = scratch.zeroed(buckets + 1);
         let mut b = 0usize;
         for (i, &id) in ids.iter().enumerate() {
             let ib = ((id - min) >> shift) as usize;
@@ -104,6 +113,11 @@ impl IdLookup {
 
     /// Rebuilds a lookup from [`parts`](Self::parts), checking it fits `n` objects.
     pub fn from_parts(min: u64, shift: u32, starts: Vec<u32>, n: usize) -> Option<IdLookup> {
+        IdLookup::from_column(min, shift, starts.into(), n)
+    }
+
+    /// [`from_parts`](Self::from_parts) over a column (e.g. mapped from the cache).
+    pub fn from_column(min: u64, shift: u32, starts: Column<u32>, n: usize) -> Option<IdLookup> {
         let ok = shift < 64
             && !starts.is_empty()
             && starts.windows(2).all(|w| w[0] <= w[1])
@@ -124,14 +138,14 @@ pub enum ObjectKindTag {
 /// The object graph of one dump.
 pub struct HeapIndex {
     /// Object ids, ascending; the position is the object's number.
-    pub ids: Vec<u64>,
+    pub ids: Column<u64>,
     /// File offset of each object's sub-record (in the inflated dump for `.gz` input).
-    pub offsets: Vec<u64>,
+    pub offsets: Column<u64>,
     /// Class of each object: its class for instances and arrays (primitive arrays: the `int[]`-like
     /// class when the dump has it, else `NO_CLASS`), `java.lang.Class` for class objects.
-    pub class_of: Vec<ClassIndex>,
+    pub class_of: Column<ClassIndex>,
     /// Shallow size in the JVM's heap, saturated at `u32::MAX` (see [`HeapIndex::shallow`]).
-    pub shallow: Vec<u32>,
+    pub shallow: Column<u32>,
     /// Sizes of the rare arrays over 4 GiB.
     pub big_shallow: Vec<(ObjectIndex, u64)>,
     /// Outgoing references; node `len()` is the virtual root whose successors are the GC roots.
@@ -201,77 +215,24 @@ impl HeapIndex {
             + self.lookup.memory_bytes()
     }
 
-    /// Builds the index of a loaded snapshot.
+    /// Builds the index of a loaded snapshot (every array on the heap).
     pub fn build(s: &Snapshot<'_>, progress: &(dyn Fn(u64) + Sync)) -> HeapIndex {
+        HeapIndex::build_in(s, progress, &Scratch::memory())
+    }
+
+    /// Builds the index with its arrays placed by `scratch` (scratch files for big dumps).
+    /// `progress` is called with bytes of the dump done.
+    pub fn build_in(
+        s: &Snapshot<'_>,
+        progress: &(dyn Fn(u64) + Sync),
+        scratch: &Scratch,
+    ) -> HeapIndex {
         let data = s.bytes.bytes();
         let id_size = s.dir.id_size();
-        // 1. (id, offset) of every object: instances and arrays per heap body, then class objects.
-        let mut units: Vec<_> = s
-            .census
-            .units
-            .iter()
-            .filter(|u| u.objects > 0)
-            .copied()
-            .collect();
-        units.sort_by_key(|u| u.min_id);
-        let total: usize =
-            units.iter().map(|u| u.objects as usize).sum::<usize>() + s.classes.len();
-        let mut pairs: Vec<(u64, u64)> = vec![(0, 0); total];
-        {
-            let mut slices: Vec<&mut [(u64, u64)]> = Vec::with_capacity(units.len() + 1);
-            let mut rest: &mut [(u64, u64)] = &mut pairs;
-            for u in &units {
-                let (a, b) = rest.split_at_mut(u.objects as usize);
-                slices.push(a);
-                rest = b;
-            }
-            for (slot, c) in rest.iter_mut().zip(&s.classes.classes) {
-                *slot = (c.id, c.dump.offset);
-            }
-            slices
-                .into_par_iter()
-                .zip(units.par_iter())
-                .for_each(|(out, u)| {
-                    let mut subs = crate::formats::hprof::SubRecords::new(
-                        data,
-                        u.body.start,
-                        u.body.end,
-                        id_size,
-                    );
-                    let mut i = 0;
-                    while i < out.len() {
-                        let pos = subs.position();
-                        let h = if id_size == 4 {
-                            subs.next_object::<4>()
-                        } else {
-                            subs.next_object::<8>()
-                        };
-                        match h {
-                            Some(h) => {
-                                out[i] = (h.id, pos);
-                                i += 1;
-                            }
-                            None => match subs.next_sub_record() {
-                                Ok(Some(_)) => {}
-                                _ => break,
-                            },
-                        }
-                    }
-                    // A body that ended early (truncation) leaves zero ids: removed below.
-                    progress((u.body.end - u.body.start) as u64 / 4);
-                });
-        }
-        if !pairs.windows(2).all(|w| w[0].0 < w[1].0) {
-            pairs.par_sort_unstable_by_key(|p| p.0);
-            pairs.dedup_by_key(|p| p.0);
-        }
-        if pairs.first().is_some_and(|p| p.0 == 0) {
-            pairs.remove(0);
-        }
-        let ids: Vec<u64> = pairs.par_iter().map(|p| p.0).collect();
-        let offsets: Vec<u64> = pairs.par_iter().map(|p| p.1).collect();
-        drop(pairs);
-        let lookup = IdLookup::build(&ids);
+        // 1. Id and offset of every object: instances and arrays per heap body (in parallel),
+        //    then class objects.
+        let (ids, offsets) = object_table(s, progress, scratch);
+        let lookup = IdLookup::build_in(&ids, scratch);
         let n = ids.len();
 
         // 2. Per class: where its instances hold references (offsets into the field data).
@@ -287,11 +248,21 @@ impl HeapIndex {
             }
         }
 
-        // 3. One parallel pass in object order: class, shallow size and references of each object.
+        // 3. Parallel passes in object order, a window of objects at a time: class, shallow size
+        //    and references of each object. Each window's references are copied into `targets`
+        //    before the next starts, so only one window's worth is ever in anonymous memory.
+        //    Every reference is an id-sized field of a heap dump body, which bounds their number
+        //    (the scratch file is sparse: the bound costs address space, not memory).
         const CHUNK: usize = 1 << 16;
-        let mut class_of = vec![NO_CLASS; n];
-        let mut shallow = vec![0u32; n];
-        let mut degree = vec![0u64; n + 2];
+        const WINDOW: usize = 32 * CHUNK;
+        let mut class_of: Column<ClassIndex> = scratch.filled(n, NO_CLASS);
+        let mut shallow: Column<u32> = scratch.zeroed(n);
+        let mut degree: Column<u64> = scratch.zeroed(n + 2);
+        let bound = s.dir.heap_bytes() as usize / id_size as usize + 1;
+        let mut targets: Column<Node> = scratch.zeroed(bound);
+        let mut cursor = 0usize;
+        let mut dangling = 0;
+        let mut big_shallow = vec![];
         let ctx = EdgeCtx {
             s,
             data,
@@ -302,65 +273,82 @@ impl HeapIndex {
             class_class,
             prim_class: &prim_class,
         };
-        let chunks: Vec<ChunkOut> = class_of
-            .par_chunks_mut(CHUNK)
-            .zip(shallow.par_chunks_mut(CHUNK))
-            .zip(degree[1..n + 1].par_chunks_mut(CHUNK))
-            .enumerate()
-            .map(|(k, ((cls, sh), deg))| {
-                let first = k * CHUNK;
-                let mut out = ChunkOut::default();
-                for j in 0..cls.len() {
-                    let before = out.targets.len();
-                    let off = offsets[first + j] as usize;
-                    let (c, size) = ctx.object(off, &mut out);
-                    cls[j] = c;
-                    if size >= u32::MAX as u64 {
-                        sh[j] = u32::MAX;
-                        out.big.push(((first + j) as ObjectIndex, size));
-                    } else {
-                        sh[j] = size as u32;
+        let bytes_per_object = (data.len() as u64 / n.max(1) as u64).max(1);
+        let mut w = 0;
+        while w < n {
+            let wend = (w + WINDOW).min(n);
+            let chunks: Vec<ChunkOut> = class_of[w..wend]
+                .par_chunks_mut(CHUNK)
+                .zip(shallow[w..wend].par_chunks_mut(CHUNK))
+                .zip(degree[w + 1..wend + 1].par_chunks_mut(CHUNK))
+                .enumerate()
+                .map(|(k, ((cls, sh), deg))| {
+                    let first = w + k * CHUNK;
+                    let mut out = ChunkOut::default();
+                    for j in 0..cls.len() {
+                        let before = out.targets.len();
+                        let off = offsets[first + j] as usize;
+                        let (c, size) = ctx.object(off, &mut out);
+                        cls[j] = c;
+                        if size >= u32::MAX as u64 {
+                            sh[j] = u32::MAX;
+                            out.big.push(((first + j) as ObjectIndex, size));
+                        } else {
+                            sh[j] = size as u32;
+                        }
+                        deg[j] = (out.targets.len() - before) as u64;
                     }
-                    deg[j] = (out.targets.len() - before) as u64;
+                    progress(cls.len() as u64 * 3 / 4 * bytes_per_object);
+                    out
+                })
+                .collect();
+            for c in chunks {
+                let end = cursor + c.targets.len();
+                if end > targets.len() {
+                    // Cannot happen for a well-formed dump (see the bound above); grow anyway.
+                    let mut t: Column<Node> = scratch.zeroed(end.max(targets.len() * 2));
+                    t[..cursor].copy_from_slice(&targets[..cursor]);
+                    targets = t;
                 }
-                progress(cls.len() as u64 * 3 / 4 * ((data.len() as u64 / n.max(1) as u64).max(1)));
-                out
-            })
-            .collect();
+                targets[cursor..end].copy_from_slice(&c.targets);
+                cursor = end;
+                dangling += c.dangling;
+                big_shallow.extend(c.big);
+            }
+            w = wend;
+        }
         // 4. Roots, as edges of the virtual root (each object once, in root order).
         let mut roots = Vec::new();
-        let mut root_targets: Vec<Node> = Vec::new();
-        let mut seen = vec![false; n];
+        let mut first_seen: Vec<(ObjectIndex, u32)> = Vec::new();
         for r in &s.census.gc_roots {
             if let Some(o) = lookup.find(&ids, r.object_id) {
+                first_seen.push((o, roots.len() as u32));
                 roots.push(Root {
                     object: o,
                     kind: r.kind,
                     thread_serial: r.thread_serial,
                     frame: r.frame,
                 });
-                if !std::mem::replace(&mut seen[o as usize], true) {
-                    root_targets.push(o);
-                }
             }
         }
-        drop(seen);
+        first_seen.sort_unstable();
+        first_seen.dedup_by_key(|p| p.0);
+        first_seen.sort_unstable_by_key(|p| p.1);
+        let root_targets: Vec<Node> = first_seen.into_iter().map(|p| p.0).collect();
         degree[n + 1] = root_targets.len() as u64;
+        if cursor + root_targets.len() > targets.len() {
+            let mut t: Column<Node> = scratch.zeroed(cursor + root_targets.len());
+            t[..cursor].copy_from_slice(&targets[..cursor]);
+            targets = t;
+        }
+        targets[cursor..cursor + root_targets.len()].copy_from_slice(&root_targets);
+        targets.truncate(cursor + root_targets.len());
         // Row starts: prefix sums of the degrees.
         let mut acc = 0u64;
         for d in degree.iter_mut() {
             acc += *d;
             *d = acc;
         }
-        let mut targets: Vec<Node> = Vec::with_capacity(acc as usize);
-        let mut dangling = 0;
-        let mut big_shallow = vec![];
-        for c in chunks {
-            targets.extend_from_slice(&c.targets);
-            dangling += c.dangling;
-            big_shallow.extend(c.big);
-        }
-        targets.extend_from_slice(&root_targets);
         let class_objects = {
             let mut v: Vec<(ObjectIndex, ClassIndex)> = s
                 .classes
@@ -388,6 +376,126 @@ impl HeapIndex {
             dangling,
         }
     }
+}
+
+/// Ids (ascending, distinct, non-zero) and record offsets of every object. HotSpot writes the
+/// objects of each body in address order and the bodies in address order, with the class dumps
+/// apart: then the objects are already sorted and the (few) class objects are merged in from
+/// the back, in place. Anything else (truncated bodies, other writers) is sorted.
+fn object_table(
+    s: &Snapshot<'_>,
+    progress: &(dyn Fn(u64) + Sync),
+    scratch: &Scratch,
+) -> (Column<u64>, Column<u64>) {
+    let data = s.bytes.bytes();
+    let id_size = s.dir.id_size();
+    let mut units: Vec<_> = s
+        .census
+        .units
+        .iter()
+        .filter(|u| u.objects > 0)
+        .copied()
+        .collect();
+    units.sort_by_key(|u| u.min_id);
+    let objects: usize = units.iter().map(|u| u.objects as usize).sum();
+    let total = objects + s.classes.len();
+    let mut ids: Column<u64> = scratch.zeroed(total);
+    let mut offsets: Column<u64> = scratch.zeroed(total);
+    {
+        let mut slices: Vec<(&mut [u64], &mut [u64])> = Vec::with_capacity(units.len());
+        let mut rest_i: &mut [u64] = &mut ids[..objects];
+        let mut rest_o: &mut [u64] = &mut offsets[..objects];
+        for u in &units {
+            let (a, b) = rest_i.split_at_mut(u.objects as usize);
+            let (c, d) = rest_o.split_at_mut(u.objects as usize);
+            slices.push((a, c));
+            rest_i = b;
+            rest_o = d;
+        }
+        slices
+            .into_par_iter()
+            .zip(units.par_iter())
+            .for_each(|((out_id, out_off), u)| {
+                let mut subs =
+                    crate::formats::hprof::SubRecords::new(data, u.body.start, u.body.end, id_size);
+                let mut i = 0;
+                while i < out_id.len() {
+                    let pos = subs.position();
+                    let h = if id_size == 4 {
+                        subs.next_object::<4>()
+                    } else {
+                        subs.next_object::<8>()
+                    };
+                    match h {
+                        Some(h) => {
+                            out_id[i] = h.id;
+                            out_off[i] = pos;
+                            i += 1;
+                        }
+                        None => match subs.next_sub_record() {
+                            Ok(Some(_)) => {}
+                            _ => break,
+                        },
+                    }
+                }
+                // A body that ended early (truncation) leaves zero ids: removed below.
+                progress((u.body.end - u.body.start) as u64 / 4);
+            });
+    }
+    let mut classes: Vec<(u64, u64)> = s
+        .classes
+        .classes
+        .iter()
+        .map(|c| (c.id, c.dump.offset))
+        .collect();
+    classes.sort_unstable();
+    let sorted = ids[..objects].par_windows(2).all(|w| w[0] < w[1])
+        && ids.first().is_none_or(|&i| i != 0)
+        && classes.windows(2).all(|w| w[0].0 < w[1].0)
+        && classes.first().is_none_or(|c| c.0 != 0);
+    let sorted = sorted && {
+        // Merge from the back: the largest remaining of either list goes to the end.
+        let (mut i, mut j, mut k) = (objects, classes.len(), total);
+        let mut ok = true;
+        while j > 0 {
+            k -= 1;
+            if i > 0 && ids[i - 1] > classes[j - 1].0 {
+                ids[k] = ids[i - 1];
+                offsets[k] = offsets[i - 1];
+                i -= 1;
+            } else {
+                if i > 0 && ids[i - 1] == classes[j - 1].0 {
+                    ok = false; // a class id that is also an object id: take the slow path
+                    break;
+                }
+                ids[k] = classes[j - 1].0;
+                offsets[k] = classes[j - 1].1;
+                j -= 1;
+            }
+        }
+        ok
+    };
+    if sorted {
+        return (ids, offsets);
+    }
+    // The general case: sort (id, offset) pairs, drop duplicates and the zero ids of bodies
+    // that ended early.
+    let mut pairs: Vec<(u64, u64)> = (0..objects).map(|k| (ids[k], offsets[k])).collect();
+    pairs.extend(classes);
+    drop(ids);
+    drop(offsets);
+    pairs.par_sort_unstable_by_key(|p| p.0);
+    pairs.dedup_by_key(|p| p.0);
+    if pairs.first().is_some_and(|p| p.0 == 0) {
+        pairs.remove(0);
+    }
+    let mut ids: Column<u64> = scratch.zeroed(pairs.len());
+    let mut offsets: Column<u64> = scratch.zeroed(pairs.len());
+    for (k, p) in pairs.iter().enumerate() {
+        ids[k] = p.0;
+        offsets[k] = p.1;
+    }
+    (ids, offsets)
 }
 
 #[derive(Default)]

@@ -749,6 +749,19 @@ fn contended_group(jdk: u32, class: &str, field: &[u8]) -> u32 {
     }
 }
 
+/// Whether HotSpot gives instances of `class` (itself, not its superclasses) space that the
+/// dump's field list does not show: injected fields or `@Contended` padding. What a tool that
+/// sizes objects from the dump alone misses.
+pub fn has_hidden_space(jdk: u32, class: &str) -> bool {
+    !injected_fields(jdk, class).is_empty()
+        || contended_class(jdk, class)
+        || (class == "java.lang.Thread" && jdk <= 18)
+        || matches!(
+            class,
+            "java.util.concurrent.ForkJoinPool" | "java.util.concurrent.ForkJoinPool$WorkQueue"
+        )
+}
+
 /// JDK classes annotated `@Contended` as a whole.
 fn contended_class(jdk: u32, class: &str) -> bool {
     match class {

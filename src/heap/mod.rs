@@ -5,6 +5,7 @@
 pub mod cache;
 pub mod census;
 pub mod classes;
+pub mod column;
 pub mod dominators;
 pub mod fxhash;
 pub mod graph;

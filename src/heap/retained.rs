@@ -8,26 +8,41 @@
 //! instances at once would free).
 
 use super::classes::NO_CLASS;
-use super::dominators::{dominators, DominatorTree, NONE};
+use super::column::{Column, Scratch};
+use super::dominators::{dominators_in, DominatorTree, NONE};
 use super::graph::{Csr, Node};
 use super::index::HeapIndex;
+use std::sync::OnceLock;
 
 /// Dominators and retained sizes of every object.
 pub struct Retention {
     pub tree: DominatorTree,
     /// Retained bytes per node; the last node is the virtual root (the whole reachable heap).
-    pub retained: Vec<u64>,
+    pub retained: Column<u64>,
     /// Objects not reachable from any GC root (before `--keep-unreachable` made them roots).
     pub unreachable_objects: u64,
     pub unreachable_bytes: u64,
     /// Whether unreachable objects were kept (made roots of their own).
     pub kept_unreachable: bool,
+    /// Retained bytes per class once computed (or loaded from the index cache).
+    pub class_retained_memo: OnceLock<Vec<u64>>,
 }
 
 impl Retention {
     pub fn compute(index: &mut HeapIndex, keep_unreachable: bool) -> Retention {
+        Retention::compute_in(index, keep_unreachable, &Scratch::memory(), &|_| {})
+    }
+
+    /// [`compute`](Self::compute) with its arrays placed by `scratch`; `progress` counts nodes
+    /// (four steps of `index.len()` per dominator pass, plus one for the sizes).
+    pub fn compute_in(
+        index: &mut HeapIndex,
+        keep_unreachable: bool,
+        scratch: &Scratch,
+        progress: &dyn Fn(u64),
+    ) -> Retention {
         let root = index.virtual_root();
-        let mut tree = dominators(&index.refs, root);
+        let mut tree = dominators_in(&index.refs, root, scratch, progress);
         let n = index.len();
         let unreachable: Vec<Node> = (0..n as Node).filter(|&v| !tree.is_reachable(v)).collect();
         let unreachable_objects = unreachable.len() as u64;
@@ -35,20 +50,20 @@ impl Retention {
         if keep_unreachable && !unreachable.is_empty() {
             // Each unreachable object not reached from an earlier one becomes a root: a walk
             // from every candidate in address order marks what it reaches.
-            let mut seen = vec![false; n];
+            let mut seen: Column<u8> = scratch.zeroed(n);
             let mut extra: Vec<Node> = vec![];
             let mut stack: Vec<Node> = vec![];
             for &u in &unreachable {
-                if seen[u as usize] {
+                if seen[u as usize] != 0 {
                     continue;
                 }
                 extra.push(u);
-                seen[u as usize] = true;
+                seen[u as usize] = 1;
                 stack.push(u);
                 while let Some(v) = stack.pop() {
                     for &w in index.refs.successors(v) {
-                        if (w as usize) < n && !seen[w as usize] && !tree.is_reachable(w) {
-                            seen[w as usize] = true;
+                        if (w as usize) < n && seen[w as usize] == 0 && !tree.is_reachable(w) {
+                            seen[w as usize] = 1;
                             stack.push(w);
                         }
                     }
@@ -56,10 +71,12 @@ impl Retention {
             }
             // (An object that reaches an earlier candidate is a root too; the earlier one then
             // has two roots above it and the virtual root as its dominator, as in MAT.)
-            add_root_edges(&mut index.refs, &extra);
-            tree = dominators(&index.refs, root);
+            drop(seen);
+            add_root_edges(&mut index.refs, &extra, scratch);
+            drop(tree);
+            tree = dominators_in(&index.refs, root, scratch, progress);
         }
-        let retained = tree.accumulate(|v| {
+        let retained = tree.accumulate_in(scratch, |v| {
             if (v as usize) < n {
                 index.shallow(v)
             } else {
@@ -72,6 +89,7 @@ impl Retention {
             unreachable_objects,
             unreachable_bytes,
             kept_unreachable: keep_unreachable,
+            class_retained_memo: OnceLock::new(),
         }
     }
 
@@ -85,9 +103,28 @@ impl Retention {
     }
 
     /// Retained bytes per class, each instance counted unless another instance of the same class
-    /// dominates it. Indexed by class index.
+    /// dominates it. Indexed by class index. Computed once per `Retention` (a walk of the whole
+    /// tree), then remembered; the index cache stores it.
     pub fn class_retained(&self, index: &HeapIndex, class_count: usize) -> Vec<u64> {
-        let children = self.tree.children();
+        match self.class_retained_memo.get() {
+            Some(v) if v.len() == class_count => v.clone(),
+            _ => {
+                let v = self.class_retained_in(index, class_count, &Scratch::memory());
+                let _ = self.class_retained_memo.set(v.clone());
+                v
+            }
+        }
+    }
+
+    /// [`class_retained`](Self::class_retained) without the memo, with the tree's children
+    /// placed by `scratch`.
+    pub fn class_retained_in(
+        &self,
+        index: &HeapIndex,
+        class_count: usize,
+        scratch: &Scratch,
+    ) -> Vec<u64> {
+        let children = self.tree.children_in(scratch);
         let n = index.len();
         let mut out = vec![0u64; class_count];
         let mut active = vec![0u32; class_count];
@@ -132,8 +169,12 @@ pub fn reachable_instances(index: &HeapIndex, r: &Retention, class_count: usize)
 }
 
 /// Appends `extra` to the virtual root's row (the last row of the graph).
-fn add_root_edges(g: &mut Csr, extra: &[Node]) {
-    g.targets.extend_from_slice(extra);
+fn add_root_edges(g: &mut Csr, extra: &[Node], scratch: &Scratch) {
+    let old = g.targets.len();
+    let mut targets: Column<Node> = scratch.zeroed(old + extra.len());
+    targets[..old].copy_from_slice(&g.targets);
+    targets[old..].copy_from_slice(extra);
+    g.targets = targets;
     let last = g.starts.len() - 1;
     g.starts[last] += extra.len() as u64;
 }

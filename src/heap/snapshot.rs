@@ -11,6 +11,10 @@ use std::time::Instant;
 /// Callbacks for long phases: `phase(name, total_bytes)` starts one, `advance(bytes)` moves it.
 pub trait Progress: Sync {
     fn phase(&self, name: &str, total: u64);
+    /// A phase counted in items (nodes, objects) rather than bytes.
+    fn phase_items(&self, name: &str, total: u64) {
+        self.phase(name, total)
+    }
     fn advance(&self, n: u64);
     fn finish(&self);
 }
@@ -43,6 +47,10 @@ pub struct Snapshot<'a> {
     /// All warnings: input, directory and census, in file order.
     pub warnings: Vec<Warning>,
     pub timings: Vec<(&'static str, f64)>,
+    /// The options the JVM facts were detected with (part of the index cache key).
+    pub overrides: Overrides,
+    /// Whether the census came from the index cache rather than a pass over the dump.
+    pub census_from_cache: bool,
 }
 
 impl<'a> Snapshot<'a> {
@@ -50,6 +58,17 @@ impl<'a> Snapshot<'a> {
         bytes: &'a DumpBytes,
         overrides: Overrides,
         progress: &dyn Progress,
+    ) -> Result<Snapshot<'a>, LoadError> {
+        Snapshot::load_with(bytes, overrides, progress, |_| None)
+    }
+
+    /// [`load`](Self::load), taking the census from `cached` when it has one (the index cache)
+    /// instead of walking every object.
+    pub fn load_with(
+        bytes: &'a DumpBytes,
+        overrides: Overrides,
+        progress: &dyn Progress,
+        cached: impl FnOnce(&Directory<'a>) -> Option<Census<'a>>,
     ) -> Result<Snapshot<'a>, LoadError> {
         let mut timings = vec![];
         let t = Instant::now();
@@ -59,9 +78,17 @@ impl<'a> Snapshot<'a> {
         })?;
         timings.push(("directory", t.elapsed().as_secs_f64()));
         let t = Instant::now();
-        progress.phase("reading objects", dir.heap_bytes());
-        let census = Census::scan(&dir, &|n| progress.advance(n));
-        progress.finish();
+        let cached = cached(&dir);
+        let census_from_cache = cached.is_some();
+        let census = match cached {
+            Some(c) => c,
+            None => {
+                progress.phase("reading objects", dir.heap_bytes());
+                let c = Census::scan(&dir, &|n| progress.advance(n));
+                progress.finish();
+                c
+            }
+        };
         timings.push(("census", t.elapsed().as_secs_f64()));
         let t = Instant::now();
         let classes = ClassTable::build(&dir, &census.class_dumps);
@@ -91,6 +118,8 @@ impl<'a> Snapshot<'a> {
             sizes,
             warnings,
             timings,
+            overrides,
+            census_from_cache,
         })
     }
 

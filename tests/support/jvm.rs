@@ -368,7 +368,7 @@ fn run_capture_script(
 // ---------------------------------------------------------------------------------------------------
 // JDKs, paths, cache keys, locks
 
-fn repo_root() -> PathBuf {
+pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
