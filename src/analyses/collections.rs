@@ -7,9 +7,9 @@
 
 use super::describe::{collection_size, object_ref, ObjectRef};
 use super::graph::Graph;
+use crate::formats::hprof::{BasicType, SubRecord};
 use crate::heap::classes::{ClassIndex, NO_CLASS};
 use crate::heap::index::ObjectIndex;
-use crate::formats::hprof::{BasicType, SubRecord};
 use crate::heap::objects::Heap;
 use rayon::prelude::*;
 use serde::Serialize;
@@ -203,9 +203,17 @@ enum SizePlan {
     /// A wrapper around another collection (`HashSet.map`, `TreeSet.m`).
     Inner { inner: usize },
     /// `ConcurrentHashMap`: `baseCount` plus its counter cells; `table`.
-    Concurrent { base: usize, cells: usize, table: usize },
+    Concurrent {
+        base: usize,
+        cells: usize,
+        table: usize,
+    },
     /// `ArrayDeque`: `elements`, `head`, `tail`.
-    Deque { elements: usize, head: usize, tail: usize },
+    Deque {
+        elements: usize,
+        head: usize,
+        tail: usize,
+    },
     /// Anything else: the slower generic reading.
     Generic,
 }
@@ -235,14 +243,29 @@ fn plan_for(heap: &Heap<'_, '_>, c: ClassIndex) -> SizePlan {
             })
         })()
     } else if is("java.util.HashMap") || is("java.util.WeakHashMap") {
-        at("size").map(|size| SizePlan::Fields { size, table: at("table") })
+        at("size").map(|size| SizePlan::Fields {
+            size,
+            table: at("table"),
+        })
     } else if is("java.util.Hashtable") {
-        at("count").map(|size| SizePlan::Fields { size, table: at("table") })
+        at("count").map(|size| SizePlan::Fields {
+            size,
+            table: at("table"),
+        })
     } else if is("java.util.ArrayList") {
-        at("size").map(|size| SizePlan::Fields { size, table: at("elementData") })
+        at("size").map(|size| SizePlan::Fields {
+            size,
+            table: at("elementData"),
+        })
     } else if is("java.util.Vector") {
-        at("elementCount").map(|size| SizePlan::Fields { size, table: at("elementData") })
-    } else if is("java.util.TreeMap") || is("java.util.LinkedList") || is("java.util.IdentityHashMap") {
+        at("elementCount").map(|size| SizePlan::Fields {
+            size,
+            table: at("elementData"),
+        })
+    } else if is("java.util.TreeMap")
+        || is("java.util.LinkedList")
+        || is("java.util.IdentityHashMap")
+    {
         at("size").map(|size| SizePlan::Fields { size, table: None })
     } else {
         None
@@ -315,7 +338,11 @@ impl<'h, 's, 'a> Sizer<'h, 's, 'a> {
                 }
                 Some((size, Some(self.len_of(self.obj_at(f, table)))))
             }
-            SizePlan::Deque { elements, head, tail } => {
+            SizePlan::Deque {
+                elements,
+                head,
+                tail,
+            } => {
                 let cap = self.len_of(self.obj_at(f, elements));
                 let (h, t) = (Self::int_at(f, head)?, Self::int_at(f, tail)?);
                 let size = if cap > 0 { (t - h).rem_euclid(cap) } else { 0 };

@@ -2,6 +2,7 @@
 //! summary, leak suspects with their stories, the largest collections, wasted memory, and (for
 //! the HTML report) an aggregated dominator tree and the details of every object it mentions.
 
+use super::classloaders::{class_loader_suspects, Thresholds};
 use super::collections::{self, CollectionRow, Kinds};
 use super::describe::{node_ref, object_ref, ObjectRef};
 use super::dump_info::{Assumptions, DumpInfo};
@@ -24,6 +25,8 @@ pub const SCHEMA: &str = "oomsleuth.report/1";
 #[derive(Clone, Debug)]
 pub struct Options {
     pub suspects: suspects::Options,
+    /// When loader types and class families become suspects.
+    pub class_loaders: Thresholds,
     /// Rows in the histogram, collections and dominator lists.
     pub rows: usize,
     /// Build the flame graph and object details (for the HTML report).
@@ -34,6 +37,7 @@ impl Default for Options {
     fn default() -> Options {
         Options {
             suspects: suspects::Options::default(),
+            class_loaders: Thresholds::default(),
             rows: 20,
             details: false,
         }
@@ -153,11 +157,22 @@ pub fn analyze(g: &Graph<'_, '_>, children: &Csr, opts: &Options) -> Report {
     let pct = |b: u64| 100.0 * b as f64 / total.max(1) as f64;
 
     clock.lap("kinds");
-    let suspects = suspects::find(g, children, &kinds, &opts.suspects);
+    let mut suspects = suspects::find(g, children, &kinds, &opts.suspects);
     clock.lap("suspects");
+    // Metaspace findings (class loaders, generated classes) follow the heap suspects.
+    for c in class_loader_suspects(g, &opts.class_loaders) {
+        if suspects.len() >= opts.suspects.max_suspects {
+            break;
+        }
+        suspects.push(Suspect::from_class_loaders(suspects.len() + 1, c));
+    }
+    clock.lap("classloaders");
 
     let ncls = snap.classes.len();
-    let class_retained = class_retained(g, children, ncls);
+    let class_retained = match g.retention.class_retained_memo.get() {
+        Some(v) if v.len() == ncls => v.clone(),
+        _ => class_retained(g, children, ncls),
+    };
     let mut rows = histogram::rows(snap);
     histogram::sort_rows(&mut rows, histogram::SortBy::Bytes);
     rows.truncate(opts.rows);
@@ -263,7 +278,11 @@ fn class_retained(g: &Graph<'_, '_>, children: &Csr, ncls: usize) -> Vec<u64> {
     let mut active = vec![0u32; ncls];
     let mut stack: Vec<(Node, bool)> = vec![(index.virtual_root(), false)];
     while let Some((v, exiting)) = stack.pop() {
-        let c = if (v as usize) < n { index.class_of[v as usize] } else { NO_CLASS };
+        let c = if (v as usize) < n {
+            index.class_of[v as usize]
+        } else {
+            NO_CLASS
+        };
         let counted = c != NO_CLASS && (c as usize) < ncls;
         if exiting {
             if counted {
@@ -368,8 +387,8 @@ fn details(g: &Graph<'_, '_>, r: &Report, tops: &[Node]) -> BTreeMap<String, Obj
     let heap = &g.heap;
     let mut ids: Vec<String> = vec![];
     for s in &r.suspects {
-        ids.push(s.holder.id.clone());
-        ids.push(s.accumulation_point.object.id.clone());
+        ids.extend(s.holder.iter().map(|h| h.id.clone()));
+        ids.extend(s.accumulation_point.iter().map(|a| a.object.id.clone()));
         ids.extend(s.path.iter().map(|p| p.object.id.clone()));
         if let Some(a) = &s.accumulated {
             ids.extend(a.examples.iter().map(|e| e.object.id.clone()));

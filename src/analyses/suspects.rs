@@ -16,6 +16,7 @@
 //!    retain, and the field whose values set the accumulated objects apart from the other instances
 //!    of their class.
 
+use super::classloaders::ClassLoaderSuspect;
 use super::collections::{entry_key_value, Kind, Kinds};
 use super::describe::{describe, hex, object_ref, quote, ObjectRef};
 use super::graph::Graph;
@@ -74,6 +75,8 @@ pub enum Pattern {
     LargeObject,
     /// Many top-level objects of one class that together retain a large share.
     ManyInstances,
+    /// Class loaders or generated classes piling up (Metaspace): see `class_loader`.
+    ClassLoaders,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -159,11 +162,13 @@ pub struct Suspect {
     pub title: String,
     pub retained_bytes: u64,
     pub retained_percent: f64,
-    /// The object at the top of the suspect's dominator subtree (for a group: its biggest member).
-    pub holder: ObjectRef,
+    /// The object at the top of the suspect's dominator subtree (for a group: its biggest member);
+    /// for a class-loader suspect, the representative loader.
+    pub holder: Option<ObjectRef>,
     /// Objects the suspect stands for: 1, or the members of a group.
     pub instances: u64,
-    pub accumulation_point: AccumulationPoint,
+    /// Null for class-loader suspects.
+    pub accumulation_point: Option<AccumulationPoint>,
     /// Shortest strong path from a GC root to the map or collection that grows (or to the
     /// accumulation point).
     pub path: Vec<Step>,
@@ -175,6 +180,33 @@ pub struct Suspect {
     pub explanation: String,
     /// What to look at in the code.
     pub look_at: String,
+    /// For `class_loaders` suspects: the loader type or class family, counts, Metaspace
+    /// estimate and mechanism (see `oomsleuth.classloaders/1`); null otherwise.
+    pub class_loader: Option<ClassLoaderSuspect>,
+}
+
+impl Suspect {
+    /// A class-loader finding as a suspect of the report.
+    pub fn from_class_loaders(rank: usize, c: ClassLoaderSuspect) -> Suspect {
+        Suspect {
+            rank,
+            pattern: Pattern::ClassLoaders,
+            title: c.title.clone(),
+            retained_bytes: 0,
+            retained_percent: 0.0,
+            holder: c.path.last().map(|s| s.object.clone()),
+            instances: c.counts.loaders,
+            accumulation_point: None,
+            path: c.path.clone(),
+            owner: None,
+            accumulated: None,
+            map: None,
+            discriminator: None,
+            explanation: c.explanation.clone(),
+            look_at: c.fix.clone(),
+            class_loader: Some(c),
+        }
+    }
 }
 
 /// The analysis context shared by the steps.
@@ -736,9 +768,9 @@ impl<'g, 's, 'a> Ctx<'g, 's, 'a> {
             title: String::new(),
             retained_bytes: f.retained,
             retained_percent: pct(f.retained),
-            holder,
+            holder: Some(holder),
             instances: f.members.len() as u64,
-            accumulation_point: acc_point,
+            accumulation_point: Some(acc_point),
             path,
             owner,
             accumulated,
@@ -746,6 +778,7 @@ impl<'g, 's, 'a> Ctx<'g, 's, 'a> {
             discriminator,
             explanation: String::new(),
             look_at: String::new(),
+            class_loader: None,
         };
         let key = hop.or(path_hop).and_then(|(_, e)| {
             s.map.as_ref().and_then(|m| {
@@ -1097,7 +1130,16 @@ fn write_story(
             d.percent, d.field, d.value
         )
     });
-    let holder_desc = &s.holder.description;
+    let holder_desc = s
+        .holder
+        .as_ref()
+        .map(|h| h.description.clone())
+        .unwrap_or_default();
+    let point_desc = s
+        .accumulation_point
+        .as_ref()
+        .map(|a| a.object.description.clone())
+        .unwrap_or_default();
     let via = owner
         .clone()
         .map(|o| format!(" held by {o}"))
@@ -1154,7 +1196,7 @@ fn write_story(
                 s.accumulated
                     .as_ref()
                     .map(|a| a.class.clone())
-                    .unwrap_or_else(|| s.accumulation_point.object.description.clone())
+                    .unwrap_or_else(|| point_desc.clone())
             );
         }
         Pattern::Listeners => {
@@ -1227,10 +1269,11 @@ fn write_story(
                  together; none is large alone. The biggest is {holder_desc}, with its memory in \
                  {}.",
                 thousands(s.instances),
-                s.accumulation_point.object.description
+                point_desc
             );
             s.look_at = format!("What creates {class} objects and what keeps them alive.");
         }
+        Pattern::ClassLoaders => {}
     }
 }
 

@@ -105,12 +105,15 @@ impl Owners<'_, '_, '_> {
             .par_iter()
             .step_by(stride)
             .with_min_len(1 << 12)
-            .fold(new_map, |mut by: FxHashMap<ClassIndex, (u64, u64)>, &(o, bytes)| {
-                let e = by.entry(self.owner(o)).or_default();
-                e.0 += 1;
-                e.1 += bytes;
-                by
-            })
+            .fold(
+                new_map,
+                |mut by: FxHashMap<ClassIndex, (u64, u64)>, &(o, bytes)| {
+                    let e = by.entry(self.owner(o)).or_default();
+                    e.0 += 1;
+                    e.1 += bytes;
+                    by
+                },
+            )
             .reduce(new_map, |mut a, b| {
                 for (k, (n, v)) in b {
                     let e = a.entry(k).or_default();
@@ -163,7 +166,10 @@ pub fn waste(g: &Graph<'_, '_>, kinds: &Kinds, sizes: &[(ObjectIndex, u64, Optio
     let timings = std::env::var_os("OOMSLEUTH_TIMINGS").is_some();
     let lap = |what: &str| {
         if timings {
-            eprintln!("timing:   waste/{what:<10} {:>6.3} s", t.elapsed().as_secs_f64());
+            eprintln!(
+                "timing:   waste/{what:<10} {:>6.3} s",
+                t.elapsed().as_secs_f64()
+            );
         }
     };
     let duplicate_strings = duplicate_strings(g, &owners);
@@ -281,7 +287,12 @@ fn trailing_zero_bytes(data: &[u8]) -> usize {
         }
         n += 8;
     }
-    n + chunks.remainder().iter().rev().take_while(|&&b| b == 0).count()
+    n + chunks
+        .remainder()
+        .iter()
+        .rev()
+        .take_while(|&&b| b == 0)
+        .count()
 }
 
 fn hash_bytes(b: &[u8], seed: u64) -> u64 {

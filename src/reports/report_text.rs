@@ -84,6 +84,19 @@ pub fn path_lines(steps: &[Step], style: &Style, indent: usize, out: &mut String
 }
 
 fn suspect(s: &Suspect, style: &Style, out: &mut String) {
+    if let Some(c) = &s.class_loader {
+        let _ = writeln!(
+            out,
+            "{} {}",
+            style.bold(&style.yellow(&format!("Suspect {}:", s.rank))),
+            style.bold("class loaders / Metaspace")
+        );
+        for line in super::classloaders_text::suspect(c, style).lines() {
+            let _ = writeln!(out, "  {line}");
+        }
+        out.push('\n');
+        return;
+    }
     let _ = writeln!(
         out,
         "{} {}",
@@ -102,27 +115,28 @@ fn suspect(s: &Suspect, style: &Style, out: &mut String) {
         let _ = writeln!(out, "  {}", style.bold("Path from a GC root"));
         path_lines(&s.path, style, 4, out);
     }
-    let a = &s.accumulation_point;
-    let _ = writeln!(
-        out,
-        "  {} {} {}",
-        style.bold("Accumulation point:"),
-        cut(&a.object.description, 45),
-        style.dim(&format!(
-            "@{}, retains {} ({:.1}%)",
-            a.object.id,
-            human_bytes(a.retained_bytes),
-            a.retained_percent
-        ))
-    );
-    if let Some(c) = &a.container {
+    if let Some(a) = &s.accumulation_point {
         let _ = writeln!(
             out,
-            "    {} {} {}",
-            style.dim("inside"),
-            cut(&c.description, 70),
-            style.dim(&format!("@{}", c.id))
+            "  {} {} {}",
+            style.bold("Accumulation point:"),
+            cut(&a.object.description, 45),
+            style.dim(&format!(
+                "@{}, retains {} ({:.1}%)",
+                a.object.id,
+                human_bytes(a.retained_bytes),
+                a.retained_percent
+            ))
         );
+        if let Some(c) = &a.container {
+            let _ = writeln!(
+                out,
+                "    {} {} {}",
+                style.dim("inside"),
+                cut(&c.description, 70),
+                style.dim(&format!("@{}", c.id))
+            );
+        }
     }
     if let Some(acc) = &s.accumulated {
         let _ = writeln!(
