@@ -1,6 +1,7 @@
 //! Analyses: one module per question a user asks. Each returns a plain `Serialize` struct that
 //! is its JSON contract; reports render those structs.
 
+pub mod class_families;
 pub mod describe;
 pub mod dominator_tree;
 pub mod dump_info;
@@ -9,3 +10,12 @@ pub mod histogram;
 pub mod inspect;
 pub mod paths;
 pub mod top;
+
+// Beyond the heap dump (issue 7): native memory, process maps, GC/class logs, jstat, the verdict.
+pub mod classlog;
+pub mod gclog;
+pub mod jstat;
+pub mod native;
+pub mod scan;
+pub mod series;
+pub mod verdict;

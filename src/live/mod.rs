@@ -1,0 +1,80 @@
+//! Reading a live process on Linux: `/proc/PID/maps` for its mappings and `/proc/PID/mem` for their
+//! bytes. All OS-specific code of oomsleuth's non-heap commands is here; it produces bytes that the
+//! formats and analyses read.
+//!
+//! Reading another process's memory needs the same rights as `ptrace`: the same user (and
+//! `kernel.yama.ptrace_scope` 0 or 1 with the reader as ancestor, or `CAP_SYS_PTRACE`), or root.
+
+use crate::analyses::scan::{Region, ScanReport, Scanner};
+use crate::formats::logs::pmap::Mapping;
+use crate::formats::logs::smaps;
+use anyhow::{Context, Result};
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+
+/// A process's mappings, from `/proc/PID/maps`.
+pub fn mappings(pid: u32) -> Result<Vec<Mapping>> {
+    let path = format!("/proc/{pid}/maps");
+    let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {path}: is process {pid} running (and on Linux)?"))?;
+    Ok(smaps::parse(&text).mappings)
+}
+
+/// Chunk size for reads through /proc/PID/mem, and the overlap between chunks (a class file that
+/// straddles two chunks is parsed from the first; longer class files than this are cut).
+const CHUNK: usize = 64 << 20;
+const OVERLAP: usize = 1 << 20;
+
+/// Scans the readable anonymous mappings of a live process (never file-backed ones: `lib/modules` holds
+/// every JDK class once, and counting those says nothing about a leak).
+pub fn scan_pid(pid: u32, top: usize) -> Result<ScanReport> {
+    let started = std::time::Instant::now();
+    let maps = mappings(pid)?;
+    let mem_path = format!("/proc/{pid}/mem");
+    let mem = File::open(&mem_path).with_context(|| {
+        format!("cannot open {mem_path}: run as the process's user or root (reading another process's memory needs ptrace rights; see kernel.yama.ptrace_scope)")
+    })?;
+    let mut s = Scanner::new(format!("pid {pid}"));
+    let mut buf = vec![0u8; CHUNK + OVERLAP];
+    for m in maps.iter().filter(|m| m.is_anon() && m.readable()) {
+        let size = usize::try_from(m.size).unwrap_or(0);
+        let mut off = 0usize;
+        let mut regions = 1;
+        while off < size {
+            let want = (size - off).min(CHUNK + OVERLAP);
+            let n = match read_fully(&mem, &mut buf[..want], m.start + off as u64) {
+                Ok(n) => n,
+                Err(e) => {
+                    s.skipped(format!("0x{:x}+{off}: {e}", m.start));
+                    break;
+                }
+            };
+            let last = off + n >= size;
+            let limit = if last { None } else { Some(CHUNK.min(n)) };
+            s.scan(&Region { start: m.start, name: if m.name.is_empty() { "[anon]".into() } else { m.name.clone() }, perms: m.perms.clone(), bytes: &buf[..n] }, limit);
+            s.scanned(regions, limit.unwrap_or(n) as u64);
+            regions = 0;
+            if n < want {
+                break;
+            }
+            off += CHUNK;
+        }
+    }
+    Ok(s.finish(top, started.elapsed().as_secs_f64()))
+}
+
+fn read_fully(f: &File, buf: &mut [u8], at: u64) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match f.read_at(&mut buf[n..], at + n as u64) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) if n > 0 => {
+                let _ = e;
+                break;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
