@@ -1,6 +1,7 @@
 //! The command line: arguments, output choice (TTY, colour, progress), exit codes. No analysis
 //! logic lives here: each subcommand loads a snapshot, calls an analysis, picks a renderer.
 
+mod native;
 mod progress;
 
 use crate::analyses::graph::Graph;
@@ -155,6 +156,9 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Beyond the heap dump: nmt, pmap, scan, classlog, gclog, jstat, diagnose (src/cli/native.rs).
+    #[command(flatten)]
+    Native(native::NativeCommand),
 }
 
 #[derive(clap::Args, Debug)]
@@ -349,6 +353,7 @@ fn find_object(g: &Graph<'_, '_>, text: &str) -> Result<crate::heap::index::Obje
 
 fn dispatch(cmd: Command, env: &Env) -> Result<String> {
     match cmd {
+        Command::Native(c) => native::run(c, &env.style),
         Command::Top {
             graph,
             by,

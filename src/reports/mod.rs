@@ -1,6 +1,7 @@
 //! Reports: render analysis results as text for a terminal or as JSON. Nothing here computes.
 
 pub mod graph_text;
+pub mod native_text;
 pub mod text;
 
 use serde::Serialize;
