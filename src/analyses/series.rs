@@ -263,7 +263,7 @@ mod tests {
         let g = growth(&[(0.0, 0.0), (1.0, 10.0), (2.0, 20.0), (3.0, 30.0)], true, 5.0, 0.05);
         assert!(g.growing);
         assert_eq!(g.per_hour, Some(36000.0));
-        let g = growth(&[(0.0, 0.0), (1.0, 100.0), (2.0, 0.0), (3.0, 10.0)], true, 5.0, 0.05);
+        let g = growth(&[(0.0, 0.0), (1.0, 100.0), (2.0, 0.0), (3.0, 0.0), (4.0, 10.0)], true, 5.0, 0.05);
         assert!(!g.growing);
         assert!(!growth(&[(0.0, 0.0)], true, 0.0, 0.0).growing);
     }

@@ -80,7 +80,10 @@ pub fn parse(text: &str) -> ClassLog {
         match parse_line(raw) {
             Some(e) => c.events.push(e),
             None => {
-                let known_debug = raw.contains("[class,load") && raw.contains("klass: ");
+                // Debug/trace lines of class+load (klass, loader, bitmap details) are known, not used.
+                let known_debug = split_decorations(raw.trim()).is_some_and(|(d, _)| {
+                    d.iter().any(|x| matches!(*x, "debug" | "trace")) && d.iter().any(|x| x.starts_with("class,"))
+                });
                 if !known_debug {
                     c.stats.skip(no, raw);
                 }

@@ -102,13 +102,14 @@ pub fn parse(text: &str) -> Jstat {
                 }
             }
             // Text columns (-gccause LGCC/GCC, -compiler FailedMethod) are dropped.
+            let option = option_of(&cols);
             if let Some(p) = cols.iter().position(|c| c == "LGCC" || c == "FailedType") {
                 cols.truncate(p);
             }
             current = match j.tables.iter().rposition(|t| t.columns == cols) {
                 Some(i) if current == Some(i) => Some(i),
                 _ => {
-                    j.tables.push(Table { option: option_of(&cols), columns: cols, rows: vec![] });
+                    j.tables.push(Table { option, columns: cols, rows: vec![] });
                     Some(j.tables.len() - 1)
                 }
             };

@@ -207,22 +207,20 @@ pub fn split_decorations(line: &str) -> Option<(Vec<&str>, &str)> {
 /// The best timestamp among unified-logging decorations, in seconds: uptime (`0.016s`, `16ms`,
 /// `14359797ns`) first, as it orders lines of one JVM exactly; else wall-clock time.
 pub fn decoration_time(decos: &[&str]) -> Option<f64> {
-    let mut wall = None;
+    // The most precise uptime wins: nanoseconds, then milliseconds, then seconds (`0.090s` rounds).
+    let (mut ns, mut ms, mut s, mut wall) = (None, None, None, None);
     for d in decos {
         if let Some(v) = d.strip_suffix("ns").and_then(|v| v.parse::<f64>().ok()) {
-            return Some(v / 1e9);
-        }
-        if let Some(v) = d.strip_suffix("ms").and_then(|v| v.parse::<f64>().ok()) {
-            return Some(v / 1e3);
-        }
-        if let Some(v) = d.strip_suffix('s').and_then(|v| v.parse::<f64>().ok()) {
-            return Some(v);
-        }
-        if wall.is_none() {
+            ns = ns.or(Some(v / 1e9));
+        } else if let Some(v) = d.strip_suffix("ms").and_then(|v| v.parse::<f64>().ok()) {
+            ms = ms.or(Some(v / 1e3));
+        } else if let Some(v) = d.strip_suffix('s').and_then(|v| v.parse::<f64>().ok()) {
+            s = s.or(Some(v));
+        } else if wall.is_none() {
             wall = parse_iso_time(d);
         }
     }
-    wall
+    ns.or(ms).or(s).or(wall)
 }
 
 #[cfg(test)]

@@ -130,6 +130,12 @@ pub fn parse(text: &str) -> NmtReport {
         if line.starts_with("malloc:") || line.starts_with("mmap:") {
             continue; // Total's breakdown
         }
+        // detail.diff has no "Details:" header: its call sites follow the categories.
+        if section == Section::Summary && line.starts_with("[0x") && !line.contains(" - ") {
+            section = Section::Details;
+            r.detail = true;
+            frames.clear();
+        }
         match section {
             Section::Summary => {
                 if let Some(rest) = line.strip_prefix('-') {
@@ -250,7 +256,7 @@ fn malloc(s: &str) -> Option<CallSite> {
     let rest = s.get(at..)?;
     let end = rest.find(')').unwrap_or(rest.len());
     let mut site = CallSite::default();
-    let mut toks = rest.get(..end)?.split_whitespace();
+    let mut toks = rest.get(..end)?.split(|c: char| c.is_whitespace() || c == ',').filter(|t| !t.is_empty());
     site.malloc = parse_size(toks.next()?)?;
     let mut after_count = false;
     for t in toks {
@@ -293,7 +299,7 @@ mod tests {
         assert_eq!(c.class_space_used, Some(342 * 1024));
         assert_eq!(cat(&r, "Thread").threads, Some(19));
         assert_eq!(cat(&r, "Other").committed, 24586 * 1024);
-        assert_eq!(r.categories.len(), 20);
+        assert_eq!(r.categories.len(), 19);
         assert_eq!(r.stats.skipped, 0, "{:?}", r.stats.skipped_examples);
     }
 

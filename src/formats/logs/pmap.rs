@@ -120,8 +120,8 @@ mod tests {
         assert!(m.is_anon());
         assert!(p.mappings.iter().any(|m| m.name == "classes.jsa" && !m.is_anon()));
         assert!(p.mappings[1].no_access());
-        // The "... [trimmed ...]" marker line is the only unknown line.
-        assert_eq!(p.stats.skipped, 1, "{:?}", p.stats.skipped_examples);
+        // The two "... [trimmed ...]" marker lines are the only unknown lines.
+        assert_eq!(p.stats.skipped, 2, "{:?}", p.stats.skipped_examples);
     }
 
     #[test]
