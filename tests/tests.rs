@@ -4,5 +4,6 @@ mod bad_input;
 mod cli;
 mod graph;
 mod jvm_histogram;
+mod native;
 mod support;
 mod synthetic;
