@@ -25,7 +25,9 @@ fn root() -> PathBuf {
 }
 
 fn target() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root().join("target"))
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"))
 }
 
 /// Skips (passing) when a JDK is missing, unless `OOMSLEUTH_REQUIRE_JDKS=1` (scripts/test.sh).
@@ -55,7 +57,10 @@ fn cache_key(home: &Path, mode: &str) -> u64 {
     eat(mode.as_bytes());
     eat(STEPS.as_bytes());
     eat(&fs::read(root().join("fixtures/capture-series.sh")).unwrap());
-    let mut srcs: Vec<PathBuf> = fs::read_dir(root().join("fixtures/native")).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut srcs: Vec<PathBuf> = fs::read_dir(root().join("fixtures/native"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     srcs.sort();
     for s in srcs {
         eat(s.file_name().unwrap().as_encoded_bytes());
@@ -87,8 +92,16 @@ fn series(jdk: Jdk, home: &Path, mode: &str) -> PathBuf {
             .stdin(Stdio::null())
             .output()
             .unwrap();
-        assert!(o.status.success(), "capture-series.sh {mode} on {jdk} failed:\n{}\n{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
-        eprintln!("captured {mode} on {jdk} in {:.1} s", started.elapsed().as_secs_f64());
+        assert!(
+            o.status.success(),
+            "capture-series.sh {mode} on {jdk} failed:\n{}\n{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        eprintln!(
+            "captured {mode} on {jdk} in {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
     }
     out
 }
@@ -103,8 +116,13 @@ fn on_every_jdk(mode: &str, check: impl Fn(Jdk, &Path)) {
     for jdk in Jdk::ALL {
         let Some(home) = have(jdk) else { continue };
         let dir = series(jdk, &home, mode);
-        if let Err(e) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check(jdk, &dir))) {
-            let msg = e.downcast_ref::<String>().cloned().or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default();
+        if let Err(e) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check(jdk, &dir)))
+        {
+            let msg = e
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
             failures.push(format!("{jdk} ({}): {msg}", dir.display()));
         }
     }
@@ -128,32 +146,75 @@ fn class_leak_is_metaspace_with_the_gen_family() {
         let r = analyze_files(&[dir.to_path_buf()]).unwrap();
         let v = &r.verdict;
         assert_eq!(v.area, Area::Metaspace, "{jdk}: {}", v.summary);
-        assert!(matches!(v.category.as_deref(), Some("Class") | Some("Metaspace")), "{:?}", v.category);
+        assert!(
+            matches!(v.category.as_deref(), Some("Class") | Some("Metaspace")),
+            "{:?}",
+            v.category
+        );
         assert_eq!(v.class_family.as_deref(), Some("Gen_<n>"));
         // The class log counts exactly what the fixture defined, plus its one warm-up class.
         let cl = cli_json(&["classlog"], &dir.join("class.log"));
         assert_eq!(cl["schema"], "oomsleuth.classlog/1");
         assert_eq!(cl["growing_family"], "Gen_<n>");
-        let gen = cl["by_family"].as_array().unwrap().iter().find(|g| g["key"] == "Gen_<n>").unwrap().clone();
+        let gen = cl["by_family"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["key"] == "Gen_<n>")
+            .unwrap()
+            .clone();
         assert_eq!(gen["loaded"].as_u64(), Some(defined + 1), "{gen}");
         assert_eq!(gen["unloaded"].as_u64(), Some(0));
-        let dc = cl["by_source"].as_array().unwrap().iter().find(|g| g["key"] == "__JVM_DefineClass__").unwrap().clone();
+        let dc = cl["by_source"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["key"] == "__JVM_DefineClass__")
+            .unwrap()
+            .clone();
         assert!(dc["live"].as_i64().unwrap() >= defined as i64 + 1, "{dc}");
         // NMT: Class counts the classes too.
         let nmt = cli_json(&["nmt"], dir);
         assert_eq!(nmt["schema"], "oomsleuth.nmt/1");
-        assert_eq!(nmt["snapshots"].as_u64(), Some(4 + 2), "4 summaries + 2 details");
-        let class = nmt["growth"].as_array().unwrap().iter().find(|g| g["name"] == "Class").unwrap().clone();
-        assert!(class["classes_delta"].as_i64().unwrap() >= defined as i64, "{class}");
+        assert_eq!(
+            nmt["snapshots"].as_u64(),
+            Some(4 + 2),
+            "4 summaries + 2 details"
+        );
+        let class = nmt["growth"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["name"] == "Class")
+            .unwrap()
+            .clone();
+        assert!(
+            class["classes_delta"].as_i64().unwrap() >= defined as i64,
+            "{class}"
+        );
         // jstat -class: loaded grows by at least what the fixture defined.
         let js = cli_json(&["jstat"], dir);
         let c = &js["classes"];
-        assert!(c["loaded_last"].as_u64().unwrap() - c["loaded_first"].as_u64().unwrap() >= defined, "{c}");
-        assert!(js["metaspace"]["explanation"].as_str().unwrap().contains("used / committed"));
+        assert!(
+            c["loaded_last"].as_u64().unwrap() - c["loaded_first"].as_u64().unwrap() >= defined,
+            "{c}"
+        );
+        assert!(js["metaspace"]["explanation"]
+            .as_str()
+            .unwrap()
+            .contains("used / committed"));
         // GC log: one System.gc() per step.
         let gc = cli_json(&["gclog"], &dir.join("gc.log"));
-        assert!(gc["full_collections"].as_u64().unwrap() >= 3, "{}", gc["full_collections"]);
-        assert!(gc["causes"].as_array().unwrap().iter().any(|c| c["cause"] == "System.gc()"));
+        assert!(
+            gc["full_collections"].as_u64().unwrap() >= 3,
+            "{}",
+            gc["full_collections"]
+        );
+        assert!(gc["causes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["cause"] == "System.gc()"));
         assert_eq!(gc["metaspace_after_gc"]["growing"], true);
     });
 }
@@ -169,14 +230,41 @@ fn native_leak_is_native_other_with_its_call_site() {
         assert_eq!(v.category.as_deref(), Some("Other"));
         // JDK 25's NMT detail prints that frame without a symbol (as in the Temurin 25 sample in
         // /work/shared/samples): the site is then its address, still in category Other.
-        let frame = if jdk == Jdk::J25 { "0x" } else { "Unsafe_AllocateMemory0" };
-        assert!(v.call_sites.first().is_some_and(|s| s.starts_with(frame) && s.contains("(Other +")), "{:?}", v.call_sites);
+        let frame = if jdk == Jdk::J25 {
+            "0x"
+        } else {
+            "Unsafe_AllocateMemory0"
+        };
+        assert!(
+            v.call_sites
+                .first()
+                .is_some_and(|s| s.starts_with(frame) && s.contains("(Other +")),
+            "{:?}",
+            v.call_sites
+        );
         // NMT's Other grew by what the fixture malloc'd (NMT rounds to KB).
         let nmt = cli_json(&["nmt"], dir);
-        let other = nmt["growth"].as_array().unwrap().iter().find(|g| g["name"] == "Other").unwrap().clone();
+        let other = nmt["growth"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["name"] == "Other")
+            .unwrap()
+            .clone();
         let d = other["committed_delta"].as_i64().unwrap();
-        assert!((d - leaked).abs() < 1 << 20, "Other grew {d}, fixture leaked {leaked}");
-        let site: i64 = nmt["sites"].as_array().unwrap().iter().filter(|s| s["top_frame"].as_str().unwrap().starts_with(frame) && s["category"] == "Other").map(|s| s["malloc_delta"].as_i64().unwrap()).sum();
+        assert!(
+            (d - leaked).abs() < 1 << 20,
+            "Other grew {d}, fixture leaked {leaked}"
+        );
+        let site: i64 = nmt["sites"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| {
+                s["top_frame"].as_str().unwrap().starts_with(frame) && s["category"] == "Other"
+            })
+            .map(|s| s["malloc_delta"].as_i64().unwrap())
+            .sum();
         assert!((site - leaked).abs() < 1 << 20, "call sites grew {site}");
         // The process maps see it as anonymous RSS.
         let pm = cli_json(&["pmap"], dir);
@@ -191,7 +279,13 @@ fn native_leak_is_native_other_with_its_call_site() {
 fn healthy_fixture_has_no_growth() {
     on_every_jdk("healthy", |jdk, dir| {
         let r = analyze_files(&[dir.to_path_buf()]).unwrap();
-        assert_eq!(r.verdict.area, Area::None, "{jdk}: {}\n{:#?}", r.verdict.summary, r.verdict.evidence);
+        assert_eq!(
+            r.verdict.area,
+            Area::None,
+            "{jdk}: {}\n{:#?}",
+            r.verdict.summary,
+            r.verdict.evidence
+        );
         let run = oomsleuth(["diagnose".as_ref(), dir.as_os_str()]);
         assert_eq!(run.code, 0, "{}", run.stderr);
         assert!(run.stdout.contains("no growth found"), "{}", run.stdout);
@@ -207,12 +301,22 @@ fn diagnose_json_carries_verdict_and_series() {
     assert_eq!(j["verdict"]["area"], "metaspace");
     assert_eq!(j["verdict"]["class_family"], "Gen_<n>");
     let series = j["series"].as_array().unwrap();
-    let s = series.iter().find(|s| s["name"] == "nmt: Class committed").unwrap();
+    let s = series
+        .iter()
+        .find(|s| s["name"] == "nmt: Class committed")
+        .unwrap();
     assert_eq!(s["growing"], true);
-    assert_eq!(s["t"].as_array().unwrap().len(), s["v"].as_array().unwrap().len());
+    assert_eq!(
+        s["t"].as_array().unwrap().len(),
+        s["v"].as_array().unwrap().len()
+    );
     assert!(s["t"].as_array().unwrap().len() >= 4);
     // Every input file that is not one of ours is listed as ignored, with a reason.
-    assert!(j["ignored"].as_array().unwrap().iter().any(|i| i["path"].as_str().unwrap().ends_with("info.json")));
+    assert!(j["ignored"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|i| i["path"].as_str().unwrap().ends_with("info.json")));
 }
 
 /// A JVM killed when dropped (a failing test leaves no process behind).
@@ -246,12 +350,23 @@ impl Jvm {
 fn compiled() -> PathBuf {
     let _g = CAPTURE.lock().unwrap_or_else(|e| e.into_inner());
     let key = cache_key(Path::new("/nonexistent"), "classes-only");
-    let dir = target().join("native-series").join(format!("classes-{key:016x}"));
+    let dir = target()
+        .join("native-series")
+        .join(format!("classes-{key:016x}"));
     if !dir.join("NativeLeaks.class").exists() {
         let tmp = dir.with_extension("tmp");
         let _ = fs::remove_dir_all(&tmp);
-        let srcs: Vec<PathBuf> = fs::read_dir(root().join("fixtures/native")).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "java")).collect();
-        let st = Command::new("javac").args(["--release", "11", "-nowarn", "-d"]).arg(&tmp).args(&srcs).status().unwrap();
+        let srcs: Vec<PathBuf> = fs::read_dir(root().join("fixtures/native"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "java"))
+            .collect();
+        let st = Command::new("javac")
+            .args(["--release", "11", "-nowarn", "-d"])
+            .arg(&tmp)
+            .args(&srcs)
+            .status()
+            .unwrap();
         assert!(st.success());
         fs::remove_file(tmp.join("MissingListener.class")).unwrap();
         let _ = fs::remove_dir_all(&dir);
@@ -267,7 +382,8 @@ fn scan_pid_finds_the_class_that_fails_to_load() {
     for jdk in Jdk::ALL {
         let Some(home) = have(jdk) else { continue };
         let _g = CAPTURE.lock().unwrap_or_else(|e| e.into_inner());
-        let tmp = std::env::temp_dir().join(format!("oomsleuth-failload-{}-{jdk}", std::process::id()));
+        let tmp =
+            std::env::temp_dir().join(format!("oomsleuth-failload-{}-{jdk}", std::process::id()));
         fs::create_dir_all(&tmp).unwrap();
         let info_path = tmp.join("info.json");
         let mut child = Command::new(home.join("bin/java"))
@@ -288,7 +404,10 @@ fn scan_pid_finds_the_class_that_fails_to_load() {
         stdin.flush().unwrap();
         jvm.wait_for("DONE 1");
         jvm.wait_for("DONE 2");
-        let failed = serde_json::from_str::<Json>(&fs::read_to_string(&info_path).unwrap()).unwrap()["failed_attempts"].as_u64().unwrap();
+        let failed = serde_json::from_str::<Json>(&fs::read_to_string(&info_path).unwrap())
+            .unwrap()["failed_attempts"]
+            .as_u64()
+            .unwrap();
         let pid = jvm.child.id().to_string();
         let started = Instant::now();
         let run = oomsleuth(["scan", "--pid", &pid, "--json"]);
@@ -302,13 +421,18 @@ fn scan_pid_finds_the_class_that_fails_to_load() {
             let j = run.json();
             let top = &j["top"][0];
             if top["name"] != "FailingWrapper" {
-                return Err(format!("top class is {} (expected FailingWrapper): {}", top["name"], j["top"]));
+                return Err(format!(
+                    "top class is {} (expected FailingWrapper): {}",
+                    top["name"], j["top"]
+                ));
             }
             let copies = top["copies"].as_u64().unwrap();
             // Each failed attempt left one copy in malloc'd memory; the fixture's own byte[] in the Java
             // heap (and a young-GC copy of it not yet overwritten) may add a few.
             if copies < failed || copies > failed + 8 {
-                return Err(format!("{copies} copies of FailingWrapper, fixture failed {failed} times"));
+                return Err(format!(
+                    "{copies} copies of FailingWrapper, fixture failed {failed} times"
+                ));
             }
             if top["interfaces"][0] != "MissingListener" {
                 return Err(format!("interfaces {}", top["interfaces"]));
@@ -326,7 +450,8 @@ fn scan_pid_finds_the_class_that_fails_to_load() {
 
 #[test]
 fn scan_core_counts_copies_and_rejects_non_cores() {
-    let a = oomsleuth::formats::classfile::minimal_class("com/example/Leaky", "java/lang/Object", &[]);
+    let a =
+        oomsleuth::formats::classfile::minimal_class("com/example/Leaky", "java/lang/Object", &[]);
     let mut seg = Vec::new();
     for _ in 0..50 {
         seg.extend_from_slice(&a);
@@ -359,7 +484,10 @@ fn jdk8_documented_formats_show_a_heap_leak() {
     let gc = cli_json(&["gclog"], &dir.join("gc.log"));
     assert_eq!(gc["full_collections"], 8);
     assert_eq!(gc["heap_after_full_gc"]["growing"], true);
-    assert_eq!(gc["heap_after_full_gc"]["first"].as_f64(), Some(40000.0 * 1024.0));
+    assert_eq!(
+        gc["heap_after_full_gc"]["first"].as_f64(),
+        Some(40000.0 * 1024.0)
+    );
     assert_eq!(gc["metaspace_after_gc"]["growing"], false);
     let cl = cli_json(&["classlog"], &dir.join("class.log"));
     assert_eq!(cl["loaded"], 9);
@@ -390,8 +518,16 @@ fn samples_of_every_format_are_detected_from_content() {
         fs::copy(samples.join(f), dir.join(format!("input-{i}"))).unwrap();
     }
     let j = cli_json(&["diagnose"], &dir);
-    let kinds: Vec<String> = j["inputs"].as_array().unwrap().iter().map(|i| i["kind"].as_str().unwrap().to_string()).collect();
-    assert_eq!(kinds, expect.iter().map(|e| e.1.to_string()).collect::<Vec<_>>());
+    let kinds: Vec<String> = j["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["kind"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        kinds,
+        expect.iter().map(|e| e.1.to_string()).collect::<Vec<_>>()
+    );
     let _ = fs::remove_dir_all(&dir);
 }
 
@@ -400,12 +536,18 @@ fn bad_input_is_an_error_that_says_what_to_give() {
     let dir = std::env::temp_dir().join(format!("oomsleuth-bad-{}", std::process::id()));
     fs::create_dir_all(&dir).unwrap();
     let f = dir.join("random.bin");
-    let bytes: Vec<u8> = (0..100_000u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+    let bytes: Vec<u8> = (0..100_000u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
     fs::write(&f, &bytes).unwrap();
     for cmd in ["nmt", "pmap", "classlog", "gclog", "jstat", "diagnose"] {
         let run = oomsleuth([cmd.as_ref(), f.as_os_str()]);
         assert_eq!(run.code, 2, "{cmd}: {}", run.stdout);
-        assert!(run.stderr.contains("give") || run.stderr.contains("no "), "{cmd}: {}", run.stderr);
+        assert!(
+            run.stderr.contains("give") || run.stderr.contains("no "),
+            "{cmd}: {}",
+            run.stderr
+        );
     }
     let run = oomsleuth(["nmt", "/nonexistent/nmt.txt"]);
     assert_eq!(run.code, 2);

@@ -61,7 +61,12 @@ pub struct Repeated {
 /// place; URLs and the well-known pseudo sources stay as they are.
 fn source_key(src: &str) -> String {
     let s = src.trim();
-    if s.starts_with("__") || s.contains(':') || s.contains('/') || s.starts_with("shared objects file") || s.starts_with("instance of") {
+    if s.starts_with("__")
+        || s.contains(':')
+        || s.contains('/')
+        || s.starts_with("shared objects file")
+        || s.starts_with("instance of")
+    {
         s.to_string()
     } else {
         "(lambda or hidden class of an application class)".into()
@@ -74,7 +79,11 @@ pub fn analyze(inputs: &[&Input]) -> ClassLogAnalysis {
     let keys: Vec<OrderKey> = inputs
         .iter()
         .zip(&parsed)
-        .map(|(i, p)| OrderKey { content: p.events.iter().find_map(|e| e.t), mtime: i.mtime, name: i.path.display().to_string() })
+        .map(|(i, p)| OrderKey {
+            content: p.events.iter().find_map(|e| e.t),
+            mtime: i.mtime,
+            name: i.path.display().to_string(),
+        })
         .collect();
     let (idx, time_source, _) = order(&keys);
     let mut files = Vec::new();
@@ -101,9 +110,14 @@ pub fn analyze(inputs: &[&Input]) -> ClassLogAnalysis {
         }
         events.extend(evs);
     }
-    let real = time_source == TimeSource::Content && parsed.iter().all(|p| p.events.iter().all(|e| e.t.is_some()));
+    let real = time_source == TimeSource::Content
+        && parsed
+            .iter()
+            .all(|p| p.events.iter().all(|e| e.t.is_some()));
     if !real {
-        warnings.push("the log has no time stamps (JDK 8 -verbose:class): times are line positions".into());
+        warnings.push(
+            "the log has no time stamps (JDK 8 -verbose:class): times are line positions".into(),
+        );
     }
     // Each unload is matched to the source of the latest load of that name still live.
     let mut live_source: HashMap<&str, Vec<String>> = HashMap::new();
@@ -114,15 +128,26 @@ pub fn analyze(inputs: &[&Input]) -> ClassLogAnalysis {
     let mut live_points = Vec::new();
     let (mut loaded, mut unloaded) = (0u64, 0u64);
     let t0 = events.iter().find_map(|e| e.t).unwrap_or(0.0);
-    let group = |map: &mut BTreeMap<String, Group>, key: &str, kind: Option<FamilyKind>, name: &str| {
-        map.entry(key.to_string())
-            .or_insert_with(|| Group { key: key.to_string(), kind, loaded: 0, unloaded: 0, live: 0, example: name.to_string() })
-            .clone()
-    };
+    let group =
+        |map: &mut BTreeMap<String, Group>, key: &str, kind: Option<FamilyKind>, name: &str| {
+            map.entry(key.to_string())
+                .or_insert_with(|| Group {
+                    key: key.to_string(),
+                    kind,
+                    loaded: 0,
+                    unloaded: 0,
+                    live: 0,
+                    example: name.to_string(),
+                })
+                .clone()
+        };
     for e in &events {
         let fam = classify(&e.name);
         let src = if e.unload {
-            live_source.get_mut(e.name.as_str()).and_then(|v| v.pop()).unwrap_or_else(|| "(loaded before the log started)".into())
+            live_source
+                .get_mut(e.name.as_str())
+                .and_then(|v| v.pop())
+                .unwrap_or_else(|| "(loaded before the log started)".into())
         } else {
             let s = source_key(e.source.as_deref().unwrap_or("(unknown)"));
             live_source.entry(&e.name).or_default().push(s.clone());
@@ -131,7 +156,10 @@ pub fn analyze(inputs: &[&Input]) -> ClassLogAnalysis {
         group(&mut by_source, &src, None, &e.name);
         group(&mut by_family, &fam.key, Some(fam.kind), &e.name);
         let n = names.entry(&e.name).or_default();
-        for g in [by_source.get_mut(&src), by_family.get_mut(&fam.key)].into_iter().flatten() {
+        for g in [by_source.get_mut(&src), by_family.get_mut(&fam.key)]
+            .into_iter()
+            .flatten()
+        {
             if e.unload {
                 g.unloaded += 1;
                 g.live -= 1;
@@ -150,7 +178,10 @@ pub fn analyze(inputs: &[&Input]) -> ClassLogAnalysis {
         let t = e.t.unwrap_or(0.0) - t0;
         live_points.push((t, loaded as f64 - unloaded as f64));
         let fl = by_family.get(&fam.key).map(|g| g.live).unwrap_or(0);
-        fam_points.entry(fam.key.clone()).or_default().push((t, fl as f64));
+        fam_points
+            .entry(fam.key.clone())
+            .or_default()
+            .push((t, fl as f64));
     }
     let thin = |p: &[(f64, f64)]| -> Vec<(f64, f64)> {
         // At most ~500 points per series: every k-th plus the last.
@@ -165,12 +196,22 @@ pub fn analyze(inputs: &[&Input]) -> ClassLogAnalysis {
     };
     let live = growth(&thin(&live_points), real, MIN_LIVE_GROWTH, 0.05);
     let mut by_family: Vec<Group> = by_family.into_values().collect();
-    by_family.sort_by(|a, b| b.live.cmp(&a.live).then(b.loaded.cmp(&a.loaded)).then(a.key.cmp(&b.key)));
+    by_family.sort_by(|a, b| {
+        b.live
+            .cmp(&a.live)
+            .then(b.loaded.cmp(&a.loaded))
+            .then(a.key.cmp(&b.key))
+    });
     // The growing family: most live classes gained, from families with many members still live
     // (a generated family, or any numbered one) and rising over the log.
     let mut growing_family = None;
     let mut series = Vec::new();
-    let mut s = Series::new("classlog: classes live (loaded - unloaded)", "count", time_source, &thin(&live_points));
+    let mut s = Series::new(
+        "classlog: classes live (loaded - unloaded)",
+        "count",
+        time_source,
+        &thin(&live_points),
+    );
     s.growing = live.growing;
     series.push(s);
     for g in by_family.iter().take(5) {
@@ -180,7 +221,12 @@ pub fn analyze(inputs: &[&Input]) -> ClassLogAnalysis {
             if gr.growing && growing_family.is_none() && g.live as f64 >= MIN_LIVE_GROWTH {
                 growing_family = Some(g.key.clone());
             }
-            let mut s = Series::new(format!("classlog: family {} live", g.key), "count", time_source, &p);
+            let mut s = Series::new(
+                format!("classlog: family {} live", g.key),
+                "count",
+                time_source,
+                &p,
+            );
             s.growing = gr.growing;
             series.push(s);
         }
@@ -192,14 +238,31 @@ pub fn analyze(inputs: &[&Input]) -> ClassLogAnalysis {
     let mut repeated: Vec<Repeated> = names
         .into_iter()
         .filter(|(_, (l, _))| *l > 1)
-        .map(|(n, (l, u))| Repeated { name: n.to_string(), loads: l, unloads: u })
+        .map(|(n, (l, u))| Repeated {
+            name: n.to_string(),
+            loads: l,
+            unloads: u,
+        })
         .collect();
     repeated.sort_by(|a, b| b.loads.cmp(&a.loads).then(a.name.cmp(&b.name)));
     repeated.truncate(20);
     if events.is_empty() {
         warnings.push("no class load or unload lines: was the JVM run with -Xlog:class+load,class+unload (JDK 9+) or -verbose:class?".into());
     }
-    ClassLogAnalysis { schema: SCHEMA, files, time_source, loaded, unloaded, live, by_source, by_family, growing_family, repeated, series, warnings }
+    ClassLogAnalysis {
+        schema: SCHEMA,
+        files,
+        time_source,
+        loaded,
+        unloaded,
+        live,
+        by_source,
+        by_family,
+        growing_family,
+        repeated,
+        series,
+        warnings,
+    }
 }
 
 #[cfg(test)]
@@ -209,15 +272,31 @@ mod tests {
 
     #[test]
     fn sample_jdk17_families_and_sources() {
-        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/samples/jdk17-class-load-unload-log.txt")).unwrap();
-        let input = Input { path: "class.log".into(), kind: LogKind::ClassLog, text, mtime: None };
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/data/samples/jdk17-class-load-unload-log.txt"
+        ))
+        .unwrap();
+        let input = Input {
+            path: "class.log".into(),
+            kind: LogKind::ClassLog,
+            text,
+            mtime: None,
+        };
         let a = analyze(&[&input]);
         let gen = a.by_family.iter().find(|g| g.key == "Gen_<n>").unwrap();
         assert!(gen.loaded >= 3 && gen.unloaded >= 4, "{gen:?}");
-        let dc = a.by_source.iter().find(|g| g.key == "__JVM_DefineClass__").unwrap();
+        let dc = a
+            .by_source
+            .iter()
+            .find(|g| g.key == "__JVM_DefineClass__")
+            .unwrap();
         assert!(dc.loaded >= 3);
         // Gen_00000000 and Gen_00000001 are loaded in three excerpts of the sample.
-        assert!(a.repeated.iter().any(|r| r.name == "Gen_00000000" && r.loads >= 3));
+        assert!(a
+            .repeated
+            .iter()
+            .any(|r| r.name == "Gen_00000000" && r.loads >= 3));
         assert_eq!(a.growing_family, None);
     }
 }

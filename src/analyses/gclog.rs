@@ -49,7 +49,11 @@ pub fn analyze(inputs: &[&Input]) -> GcLogAnalysis {
     let keys: Vec<OrderKey> = inputs
         .iter()
         .zip(&parsed)
-        .map(|(i, p)| OrderKey { content: p.events.first().and_then(|e| e.t), mtime: i.mtime, name: i.path.display().to_string() })
+        .map(|(i, p)| OrderKey {
+            content: p.events.first().and_then(|e| e.t),
+            mtime: i.mtime,
+            name: i.path.display().to_string(),
+        })
         .collect();
     let (idx, time_source, _) = order(&keys);
     let mut files = Vec::new();
@@ -67,7 +71,10 @@ pub fn analyze(inputs: &[&Input]) -> GcLogAnalysis {
             skipped_examples: p.stats.skipped_examples.clone(),
         });
         if p.events.is_empty() {
-            warnings.push(format!("{}: no collections found (was it written with -Xlog:gc* or -XX:+PrintGCDetails?)", inputs[i].path.display()));
+            warnings.push(format!(
+                "{}: no collections found (was it written with -Xlog:gc* or -XX:+PrintGCDetails?)",
+                inputs[i].path.display()
+            ));
         }
         let offset = events.len() as f64;
         events.extend(p.events.iter().cloned().map(|mut e| {
@@ -81,18 +88,29 @@ pub fn analyze(inputs: &[&Input]) -> GcLogAnalysis {
     }
     let real = events.iter().all(|e| e.t.is_some()) && time_source == TimeSource::Content;
     let pts = |f: &dyn Fn(&GcEvent) -> Option<u64>, full_only: bool| -> Vec<(f64, f64)> {
-        events.iter().filter(|e| !full_only || e.full).filter_map(|e| Some((e.t?, f(e)? as f64))).collect()
+        events
+            .iter()
+            .filter(|e| !full_only || e.full)
+            .filter_map(|e| Some((e.t?, f(e)? as f64)))
+            .collect()
     };
     let heap_full = pts(&|e| e.heap_after, true);
     let heap_all = pts(&|e| e.heap_after, false);
     let meta = pts(&|e| e.metaspace_after, false);
-    let g = |p: &[(f64, f64)], min: usize| (p.len() >= min).then(|| growth(p, real, MIN_GROWTH, MIN_GROWTH_REL));
+    let g = |p: &[(f64, f64)], min: usize| {
+        (p.len() >= min).then(|| growth(p, real, MIN_GROWTH, MIN_GROWTH_REL))
+    };
     let heap_after_full_gc = g(&heap_full, 2);
     let heap_after_gc = g(&heap_all, 2);
     let metaspace_after_gc = g(&meta, 2);
     let mut series = Vec::new();
-    let t0 = events.iter().filter_map(|e| e.t).fold(f64::INFINITY, f64::min);
-    let rel = |p: Vec<(f64, f64)>| -> Vec<(f64, f64)> { p.into_iter().map(|(t, v)| (t - t0, v)).collect() };
+    let t0 = events
+        .iter()
+        .filter_map(|e| e.t)
+        .fold(f64::INFINITY, f64::min);
+    let rel = |p: Vec<(f64, f64)>| -> Vec<(f64, f64)> {
+        p.into_iter().map(|(t, v)| (t - t0, v)).collect()
+    };
     for (name, p, gr) in [
         ("gclog: heap after GC", &heap_all, &heap_after_gc),
         ("gclog: heap after full GC", &heap_full, &heap_after_full_gc),
@@ -106,15 +124,25 @@ pub fn analyze(inputs: &[&Input]) -> GcLogAnalysis {
     }
     let pauses = pts(&|e| e.pause_ms.map(|m| (m * 1000.0) as u64), false);
     if !pauses.is_empty() {
-        series.push(Series::new("gclog: pause (µs)", "count", time_source, &rel(pauses)));
+        series.push(Series::new(
+            "gclog: pause (µs)",
+            "count",
+            time_source,
+            &rel(pauses),
+        ));
     }
     let mut causes: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     for e in &events {
-        let c = causes.entry(e.cause.clone().unwrap_or_else(|| "(none logged)".into())).or_default();
+        let c = causes
+            .entry(e.cause.clone().unwrap_or_else(|| "(none logged)".into()))
+            .or_default();
         c.0 += 1;
         c.1 += e.full as usize;
     }
-    let mut causes: Vec<CauseCount> = causes.into_iter().map(|(cause, (count, full))| CauseCount { cause, count, full }).collect();
+    let mut causes: Vec<CauseCount> = causes
+        .into_iter()
+        .map(|(cause, (count, full))| CauseCount { cause, count, full })
+        .collect();
     causes.sort_by(|a, b| b.count.cmp(&a.count).then(a.cause.cmp(&b.cause)));
     if heap_full.len() < 2 {
         warnings.push("fewer than two full GCs: the heap's live-set trend is estimated from all collections, which is weaker".into());

@@ -77,11 +77,19 @@ fn kb(v: f64) -> u64 {
 /// `Timestamp` (with `-t`), else their modification times, else names.
 pub fn analyze(inputs: &[&Input]) -> JstatAnalysis {
     let parsed: Vec<_> = inputs.iter().map(|i| jstat::parse(&i.text)).collect();
-    let first_ts = |j: &jstat::Jstat| j.tables.iter().find_map(|t| t.values("Timestamp").and_then(|v| v.first().copied()));
+    let first_ts = |j: &jstat::Jstat| {
+        j.tables
+            .iter()
+            .find_map(|t| t.values("Timestamp").and_then(|v| v.first().copied()))
+    };
     let keys: Vec<OrderKey> = inputs
         .iter()
         .zip(&parsed)
-        .map(|(i, p)| OrderKey { content: first_ts(p), mtime: i.mtime, name: i.path.display().to_string() })
+        .map(|(i, p)| OrderKey {
+            content: first_ts(p),
+            mtime: i.mtime,
+            name: i.path.display().to_string(),
+        })
         .collect();
     let (idx, time_source, times) = order(&keys);
     let mut files = Vec::new();
@@ -119,13 +127,26 @@ pub fn analyze(inputs: &[&Input]) -> JstatAnalysis {
         out
     };
     let real = tables.iter().all(|t| t.2.has_timestamps());
-    let get = |tb: &Table, r: &Vec<f64>, c: &str| tb.col(c).and_then(|i| r.get(i).copied()).filter(|v| v.is_finite());
+    let get = |tb: &Table, r: &Vec<f64>, c: &str| {
+        tb.col(c)
+            .and_then(|i| r.get(i).copied())
+            .filter(|v| v.is_finite())
+    };
     let mut series = Vec::new();
 
     let gc_rows = rows_of(&[JstatOption::Gc]);
-    let mu: Vec<(f64, f64)> = gc_rows.iter().filter_map(|(t, tb, r)| Some((*t, kb(get(tb, r, "MU")?) as f64))).collect();
-    let mc: Vec<(f64, f64)> = gc_rows.iter().filter_map(|(t, tb, r)| Some((*t, kb(get(tb, r, "MC")?) as f64))).collect();
-    let ou: Vec<(f64, f64)> = gc_rows.iter().filter_map(|(t, tb, r)| Some((*t, kb(get(tb, r, "OU")?) as f64))).collect();
+    let mu: Vec<(f64, f64)> = gc_rows
+        .iter()
+        .filter_map(|(t, tb, r)| Some((*t, kb(get(tb, r, "MU")?) as f64)))
+        .collect();
+    let mc: Vec<(f64, f64)> = gc_rows
+        .iter()
+        .filter_map(|(t, tb, r)| Some((*t, kb(get(tb, r, "MC")?) as f64)))
+        .collect();
+    let ou: Vec<(f64, f64)> = gc_rows
+        .iter()
+        .filter_map(|(t, tb, r)| Some((*t, kb(get(tb, r, "OU")?) as f64)))
+        .collect();
     let mut ou_after_fgc = Vec::new();
     let mut last_fgc = None;
     for (t, tb, r) in &gc_rows {
@@ -142,14 +163,21 @@ pub fn analyze(inputs: &[&Input]) -> JstatAnalysis {
         }
     }
     let t0 = gc_rows.first().map(|r| r.0).unwrap_or(0.0);
-    let rel = |p: &[(f64, f64)], t0: f64| -> Vec<(f64, f64)> { p.iter().map(|(t, v)| (t - t0, *v)).collect() };
+    let rel = |p: &[(f64, f64)], t0: f64| -> Vec<(f64, f64)> {
+        p.iter().map(|(t, v)| (t - t0, *v)).collect()
+    };
     let metaspace_used = (mu.len() >= 2).then(|| growth(&mu, real, MIN_GROWTH, MIN_GROWTH_REL));
-    let old_after_full_gc = (ou_after_fgc.len() >= 2).then(|| growth(&ou_after_fgc, real, MIN_GROWTH, MIN_GROWTH_REL));
+    let old_after_full_gc =
+        (ou_after_fgc.len() >= 2).then(|| growth(&ou_after_fgc, real, MIN_GROWTH, MIN_GROWTH_REL));
     for (name, p, g) in [
         ("jstat: Metaspace used (MU)", &mu, metaspace_used.as_ref()),
         ("jstat: Metaspace committed (MC)", &mc, None),
         ("jstat: old used (OU)", &ou, None),
-        ("jstat: old used after full GC", &ou_after_fgc, old_after_full_gc.as_ref()),
+        (
+            "jstat: old used after full GC",
+            &ou_after_fgc,
+            old_after_full_gc.as_ref(),
+        ),
     ] {
         if !p.is_empty() {
             let mut s = Series::new(name, "bytes", time_source, &rel(p, t0));
@@ -159,13 +187,32 @@ pub fn analyze(inputs: &[&Input]) -> JstatAnalysis {
     }
 
     // Metaspace now: the last row of whichever tables carry it.
-    let last_of = |opts: &[JstatOption], c: &str| rows_of(opts).iter().rev().find_map(|(_, tb, r)| get(tb, r, c));
+    let last_of = |opts: &[JstatOption], c: &str| {
+        rows_of(opts)
+            .iter()
+            .rev()
+            .find_map(|(_, tb, r)| get(tb, r, c))
+    };
     let used = last_of(&[JstatOption::Gc], "MU").map(kb);
-    let committed = last_of(&[JstatOption::Gc, JstatOption::Gcmetacapacity, JstatOption::Gccapacity], "MC").map(kb);
-    let max = last_of(&[JstatOption::Gcmetacapacity, JstatOption::Gccapacity], "MCMX").map(kb);
+    let committed = last_of(
+        &[
+            JstatOption::Gc,
+            JstatOption::Gcmetacapacity,
+            JstatOption::Gccapacity,
+        ],
+        "MC",
+    )
+    .map(kb);
+    let max = last_of(
+        &[JstatOption::Gcmetacapacity, JstatOption::Gccapacity],
+        "MCMX",
+    )
+    .map(kb);
     let jstat_percent = last_of(&[JstatOption::Gcutil, JstatOption::Gccause], "M")
         .or_else(|| Some(100.0 * used? as f64 / (committed? as f64).max(1.0)));
-    let percent_of_max = used.zip(max).map(|(u, m)| 100.0 * u as f64 / (m as f64).max(1.0));
+    let percent_of_max = used
+        .zip(max)
+        .map(|(u, m)| 100.0 * u as f64 / (m as f64).max(1.0));
     let metaspace = (used.is_some() || jstat_percent.is_some()).then(|| {
         let mut e = String::from("jstat's M is Metaspace used / committed, not used / MaxMetaspaceSize: it jumps between 20% and 90% as the JVM commits and uncommits chunks, and says nothing about how close the JVM is to OutOfMemoryError: Metaspace. Watch MU (used) and MC (committed) grow over time instead");
         if let Some(p) = percent_of_max {
@@ -177,16 +224,37 @@ pub fn analyze(inputs: &[&Input]) -> JstatAnalysis {
 
     let class_rows = rows_of(&[JstatOption::Class]);
     let classes = (class_rows.len() >= 1).then(|| {
-        let v = |c: &str| -> Vec<(f64, f64)> { class_rows.iter().filter_map(|(t, tb, r)| Some((*t, get(tb, r, c)?))).collect() };
+        let v = |c: &str| -> Vec<(f64, f64)> {
+            class_rows
+                .iter()
+                .filter_map(|(t, tb, r)| Some((*t, get(tb, r, c)?)))
+                .collect()
+        };
         let loaded = v("Loaded");
         let unloaded = v("Unloaded");
-        let live: Vec<(f64, f64)> = loaded.iter().zip(&unloaded).map(|(l, u)| (l.0, l.1 - u.1)).collect();
+        let live: Vec<(f64, f64)> = loaded
+            .iter()
+            .zip(&unloaded)
+            .map(|(l, u)| (l.0, l.1 - u.1))
+            .collect();
         let c0 = class_rows.first().map(|r| r.0).unwrap_or(0.0);
         let dt = class_rows.last().map(|r| r.0).unwrap_or(0.0) - c0;
-        let rate = |p: &[(f64, f64)]| (real && dt > 0.0).then(|| (p.last().map(|x| x.1).unwrap_or(0.0) - p.first().map(|x| x.1).unwrap_or(0.0)) / dt);
+        let rate = |p: &[(f64, f64)]| {
+            (real && dt > 0.0).then(|| {
+                (p.last().map(|x| x.1).unwrap_or(0.0) - p.first().map(|x| x.1).unwrap_or(0.0)) / dt
+            })
+        };
         // A class is a few KB of Metaspace: 1,000 classes is the growth threshold here.
         let live_g = growth(&live, real, 1000.0, MIN_GROWTH_REL);
-        for (name, p, g) in [("jstat: classes loaded", &loaded, false), ("jstat: classes unloaded", &unloaded, false), ("jstat: classes live (loaded - unloaded)", &live, live_g.growing)] {
+        for (name, p, g) in [
+            ("jstat: classes loaded", &loaded, false),
+            ("jstat: classes unloaded", &unloaded, false),
+            (
+                "jstat: classes live (loaded - unloaded)",
+                &live,
+                live_g.growing,
+            ),
+        ] {
             let mut s = Series::new(name, "count", time_source, &rel(p, c0));
             s.growing = g;
             series.push(s);
@@ -203,9 +271,11 @@ pub fn analyze(inputs: &[&Input]) -> JstatAnalysis {
         }
     });
     if tables.is_empty() {
-        warnings.push("no jstat table found: give the output of e.g. `jstat -gc -t PID 10s`".into());
+        warnings
+            .push("no jstat table found: give the output of e.g. `jstat -gc -t PID 10s`".into());
     } else if !real {
-        warnings.push("no Timestamp column (jstat -t): rows are ordered but rates are unknown".into());
+        warnings
+            .push("no Timestamp column (jstat -t): rows are ordered but rates are unknown".into());
     }
     JstatAnalysis {
         schema: SCHEMA,
@@ -213,7 +283,13 @@ pub fn analyze(inputs: &[&Input]) -> JstatAnalysis {
         time_source,
         tables: tables
             .iter()
-            .map(|(f, _, t)| TableSummary { file: f.clone(), option: t.option, rows: t.rows.len(), timestamps: t.has_timestamps(), columns: t.columns.clone() })
+            .map(|(f, _, t)| TableSummary {
+                file: f.clone(),
+                option: t.option,
+                rows: t.rows.len(),
+                timestamps: t.has_timestamps(),
+                columns: t.columns.clone(),
+            })
             .collect(),
         metaspace,
         classes,

@@ -111,17 +111,31 @@ fn used(input: &Input, t: f64, stats: &LineStats) -> FileUsed {
 fn keys(inputs: &[&Input]) -> Vec<OrderKey> {
     inputs
         .iter()
-        .map(|i| OrderKey { content: None, mtime: i.mtime, name: i.path.display().to_string() })
+        .map(|i| OrderKey {
+            content: None,
+            mtime: i.mtime,
+            name: i.path.display().to_string(),
+        })
         .collect()
 }
 
 /// Analyses NMT outputs (any mix of summary, detail and diffs) as one series.
 pub fn nmt(inputs: &[&Input]) -> NmtAnalysis {
     let (idx, time_source, times) = order(&keys(inputs));
-    let parsed: Vec<(usize, f64, NmtReport)> = idx.iter().zip(&times).map(|(&i, &t)| (i, t, nmt::parse(&inputs[i].text))).collect();
-    let files = parsed.iter().map(|(i, t, r)| used(inputs[*i], *t, &r.stats)).collect();
+    let parsed: Vec<(usize, f64, NmtReport)> = idx
+        .iter()
+        .zip(&times)
+        .map(|(&i, &t)| (i, t, nmt::parse(&inputs[i].text)))
+        .collect();
+    let files = parsed
+        .iter()
+        .map(|(i, t, r)| used(inputs[*i], *t, &r.stats))
+        .collect();
     let mut warnings = Vec::new();
-    let snaps: Vec<&(usize, f64, NmtReport)> = parsed.iter().filter(|p| !p.2.diff && !p.2.categories.is_empty()).collect();
+    let snaps: Vec<&(usize, f64, NmtReport)> = parsed
+        .iter()
+        .filter(|p| !p.2.diff && !p.2.categories.is_empty())
+        .collect();
     let diffs: Vec<&(usize, f64, NmtReport)> = parsed.iter().filter(|p| p.2.diff).collect();
     for (i, _, r) in &parsed {
         if r.categories.is_empty() && r.sites.is_empty() {
@@ -130,7 +144,11 @@ pub fn nmt(inputs: &[&Input]) -> NmtAnalysis {
     }
     let pids: std::collections::BTreeSet<u32> = parsed.iter().filter_map(|p| p.2.pid).collect();
     if pids.len() > 1 {
-        warnings.push(format!("the outputs come from {} different processes ({:?}): growth between them means little", pids.len(), pids));
+        warnings.push(format!(
+            "the outputs come from {} different processes ({:?}): growth between them means little",
+            pids.len(),
+            pids
+        ));
     }
     let real_times = time_source != TimeSource::Name;
     let latest_report = snaps.last().or(diffs.last()).map(|p| &p.2);
@@ -178,7 +196,10 @@ pub fn nmt(inputs: &[&Input]) -> NmtAnalysis {
         series.push(ts);
         for name in names {
             let get = |r: &NmtReport| r.categories.iter().find(|c| c.name == name).cloned();
-            let pts: Vec<(f64, f64)> = snaps.iter().map(|s| (s.1, get(&s.2).map(|c| c.committed).unwrap_or(0) as f64)).collect();
+            let pts: Vec<(f64, f64)> = snaps
+                .iter()
+                .map(|s| (s.1, get(&s.2).map(|c| c.committed).unwrap_or(0) as f64))
+                .collect();
             let g: Growth = growth(&pts, real_times, MIN_GROWTH, MIN_GROWTH_REL);
             let first = snaps.first().and_then(|s| get(&s.2));
             let last = snaps.last().and_then(|s| get(&s.2));
@@ -189,13 +210,24 @@ pub fn nmt(inputs: &[&Input]) -> NmtAnalysis {
             s.growing = g.growing;
             series.push(s);
             if name == "Class" {
-                let cls: Vec<(f64, f64)> = snaps.iter().filter_map(|s| Some((s.1, get(&s.2)?.classes? as f64))).collect();
+                let cls: Vec<(f64, f64)> = snaps
+                    .iter()
+                    .filter_map(|s| Some((s.1, get(&s.2)?.classes? as f64)))
+                    .collect();
                 if !cls.is_empty() {
-                    series.push(Series::new("nmt: classes loaded", "count", time_source, &cls));
+                    series.push(Series::new(
+                        "nmt: classes loaded",
+                        "count",
+                        time_source,
+                        &cls,
+                    ));
                 }
             }
             if name == "Thread" {
-                let th: Vec<(f64, f64)> = snaps.iter().filter_map(|s| Some((s.1, get(&s.2)?.threads? as f64))).collect();
+                let th: Vec<(f64, f64)> = snaps
+                    .iter()
+                    .filter_map(|s| Some((s.1, get(&s.2)?.threads? as f64)))
+                    .collect();
                 if !th.is_empty() {
                     series.push(Series::new("nmt: threads", "count", time_source, &th));
                 }
@@ -231,7 +263,11 @@ pub fn nmt(inputs: &[&Input]) -> NmtAnalysis {
         }
         warnings.push("growth is against the NMT baseline of the .diff output: its time is unknown, so no rate".into());
     }
-    growth_rows.sort_by(|a, b| b.committed_delta.cmp(&a.committed_delta).then(a.name.cmp(&b.name)));
+    growth_rows.sort_by(|a, b| {
+        b.committed_delta
+            .cmp(&a.committed_delta)
+            .then(a.name.cmp(&b.name))
+    });
     // "Java Heap" committed grows when the heap expands, which is not a leak: the heap's own trend comes
     // from GC logs. It is reported, but another growing category is preferred.
     let growing_category = growth_rows
@@ -254,11 +290,19 @@ pub fn nmt(inputs: &[&Input]) -> NmtAnalysis {
     } else if let Some(d) = diffs.iter().rev().find(|d| d.2.detail) {
         for s in &d.2.sites {
             let delta = s.malloc_delta.unwrap_or(0);
-            sites.push(site_growth(s, (s.malloc as i64 - delta).max(0) as u64, delta));
+            sites.push(site_growth(
+                s,
+                (s.malloc as i64 - delta).max(0) as u64,
+                delta,
+            ));
         }
     }
     sites.retain(|s| s.malloc_delta > 0);
-    sites.sort_by(|a, b| b.malloc_delta.cmp(&a.malloc_delta).then(a.top_frame.cmp(&b.top_frame)));
+    sites.sort_by(|a, b| {
+        b.malloc_delta
+            .cmp(&a.malloc_delta)
+            .then(a.top_frame.cmp(&b.top_frame))
+    });
     sites.truncate(10);
     if snaps.len() + diffs.len() == 1 && growth_from == "none" {
         warnings.push("one snapshot shows where memory is, not what grows: give two or more taken apart (or a summary.diff)".into());
@@ -360,7 +404,9 @@ pub fn arenas(maps: &[Mapping]) -> Vec<usize> {
         }
         let next = maps.get(i + 1);
         let full = m.size == ARENA;
-        let split = next.is_some_and(|n| n.is_anon() && n.no_access() && n.start == m.start + m.size && m.size + n.size == ARENA);
+        let split = next.is_some_and(|n| {
+            n.is_anon() && n.no_access() && n.start == m.start + m.size && m.size + n.size == ARENA
+        });
         if full || split {
             out.push(i);
         }
@@ -395,7 +441,11 @@ pub fn maps(inputs: &[&Input]) -> MapsAnalysis {
             Some(r) if maps.is_empty() => (r.rss, r.anonymous),
             _ => {
                 let rss: u64 = maps.iter().filter_map(|m| m.rss).sum();
-                let anon: u64 = maps.iter().filter(|m| m.is_anon()).filter_map(|m| m.rss).sum();
+                let anon: u64 = maps
+                    .iter()
+                    .filter(|m| m.is_anon())
+                    .filter_map(|m| m.rss)
+                    .sum();
                 (rss, anon)
             }
         };
@@ -404,7 +454,11 @@ pub fn maps(inputs: &[&Input]) -> MapsAnalysis {
             continue;
         }
         let ar = (!maps.is_empty()).then(|| arenas(&maps));
-        let arena_rss = ar.as_ref().map(|a| a.iter().filter_map(|&k| maps.get(k).and_then(|m| m.rss)).sum());
+        let arena_rss = ar.as_ref().map(|a| {
+            a.iter()
+                .filter_map(|&k| maps.get(k).and_then(|m| m.rss))
+                .sum()
+        });
         snapshots.push(MapsSnapshot {
             path,
             t,
@@ -419,7 +473,9 @@ pub fn maps(inputs: &[&Input]) -> MapsAnalysis {
             with_maps.push((t, maps));
         }
     }
-    let pts = |f: fn(&MapsSnapshot) -> f64| -> Vec<(f64, f64)> { snapshots.iter().map(|s| (s.t, f(s))).collect() };
+    let pts = |f: fn(&MapsSnapshot) -> f64| -> Vec<(f64, f64)> {
+        snapshots.iter().map(|s| (s.t, f(s))).collect()
+    };
     let mut series = Vec::new();
     let mut rss_growth = None;
     let mut anon_rss_growth = None;
@@ -434,10 +490,23 @@ pub fn maps(inputs: &[&Input]) -> MapsAnalysis {
         let mut s = Series::new("maps: anonymous RSS", "bytes", time_source, &a);
         s.growing = ga.growing;
         series.push(s);
-        series.push(Series::new("maps: file-backed RSS", "bytes", time_source, &pts(|s| s.file_rss as f64)));
-        let ar: Vec<(f64, f64)> = snapshots.iter().filter_map(|s| Some((s.t, s.arenas? as f64))).collect();
+        series.push(Series::new(
+            "maps: file-backed RSS",
+            "bytes",
+            time_source,
+            &pts(|s| s.file_rss as f64),
+        ));
+        let ar: Vec<(f64, f64)> = snapshots
+            .iter()
+            .filter_map(|s| Some((s.t, s.arenas? as f64)))
+            .collect();
         if !ar.is_empty() {
-            series.push(Series::new("maps: glibc malloc arenas", "count", time_source, &ar));
+            series.push(Series::new(
+                "maps: glibc malloc arenas",
+                "count",
+                time_source,
+                &ar,
+            ));
         }
         rss_growth = Some(g);
         anon_rss_growth = Some(ga);
@@ -446,7 +515,11 @@ pub fn maps(inputs: &[&Input]) -> MapsAnalysis {
     if let (Some(first), Some(last)) = (with_maps.first(), with_maps.last()) {
         if with_maps.len() >= 2 {
             let before: BTreeMap<u64, &Mapping> = first.1.iter().map(|m| (m.start, m)).collect();
-            let arena_starts: std::collections::BTreeSet<u64> = arenas(&last.1).iter().filter_map(|&i| last.1.get(i)).map(|m| m.start).collect();
+            let arena_starts: std::collections::BTreeSet<u64> = arenas(&last.1)
+                .iter()
+                .filter_map(|&i| last.1.get(i))
+                .map(|m| m.start)
+                .collect();
             for m in &last.1 {
                 let prev = before.get(&m.start);
                 let rf = prev.and_then(|p| p.rss).unwrap_or(0);
@@ -455,7 +528,11 @@ pub fn maps(inputs: &[&Input]) -> MapsAnalysis {
                 if delta > 0 || prev.is_none() && m.size > 0 && m.rss.is_none() {
                     grown.push(MappingGrowth {
                         start: m.start,
-                        name: if m.is_anon() { "[anon]".into() } else { m.name.clone() },
+                        name: if m.is_anon() {
+                            "[anon]".into()
+                        } else {
+                            m.name.clone()
+                        },
                         anon: m.is_anon(),
                         new: prev.is_none(),
                         arena: arena_starts.contains(&(m.start - m.start % ARENA)),
@@ -494,12 +571,25 @@ mod tests {
 
     #[test]
     fn arenas_in_real_pmap() {
-        let t = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/samples/jdk17-pmap-x.trimmed.txt")).unwrap();
+        let t = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/data/samples/jdk17-pmap-x.trimmed.txt"
+        ))
+        .unwrap();
         let p = pmap::parse(&t);
         let a = arenas(&p.mappings);
         let starts: Vec<u64> = a.iter().map(|&i| p.mappings[i].start).collect();
         // 7f65dc000000 (65500 + 36), 7f65e0000000 (64540 + 996), 7f65e4000000 (132 + 65404),
         // 7f65e8000000 (65484 + 52), 7f65ec000000 (23936 + 41600).
-        assert_eq!(starts, vec![0x7f65dc000000, 0x7f65e0000000, 0x7f65e4000000, 0x7f65e8000000, 0x7f65ec000000]);
+        assert_eq!(
+            starts,
+            vec![
+                0x7f65dc000000,
+                0x7f65e0000000,
+                0x7f65e4000000,
+                0x7f65e8000000,
+                0x7f65ec000000
+            ]
+        );
     }
 }

@@ -88,7 +88,14 @@ pub struct Scanner {
 
 impl Scanner {
     pub fn new(source: String) -> Scanner {
-        Scanner { report: ScanReport { schema: SCHEMA, source, ..Default::default() }, by_name: HashMap::new() }
+        Scanner {
+            report: ScanReport {
+                schema: SCHEMA,
+                source,
+                ..Default::default()
+            },
+            by_name: HashMap::new(),
+        }
     }
 
     /// Scans one region. `limit`: hits at or after this offset are left to the next chunk (for chunked
@@ -101,26 +108,70 @@ impl Scanner {
                 break;
             }
             hits += 1;
-            let Some(rest) = r.bytes.get(at..) else { continue };
-            let Ok(c) = classfile::parse(rest) else { continue };
+            let Some(rest) = r.bytes.get(at..) else {
+                continue;
+            };
+            let Ok(c) = classfile::parse(rest) else {
+                continue;
+            };
             valid += 1;
             self.report.class_file_bytes += c.len as u64;
-            let e = self.by_name.entry(c.name.to_vec()).or_insert_with(|| ClassCopies {
-                name: java_name(c.name),
-                copies: 0,
-                bytes: 0,
-                super_name: c.super_name.map(java_name),
-                interfaces: c.interfaces.iter().map(|i| java_name(i)).collect(),
-                major: c.major,
-            });
+            let e = self
+                .by_name
+                .entry(c.name.to_vec())
+                .or_insert_with(|| ClassCopies {
+                    name: java_name(c.name),
+                    copies: 0,
+                    bytes: 0,
+                    super_name: c.super_name.map(java_name),
+                    interfaces: c.interfaces.iter().map(|i| java_name(i)).collect(),
+                    major: c.major,
+                });
             e.copies += 1;
             e.bytes += c.len as u64;
         }
         self.report.magic_hits += hits;
         self.report.class_files += valid;
         if hits > 0 {
-            self.report.regions.push(RegionHits { start: r.start, size: r.bytes.len() as u64, name: r.name.clone(), perms: r.perms.clone(), magic_hits: hits, class_files: valid });
+            self.report.regions.push(RegionHits {
+                start: r.start,
+                size: r.bytes.len() as u64,
+                name: r.name.clone(),
+                perms: r.perms.clone(),
+                magic_hits: hits,
+                class_files: valid,
+            });
         }
+    }
+
+    /// Adds another scanner's findings (for scanning chunks in parallel).
+    pub fn merge(mut self, other: Scanner) -> Scanner {
+        let r = other.report;
+        self.report.regions_scanned += r.regions_scanned;
+        self.report.bytes_scanned += r.bytes_scanned;
+        self.report.regions_skipped.extend(r.regions_skipped);
+        self.report.magic_hits += r.magic_hits;
+        self.report.class_files += r.class_files;
+        self.report.class_file_bytes += r.class_file_bytes;
+        self.report.regions.extend(r.regions);
+        for (k, v) in other.by_name {
+            match self.by_name.get_mut(&k) {
+                Some(e) => {
+                    e.copies += v.copies;
+                    e.bytes += v.bytes;
+                }
+                None => {
+                    self.by_name.insert(k, v);
+                }
+            }
+        }
+        self
+    }
+
+    /// Names what was scanned (`pid N`, `core FILE`).
+    pub fn with_source(mut self, source: String) -> Scanner {
+        self.report.source = source;
+        self
     }
 
     /// Counts a region (or a chunk of one) as scanned.
@@ -137,7 +188,12 @@ impl Scanner {
     pub fn finish(mut self, top: usize, seconds: f64) -> ScanReport {
         let mut v: Vec<ClassCopies> = self.by_name.into_values().collect();
         self.report.distinct_names = v.len() as u64;
-        v.sort_by(|a, b| b.copies.cmp(&a.copies).then(b.bytes.cmp(&a.bytes)).then(a.name.cmp(&b.name)));
+        v.sort_by(|a, b| {
+            b.copies
+                .cmp(&a.copies)
+                .then(b.bytes.cmp(&a.bytes))
+                .then(a.name.cmp(&b.name))
+        });
         v.truncate(top);
         self.report.top = v;
         // Regions of one mapping read in chunks show up once per chunk: merge by start.
@@ -152,17 +208,29 @@ impl Scanner {
                 None => merged.push(r),
             }
         }
-        merged.sort_by(|a, b| b.class_files.cmp(&a.class_files).then(a.start.cmp(&b.start)));
+        merged.sort_by(|a, b| {
+            b.class_files
+                .cmp(&a.class_files)
+                .then(a.start.cmp(&b.start))
+        });
         merged.truncate(20);
         self.report.regions = merged;
         self.report.seconds = seconds;
-        self.report.bytes_per_second = if seconds > 0.0 { self.report.bytes_scanned as f64 / seconds } else { 0.0 };
+        self.report.bytes_per_second = if seconds > 0.0 {
+            self.report.bytes_scanned as f64 / seconds
+        } else {
+            0.0
+        };
         self.report
     }
 }
 
 /// Scans an ELF core file's `PT_LOAD` segments.
-pub fn scan_core(path: &std::path::Path, bytes: &[u8], top: usize) -> Result<ScanReport, crate::formats::core::Error> {
+pub fn scan_core(
+    path: &std::path::Path,
+    bytes: &[u8],
+    top: usize,
+) -> Result<ScanReport, crate::formats::core::Error> {
     let started = std::time::Instant::now();
     let segs = crate::formats::core::load_segments(bytes)?;
     let mut s = Scanner::new(format!("core {}", path.display()));
@@ -177,7 +245,15 @@ pub fn scan_core(path: &std::path::Path, bytes: &[u8], top: usize) -> Result<Sca
             if seg.flags & 2 != 0 { 'w' } else { '-' },
             if seg.flags & 1 != 0 { 'x' } else { '-' }
         );
-        s.scan(&Region { start: seg.vaddr, name: "PT_LOAD".into(), perms, bytes: b }, None);
+        s.scan(
+            &Region {
+                start: seg.vaddr,
+                name: "PT_LOAD".into(),
+                perms,
+                bytes: b,
+            },
+            None,
+        );
         s.scanned(1, b.len() as u64);
     }
     Ok(s.finish(top, started.elapsed().as_secs_f64()))
@@ -191,7 +267,11 @@ mod tests {
 
     #[test]
     fn counts_copies_in_a_core_and_ignores_fake_magic() {
-        let a = minimal_class("com/example/FailingWrapper", "java/lang/Object", &["com/example/MissingListener"]);
+        let a = minimal_class(
+            "com/example/FailingWrapper",
+            "java/lang/Object",
+            &["com/example/MissingListener"],
+        );
         let b = minimal_class("Other", "java/lang/Object", &[]);
         let mut seg1 = vec![0u8; 100];
         for _ in 0..7 {
@@ -209,7 +289,10 @@ mod tests {
         assert_eq!(r.top[0].name, "com.example.FailingWrapper");
         assert_eq!(r.top[0].copies, 8);
         assert_eq!(r.top[0].bytes, 8 * a.len() as u64);
-        assert_eq!(r.top[0].interfaces, vec!["com.example.MissingListener".to_string()]);
+        assert_eq!(
+            r.top[0].interfaces,
+            vec!["com.example.MissingListener".to_string()]
+        );
         assert_eq!(r.top[1].copies, 1);
         assert_eq!(r.distinct_names, 2);
     }

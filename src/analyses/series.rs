@@ -39,7 +39,10 @@ pub struct Inputs {
 impl Inputs {
     /// The files of some formats, in the order given.
     pub fn of(&self, kinds: &[LogKind]) -> Vec<&Input> {
-        self.files.iter().filter(|f| kinds.contains(&f.kind)).collect()
+        self.files
+            .iter()
+            .filter(|f| kinds.contains(&f.kind))
+            .collect()
     }
 }
 
@@ -52,7 +55,8 @@ const MAX_TEXT: u64 = 2 << 30;
 pub fn read_inputs(paths: &[PathBuf], kinds: &[LogKind]) -> Result<Inputs> {
     let mut files: Vec<PathBuf> = Vec::new();
     for p in paths {
-        let meta = std::fs::metadata(p).with_context(|| format!("cannot read {}: check the path", p.display()))?;
+        let meta = std::fs::metadata(p)
+            .with_context(|| format!("cannot read {}: check the path", p.display()))?;
         if meta.is_dir() {
             let mut entries: Vec<PathBuf> = std::fs::read_dir(p)
                 .with_context(|| format!("cannot list directory {}", p.display()))?
@@ -71,7 +75,10 @@ pub fn read_inputs(paths: &[PathBuf], kinds: &[LogKind]) -> Result<Inputs> {
         let head = match read_head(&path) {
             Ok(h) => h,
             Err(e) => {
-                out.ignored.push(Ignored { path: shown, reason: format!("unreadable: {e}") });
+                out.ignored.push(Ignored {
+                    path: shown,
+                    reason: format!("unreadable: {e}"),
+                });
                 continue;
             }
         };
@@ -80,24 +87,40 @@ pub fn read_inputs(paths: &[PathBuf], kinds: &[LogKind]) -> Result<Inputs> {
             continue;
         };
         if !kinds.is_empty() && !kinds.contains(&kind) {
-            out.ignored.push(Ignored { path: shown, reason: format!("a {} (not read by this command)", kind.name()) });
+            out.ignored.push(Ignored {
+                path: shown,
+                reason: format!("a {} (not read by this command)", kind.name()),
+            });
             continue;
         }
         if kind == LogKind::HeapDump {
-            out.ignored.push(Ignored { path: shown, reason: "a heap dump: read it with `oomsleuth analyze DUMP` (or histogram/top)".into() });
+            out.ignored.push(Ignored {
+                path: shown,
+                reason: "a heap dump: read it with `oomsleuth analyze DUMP` (or histogram/top)"
+                    .into(),
+            });
             continue;
         }
         let meta = std::fs::metadata(&path).ok();
         if meta.as_ref().is_some_and(|m| m.len() > MAX_TEXT) {
-            out.ignored.push(Ignored { path: shown, reason: "larger than 2 GiB: split it (e.g. by date) and give the parts".into() });
+            out.ignored.push(Ignored {
+                path: shown,
+                reason: "larger than 2 GiB: split it (e.g. by date) and give the parts".into(),
+            });
             continue;
         }
-        let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        let bytes =
+            std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
         let mtime = meta
             .and_then(|m| m.modified().ok())
             .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
             .map(|d| d.as_secs_f64());
-        out.files.push(Input { path, kind, text: String::from_utf8_lossy(&bytes).into_owned(), mtime });
+        out.files.push(Input {
+            path,
+            kind,
+            text: String::from_utf8_lossy(&bytes).into_owned(),
+            mtime,
+        });
     }
     Ok(out)
 }
@@ -159,15 +182,31 @@ pub fn order(keys: &[OrderKey]) -> (Vec<usize>, TimeSource, Vec<f64>) {
         time(&keys[a])
             .total_cmp(&time(&keys[b]))
             .then_with(|| keys[a].name.cmp(&keys[b].name))
-            .then_with(|| keys[a].content.unwrap_or(f64::NEG_INFINITY).total_cmp(&keys[b].content.unwrap_or(f64::NEG_INFINITY)))
-            .then_with(|| keys[a].mtime.unwrap_or(f64::NEG_INFINITY).total_cmp(&keys[b].mtime.unwrap_or(f64::NEG_INFINITY)))
+            .then_with(|| {
+                keys[a]
+                    .content
+                    .unwrap_or(f64::NEG_INFINITY)
+                    .total_cmp(&keys[b].content.unwrap_or(f64::NEG_INFINITY))
+            })
+            .then_with(|| {
+                keys[a]
+                    .mtime
+                    .unwrap_or(f64::NEG_INFINITY)
+                    .total_cmp(&keys[b].mtime.unwrap_or(f64::NEG_INFINITY))
+            })
             .then(a.cmp(&b))
     });
     let t0 = idx.first().map(|&i| time(&keys[i])).unwrap_or(0.0);
     let times = idx
         .iter()
         .enumerate()
-        .map(|(pos, &i)| if source == TimeSource::Name { pos as f64 } else { time(&keys[i]) - t0 })
+        .map(|(pos, &i)| {
+            if source == TimeSource::Name {
+                pos as f64
+            } else {
+                time(&keys[i]) - t0
+            }
+        })
         .collect();
     (idx, source, times)
 }
@@ -187,7 +226,12 @@ pub struct Series {
 }
 
 impl Series {
-    pub fn new(name: impl Into<String>, unit: &'static str, time_source: TimeSource, points: &[(f64, f64)]) -> Series {
+    pub fn new(
+        name: impl Into<String>,
+        unit: &'static str,
+        time_source: TimeSource,
+        points: &[(f64, f64)],
+    ) -> Series {
         Series {
             name: name.into(),
             unit,
@@ -235,7 +279,11 @@ pub fn growth(points: &[(f64, f64)], real_times: bool, min_abs: f64, min_rel: f6
         per_hour: (real_times && dt > 0.0).then(|| delta / dt * 3600.0),
         rising_steps: rising,
         steps,
-        growing: steps > 0 && delta >= min_abs && delta >= min_rel * f.1.abs() && rising * 10 >= steps * 6 && falling * 10 <= steps * 4,
+        growing: steps > 0
+            && delta >= min_abs
+            && delta >= min_rel * f.1.abs()
+            && rising * 10 >= steps * 6
+            && falling * 10 <= steps * 4,
     }
 }
 
@@ -245,12 +293,19 @@ mod tests {
     use proptest::prelude::*;
 
     fn key(content: Option<f64>, mtime: Option<f64>, name: &str) -> OrderKey {
-        OrderKey { content, mtime, name: name.into() }
+        OrderKey {
+            content,
+            mtime,
+            name: name.into(),
+        }
     }
 
     #[test]
     fn falls_back_from_content_to_mtime_to_name() {
-        let (o, s, t) = order(&[key(Some(5.0), Some(1.0), "b"), key(Some(2.0), Some(9.0), "a")]);
+        let (o, s, t) = order(&[
+            key(Some(5.0), Some(1.0), "b"),
+            key(Some(2.0), Some(9.0), "a"),
+        ]);
         assert_eq!((o, s, t), (vec![1, 0], TimeSource::Content, vec![0.0, 3.0]));
         let (o, s, _) = order(&[key(Some(5.0), Some(1.0), "b"), key(None, Some(9.0), "a")]);
         assert_eq!((o, s), (vec![0, 1], TimeSource::Mtime));
@@ -260,10 +315,26 @@ mod tests {
 
     #[test]
     fn growth_needs_most_steps_rising() {
-        let g = growth(&[(0.0, 0.0), (1.0, 10.0), (2.0, 20.0), (3.0, 30.0)], true, 5.0, 0.05);
+        let g = growth(
+            &[(0.0, 0.0), (1.0, 10.0), (2.0, 20.0), (3.0, 30.0)],
+            true,
+            5.0,
+            0.05,
+        );
         assert!(g.growing);
         assert_eq!(g.per_hour, Some(36000.0));
-        let g = growth(&[(0.0, 0.0), (1.0, 100.0), (2.0, 0.0), (3.0, 0.0), (4.0, 10.0)], true, 5.0, 0.05);
+        let g = growth(
+            &[
+                (0.0, 0.0),
+                (1.0, 100.0),
+                (2.0, 0.0),
+                (3.0, 0.0),
+                (4.0, 10.0),
+            ],
+            true,
+            5.0,
+            0.05,
+        );
         assert!(!g.growing);
         assert!(!growth(&[(0.0, 0.0)], true, 0.0, 0.0).growing);
     }
@@ -274,7 +345,11 @@ mod tests {
             prop::option::of(0f64..1e9),
             "[a-c]{0,3}",
         )
-            .prop_map(|(c, m, n)| OrderKey { content: c, mtime: m, name: n })
+            .prop_map(|(c, m, n)| OrderKey {
+                content: c,
+                mtime: m,
+                name: n,
+            })
     }
 
     proptest! {

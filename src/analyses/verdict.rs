@@ -117,7 +117,11 @@ fn mib(b: f64) -> String {
 pub fn analyze_files(paths_in: &[PathBuf]) -> Result<VerdictReport> {
     let inputs = read_inputs(paths_in, &[])?;
     if inputs.files.is_empty() {
-        let why: Vec<String> = inputs.ignored.iter().map(|i| format!("{}: {}", i.path, i.reason)).collect();
+        let why: Vec<String> = inputs
+            .ignored
+            .iter()
+            .map(|i| format!("{}: {}", i.path, i.reason))
+            .collect();
         bail!(
             "nothing to read in {}: give NMT outputs, pmap -x / smaps, GC logs, class logs or jstat outputs (or a directory of them){}",
             paths_in.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" "),
@@ -132,7 +136,13 @@ pub fn analyze_files(paths_in: &[PathBuf]) -> Result<VerdictReport> {
     let nmt = (!nmt_in.is_empty()).then(|| native::nmt(&nmt_in));
     // smaps_rollup and pmap of one run are two views of one series: prefer pmap (it has mappings).
     let maps = if maps_in.iter().any(|i| i.kind == LogKind::Pmap) {
-        Some(native::maps(&maps_in.iter().copied().filter(|i| i.kind == LogKind::Pmap).collect::<Vec<_>>()))
+        Some(native::maps(
+            &maps_in
+                .iter()
+                .copied()
+                .filter(|i| i.kind == LogKind::Pmap)
+                .collect::<Vec<_>>(),
+        ))
     } else {
         (!maps_in.is_empty()).then(|| native::maps(&maps_in))
     };
@@ -144,7 +154,13 @@ pub fn analyze_files(paths_in: &[PathBuf]) -> Result<VerdictReport> {
     if let Some(n) = &nmt {
         for g in n.growth.iter().filter(|g| g.growing) {
             let area = nmt_area(&g.name);
-            let mut what = format!("NMT {} committed grew {} ({} -> {})", g.name, mib(g.committed_delta as f64), mib(g.committed_first as f64), mib(g.committed_last as f64));
+            let mut what = format!(
+                "NMT {} committed grew {} ({} -> {})",
+                g.name,
+                mib(g.committed_delta as f64),
+                mib(g.committed_first as f64),
+                mib(g.committed_last as f64)
+            );
             if let Some(c) = g.classes_delta.filter(|c| *c != 0) {
                 what.push_str(&format!(", {c:+} classes"));
             }
@@ -154,11 +170,21 @@ pub fn analyze_files(paths_in: &[PathBuf]) -> Result<VerdictReport> {
             if g.name == "Java Heap" {
                 what.push_str(" (the heap expanding, not necessarily live data)");
             }
-            ev.push(Evidence { area, source: "nmt", files: paths(&n.files), what, bytes: Some(g.committed_delta), per_hour: g.per_hour });
+            ev.push(Evidence {
+                area,
+                source: "nmt",
+                files: paths(&n.files),
+                what,
+                bytes: Some(g.committed_delta),
+                per_hour: g.per_hour,
+            });
         }
     }
     if let Some(m) = &maps {
-        let nmt_delta = nmt.as_ref().and_then(|n| n.series.iter().find(|s| s.name == "nmt: total committed")).map(|s| s.v.last().unwrap_or(&0.0) - s.v.first().unwrap_or(&0.0));
+        let nmt_delta = nmt
+            .as_ref()
+            .and_then(|n| n.series.iter().find(|s| s.name == "nmt: total committed"))
+            .map(|s| s.v.last().unwrap_or(&0.0) - s.v.first().unwrap_or(&0.0));
         if let Some(g) = m.anon_rss_growth.as_ref().filter(|g| g.growing) {
             let unexplained = g.delta - nmt_delta.unwrap_or(0.0).max(0.0);
             let arenas = match (m.arenas_first, m.arenas_last) {
@@ -175,11 +201,37 @@ pub fn analyze_files(paths_in: &[PathBuf]) -> Result<VerdictReport> {
     if let Some(g) = &gclog {
         if let Some(h) = g.heap_after_full_gc.as_ref().filter(|h| h.growing) {
             ev.push(Evidence { area: Area::Heap, source: "gclog", files: paths(&g.files), what: format!("heap after full GC grew {} ({} -> {}) over {} full GCs: live data keeps rising", mib(h.delta), mib(h.first), mib(h.last), g.full_collections), bytes: Some(h.delta as i64), per_hour: h.per_hour });
-        } else if let Some(h) = g.heap_after_gc.as_ref().filter(|h| h.growing && g.full_collections < 2) {
-            ev.push(Evidence { area: Area::Heap, source: "gclog", files: paths(&g.files), what: format!("heap after GC grew {} (no full GCs to confirm it is live data)", mib(h.delta)), bytes: Some(h.delta as i64 / 2), per_hour: h.per_hour });
+        } else if let Some(h) = g
+            .heap_after_gc
+            .as_ref()
+            .filter(|h| h.growing && g.full_collections < 2)
+        {
+            ev.push(Evidence {
+                area: Area::Heap,
+                source: "gclog",
+                files: paths(&g.files),
+                what: format!(
+                    "heap after GC grew {} (no full GCs to confirm it is live data)",
+                    mib(h.delta)
+                ),
+                bytes: Some(h.delta as i64 / 2),
+                per_hour: h.per_hour,
+            });
         }
         if let Some(h) = g.metaspace_after_gc.as_ref().filter(|h| h.growing) {
-            ev.push(Evidence { area: Area::Metaspace, source: "gclog", files: paths(&g.files), what: format!("Metaspace after GC grew {} ({} -> {})", mib(h.delta), mib(h.first), mib(h.last)), bytes: Some(h.delta as i64), per_hour: h.per_hour });
+            ev.push(Evidence {
+                area: Area::Metaspace,
+                source: "gclog",
+                files: paths(&g.files),
+                what: format!(
+                    "Metaspace after GC grew {} ({} -> {})",
+                    mib(h.delta),
+                    mib(h.first),
+                    mib(h.last)
+                ),
+                bytes: Some(h.delta as i64),
+                per_hour: h.per_hour,
+            });
         }
     }
     if let Some(j) = &jstat {
@@ -187,10 +239,27 @@ pub fn analyze_files(paths_in: &[PathBuf]) -> Result<VerdictReport> {
             ev.push(Evidence { area: Area::Metaspace, source: "jstat", files: paths(&j.files), what: format!("Metaspace used (MU) grew {} ({} -> {}); jstat's M% is used/committed and hides this", mib(h.delta), mib(h.first), mib(h.last)), bytes: Some(h.delta as i64), per_hour: h.per_hour });
         }
         if let Some(h) = j.old_after_full_gc.as_ref().filter(|h| h.growing) {
-            ev.push(Evidence { area: Area::Heap, source: "jstat", files: paths(&j.files), what: format!("old generation after full GC grew {}", mib(h.delta)), bytes: Some(h.delta as i64), per_hour: h.per_hour });
+            ev.push(Evidence {
+                area: Area::Heap,
+                source: "jstat",
+                files: paths(&j.files),
+                what: format!("old generation after full GC grew {}", mib(h.delta)),
+                bytes: Some(h.delta as i64),
+                per_hour: h.per_hour,
+            });
         }
         if let Some(c) = j.classes.as_ref().filter(|c| c.live.growing) {
-            ev.push(Evidence { area: Area::Metaspace, source: "jstat", files: paths(&j.files), what: format!("{} more classes loaded than unloaded ({} -> {} live)", c.live.delta as i64, c.live.first as i64, c.live.last as i64), bytes: None, per_hour: c.live.per_hour });
+            ev.push(Evidence {
+                area: Area::Metaspace,
+                source: "jstat",
+                files: paths(&j.files),
+                what: format!(
+                    "{} more classes loaded than unloaded ({} -> {} live)",
+                    c.live.delta as i64, c.live.first as i64, c.live.last as i64
+                ),
+                bytes: None,
+                per_hour: c.live.per_hour,
+            });
         }
     }
     let mut class_family = None;
@@ -199,17 +268,38 @@ pub fn analyze_files(paths_in: &[PathBuf]) -> Result<VerdictReport> {
         // (many classes of one shape, still loaded) is evidence of a class leak.
         if c.live.growing && c.growing_family.is_some() {
             class_family = c.growing_family.clone();
-            let fam = c.growing_family.as_ref().and_then(|f| c.by_family.iter().find(|g| &g.key == f));
+            let fam = c
+                .growing_family
+                .as_ref()
+                .and_then(|f| c.by_family.iter().find(|g| &g.key == f));
             let what = match fam {
-                Some(f) => format!("{} classes loaded, {} unloaded; family {} keeps {} live (e.g. {})", c.loaded, c.unloaded, f.key, f.live, f.example),
-                None => format!("{} classes loaded, {} unloaded: {} more stay loaded", c.loaded, c.unloaded, c.live.delta as i64),
+                Some(f) => format!(
+                    "{} classes loaded, {} unloaded; family {} keeps {} live (e.g. {})",
+                    c.loaded, c.unloaded, f.key, f.live, f.example
+                ),
+                None => format!(
+                    "{} classes loaded, {} unloaded: {} more stay loaded",
+                    c.loaded, c.unloaded, c.live.delta as i64
+                ),
             };
-            ev.push(Evidence { area: Area::Metaspace, source: "classlog", files: paths(&c.files), what, bytes: None, per_hour: c.live.per_hour });
+            ev.push(Evidence {
+                area: Area::Metaspace,
+                source: "classlog",
+                files: paths(&c.files),
+                what,
+                bytes: None,
+                per_hour: c.live.per_hour,
+            });
         }
     }
     // The winner: the most bytes of growth; evidence in counts only (class logs) backs an area but
     // decides only when nothing measured bytes.
-    ev.sort_by(|a, b| b.bytes.unwrap_or(-1).cmp(&a.bytes.unwrap_or(-1)).then(a.source.cmp(b.source)));
+    ev.sort_by(|a, b| {
+        b.bytes
+            .unwrap_or(-1)
+            .cmp(&a.bytes.unwrap_or(-1))
+            .then(a.source.cmp(b.source))
+    });
     let best = ev.iter().find(|e| e.bytes.is_some()).or(ev.first());
     let area = best.map(|e| e.area).unwrap_or(Area::None);
     if area != Area::Metaspace {
@@ -217,13 +307,21 @@ pub fn analyze_files(paths_in: &[PathBuf]) -> Result<VerdictReport> {
     }
     // The NMT category (and its call sites) that grows most within the winning area.
     let category = nmt.as_ref().and_then(|n| {
-        n.growth.iter().filter(|g| g.growing && nmt_area(&g.name) == area).max_by_key(|g| g.committed_delta).map(|g| g.name.clone())
+        n.growth
+            .iter()
+            .filter(|g| g.growing && nmt_area(&g.name) == area)
+            .max_by_key(|g| g.committed_delta)
+            .map(|g| g.name.clone())
     });
     let call_sites: Vec<String> = match (&nmt, &category) {
         (Some(n), Some(cat)) => {
             // Sites with the same top frame (one native function called from several Java stacks) are summed.
             let mut by_frame: Vec<(String, i64)> = Vec::new();
-            for s in n.sites.iter().filter(|s| s.category.as_deref().is_none_or(|c| c == cat)) {
+            for s in n
+                .sites
+                .iter()
+                .filter(|s| s.category.as_deref().is_none_or(|c| c == cat))
+            {
                 match by_frame.iter_mut().find(|(f, _)| *f == s.top_frame) {
                     Some(e) => e.1 += s.malloc_delta,
                     None => by_frame.push((s.top_frame.clone(), s.malloc_delta)),
@@ -241,7 +339,10 @@ pub fn analyze_files(paths_in: &[PathBuf]) -> Result<VerdictReport> {
     };
     let (growth_bytes, per_hour) = best.map(|e| (e.bytes, e.per_hour)).unwrap_or((None, None));
     let summary = match (area, best) {
-        (Area::None, _) => "no growth found: nothing in these files grows by 4 MiB and 5% in most steps".to_string(),
+        (Area::None, _) => {
+            "no growth found: nothing in these files grows by 4 MiB and 5% in most steps"
+                .to_string()
+        }
         (a, Some(b)) => {
             let mut s = format!("{} grows: {}", capitalise(a.label()), b.what);
             if let Some(c) = &category {
@@ -265,14 +366,40 @@ pub fn analyze_files(paths_in: &[PathBuf]) -> Result<VerdictReport> {
         capture_next.push("no GC log: -Xlog:gc*:file=gc.log:time,uptime,level,tags (JDK 9+) or -XX:+PrintGCDetails -XX:+PrintGCDateStamps (JDK 8) shows the heap left after each full GC".into());
     }
     let mut series = Vec::new();
-    for s in [nmt.as_ref().map(|n| &n.series), maps.as_ref().map(|m| &m.series), gclog.as_ref().map(|g| &g.series), classlog.as_ref().map(|c| &c.series), jstat.as_ref().map(|j| &j.series)].into_iter().flatten() {
+    for s in [
+        nmt.as_ref().map(|n| &n.series),
+        maps.as_ref().map(|m| &m.series),
+        gclog.as_ref().map(|g| &g.series),
+        classlog.as_ref().map(|c| &c.series),
+        jstat.as_ref().map(|j| &j.series),
+    ]
+    .into_iter()
+    .flatten()
+    {
         series.extend(s.iter().cloned());
     }
     Ok(VerdictReport {
         schema: SCHEMA,
-        inputs: inputs.files.iter().map(|f| InputFile { path: f.path.display().to_string(), kind: f.kind }).collect(),
+        inputs: inputs
+            .files
+            .iter()
+            .map(|f| InputFile {
+                path: f.path.display().to_string(),
+                kind: f.kind,
+            })
+            .collect(),
         ignored: inputs.ignored,
-        verdict: Verdict { area, summary, category, call_sites, class_family, growth_bytes, per_hour, evidence: ev, capture_next },
+        verdict: Verdict {
+            area,
+            summary,
+            category,
+            call_sites,
+            class_family,
+            growth_bytes,
+            per_hour,
+            evidence: ev,
+            capture_next,
+        },
         series,
         nmt,
         maps,
@@ -294,7 +421,9 @@ fn nmt_area(category: &str) -> Area {
 
 fn capitalise(s: &str) -> String {
     let mut c = s.chars();
-    c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or_default()
+    c.next()
+        .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+        .unwrap_or_default()
 }
 
 fn next_steps(area: Area, category: Option<&str>) -> Vec<String> {

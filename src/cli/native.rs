@@ -71,7 +71,11 @@ fn render<T: serde::Serialize>(json: bool, v: &T, text: impl FnOnce(&T) -> Strin
 fn inputs_of(f: &Files, kinds: &[LogKind], what: &str) -> Result<crate::analyses::series::Inputs> {
     let inputs = read_inputs(&f.paths, kinds)?;
     if inputs.files.is_empty() {
-        let why: Vec<String> = inputs.ignored.iter().map(|i| format!("\n  {}: {}", i.path, i.reason)).collect();
+        let why: Vec<String> = inputs
+            .ignored
+            .iter()
+            .map(|i| format!("\n  {}: {}", i.path, i.reason))
+            .collect();
         bail!("no {what} among the files given{}", why.concat());
     }
     for i in &inputs.ignored {
@@ -94,32 +98,52 @@ pub fn run(cmd: NativeCommand, style: &Style) -> Result<String> {
             let a = native::maps(&inputs.of(&kinds));
             Ok(render(f.json, &a, |a| native_text::maps(a, style)))
         }
-        NativeCommand::Scan { core, pid, top, json } => {
+        NativeCommand::Scan {
+            core,
+            pid,
+            top,
+            json,
+        } => {
             let r = match (core, pid) {
                 (_, Some(pid)) => crate::live::scan_pid(pid, top)?,
                 (Some(path), None) => {
-                    let file = std::fs::File::open(&path).with_context(|| format!("cannot open {}", path.display()))?;
+                    let file = std::fs::File::open(&path)
+                        .with_context(|| format!("cannot open {}", path.display()))?;
                     // SAFETY: the core file is mapped read-only; if another process truncates it while
                     // we read, the OS raises SIGBUS (a core file being scanned is not being written).
-                    let map = unsafe { memmap2::Mmap::map(&file) }.with_context(|| format!("cannot map {}", path.display()))?;
-                    scan::scan_core(&path, &map, top).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+                    let map = unsafe { memmap2::Mmap::map(&file) }
+                        .with_context(|| format!("cannot map {}", path.display()))?;
+                    scan::scan_core(&path, &map, top)
+                        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
                 }
                 (None, None) => bail!("give a core file or --pid PID"),
             };
             Ok(render(json, &r, |r| native_text::scan(r, style)))
         }
         NativeCommand::Classlog(f) => {
-            let inputs = inputs_of(&f, &[LogKind::ClassLog], "class log (-Xlog:class+load,class+unload or -verbose:class)")?;
+            let inputs = inputs_of(
+                &f,
+                &[LogKind::ClassLog],
+                "class log (-Xlog:class+load,class+unload or -verbose:class)",
+            )?;
             let a = classlog::analyze(&inputs.of(&[LogKind::ClassLog]));
             Ok(render(f.json, &a, |a| native_text::classlog(a, style)))
         }
         NativeCommand::Gclog(f) => {
-            let inputs = inputs_of(&f, &[LogKind::GcLog], "GC log (-Xlog:gc* or -XX:+PrintGCDetails)")?;
+            let inputs = inputs_of(
+                &f,
+                &[LogKind::GcLog],
+                "GC log (-Xlog:gc* or -XX:+PrintGCDetails)",
+            )?;
             let a = gclog::analyze(&inputs.of(&[LogKind::GcLog]));
             Ok(render(f.json, &a, |a| native_text::gclog(a, style)))
         }
         NativeCommand::Jstat(f) => {
-            let inputs = inputs_of(&f, &[LogKind::Jstat], "jstat output (e.g. `jstat -gc -t PID 10s`)")?;
+            let inputs = inputs_of(
+                &f,
+                &[LogKind::Jstat],
+                "jstat output (e.g. `jstat -gc -t PID 10s`)",
+            )?;
             let a = jstat::analyze(&inputs.of(&[LogKind::Jstat]));
             Ok(render(f.json, &a, |a| native_text::jstat(a, style)))
         }

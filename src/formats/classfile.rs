@@ -46,7 +46,10 @@ struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     fn err(&self, what: &'static str) -> Error {
-        Error { offset: self.pos, what }
+        Error {
+            offset: self.pos,
+            what,
+        }
     }
     fn u8(&mut self) -> Result<u8, Error> {
         let v = *self.b.get(self.pos).ok_or(self.err("truncated"))?;
@@ -54,12 +57,18 @@ impl<'a> Reader<'a> {
         Ok(v)
     }
     fn u16(&mut self) -> Result<u16, Error> {
-        let s = self.b.get(self.pos..self.pos + 2).ok_or(self.err("truncated"))?;
+        let s = self
+            .b
+            .get(self.pos..self.pos + 2)
+            .ok_or(self.err("truncated"))?;
         self.pos += 2;
         Ok(u16::from_be_bytes([s[0], s[1]]))
     }
     fn u32(&mut self) -> Result<u32, Error> {
-        let s = self.b.get(self.pos..self.pos + 4).ok_or(self.err("truncated"))?;
+        let s = self
+            .b
+            .get(self.pos..self.pos + 4)
+            .ok_or(self.err("truncated"))?;
         self.pos += 4;
         Ok(u32::from_be_bytes([s[0], s[1], s[2], s[3]]))
     }
@@ -138,7 +147,12 @@ pub fn parse(b: &[u8]) -> Result<ClassFile<'_>, Error> {
                 r.u16()?;
                 Entry::Other
             }
-            tag::FIELDREF | tag::METHODREF | tag::INTERFACE_METHODREF | tag::NAME_AND_TYPE | tag::DYNAMIC | tag::INVOKE_DYNAMIC => {
+            tag::FIELDREF
+            | tag::METHODREF
+            | tag::INTERFACE_METHODREF
+            | tag::NAME_AND_TYPE
+            | tag::DYNAMIC
+            | tag::INVOKE_DYNAMIC => {
                 r.u32()?;
                 Entry::Other
             }
@@ -146,7 +160,12 @@ pub fn parse(b: &[u8]) -> Result<ClassFile<'_>, Error> {
                 r.bytes(3)?;
                 Entry::Other
             }
-            _ => return Err(Error { offset: r.pos - 1, what: "unknown constant-pool tag" }),
+            _ => {
+                return Err(Error {
+                    offset: r.pos - 1,
+                    what: "unknown constant-pool tag",
+                })
+            }
         };
         pool.push(e);
     }
@@ -169,7 +188,11 @@ pub fn parse(b: &[u8]) -> Result<ClassFile<'_>, Error> {
         return Err(r.err("empty class name"));
     }
     let sup = r.u16()?;
-    let super_name = if sup == 0 { None } else { Some(class_name(&r, sup)?) };
+    let super_name = if sup == 0 {
+        None
+    } else {
+        Some(class_name(&r, sup)?)
+    };
     let n = r.u16()?;
     let mut interfaces = Vec::with_capacity(n as usize);
     for _ in 0..n {
@@ -185,7 +208,14 @@ pub fn parse(b: &[u8]) -> Result<ClassFile<'_>, Error> {
         }
     }
     skip_attributes(&mut r)?;
-    Ok(ClassFile { major, minor, name, super_name, interfaces, len: r.pos })
+    Ok(ClassFile {
+        major,
+        minor,
+        name,
+        super_name,
+        interfaces,
+        len: r.pos,
+    })
 }
 
 fn skip_attributes(r: &mut Reader<'_>) -> Result<(), Error> {
@@ -205,7 +235,11 @@ pub fn minimal_class(name: &str, super_name: &str, interfaces: &[&str]) -> Vec<u
     b.extend_from_slice(&MAGIC);
     b.extend_from_slice(&0u16.to_be_bytes());
     b.extend_from_slice(&55u16.to_be_bytes()); // Java 11
-    let names: Vec<&str> = [name, super_name].iter().copied().chain(interfaces.iter().copied()).collect();
+    let names: Vec<&str> = [name, super_name]
+        .iter()
+        .copied()
+        .chain(interfaces.iter().copied())
+        .collect();
     b.extend_from_slice(&((names.len() * 2 + 1) as u16).to_be_bytes());
     for (i, n) in names.iter().enumerate() {
         b.push(tag::UTF8);
@@ -231,7 +265,11 @@ mod tests {
 
     #[test]
     fn minimal() {
-        let b = minimal_class("com/example/FailingWrapper", "java/lang/Object", &["com/example/MissingListener"]);
+        let b = minimal_class(
+            "com/example/FailingWrapper",
+            "java/lang/Object",
+            &["com/example/MissingListener"],
+        );
         let c = parse(&b).unwrap();
         assert_eq!(c.name, b"com/example/FailingWrapper");
         assert_eq!(c.super_name, Some(&b"java/lang/Object"[..]));
@@ -252,7 +290,10 @@ mod tests {
     fn bad_version_and_tag() {
         let mut b = minimal_class("A", "B", &[]);
         b[7] = 99;
-        assert_eq!(parse(&b).unwrap_err().what, "major version out of range 45..75");
+        assert_eq!(
+            parse(&b).unwrap_err().what,
+            "major version out of range 45..75"
+        );
         let mut b = minimal_class("A", "B", &[]);
         b[10] = 2; // tag 2 does not exist
         assert_eq!(parse(&b).unwrap_err().what, "unknown constant-pool tag");
@@ -261,7 +302,10 @@ mod tests {
     #[test]
     fn real_class_file_from_the_jdk() {
         // A class compiled by javac, as found in the fixture: fields, methods and attributes.
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/FailingWrapper.class");
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/data/FailingWrapper.class"
+        );
         if let Ok(b) = std::fs::read(path) {
             let c = parse(&b).unwrap();
             assert_eq!(c.name, b"FailingWrapper");

@@ -42,20 +42,29 @@ fn u64le(b: &[u8], at: usize) -> Option<u64> {
 /// The `PT_LOAD` segments of an ELF64 LE core file, in file order.
 pub fn load_segments(b: &[u8]) -> Result<Vec<Segment>, Error> {
     if b.get(..4) != Some(b"\x7fELF") {
-        return Err(Error("not an ELF file (no \\x7fELF magic): give a core file written by gcore or the kernel".into()));
+        return Err(Error(
+            "not an ELF file (no \\x7fELF magic): give a core file written by gcore or the kernel"
+                .into(),
+        ));
     }
     if b.get(4) != Some(&2) || b.get(5) != Some(&1) {
-        return Err(Error("only 64-bit little-endian ELF core files are supported".into()));
+        return Err(Error(
+            "only 64-bit little-endian ELF core files are supported".into(),
+        ));
     }
     let e_type = u16le(b, 16).ok_or_else(|| Error("truncated ELF header".into()))?;
     if e_type != ET_CORE {
-        return Err(Error(format!("ELF type {e_type} is not a core file (4): this looks like a program or library")));
+        return Err(Error(format!(
+            "ELF type {e_type} is not a core file (4): this looks like a program or library"
+        )));
     }
     let phoff = u64le(b, 32).ok_or_else(|| Error("truncated ELF header".into()))?;
     let phentsize = u16le(b, 54).ok_or_else(|| Error("truncated ELF header".into()))? as u64;
     let phnum = u16le(b, 56).ok_or_else(|| Error("truncated ELF header".into()))? as u64;
     if phentsize < 56 {
-        return Err(Error(format!("program header entries of {phentsize} bytes (expected 56)")));
+        return Err(Error(format!(
+            "program header entries of {phentsize} bytes (expected 56)"
+        )));
     }
     let mut out = Vec::new();
     for i in 0..phnum {
@@ -66,7 +75,13 @@ pub fn load_segments(b: &[u8]) -> Result<Vec<Segment>, Error> {
         let hdr = || -> Option<Segment> {
             let p_type = u32le(b, at)?;
             if p_type != PT_LOAD {
-                return Some(Segment { vaddr: 0, file_offset: 0, file_size: 0, mem_size: 0, flags: u32::MAX });
+                return Some(Segment {
+                    vaddr: 0,
+                    file_offset: 0,
+                    file_size: 0,
+                    mem_size: 0,
+                    flags: u32::MAX,
+                });
             }
             Some(Segment {
                 flags: u32le(b, at + 4)?,
@@ -76,7 +91,11 @@ pub fn load_segments(b: &[u8]) -> Result<Vec<Segment>, Error> {
                 mem_size: u64le(b, at + 40)?,
             })
         };
-        let s = hdr().ok_or_else(|| Error(format!("program header {i} at offset {at} is truncated: the core file is incomplete")))?;
+        let s = hdr().ok_or_else(|| {
+            Error(format!(
+                "program header {i} at offset {at} is truncated: the core file is incomplete"
+            ))
+        })?;
         if s.flags != u32::MAX {
             out.push(s);
         }
@@ -86,8 +105,12 @@ pub fn load_segments(b: &[u8]) -> Result<Vec<Segment>, Error> {
 
 /// The bytes of a segment that are in the file (clamped to the file: a truncated core gives what it has).
 pub fn segment_bytes<'a>(b: &'a [u8], s: &Segment) -> &'a [u8] {
-    let start = usize::try_from(s.file_offset).unwrap_or(usize::MAX).min(b.len());
-    let end = usize::try_from(s.file_offset.saturating_add(s.file_size)).unwrap_or(usize::MAX).min(b.len());
+    let start = usize::try_from(s.file_offset)
+        .unwrap_or(usize::MAX)
+        .min(b.len());
+    let end = usize::try_from(s.file_offset.saturating_add(s.file_size))
+        .unwrap_or(usize::MAX)
+        .min(b.len());
     b.get(start..end).unwrap_or(&[])
 }
 

@@ -40,12 +40,22 @@ pub fn parse_line(line: &str) -> Option<ClassEvent> {
             Some((n, s)) => (n, Some(s.to_string())),
             None => (body, None),
         };
-        return Some(ClassEvent { t: None, unload: false, name: name.trim().to_string(), source });
+        return Some(ClassEvent {
+            t: None,
+            unload: false,
+            name: name.trim().to_string(),
+            source,
+        });
     }
     if let Some(rest) = line.strip_prefix("[Unloading class ") {
         let body = rest.strip_suffix(']').unwrap_or(rest);
         let name = body.split_whitespace().next()?;
-        return Some(ClassEvent { t: None, unload: true, name: name.to_string(), source: None });
+        return Some(ClassEvent {
+            t: None,
+            unload: true,
+            name: name.to_string(),
+            source: None,
+        });
     }
     let (decos, msg) = split_decorations(line)?;
     let tags = decos.iter().find(|d| d.starts_with("class,"))?;
@@ -58,11 +68,25 @@ pub fn parse_line(line: &str) -> Option<ClassEvent> {
             if name.is_empty() || name.contains(' ') {
                 return None;
             }
-            Some(ClassEvent { t, unload: false, name: name.to_string(), source: Some(source.trim().to_string()) })
+            Some(ClassEvent {
+                t,
+                unload: false,
+                name: name.to_string(),
+                source: Some(source.trim().to_string()),
+            })
         }
         ["class", "unload"] => {
-            let name = msg.trim().strip_prefix("unloading class ")?.split_whitespace().next()?;
-            Some(ClassEvent { t, unload: true, name: name.to_string(), source: None })
+            let name = msg
+                .trim()
+                .strip_prefix("unloading class ")?
+                .split_whitespace()
+                .next()?;
+            Some(ClassEvent {
+                t,
+                unload: true,
+                name: name.to_string(),
+                source: None,
+            })
         }
         _ => None,
     }
@@ -82,7 +106,8 @@ pub fn parse(text: &str) -> ClassLog {
             None => {
                 // Debug/trace lines of class+load (klass, loader, bitmap details) are known, not used.
                 let known_debug = split_decorations(raw.trim()).is_some_and(|(d, _)| {
-                    d.iter().any(|x| matches!(*x, "debug" | "trace")) && d.iter().any(|x| x.starts_with("class,"))
+                    d.iter().any(|x| matches!(*x, "debug" | "trace"))
+                        && d.iter().any(|x| x.starts_with("class,"))
                 });
                 if !known_debug {
                     c.stats.skip(no, raw);
@@ -98,12 +123,19 @@ mod tests {
     use super::*;
 
     fn sample(n: &str) -> String {
-        std::fs::read_to_string(format!("{}/tests/data/samples/{n}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+        std::fs::read_to_string(format!(
+            "{}/tests/data/samples/{n}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap()
     }
 
     #[test]
     fn jdk17_and_25() {
-        for (f, unloads) in [("jdk17-class-load-unload-log.txt", 8), ("jdk25-class-load-unload-log.txt", 8)] {
+        for (f, unloads) in [
+            ("jdk17-class-load-unload-log.txt", 8),
+            ("jdk25-class-load-unload-log.txt", 8),
+        ] {
             let c = parse(&sample(f));
             let u = c.events.iter().filter(|e| e.unload).count();
             assert_eq!(u, unloads, "{f}");
@@ -111,7 +143,11 @@ mod tests {
             assert_eq!(g.source.as_deref(), Some("__JVM_DefineClass__"));
             assert!(g.t.unwrap() > 0.0);
             // Only the "# ..." comment lines of the sample are unknown.
-            assert!(c.stats.skipped_examples.iter().all(|l| l.contains(": #")), "{:?}", c.stats.skipped_examples);
+            assert!(
+                c.stats.skipped_examples.iter().all(|l| l.contains(": #")),
+                "{:?}",
+                c.stats.skipped_examples
+            );
         }
     }
 
@@ -121,14 +157,25 @@ mod tests {
         assert!(e.unload);
         assert_eq!(e.name, "Gen_00000019");
         assert_eq!(e.t, Some(0.090484526));
-        let e = parse_line("[0.065s][info ][class,load] Gen_00000000 source: __JVM_DefineClass__").unwrap();
+        let e = parse_line("[0.065s][info ][class,load] Gen_00000000 source: __JVM_DefineClass__")
+            .unwrap();
         assert_eq!(e.name, "Gen_00000000");
         // JDK 8 -verbose:class (documented shape).
-        let e = parse_line("[Loaded java.lang.Object from /usr/lib/jvm/java-8-openjdk-amd64/jre/lib/rt.jar]").unwrap();
-        assert_eq!(e.source.as_deref(), Some("/usr/lib/jvm/java-8-openjdk-amd64/jre/lib/rt.jar"));
-        let e = parse_line("[Loaded sun.reflect.GeneratedMethodAccessor1 from __JVM_DefineClass__]").unwrap();
+        let e = parse_line(
+            "[Loaded java.lang.Object from /usr/lib/jvm/java-8-openjdk-amd64/jre/lib/rt.jar]",
+        )
+        .unwrap();
+        assert_eq!(
+            e.source.as_deref(),
+            Some("/usr/lib/jvm/java-8-openjdk-amd64/jre/lib/rt.jar")
+        );
+        let e =
+            parse_line("[Loaded sun.reflect.GeneratedMethodAccessor1 from __JVM_DefineClass__]")
+                .unwrap();
         assert_eq!(e.name, "sun.reflect.GeneratedMethodAccessor1");
-        let e = parse_line("[Unloading class sun.reflect.GeneratedMethodAccessor1 0x00000007c0060828]").unwrap();
+        let e =
+            parse_line("[Unloading class sun.reflect.GeneratedMethodAccessor1 0x00000007c0060828]")
+                .unwrap();
         assert!(e.unload);
         assert!(parse_line("[0.1s][info][gc] GC(1) Pause").is_none());
     }

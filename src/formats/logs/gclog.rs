@@ -62,13 +62,17 @@ pub fn parse(text: &str) -> GcLog {
         if line.contains("OutOfMemoryError") {
             g.oom.push(line.chars().take(200).collect());
         }
-        if let Some((decos, msg)) = split_decorations(line).filter(|(d, _)| d.iter().any(|d| d.starts_with("gc") || *d == "safepoint")) {
+        if let Some((decos, msg)) = split_decorations(line)
+            .filter(|(d, _)| d.iter().any(|d| d.starts_with("gc") || *d == "safepoint"))
+        {
             let t = decoration_time(&decos);
             if let Some(c) = msg.strip_prefix("Using ") {
                 g.collector = Some(c.trim().to_string());
                 continue;
             }
-            let Some((id, body)) = gc_id(msg) else { continue };
+            let Some((id, body)) = gc_id(msg) else {
+                continue;
+            };
             if let Some(m) = body.strip_prefix("Metaspace: ") {
                 if let Some(v) = metaspace(m) {
                     match g.events.iter_mut().rev().find(|e| e.id == id) {
@@ -116,7 +120,10 @@ fn gc_id(msg: &str) -> Option<(u64, &str)> {
 fn metaspace(m: &str) -> Option<(u64, u64, Option<u64>)> {
     if m.contains(" used,") {
         let used = parse_size(m.split(" used").next()?)?;
-        let committed = m.split(", ").find_map(|p| p.strip_suffix(" committed")).and_then(parse_size);
+        let committed = m
+            .split(", ")
+            .find_map(|p| p.strip_suffix(" committed"))
+            .and_then(parse_size);
         return Some((used, used, committed));
     }
     let first = m.split_whitespace().next()?;
@@ -131,7 +138,10 @@ fn metaspace(m: &str) -> Option<(u64, u64, Option<u64>)> {
 /// `10809K(12288K)` -> (size, Some(paren)); `10809K` -> (size, None).
 fn size_paren(s: &str) -> Option<(u64, Option<u64>)> {
     match s.split_once('(') {
-        Some((v, p)) => Some((parse_size(v)?, parse_size(p.trim_end_matches(')').split('%').next()?))),
+        Some((v, p)) => Some((
+            parse_size(v)?,
+            parse_size(p.trim_end_matches(')').split('%').next()?),
+        )),
         None => Some((parse_size(s)?, None)),
     }
 }
@@ -140,7 +150,10 @@ fn size_paren(s: &str) -> Option<(u64, Option<u64>)> {
 /// `Pause Full (System.gc()) 7M->3M(64M) 24.354ms`, `Garbage Collection (Warmup) 20M(10%)->12M(6%)`.
 fn unified_event(id: u64, t: Option<f64>, body: &str) -> Option<GcEvent> {
     let is_pause = body.starts_with("Pause ");
-    let is_cycle = body.starts_with("Garbage Collection") || body.starts_with("Concurrent cycle") || body.starts_with("Major Collection") || body.starts_with("Minor Collection");
+    let is_cycle = body.starts_with("Garbage Collection")
+        || body.starts_with("Concurrent cycle")
+        || body.starts_with("Major Collection")
+        || body.starts_with("Minor Collection");
     if !is_pause && !is_cycle {
         return None;
     }
@@ -169,8 +182,19 @@ fn unified_event(id: u64, t: Option<f64>, body: &str) -> Option<GcEvent> {
         groups.push(rest.get(1..end)?.to_string());
         rest = rest.get(end + 1..)?.trim_start();
     }
-    let mut e = GcEvent { id, t, full: kind.contains("Full") || kind.starts_with("Major"), kind, ..Default::default() };
-    e.cause = groups.last().cloned().filter(|g| !matches!(g.as_str(), "Normal" | "Mixed" | "Young" | "Concurrent Start" | "Prepare Mixed"));
+    let mut e = GcEvent {
+        id,
+        t,
+        full: kind.contains("Full") || kind.starts_with("Major"),
+        kind,
+        ..Default::default()
+    };
+    e.cause = groups.last().cloned().filter(|g| {
+        !matches!(
+            g.as_str(),
+            "Normal" | "Mixed" | "Young" | "Concurrent Start" | "Prepare Mixed"
+        )
+    });
     let mut toks = rest.split_whitespace();
     if let Some(sizes) = toks.next() {
         if let Some((a, b)) = sizes.split_once("->") {
@@ -181,7 +205,11 @@ fn unified_event(id: u64, t: Option<f64>, body: &str) -> Option<GcEvent> {
             }
         }
     }
-    if let Some(ms) = toks.next().and_then(|m| m.strip_suffix("ms")).and_then(|m| m.parse().ok()) {
+    if let Some(ms) = toks
+        .next()
+        .and_then(|m| m.strip_suffix("ms"))
+        .and_then(|m| m.parse().ok())
+    {
         e.pause_ms = Some(ms);
     }
     // The `gc,start` line has no sizes (the end line follows); Remark/Cleanup pauses have sizes but are
@@ -193,7 +221,13 @@ fn unified_event(id: u64, t: Option<f64>, body: &str) -> Option<GcEvent> {
 }
 
 fn kind_is_phase(k: &str) -> bool {
-    k.contains("Remark") || k.contains("Cleanup") || k.contains("Init Mark") || k.contains("Final Mark") || k.contains("Mark Start") || k.contains("Mark End") || k.contains("Relocate Start")
+    k.contains("Remark")
+        || k.contains("Cleanup")
+        || k.contains("Init Mark")
+        || k.contains("Final Mark")
+        || k.contains("Mark Start")
+        || k.contains("Mark End")
+        || k.contains("Relocate Start")
 }
 
 /// A JDK 8 `-XX:+PrintGCDetails` collection on one line.
@@ -204,29 +238,56 @@ fn jdk8_event(line: &str, position: u64) -> Option<GcEvent> {
     let full = body.starts_with("Full GC");
     let kind = if full { "Full GC" } else { "GC" }.to_string();
     let after_kind = body.get(kind.len()..)?.trim_start();
-    let cause = after_kind.strip_prefix('(').and_then(|r| r.find(')').and_then(|e| r.get(..e))).map(str::to_string);
+    let cause = after_kind
+        .strip_prefix('(')
+        .and_then(|r| r.find(')').and_then(|e| r.get(..e)))
+        .map(str::to_string);
     // Uptime: the last "12.345:" before the event; else a wall-clock time.
     let t = head
         .split_whitespace()
         .rev()
         .find_map(|tok| tok.strip_suffix(':').and_then(|v| v.parse::<f64>().ok()))
-        .or_else(|| head.split_whitespace().next().and_then(|w| super::parse_iso_time(w.trim_end_matches(':'))));
-    let mut e = GcEvent { id: position, t, kind, full, cause, ..Default::default() };
+        .or_else(|| {
+            head.split_whitespace()
+                .next()
+                .and_then(|w| super::parse_iso_time(w.trim_end_matches(':')))
+        });
+    let mut e = GcEvent {
+        id: position,
+        t,
+        kind,
+        full,
+        cause,
+        ..Default::default()
+    };
     // Labelled triples "[PSYoungGen: a->b(c)]", "[Metaspace: a->b(c)]", "[Perm : a->b(c)]" and the
     // unlabelled whole-heap triple.
     let bytes = body.as_bytes();
     let mut i = 0;
     while let Some(p) = body.get(i..).and_then(|r| r.find("->")) {
         let arrow = i + p;
-        let left_start = body.get(..arrow)?.rfind(|c: char| c == ' ' || c == '[' || c == ':').map(|x| x + 1).unwrap_or(0);
-        let right_end = body.get(arrow + 2..)?.find(')').map(|x| arrow + 2 + x + 1).unwrap_or(body.len());
+        let left_start = body
+            .get(..arrow)?
+            .rfind(|c: char| c == ' ' || c == '[' || c == ':')
+            .map(|x| x + 1)
+            .unwrap_or(0);
+        let right_end = body
+            .get(arrow + 2..)?
+            .find(')')
+            .map(|x| arrow + 2 + x + 1)
+            .unwrap_or(body.len());
         let before = parse_size(body.get(left_start..arrow)?);
         let after = body.get(arrow + 2..right_end).and_then(size_paren);
         let label_region = body.get(..left_start)?.trim_end();
         let label = label_region.rsplit('[').next().unwrap_or("");
         let labelled = label_region.ends_with(':') && !label.contains(']');
         if let (Some(b), Some((a, cap))) = (before, after) {
-            if labelled && (label.starts_with("Metaspace") || label.starts_with("Perm") || label.starts_with("CMS Perm") || label.starts_with("PSPermGen")) {
+            if labelled
+                && (label.starts_with("Metaspace")
+                    || label.starts_with("Perm")
+                    || label.starts_with("CMS Perm")
+                    || label.starts_with("PSPermGen"))
+            {
                 e.metaspace_before = Some(b);
                 e.metaspace_after = Some(a);
                 e.metaspace_committed = cap.filter(|_| false);
@@ -255,7 +316,11 @@ mod tests {
     use super::*;
 
     fn sample(n: &str) -> String {
-        std::fs::read_to_string(format!("{}/tests/data/samples/{n}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+        std::fs::read_to_string(format!(
+            "{}/tests/data/samples/{n}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap()
     }
 
     #[test]
@@ -273,7 +338,10 @@ mod tests {
         assert_eq!(e.metaspace_committed, Some(12288 << 10));
         let f = g.events.iter().find(|e| e.id == 23).unwrap();
         assert!(f.full);
-        assert_eq!(f.cause.as_deref(), Some("Metadata GC Clear Soft References"));
+        assert_eq!(
+            f.cause.as_deref(),
+            Some("Metadata GC Clear Soft References")
+        );
         assert!(!g.oom.is_empty());
         assert!(g.events.iter().all(|e| e.kind != "Pause Remark"));
     }
@@ -283,7 +351,9 @@ mod tests {
         let g = parse(&sample("jdk25-gc-Parallel-metaspace.log.txt"));
         let full: Vec<_> = g.events.iter().filter(|e| e.full).collect();
         assert!(!full.is_empty());
-        assert!(full.iter().any(|e| e.cause.as_deref() == Some("Metadata GC Threshold")));
+        assert!(full
+            .iter()
+            .any(|e| e.cause.as_deref() == Some("Metadata GC Threshold")));
     }
 
     #[test]

@@ -52,13 +52,19 @@ pub struct Jstat {
     pub stats: LineStats,
 }
 
-const KNOWN: &[&str] = &["S0C", "S0", "NGCMN", "MCMN", "Loaded", "Compiled", "LGCC", "EC", "OC"];
+const KNOWN: &[&str] = &[
+    "S0C", "S0", "NGCMN", "MCMN", "Loaded", "Compiled", "LGCC", "EC", "OC",
+];
 
 /// A jstat header line?
 pub fn is_header(line: &str) -> bool {
     let mut toks = line.split_whitespace();
     let first = toks.next();
-    let first = if first == Some("Timestamp") { toks.next() } else { first };
+    let first = if first == Some("Timestamp") {
+        toks.next()
+    } else {
+        first
+    };
     first.is_some_and(|f| KNOWN.contains(&f)) && !line.contains('[') && !line.contains('=')
 }
 
@@ -109,7 +115,11 @@ pub fn parse(text: &str) -> Jstat {
             current = match j.tables.iter().rposition(|t| t.columns == cols) {
                 Some(i) if current == Some(i) => Some(i),
                 _ => {
-                    j.tables.push(Table { option, columns: cols, rows: vec![] });
+                    j.tables.push(Table {
+                        option,
+                        columns: cols,
+                        rows: vec![],
+                    });
                     Some(j.tables.len() - 1)
                 }
             };
@@ -122,7 +132,13 @@ pub fn parse(text: &str) -> Jstat {
         let vals: Vec<f64> = line
             .split_whitespace()
             .take(t.columns.len())
-            .map(|v| if v == "-" { Some(f64::NAN) } else { v.parse::<f64>().ok() })
+            .map(|v| {
+                if v == "-" {
+                    Some(f64::NAN)
+                } else {
+                    v.parse::<f64>().ok()
+                }
+            })
             .collect::<Option<Vec<_>>>()
             .unwrap_or_default();
         if vals.len() == t.columns.len() {
@@ -140,7 +156,11 @@ mod tests {
 
     #[test]
     fn jdk17_all_options() {
-        let t = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/samples/jdk17-jstat.txt")).unwrap();
+        let t = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/data/samples/jdk17-jstat.txt"
+        ))
+        .unwrap();
         let j = parse(&t);
         let opts: Vec<_> = j.tables.iter().map(|t| t.option).collect();
         assert_eq!(

@@ -30,7 +30,8 @@ impl LineStats {
         self.skipped += 1;
         if self.skipped_examples.len() < 5 {
             let cut: String = line.chars().take(120).collect();
-            self.skipped_examples.push(format!("{}: {}", line_no + 1, cut));
+            self.skipped_examples
+                .push(format!("{}: {}", line_no + 1, cut));
         }
     }
 }
@@ -99,7 +100,11 @@ pub fn detect(head: &[u8]) -> Option<LogKind> {
         }
         if classlog::parse_line(l).is_some() {
             class_lines += 1;
-        } else if l.contains("[gc") || l.starts_with("[GC") || l.contains(": [GC") || l.contains("[Full GC") {
+        } else if l.contains("[gc")
+            || l.starts_with("[GC")
+            || l.contains(": [GC")
+            || l.contains("[Full GC")
+        {
             gc_lines += 1;
         }
     }
@@ -115,7 +120,9 @@ pub fn detect(head: &[u8]) -> Option<LogKind> {
 /// A size like `1234KB`, `12MB`, `3GB`, `512B` or `1234K` / `12M` (GC logs) in bytes; `None` otherwise.
 pub fn parse_size(token: &str) -> Option<u64> {
     let t = token.trim();
-    let digits_end = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let digits_end = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
     let (num, unit) = t.split_at(digits_end);
     if num.is_empty() {
         return None;
@@ -166,7 +173,12 @@ pub fn parse_iso_time(s: &str) -> Option<f64> {
     let mut offset = 0i64;
     if rest.len() >= 5 && (rest.starts_with('+') || rest.starts_with('-')) {
         let sign = if rest.starts_with('-') { -1 } else { 1 };
-        let digits: String = rest.get(1..)?.chars().filter(|c| c.is_ascii_digit()).take(4).collect();
+        let digits: String = rest
+            .get(1..)?
+            .chars()
+            .filter(|c| c.is_ascii_digit())
+            .take(4)
+            .collect();
         let hh: i64 = digits.get(0..2)?.parse().ok()?;
         let mm: i64 = digits.get(2..4)?.parse().ok()?;
         offset = sign * (hh * 3600 + mm * 60);
@@ -241,13 +253,17 @@ mod tests {
     #[test]
     fn iso_time() {
         assert_eq!(parse_iso_time("1970-01-01T00:00:01.500+0000"), Some(1.5));
-        assert_eq!(parse_iso_time("2026-11-22T15:45:05.000+0100"), Some(1795358705.0));
+        assert_eq!(
+            parse_iso_time("2026-11-22T15:45:05.000+0100"),
+            Some(1795358705.0)
+        );
         assert_eq!(parse_iso_time("garbage"), None);
     }
 
     #[test]
     fn decorations() {
-        let (d, m) = split_decorations("[0.016s][info][class,load] java.lang.Object source: x").unwrap();
+        let (d, m) =
+            split_decorations("[0.016s][info][class,load] java.lang.Object source: x").unwrap();
         assert_eq!(d, vec!["0.016s", "info", "class,load"]);
         assert_eq!(m, "java.lang.Object source: x");
         assert_eq!(decoration_time(&d), Some(0.016));

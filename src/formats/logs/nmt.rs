@@ -97,7 +97,10 @@ pub fn parse(text: &str) -> NmtReport {
     for (no, raw) in text.lines().enumerate() {
         r.stats.lines += 1;
         let line = raw.trim();
-        if line.is_empty() || line.starts_with("Native Memory Tracking") || line.starts_with("(Omitting") {
+        if line.is_empty()
+            || line.starts_with("Native Memory Tracking")
+            || line.starts_with("(Omitting")
+        {
             continue;
         }
         if r.pid.is_none() && no < 3 {
@@ -173,7 +176,9 @@ pub fn parse(text: &str) -> NmtReport {
                 if let Some((n, d)) = count(line, "(classes #") {
                     c.classes = Some(n);
                     c.classes_delta = d;
-                } else if let Some((n, d)) = count(line, "(thread #").or_else(|| count(line, "(threads #")) {
+                } else if let Some((n, d)) =
+                    count(line, "(thread #").or_else(|| count(line, "(threads #"))
+                {
                     c.threads = Some(n);
                     c.threads_delta = d;
                 } else if line.contains("(malloc=") {
@@ -204,7 +209,10 @@ pub fn parse(text: &str) -> NmtReport {
                 if let Some(rest) = line.strip_prefix('[') {
                     // "[0x00007f668b8d0c9c] Unsafe_AllocateMemory0+0x7c" (JDK 25: no space after ']').
                     let (addr, sym) = match rest.find(']') {
-                        Some(e) => (rest.get(..e).unwrap_or(""), rest.get(e + 1..).unwrap_or("").trim()),
+                        Some(e) => (
+                            rest.get(..e).unwrap_or(""),
+                            rest.get(e + 1..).unwrap_or("").trim(),
+                        ),
                         None => (rest, ""),
                     };
                     if addr.contains(" - ") {
@@ -212,7 +220,11 @@ pub fn parse(text: &str) -> NmtReport {
                         frames.clear();
                         continue;
                     }
-                    frames.push(if sym.is_empty() { addr.to_string() } else { sym.to_string() });
+                    frames.push(if sym.is_empty() {
+                        addr.to_string()
+                    } else {
+                        sym.to_string()
+                    });
                 } else if line.contains("(malloc=") {
                     if let Some(mut m) = malloc(line) {
                         m.frames = std::mem::take(&mut frames);
@@ -234,7 +246,9 @@ pub fn parse(text: &str) -> NmtReport {
 fn value(s: &str, key: &str) -> Option<(u64, Option<i64>)> {
     let at = s.find(key)? + key.len();
     let rest = s.get(at..)?;
-    let mut toks = rest.split(|c: char| c == ',' || c == ')' || c.is_whitespace()).filter(|t| !t.is_empty());
+    let mut toks = rest
+        .split(|c: char| c == ',' || c == ')' || c.is_whitespace())
+        .filter(|t| !t.is_empty());
     let v = parse_size(toks.next()?)?;
     let d = toks.next().and_then(parse_delta);
     Some((v, d))
@@ -244,9 +258,13 @@ fn value(s: &str, key: &str) -> Option<(u64, Option<i64>)> {
 fn count(s: &str, key: &str) -> Option<(u64, Option<i64>)> {
     let at = s.find(key)? + key.len();
     let rest = s.get(at..)?;
-    let mut toks = rest.split(|c: char| c == ',' || c == ')' || c.is_whitespace()).filter(|t| !t.is_empty());
+    let mut toks = rest
+        .split(|c: char| c == ',' || c == ')' || c.is_whitespace())
+        .filter(|t| !t.is_empty());
     let n = toks.next()?.parse().ok()?;
-    let d = toks.next().and_then(|t| t.parse::<i64>().ok().filter(|_| t.starts_with(['+', '-'])));
+    let d = toks
+        .next()
+        .and_then(|t| t.parse::<i64>().ok().filter(|_| t.starts_with(['+', '-'])));
     Some((n, d))
 }
 
@@ -256,7 +274,10 @@ fn malloc(s: &str) -> Option<CallSite> {
     let rest = s.get(at..)?;
     let end = rest.find(')').unwrap_or(rest.len());
     let mut site = CallSite::default();
-    let mut toks = rest.get(..end)?.split(|c: char| c.is_whitespace() || c == ',').filter(|t| !t.is_empty());
+    let mut toks = rest
+        .get(..end)?
+        .split(|c: char| c.is_whitespace() || c == ',')
+        .filter(|t| !t.is_empty());
     site.malloc = parse_size(toks.next()?)?;
     let mut after_count = false;
     for t in toks {
@@ -334,7 +355,10 @@ mod tests {
         let first = &d.sites[0];
         assert_eq!(first.malloc, 24586 * 1024);
         assert_eq!(first.category.as_deref(), Some("Other"));
-        assert_eq!(d.sites[1].top_frame(), "G1ConcurrentMark::G1ConcurrentMark(G1CollectedHeap*, G1RegionToSpaceMapper*)");
+        assert_eq!(
+            d.sites[1].top_frame(),
+            "G1ConcurrentMark::G1ConcurrentMark(G1CollectedHeap*, G1RegionToSpaceMapper*)"
+        );
     }
 
     #[test]
@@ -345,7 +369,14 @@ mod tests {
         assert_eq!(d.sites[0].count, Some(26));
         let dd = parse(&sample("jdk17-nmt-detail-diff.trimmed.txt"));
         assert!(dd.diff);
-        let s = dd.sites.iter().find(|s| s.top_frame().starts_with("ClassLoaderData::ClassLoaderData")).unwrap();
+        let s = dd
+            .sites
+            .iter()
+            .find(|s| {
+                s.top_frame()
+                    .starts_with("ClassLoaderData::ClassLoaderData")
+            })
+            .unwrap();
         assert_eq!(s.malloc_delta, Some(531 * 1024));
         assert_eq!(s.count, Some(2301));
         assert_eq!(s.category.as_deref(), Some("Class"));
@@ -366,7 +397,17 @@ mod tests {
 
     #[test]
     fn garbage_never_panics() {
-        for t in ["", "-", "- (reserved=", "Total:", "Details:\n[", "Details:\n(malloc=", "(classes #", "-x (reserved=1KB +", "\u{0}\u{ffff}"] {
+        for t in [
+            "",
+            "-",
+            "- (reserved=",
+            "Total:",
+            "Details:\n[",
+            "Details:\n(malloc=",
+            "(classes #",
+            "-x (reserved=1KB +",
+            "\u{0}\u{ffff}",
+        ] {
             let _ = parse(t);
         }
     }

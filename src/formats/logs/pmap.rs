@@ -30,7 +30,11 @@ pub struct Mapping {
 impl Mapping {
     /// Anonymous memory (malloc arenas, Java heap, thread stacks, Metaspace): no file behind it.
     pub fn is_anon(&self) -> bool {
-        self.name.is_empty() || self.name == "[ anon ]" || self.name == "[anon]" || self.name == "[heap]" || self.name == "[ heap ]"
+        self.name.is_empty()
+            || self.name == "[ anon ]"
+            || self.name == "[anon]"
+            || self.name == "[heap]"
+            || self.name == "[ heap ]"
     }
     pub fn readable(&self) -> bool {
         self.perms.starts_with('r')
@@ -74,7 +78,10 @@ pub fn parse(text: &str) -> Pmap {
             }
         }
         if let Some(rest) = line.strip_prefix("total kB") {
-            let v: Vec<u64> = rest.split_whitespace().filter_map(|t| t.parse().ok()).collect();
+            let v: Vec<u64> = rest
+                .split_whitespace()
+                .filter_map(|t| t.parse().ok())
+                .collect();
             p.total_size = v.first().map(|k| k * 1024);
             p.total_rss = v.get(1).map(|k| k * 1024);
             continue;
@@ -90,7 +97,13 @@ pub fn parse(text: &str) -> Pmap {
                 return None;
             }
             let name = toks.collect::<Vec<_>>().join(" ");
-            Some(Mapping { start, size: kb * 1024, rss: Some(rss * 1024), perms: mode.to_string(), name })
+            Some(Mapping {
+                start,
+                size: kb * 1024,
+                rss: Some(rss * 1024),
+                perms: mode.to_string(),
+                name,
+            })
         })();
         match parsed {
             Some(m) => p.mappings.push(m),
@@ -110,7 +123,11 @@ mod tests {
 
     #[test]
     fn jdk17_pmap_x() {
-        let t = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/samples/jdk17-pmap-x.trimmed.txt")).unwrap();
+        let t = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/data/samples/jdk17-pmap-x.trimmed.txt"
+        ))
+        .unwrap();
         let p = parse(&t);
         assert_eq!(p.pid, Some(4091));
         let m = &p.mappings[0];
@@ -118,7 +135,10 @@ mod tests {
         assert_eq!(m.size, 18432 * 1024);
         assert_eq!(m.rss, Some(3484 * 1024));
         assert!(m.is_anon());
-        assert!(p.mappings.iter().any(|m| m.name == "classes.jsa" && !m.is_anon()));
+        assert!(p
+            .mappings
+            .iter()
+            .any(|m| m.name == "classes.jsa" && !m.is_anon()));
         assert!(p.mappings[1].no_access());
         // The two "... [trimmed ...]" marker lines are the only unknown lines.
         assert_eq!(p.stats.skipped, 2, "{:?}", p.stats.skipped_examples);
@@ -126,7 +146,13 @@ mod tests {
 
     #[test]
     fn garbage() {
-        for t in ["", "x", "total kB", "0000 1 2 3", "zz:\nAddress\n00 1 1 1 rw--- [ anon ]"] {
+        for t in [
+            "",
+            "x",
+            "total kB",
+            "0000 1 2 3",
+            "zz:\nAddress\n00 1 1 1 rw--- [ anon ]",
+        ] {
             let _ = parse(t);
         }
     }

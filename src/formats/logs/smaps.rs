@@ -78,7 +78,10 @@ pub fn parse(text: &str) -> Smaps {
             s.stats.skip(no, raw);
             continue;
         };
-        let kb = val.trim().strip_suffix("kB").and_then(|v| v.trim().parse::<u64>().ok());
+        let kb = val
+            .trim()
+            .strip_suffix("kB")
+            .and_then(|v| v.trim().parse::<u64>().ok());
         let Some(kb) = kb else {
             // VmFlags, THPeligible, ProtectionKey: known, not sizes.
             if !matches!(key, "VmFlags" | "THPeligible" | "ProtectionKey") {
@@ -111,7 +114,11 @@ mod tests {
     use super::*;
 
     fn sample(n: &str) -> String {
-        std::fs::read_to_string(format!("{}/tests/data/samples/{n}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+        std::fs::read_to_string(format!(
+            "{}/tests/data/samples/{n}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap()
     }
 
     #[test]
