@@ -172,7 +172,7 @@ fn class_leak_is_metaspace_with_the_gen_family() {
             .find(|g| g["key"] == "__JVM_DefineClass__")
             .unwrap()
             .clone();
-        assert!(dc["live"].as_i64().unwrap() >= defined as i64 + 1, "{dc}");
+        assert!(dc["live"].as_i64().unwrap() > defined as i64, "{dc}");
         // NMT: Class counts the classes too.
         let nmt = cli_json(&["nmt"], dir);
         assert_eq!(nmt["schema"], "oomsleuth.nmt/1");
@@ -223,7 +223,7 @@ fn class_leak_is_metaspace_with_the_gen_family() {
 fn native_leak_is_native_other_with_its_call_site() {
     on_every_jdk("native", |jdk, dir| {
         let leaked = info(dir)["native_bytes"].as_i64().unwrap();
-        assert_eq!(leaked, 3 * 24 << 20);
+        assert_eq!(leaked, (3 * 24) << 20);
         let r = analyze_files(&[dir.to_path_buf()]).unwrap();
         let v = &r.verdict;
         assert_eq!(v.area, Area::Native, "{jdk}: {}", v.summary);
@@ -479,7 +479,7 @@ fn scan_core_counts_copies_and_rejects_non_cores() {
 #[test]
 fn jdk8_documented_formats_show_a_heap_leak() {
     let dir = root().join("tests/data/jdk8");
-    let r = analyze_files(&[dir.clone()]).unwrap();
+    let r = analyze_files(std::slice::from_ref(&dir)).unwrap();
     assert_eq!(r.verdict.area, Area::Heap, "{}", r.verdict.summary);
     let gc = cli_json(&["gclog"], &dir.join("gc.log"));
     assert_eq!(gc["full_collections"], 8);

@@ -223,7 +223,7 @@ pub fn analyze(inputs: &[&Input]) -> JstatAnalysis {
     });
 
     let class_rows = rows_of(&[JstatOption::Class]);
-    let classes = (class_rows.len() >= 1).then(|| {
+    let classes = (!class_rows.is_empty()).then(|| {
         let v = |c: &str| -> Vec<(f64, f64)> {
             class_rows
                 .iter()

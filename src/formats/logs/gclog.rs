@@ -52,7 +52,7 @@ pub struct GcLog {
 /// region counts) are not counted as skipped; only lines that are not GC log lines at all are.
 pub fn parse(text: &str) -> GcLog {
     let mut g = GcLog::default();
-    let mut pending_meta: Vec<(u64, (u64, u64, Option<u64>))> = Vec::new();
+    let mut pending_meta: Vec<(u64, Meta)> = Vec::new();
     for (no, raw) in text.lines().enumerate() {
         g.stats.lines += 1;
         let line = raw.trim();
@@ -101,7 +101,10 @@ pub fn parse(text: &str) -> GcLog {
     g
 }
 
-fn set_meta(e: &mut GcEvent, (before, after, committed): (u64, u64, Option<u64>)) {
+/// Metaspace used before, after, and committed after a collection.
+type Meta = (u64, u64, Option<u64>);
+
+fn set_meta(e: &mut GcEvent, (before, after, committed): Meta) {
     e.metaspace_before = Some(before);
     e.metaspace_after = Some(after);
     e.metaspace_committed = committed;
@@ -268,7 +271,7 @@ fn jdk8_event(line: &str, position: u64) -> Option<GcEvent> {
         let arrow = i + p;
         let left_start = body
             .get(..arrow)?
-            .rfind(|c: char| c == ' ' || c == '[' || c == ':')
+            .rfind([' ', '[', ':'])
             .map(|x| x + 1)
             .unwrap_or(0);
         let right_end = body
