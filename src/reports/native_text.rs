@@ -530,8 +530,8 @@ pub fn jstat(a: &JstatAnalysis, style: &Style) -> String {
     for t in &a.tables {
         let _ = writeln!(
             out,
-            "  -{:?} {} rows{}  {}",
-            t.option,
+            "  -{} {} rows{}  {}",
+            format!("{:?}", t.option).to_lowercase(),
             t.rows,
             if t.timestamps { " (-t)" } else { "" },
             style.dim(&t.file)
