@@ -30,13 +30,19 @@ const PT_LOAD: u32 = 1;
 const ET_CORE: u16 = 4;
 
 fn u16le(b: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_le_bytes(b.get(at..at + 2)?.try_into().ok()?))
+    Some(u16::from_le_bytes(
+        b.get(at..at.checked_add(2)?)?.try_into().ok()?,
+    ))
 }
 fn u32le(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?))
+    Some(u32::from_le_bytes(
+        b.get(at..at.checked_add(4)?)?.try_into().ok()?,
+    ))
 }
 fn u64le(b: &[u8], at: usize) -> Option<u64> {
-    Some(u64::from_le_bytes(b.get(at..at + 8)?.try_into().ok()?))
+    Some(u64::from_le_bytes(
+        b.get(at..at.checked_add(8)?)?.try_into().ok()?,
+    ))
 }
 
 /// The `PT_LOAD` segments of an ELF64 LE core file, in file order.
@@ -73,6 +79,9 @@ pub fn load_segments(b: &[u8]) -> Result<Vec<Segment>, Error> {
             .and_then(|v| usize::try_from(v).ok())
             .ok_or_else(|| Error(format!("program header {i} is out of range")))?;
         let hdr = || -> Option<Segment> {
+            // The whole entry first: `at` may be near usize::MAX (a corrupt e_phoff).
+            let b = b.get(at..at.checked_add(56)?)?;
+            let at = 0;
             let p_type = u32le(b, at)?;
             if p_type != PT_LOAD {
                 return Some(Segment {
@@ -162,5 +171,16 @@ mod tests {
             let _ = load_segments(&core[..n]);
         }
         assert!(load_segments(b"JAVA PROFILE").is_err());
+    }
+
+    /// Found by `cargo fuzz run parse_core`: e_phoff = u64::MAX overflowed `at + 4`.
+    #[test]
+    fn fuzz_crash_phoff_at_the_end_of_the_address_space() {
+        let b = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/data/fuzz/crash-6fa6f366f15e464980400e42cdac7ddfd4667e78"
+        ))
+        .unwrap();
+        assert!(load_segments(&b).is_err());
     }
 }
