@@ -21,4 +21,5 @@ pub mod analyses;
 pub mod cli;
 pub mod formats;
 pub mod heap;
+pub mod live;
 pub mod reports;

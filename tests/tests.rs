@@ -6,6 +6,7 @@ mod classloaders;
 mod cli;
 mod graph;
 mod jvm_histogram;
+mod native;
 mod oracle;
 mod support;
 mod synthetic;

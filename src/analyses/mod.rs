@@ -16,3 +16,12 @@ pub mod report;
 pub mod suspects;
 pub mod top;
 pub mod waste;
+
+// Beyond the heap dump (issue 7): native memory, process maps, GC/class logs, jstat, the verdict.
+pub mod classlog;
+pub mod gclog;
+pub mod jstat;
+pub mod native;
+pub mod scan;
+pub mod series;
+pub mod verdict;

@@ -1,6 +1,7 @@
 //! The command line: arguments, output choice (TTY, colour, progress), exit codes. No analysis
 //! logic lives here: each subcommand loads a snapshot, calls an analysis, picks a renderer.
 
+mod native;
 mod progress;
 
 use crate::analyses::graph::Graph;
@@ -203,6 +204,9 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Beyond the heap dump: nmt, pmap, scan, classlog, gclog, jstat, diagnose (src/cli/native.rs).
+    #[command(flatten)]
+    Native(native::NativeCommand),
 }
 
 #[derive(clap::Args, Debug)]
@@ -491,6 +495,7 @@ fn write_atomically(path: &std::path::Path, data: &[u8]) -> std::io::Result<()> 
 fn dispatch_other(cmd: Command, env: &Env) -> Result<String> {
     match cmd {
         Command::Analyze { .. } => unreachable!("handled by dispatch"),
+        Command::Native(c) => native::run(c, &env.style),
         Command::Top {
             graph,
             by,

@@ -1,3 +1,6 @@
 //! File formats: bytes and text in, typed records out. Nothing here analyses or prints.
 
+pub mod classfile;
+pub mod core;
 pub mod hprof;
+pub mod logs;

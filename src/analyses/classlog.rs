@@ -1,0 +1,302 @@
+//! `oomsleuth classlog`: loads and unloads over time, loaded-minus-unloaded by loader source and by
+//! generated-class family (the grouping of [`class_families`](crate::analyses::class_families), shared with
+//! the heap-dump analyses), and classes loaded many times under one name.
+
+use crate::analyses::class_families::{classify, FamilyKind};
+use crate::analyses::native::FileUsed;
+use crate::analyses::series::{growth, order, Growth, Input, OrderKey, Series, TimeSource};
+use crate::formats::logs::classlog::{self, ClassEvent};
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+
+pub const SCHEMA: &str = "oomsleuth.classlog/1";
+/// A family must keep at least this many more classes than it unloads to count as growing.
+pub const MIN_LIVE_GROWTH: f64 = 500.0;
+
+/// The JSON contract of `oomsleuth classlog`.
+#[derive(Clone, Debug, Serialize)]
+pub struct ClassLogAnalysis {
+    pub schema: &'static str,
+    pub files: Vec<FileUsed>,
+    pub time_source: TimeSource,
+    pub loaded: u64,
+    pub unloaded: u64,
+    /// loaded - unloaded over the log.
+    pub live: Growth,
+    /// By where classes came from, most live first (top 20).
+    pub by_source: Vec<Group>,
+    /// By generated-class family, most live first (top 20).
+    pub by_family: Vec<Group>,
+    /// The family that keeps growing (live classes rising), if one does.
+    pub growing_family: Option<String>,
+    /// Names loaded more than once (by different loaders), most loads first (top 20).
+    pub repeated: Vec<Repeated>,
+    pub series: Vec<Series>,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct Group {
+    /// A source (`__JVM_DefineClass__`, `shared objects file`, `jrt:/java.base`, `file:/app/lib/x.jar`,
+    /// `(lambda/hidden of a class)`) or a family key (`Gen_<n>`).
+    pub key: String,
+    /// The family kind (`by_family` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<FamilyKind>,
+    pub loaded: u64,
+    pub unloaded: u64,
+    pub live: i64,
+    /// A name of the group, as an example.
+    pub example: String,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct Repeated {
+    pub name: String,
+    pub loads: u64,
+    pub unloads: u64,
+}
+
+/// Normalises a load source: lambdas and hidden classes name their defining class, which is not a
+/// place; URLs and the well-known pseudo sources stay as they are.
+fn source_key(src: &str) -> String {
+    let s = src.trim();
+    if s.starts_with("__")
+        || s.contains(':')
+        || s.contains('/')
+        || s.starts_with("shared objects file")
+        || s.starts_with("instance of")
+    {
+        s.to_string()
+    } else {
+        "(lambda or hidden class of an application class)".into()
+    }
+}
+
+/// Analyses class logs (files ordered by their first timestamp, then concatenated).
+pub fn analyze(inputs: &[&Input]) -> ClassLogAnalysis {
+    let parsed: Vec<_> = inputs.iter().map(|i| classlog::parse(&i.text)).collect();
+    let keys: Vec<OrderKey> = inputs
+        .iter()
+        .zip(&parsed)
+        .map(|(i, p)| OrderKey {
+            content: p.events.iter().find_map(|e| e.t),
+            mtime: i.mtime,
+            name: i.path.display().to_string(),
+        })
+        .collect();
+    let (idx, time_source, _) = order(&keys);
+    let mut files = Vec::new();
+    let mut events: Vec<ClassEvent> = Vec::new();
+    let mut warnings = Vec::new();
+    for &i in &idx {
+        let p = &parsed[i];
+        files.push(FileUsed {
+            path: inputs[i].path.display().to_string(),
+            kind: inputs[i].kind,
+            t: p.events.iter().find_map(|e| e.t).unwrap_or(0.0),
+            skipped_lines: p.stats.skipped,
+            skipped_examples: p.stats.skipped_examples.clone(),
+        });
+        let base = events.len() as f64;
+        let mut evs = p.events.clone();
+        // Unified logging writes from several threads: lines are nearly, not exactly, in time order.
+        if evs.iter().all(|e| e.t.is_some()) {
+            evs.sort_by(|a, b| a.t.unwrap_or(0.0).total_cmp(&b.t.unwrap_or(0.0)));
+        } else {
+            for (k, e) in evs.iter_mut().enumerate() {
+                e.t = Some(base + k as f64); // JDK 8: no times, the line's position
+            }
+        }
+        events.extend(evs);
+    }
+    let real = time_source == TimeSource::Content
+        && parsed
+            .iter()
+            .all(|p| p.events.iter().all(|e| e.t.is_some()));
+    if !real {
+        warnings.push(
+            "the log has no time stamps (JDK 8 -verbose:class): times are line positions".into(),
+        );
+    }
+    // Each unload is matched to the source of the latest load of that name still live.
+    let mut live_source: HashMap<&str, Vec<String>> = HashMap::new();
+    let mut by_source: BTreeMap<String, Group> = BTreeMap::new();
+    let mut by_family: BTreeMap<String, Group> = BTreeMap::new();
+    let mut names: HashMap<&str, (u64, u64)> = HashMap::new();
+    let mut fam_points: HashMap<String, Vec<(f64, f64)>> = HashMap::new();
+    let mut live_points = Vec::new();
+    let (mut loaded, mut unloaded) = (0u64, 0u64);
+    let t0 = events.iter().find_map(|e| e.t).unwrap_or(0.0);
+    let group =
+        |map: &mut BTreeMap<String, Group>, key: &str, kind: Option<FamilyKind>, name: &str| {
+            map.entry(key.to_string())
+                .or_insert_with(|| Group {
+                    key: key.to_string(),
+                    kind,
+                    loaded: 0,
+                    unloaded: 0,
+                    live: 0,
+                    example: name.to_string(),
+                })
+                .clone()
+        };
+    for e in &events {
+        let fam = classify(&e.name);
+        let src = if e.unload {
+            live_source
+                .get_mut(e.name.as_str())
+                .and_then(|v| v.pop())
+                .unwrap_or_else(|| "(loaded before the log started)".into())
+        } else {
+            let s = source_key(e.source.as_deref().unwrap_or("(unknown)"));
+            live_source.entry(&e.name).or_default().push(s.clone());
+            s
+        };
+        group(&mut by_source, &src, None, &e.name);
+        group(&mut by_family, &fam.key, Some(fam.kind), &e.name);
+        let n = names.entry(&e.name).or_default();
+        for g in [by_source.get_mut(&src), by_family.get_mut(&fam.key)]
+            .into_iter()
+            .flatten()
+        {
+            if e.unload {
+                g.unloaded += 1;
+                g.live -= 1;
+            } else {
+                g.loaded += 1;
+                g.live += 1;
+            }
+        }
+        if e.unload {
+            unloaded += 1;
+            n.1 += 1;
+        } else {
+            loaded += 1;
+            n.0 += 1;
+        }
+        let t = e.t.unwrap_or(0.0) - t0;
+        live_points.push((t, loaded as f64 - unloaded as f64));
+        let fl = by_family.get(&fam.key).map(|g| g.live).unwrap_or(0);
+        fam_points
+            .entry(fam.key.clone())
+            .or_default()
+            .push((t, fl as f64));
+    }
+    let thin = |p: &[(f64, f64)]| -> Vec<(f64, f64)> {
+        // At most ~500 points per series: every k-th plus the last.
+        let k = (p.len() / 500).max(1);
+        let mut out: Vec<(f64, f64)> = p.iter().step_by(k).copied().collect();
+        if let (Some(l), Some(o)) = (p.last(), out.last()) {
+            if l != o {
+                out.push(*l);
+            }
+        }
+        out
+    };
+    let live = growth(&thin(&live_points), real, MIN_LIVE_GROWTH, 0.05);
+    let mut by_family: Vec<Group> = by_family.into_values().collect();
+    by_family.sort_by(|a, b| {
+        b.live
+            .cmp(&a.live)
+            .then(b.loaded.cmp(&a.loaded))
+            .then(a.key.cmp(&b.key))
+    });
+    // The growing family: most live classes gained, from families with many members still live
+    // (a generated family, or any numbered one) and rising over the log.
+    let mut growing_family = None;
+    let mut series = Vec::new();
+    let mut s = Series::new(
+        "classlog: classes live (loaded - unloaded)",
+        "count",
+        time_source,
+        &thin(&live_points),
+    );
+    s.growing = live.growing;
+    series.push(s);
+    for g in by_family.iter().take(5) {
+        if let Some(p) = fam_points.get(&g.key) {
+            let p = thin(p);
+            let gr = growth(&p, real, MIN_LIVE_GROWTH, 0.05);
+            if gr.growing && growing_family.is_none() && g.live as f64 >= MIN_LIVE_GROWTH {
+                growing_family = Some(g.key.clone());
+            }
+            let mut s = Series::new(
+                format!("classlog: family {} live", g.key),
+                "count",
+                time_source,
+                &p,
+            );
+            s.growing = gr.growing;
+            series.push(s);
+        }
+    }
+    by_family.truncate(20);
+    let mut by_source: Vec<Group> = by_source.into_values().collect();
+    by_source.sort_by(|a, b| b.live.cmp(&a.live).then(a.key.cmp(&b.key)));
+    by_source.truncate(20);
+    let mut repeated: Vec<Repeated> = names
+        .into_iter()
+        .filter(|(_, (l, _))| *l > 1)
+        .map(|(n, (l, u))| Repeated {
+            name: n.to_string(),
+            loads: l,
+            unloads: u,
+        })
+        .collect();
+    repeated.sort_by(|a, b| b.loads.cmp(&a.loads).then(a.name.cmp(&b.name)));
+    repeated.truncate(20);
+    if events.is_empty() {
+        warnings.push("no class load or unload lines: was the JVM run with -Xlog:class+load,class+unload (JDK 9+) or -verbose:class?".into());
+    }
+    ClassLogAnalysis {
+        schema: SCHEMA,
+        files,
+        time_source,
+        loaded,
+        unloaded,
+        live,
+        by_source,
+        by_family,
+        growing_family,
+        repeated,
+        series,
+        warnings,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::formats::logs::LogKind;
+
+    #[test]
+    fn sample_jdk17_families_and_sources() {
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/data/samples/jdk17-class-load-unload-log.txt"
+        ))
+        .unwrap();
+        let input = Input {
+            path: "class.log".into(),
+            kind: LogKind::ClassLog,
+            text,
+            mtime: None,
+        };
+        let a = analyze(&[&input]);
+        let gen = a.by_family.iter().find(|g| g.key == "Gen_<n>").unwrap();
+        assert!(gen.loaded >= 3 && gen.unloaded >= 4, "{gen:?}");
+        let dc = a
+            .by_source
+            .iter()
+            .find(|g| g.key == "__JVM_DefineClass__")
+            .unwrap();
+        assert!(dc.loaded >= 3);
+        // Gen_00000000 and Gen_00000001 are loaded in three excerpts of the sample.
+        assert!(a
+            .repeated
+            .iter()
+            .any(|r| r.name == "Gen_00000000" && r.loads >= 3));
+        assert_eq!(a.growing_family, None);
+    }
+}

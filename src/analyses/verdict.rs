@@ -1,0 +1,465 @@
+//! The multi-source verdict: which memory area grows, from any mix of NMT outputs, process maps, GC
+//! logs, class logs and jstat outputs (format detected from content), the evidence each file gives, and
+//! what to capture next. `oomsleuth diagnose PATH...` prints it; `oomsleuth analyze` will route non-HPROF
+//! inputs here.
+//!
+//! How the area is chosen: every analysis that sees a series grow (by at least 4 MiB and 5%, rising in
+//! most steps: [`growth`](crate::analyses::series::growth)) adds [`Evidence`] for an area with the bytes it
+//! grew. The area with the largest growth wins. NMT decides between areas when present (its categories
+//! split the whole JVM); the Java heap's own trend comes from what is left after full GCs (GC log, jstat),
+//! because NMT's "Java Heap" only shows the heap expanding. Process RSS that grows beyond what NMT
+//! committed is native memory NMT cannot see (zlib, JNI libraries: seed 002).
+
+use crate::analyses::classlog::{self, ClassLogAnalysis};
+use crate::analyses::gclog::{self, GcLogAnalysis};
+use crate::analyses::jstat::{self, JstatAnalysis};
+use crate::analyses::native::{self, MapsAnalysis, NmtAnalysis, MIN_GROWTH};
+use crate::analyses::series::{read_inputs, Ignored, Series};
+use crate::formats::logs::LogKind;
+use anyhow::{bail, Result};
+use serde::Serialize;
+use std::path::PathBuf;
+
+pub const SCHEMA: &str = "oomsleuth.verdict/1";
+
+/// Memory areas of a JVM.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum Area {
+    Heap,
+    Metaspace,
+    Native,
+    Threads,
+    Direct,
+    None,
+}
+
+impl Area {
+    pub fn label(self) -> &'static str {
+        match self {
+            Area::Heap => "the Java heap",
+            Area::Metaspace => "Metaspace (classes and their loaders)",
+            Area::Native => "native memory (malloc outside the Java heap)",
+            Area::Threads => "thread stacks",
+            Area::Direct => "direct buffers",
+            Area::None => "no growth found",
+        }
+    }
+}
+
+/// One file's (or one analysis') testimony.
+#[derive(Clone, Debug, Serialize)]
+pub struct Evidence {
+    pub area: Area,
+    /// `nmt`, `pmap`, `gclog`, `classlog`, `jstat`.
+    pub source: &'static str,
+    pub files: Vec<String>,
+    /// What grew, in words.
+    pub what: String,
+    /// Growth in bytes (null for counts).
+    pub bytes: Option<i64>,
+    /// Bytes (or count) per hour, when the files have real times.
+    pub per_hour: Option<f64>,
+}
+
+/// The verdict object of the JSON: `{"area": ..., "category", "call_sites", "class_family", ...}`.
+#[derive(Clone, Debug, Serialize)]
+pub struct Verdict {
+    pub area: Area,
+    /// One sentence.
+    pub summary: String,
+    /// The NMT category that grows (`Class`, `Other`, `Thread`, ...).
+    pub category: Option<String>,
+    /// The malloc call sites that grow most (NMT detail), top frame first.
+    pub call_sites: Vec<String>,
+    /// The class family that grows (class log), e.g. `Gen_<n>`.
+    pub class_family: Option<String>,
+    /// Growth of the winning area, bytes, and per hour.
+    pub growth_bytes: Option<i64>,
+    pub per_hour: Option<f64>,
+    /// All evidence, for every area, strongest first.
+    pub evidence: Vec<Evidence>,
+    /// What to capture next.
+    pub capture_next: Vec<String>,
+}
+
+/// The JSON contract of `oomsleuth diagnose` (and the non-heap part of `analyze`).
+#[derive(Clone, Debug, Serialize)]
+pub struct VerdictReport {
+    pub schema: &'static str,
+    pub inputs: Vec<InputFile>,
+    pub ignored: Vec<Ignored>,
+    pub verdict: Verdict,
+    /// Every time series of every analysis (charts: one per series, `growing` highlighted).
+    pub series: Vec<Series>,
+    pub nmt: Option<NmtAnalysis>,
+    pub maps: Option<MapsAnalysis>,
+    pub gclog: Option<GcLogAnalysis>,
+    pub classlog: Option<ClassLogAnalysis>,
+    pub jstat: Option<JstatAnalysis>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct InputFile {
+    pub path: String,
+    pub kind: LogKind,
+}
+
+fn paths(files: &[native::FileUsed]) -> Vec<String> {
+    files.iter().map(|f| f.path.clone()).collect()
+}
+
+fn mib(b: f64) -> String {
+    format!("{:.1} MiB", b / (1024.0 * 1024.0))
+}
+
+/// Reads `paths` (files and directories; formats detected from content) and gives the verdict.
+pub fn analyze_files(paths_in: &[PathBuf]) -> Result<VerdictReport> {
+    let inputs = read_inputs(paths_in, &[])?;
+    if inputs.files.is_empty() {
+        let why: Vec<String> = inputs
+            .ignored
+            .iter()
+            .map(|i| format!("{}: {}", i.path, i.reason))
+            .collect();
+        bail!(
+            "nothing to read in {}: give NMT outputs, pmap -x / smaps, GC logs, class logs or jstat outputs (or a directory of them){}",
+            paths_in.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" "),
+            if why.is_empty() { String::new() } else { format!("\n  {}", why.join("\n  ")) }
+        );
+    }
+    let nmt_in = inputs.of(&[LogKind::Nmt]);
+    let maps_in = inputs.of(&[LogKind::Pmap, LogKind::Smaps, LogKind::SmapsRollup]);
+    let gc_in = inputs.of(&[LogKind::GcLog]);
+    let cl_in = inputs.of(&[LogKind::ClassLog]);
+    let js_in = inputs.of(&[LogKind::Jstat]);
+    let nmt = (!nmt_in.is_empty()).then(|| native::nmt(&nmt_in));
+    // smaps_rollup and pmap of one run are two views of one series: prefer pmap (it has mappings).
+    let maps = if maps_in.iter().any(|i| i.kind == LogKind::Pmap) {
+        Some(native::maps(
+            &maps_in
+                .iter()
+                .copied()
+                .filter(|i| i.kind == LogKind::Pmap)
+                .collect::<Vec<_>>(),
+        ))
+    } else {
+        (!maps_in.is_empty()).then(|| native::maps(&maps_in))
+    };
+    let gclog = (!gc_in.is_empty()).then(|| gclog::analyze(&gc_in));
+    let classlog = (!cl_in.is_empty()).then(|| classlog::analyze(&cl_in));
+    let jstat = (!js_in.is_empty()).then(|| jstat::analyze(&js_in));
+
+    let mut ev: Vec<Evidence> = Vec::new();
+    if let Some(n) = &nmt {
+        for g in n.growth.iter().filter(|g| g.growing) {
+            let area = nmt_area(&g.name);
+            let mut what = format!(
+                "NMT {} committed grew {} ({} -> {})",
+                g.name,
+                mib(g.committed_delta as f64),
+                mib(g.committed_first as f64),
+                mib(g.committed_last as f64)
+            );
+            if let Some(c) = g.classes_delta.filter(|c| *c != 0) {
+                what.push_str(&format!(", {c:+} classes"));
+            }
+            if let Some(t) = g.threads_delta.filter(|t| *t != 0) {
+                what.push_str(&format!(", {t:+} threads"));
+            }
+            if g.name == "Java Heap" {
+                what.push_str(" (the heap expanding, not necessarily live data)");
+            }
+            ev.push(Evidence {
+                area,
+                source: "nmt",
+                files: paths(&n.files),
+                what,
+                bytes: Some(g.committed_delta),
+                per_hour: g.per_hour,
+            });
+        }
+    }
+    if let Some(m) = &maps {
+        let nmt_delta = nmt
+            .as_ref()
+            .and_then(|n| n.series.iter().find(|s| s.name == "nmt: total committed"))
+            .map(|s| s.v.last().unwrap_or(&0.0) - s.v.first().unwrap_or(&0.0));
+        if let Some(g) = m.anon_rss_growth.as_ref().filter(|g| g.growing) {
+            let unexplained = g.delta - nmt_delta.unwrap_or(0.0).max(0.0);
+            let arenas = match (m.arenas_first, m.arenas_last) {
+                (Some(a), Some(b)) => format!("; glibc malloc arenas {a} -> {b}"),
+                _ => String::new(),
+            };
+            if nmt_delta.is_none() {
+                ev.push(Evidence { area: Area::Native, source: "pmap", files: paths(&m.files), what: format!("anonymous RSS grew {} (no NMT given to tell heap, Metaspace and malloc apart){arenas}", mib(g.delta)), bytes: Some(g.delta as i64), per_hour: g.per_hour });
+            } else if unexplained >= MIN_GROWTH && unexplained >= 0.25 * g.delta {
+                ev.push(Evidence { area: Area::Native, source: "pmap", files: paths(&m.files), what: format!("anonymous RSS grew {}, {} more than NMT's committed total: native memory NMT does not track (zlib Inflater/Deflater, JNI libraries, the allocator's own caching){arenas}", mib(g.delta), mib(unexplained)), bytes: Some(unexplained as i64), per_hour: g.per_hour });
+            }
+        }
+    }
+    if let Some(g) = &gclog {
+        if let Some(h) = g.heap_after_full_gc.as_ref().filter(|h| h.growing) {
+            ev.push(Evidence { area: Area::Heap, source: "gclog", files: paths(&g.files), what: format!("heap after full GC grew {} ({} -> {}) over {} full GCs: live data keeps rising", mib(h.delta), mib(h.first), mib(h.last), g.full_collections), bytes: Some(h.delta as i64), per_hour: h.per_hour });
+        } else if let Some(h) = g
+            .heap_after_gc
+            .as_ref()
+            .filter(|h| h.growing && g.full_collections < 2)
+        {
+            ev.push(Evidence {
+                area: Area::Heap,
+                source: "gclog",
+                files: paths(&g.files),
+                what: format!(
+                    "heap after GC grew {} (no full GCs to confirm it is live data)",
+                    mib(h.delta)
+                ),
+                bytes: Some(h.delta as i64 / 2),
+                per_hour: h.per_hour,
+            });
+        }
+        if let Some(h) = g.metaspace_after_gc.as_ref().filter(|h| h.growing) {
+            ev.push(Evidence {
+                area: Area::Metaspace,
+                source: "gclog",
+                files: paths(&g.files),
+                what: format!(
+                    "Metaspace after GC grew {} ({} -> {})",
+                    mib(h.delta),
+                    mib(h.first),
+                    mib(h.last)
+                ),
+                bytes: Some(h.delta as i64),
+                per_hour: h.per_hour,
+            });
+        }
+    }
+    if let Some(j) = &jstat {
+        if let Some(h) = j.metaspace_used.as_ref().filter(|h| h.growing) {
+            ev.push(Evidence { area: Area::Metaspace, source: "jstat", files: paths(&j.files), what: format!("Metaspace used (MU) grew {} ({} -> {}); jstat's M% is used/committed and hides this", mib(h.delta), mib(h.first), mib(h.last)), bytes: Some(h.delta as i64), per_hour: h.per_hour });
+        }
+        if let Some(h) = j.old_after_full_gc.as_ref().filter(|h| h.growing) {
+            ev.push(Evidence {
+                area: Area::Heap,
+                source: "jstat",
+                files: paths(&j.files),
+                what: format!("old generation after full GC grew {}", mib(h.delta)),
+                bytes: Some(h.delta as i64),
+                per_hour: h.per_hour,
+            });
+        }
+        if let Some(c) = j.classes.as_ref().filter(|c| c.live.growing) {
+            ev.push(Evidence {
+                area: Area::Metaspace,
+                source: "jstat",
+                files: paths(&j.files),
+                what: format!(
+                    "{} more classes loaded than unloaded ({} -> {} live)",
+                    c.live.delta as i64, c.live.first as i64, c.live.last as i64
+                ),
+                bytes: None,
+                per_hour: c.live.per_hour,
+            });
+        }
+    }
+    let mut class_family = None;
+    if let Some(c) = &classlog {
+        // A JVM loads hundreds of distinct classes while it warms up: only a family that keeps growing
+        // (many classes of one shape, still loaded) is evidence of a class leak.
+        if c.live.growing && c.growing_family.is_some() {
+            class_family = c.growing_family.clone();
+            let fam = c
+                .growing_family
+                .as_ref()
+                .and_then(|f| c.by_family.iter().find(|g| &g.key == f));
+            let what = match fam {
+                Some(f) => format!(
+                    "{} classes loaded, {} unloaded; family {} keeps {} live (e.g. {})",
+                    c.loaded, c.unloaded, f.key, f.live, f.example
+                ),
+                None => format!(
+                    "{} classes loaded, {} unloaded: {} more stay loaded",
+                    c.loaded, c.unloaded, c.live.delta as i64
+                ),
+            };
+            ev.push(Evidence {
+                area: Area::Metaspace,
+                source: "classlog",
+                files: paths(&c.files),
+                what,
+                bytes: None,
+                per_hour: c.live.per_hour,
+            });
+        }
+    }
+    // The winner: the most bytes of growth; evidence in counts only (class logs) backs an area but
+    // decides only when nothing measured bytes.
+    ev.sort_by(|a, b| {
+        b.bytes
+            .unwrap_or(-1)
+            .cmp(&a.bytes.unwrap_or(-1))
+            .then(a.source.cmp(b.source))
+    });
+    let best = ev.iter().find(|e| e.bytes.is_some()).or(ev.first());
+    let area = best.map(|e| e.area).unwrap_or(Area::None);
+    if area != Area::Metaspace {
+        class_family = None;
+    }
+    // The NMT category (and its call sites) that grows most within the winning area.
+    let category = nmt.as_ref().and_then(|n| {
+        n.growth
+            .iter()
+            .filter(|g| g.growing && nmt_area(&g.name) == area)
+            .max_by_key(|g| g.committed_delta)
+            .map(|g| g.name.clone())
+    });
+    let call_sites: Vec<String> = match (&nmt, &category) {
+        (Some(n), Some(cat)) => {
+            // Sites with the same top frame (one native function called from several Java stacks) are summed.
+            let mut by_frame: Vec<(String, i64)> = Vec::new();
+            for s in n
+                .sites
+                .iter()
+                .filter(|s| s.category.as_deref().is_none_or(|c| c == cat))
+            {
+                match by_frame.iter_mut().find(|(f, _)| *f == s.top_frame) {
+                    Some(e) => e.1 += s.malloc_delta,
+                    None => by_frame.push((s.top_frame.clone(), s.malloc_delta)),
+                }
+            }
+            by_frame.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+            by_frame
+                .into_iter()
+                .filter(|(_, d)| *d as f64 >= MIN_GROWTH / 4.0)
+                .take(3)
+                .map(|(f, d)| format!("{f} ({cat} +{})", mib(d as f64)))
+                .collect()
+        }
+        _ => Vec::new(),
+    };
+    let (growth_bytes, per_hour) = best.map(|e| (e.bytes, e.per_hour)).unwrap_or((None, None));
+    let summary = match (area, best) {
+        (Area::None, _) => {
+            "no growth found: nothing in these files grows by 4 MiB and 5% in most steps"
+                .to_string()
+        }
+        (a, Some(b)) => {
+            let mut s = format!("{} grows: {}", capitalise(a.label()), b.what);
+            if let Some(c) = &category {
+                s.push_str(&format!("; NMT category {c}"));
+            }
+            if let Some(f) = &class_family {
+                s.push_str(&format!("; class family {f}"));
+            }
+            if let Some(cs) = call_sites.first() {
+                s.push_str(&format!("; top call site {cs}"));
+            }
+            s
+        }
+        (a, None) => a.label().to_string(),
+    };
+    let mut capture_next = next_steps(area, category.as_deref());
+    if nmt.is_none() {
+        capture_next.push("NMT was not given: start the JVM with -XX:NativeMemoryTracking=summary and take `jcmd PID VM.native_memory summary` periodically (it splits heap, Metaspace, threads and malloc)".into());
+    }
+    if gclog.is_none() && matches!(area, Area::Heap | Area::None) {
+        capture_next.push("no GC log: -Xlog:gc*:file=gc.log:time,uptime,level,tags (JDK 9+) or -XX:+PrintGCDetails -XX:+PrintGCDateStamps (JDK 8) shows the heap left after each full GC".into());
+    }
+    let mut series = Vec::new();
+    for s in [
+        nmt.as_ref().map(|n| &n.series),
+        maps.as_ref().map(|m| &m.series),
+        gclog.as_ref().map(|g| &g.series),
+        classlog.as_ref().map(|c| &c.series),
+        jstat.as_ref().map(|j| &j.series),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        series.extend(s.iter().cloned());
+    }
+    Ok(VerdictReport {
+        schema: SCHEMA,
+        inputs: inputs
+            .files
+            .iter()
+            .map(|f| InputFile {
+                path: f.path.display().to_string(),
+                kind: f.kind,
+            })
+            .collect(),
+        ignored: inputs.ignored,
+        verdict: Verdict {
+            area,
+            summary,
+            category,
+            call_sites,
+            class_family,
+            growth_bytes,
+            per_hour,
+            evidence: ev,
+            capture_next,
+        },
+        series,
+        nmt,
+        maps,
+        gclog,
+        classlog,
+        jstat,
+    })
+}
+
+/// The area an NMT category belongs to.
+fn nmt_area(category: &str) -> Area {
+    match category {
+        "Java Heap" => Area::Heap,
+        "Class" | "Metaspace" | "Shared class space" => Area::Metaspace,
+        "Thread" | "Thread Stack" => Area::Threads,
+        _ => Area::Native,
+    }
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+        .unwrap_or_default()
+}
+
+fn next_steps(area: Area, category: Option<&str>) -> Vec<String> {
+    let v: Vec<&str> = match area {
+        Area::Heap => vec![
+            "a heap dump after a full GC: `jcmd PID GC.heap_dump -gz=1 /tmp/heap.hprof.gz`, then `oomsleuth analyze /tmp/heap.hprof.gz`",
+            "or two class histograms an hour apart (`jcmd PID GC.class_histogram`) to see which classes grow",
+        ],
+        Area::Metaspace => vec![
+            "`jcmd PID VM.metaspace show-loaders` and `jcmd PID VM.classloader_stats`: which loaders hold the Metaspace",
+            "-Xlog:class+load,class+unload:file=class.log (JDK 9+; -verbose:class on 8) to name the classes, then `oomsleuth classlog class.log`",
+            "a heap dump (`jcmd PID GC.heap_dump -gz=1 FILE`) to find who keeps the class loaders alive",
+        ],
+        Area::Native => match category {
+            Some("Other") => vec![
+                "NMT's Other is Unsafe.allocateMemory and direct ByteBuffers: compare with the direct BufferPool MXBean (java.nio:type=BufferPool,name=direct) and cap it with -XX:MaxDirectMemorySize",
+                "-XX:NativeMemoryTracking=detail and two `jcmd PID VM.native_memory detail` an hour apart (or `baseline` then `detail.diff`): the call sites that grow",
+            ],
+            _ => vec![
+                "-XX:NativeMemoryTracking=detail and two `jcmd PID VM.native_memory detail` snapshots an hour apart (or `baseline` then `detail.diff`): the malloc call sites that grow",
+                "when RSS grows beyond NMT: `pmap -x PID` every 15 minutes overnight, then `oomsleuth pmap` on them, and `oomsleuth scan --pid PID` (or on a core from `gcore PID`) for repeated class files in malloc'd memory",
+                "a malloc profiler: jemalloc with MALLOC_CONF=prof:true,lg_prof_interval:30 (LD_PRELOAD=libjemalloc.so) and `jeprof --text`",
+            ],
+        },
+        Area::Threads => vec![
+            "`jcmd PID Thread.print` twice, minutes apart: which thread names multiply (a pool created per request?)",
+            "NMT Thread category: stack reserved/committed per thread (-Xss)",
+        ],
+        Area::Direct => vec![
+            "the direct BufferPool MXBean (java.nio:type=BufferPool,name=direct) over time; -XX:MaxDirectMemorySize to fail fast",
+            "a heap dump to find who holds the DirectByteBuffer objects",
+        ],
+        Area::None => vec![
+            "longer series: snapshots hours apart (leaks are slow), e.g. `jcmd PID VM.native_memory summary` and `pmap -x PID` every 15 minutes",
+            "-Xlog:gc*,class+load,class+unload to files and `jstat -gc -t PID 10s` for the whole run",
+        ],
+    };
+    v.into_iter().map(String::from).collect()
+}
