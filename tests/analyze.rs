@@ -307,7 +307,7 @@ fn demo_report_snapshots() {
 
 /// Chromium (Debian's `chromium`), or `None` (a failure when OOMSLEUTH_REQUIRE_CHROMIUM=1, which
 /// scripts/test.sh sets after installing it).
-fn chromium() -> Option<PathBuf> {
+pub(crate) fn chromium() -> Option<PathBuf> {
     for name in ["chromium", "chromium-browser", "google-chrome"] {
         if let Ok(out) = Command::new("sh")
             .args(["-c", &format!("command -v {name}")])
@@ -328,7 +328,12 @@ fn chromium() -> Option<PathBuf> {
     None
 }
 
-fn headless(chrome: &Path, profile: &Path, extra: &[&str], url: &str) -> std::process::Output {
+pub(crate) fn headless(
+    chrome: &Path,
+    profile: &Path,
+    extra: &[&str],
+    url: &str,
+) -> std::process::Output {
     Command::new(chrome)
         .args([
             "--headless",
@@ -347,6 +352,26 @@ fn headless(chrome: &Path, profile: &Path, extra: &[&str], url: &str) -> std::pr
         .arg(url)
         .output()
         .expect("run chromium")
+}
+
+/// Opens `html#selftest` in headless Chromium and returns what the page's self-test recorded
+/// (console errors, frames drawn, the zoom after a click, charts); fails on uncaught errors.
+pub(crate) fn selftest(chrome: &Path, html: &Path, profile: &Path) -> Json {
+    let url = format!("file://{}#selftest", html.display());
+    let out = headless(chrome, profile, &["--dump-dom"], &url);
+    let dom = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("Uncaught"), "console errors:\n{stderr}");
+    let start = dom
+        .find("<pre id=\"selftest\"")
+        .expect("self-test output in the DOM");
+    let body = &dom[start..];
+    let body = &body[body.find('>').unwrap() + 1..body.find("</pre>").unwrap()];
+    let body = body
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&");
+    serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"))
 }
 
 #[test]

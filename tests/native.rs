@@ -319,6 +319,70 @@ fn diagnose_json_carries_verdict_and_series() {
         .any(|i| i["path"].as_str().unwrap().ends_with("info.json")));
 }
 
+#[test]
+fn analyze_reads_logs_alone_or_beside_a_heap_dump() {
+    let Some(home) = have(Jdk::J17) else { return };
+    let dir = series(Jdk::J17, &home, "classes");
+    // Logs alone: the verdict is the report.
+    let j = cli_json(&["analyze"], &dir);
+    assert_eq!(j["schema"], "oomsleuth.verdict/1");
+    assert_eq!(j["verdict"]["area"], "metaspace");
+    // A heap dump and a directory of logs: one report, heap suspects plus the verdict.
+    let demo = root().join("demo/leaking-map.hprof.gz");
+    let out = Command::new(env!("CARGO_BIN_EXE_oomsleuth"))
+        .args(["analyze", "--json", "--no-cache"])
+        .arg(&demo)
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let j: Json = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(j["schema"], "oomsleuth.report/1");
+    assert_eq!(j["suspects"][0]["pattern"], "map_key");
+    assert_eq!(j["verdict"]["area"], "metaspace");
+    assert_eq!(j["verdict"]["class_family"], "Gen_<n>");
+    assert!(j["native"]["series"].as_array().unwrap().len() > 10);
+    // Two heap dumps: refused with a reason.
+    let out = Command::new(env!("CARGO_BIN_EXE_oomsleuth"))
+        .args(["analyze", "--no-cache"])
+        .arg(&demo)
+        .arg(&demo)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("one at a time"));
+    // The HTML report draws a chart per series.
+    let Some(chrome) = crate::analyze::chromium() else {
+        return;
+    };
+    let tmp = std::env::temp_dir().join(format!("oomsleuth-verdict-html-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&tmp);
+    fs::create_dir_all(&tmp).unwrap();
+    let html = tmp.join("report.html");
+    let out = Command::new(env!("CARGO_BIN_EXE_oomsleuth"))
+        .args(["analyze", "--html"])
+        .arg(&html)
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let t = crate::analyze::selftest(&chrome, &html, &tmp.join("profile"));
+    assert_eq!(t["errors"], serde_json::json!([]), "{t:#}");
+    assert_eq!(t["verdict_area"], "metaspace");
+    assert!(t["charts"].as_u64().unwrap() >= 10, "{t:#}");
+    let _ = fs::remove_dir_all(&tmp);
+}
+
 /// A JVM killed when dropped (a failing test leaves no process behind).
 struct Jvm {
     child: Child,

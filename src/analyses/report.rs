@@ -22,6 +22,51 @@ use std::collections::BTreeMap;
 
 pub const SCHEMA: &str = "oomsleuth.report/1";
 
+/// What `analyze` was given, sorted by content: heap dumps, and everything else (NMT, pmap,
+/// smaps, GC and class logs, jstat; the verdict's reader decides what it understands).
+/// Directories are read one level deep.
+pub fn sort_inputs(
+    paths: &[std::path::PathBuf],
+) -> anyhow::Result<(Vec<std::path::PathBuf>, Vec<std::path::PathBuf>)> {
+    use crate::formats::hprof::input::looks_like_hprof;
+    use anyhow::Context;
+    let mut dumps = vec![];
+    let mut others = vec![];
+    for p in paths {
+        let meta = std::fs::metadata(p)
+            .with_context(|| format!("{}: cannot read it: is the path right?", p.display()))?;
+        if meta.is_dir() {
+            let mut entries: Vec<std::path::PathBuf> = std::fs::read_dir(p)
+                .with_context(|| format!("{}: cannot list the directory", p.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|e| e.is_file())
+                .filter(|e| {
+                    let n = e
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    !n.starts_with('.')
+                        && !n.ends_with(".oomsleuth-index")
+                        && !n.ends_with(".hwcache")
+                })
+                .collect();
+            entries.sort();
+            for e in entries {
+                if looks_like_hprof(&e).unwrap_or(false) {
+                    dumps.push(e);
+                } else {
+                    others.push(e);
+                }
+            }
+        } else if looks_like_hprof(p).unwrap_or(false) {
+            dumps.push(p.clone());
+        } else {
+            others.push(p.clone());
+        }
+    }
+    Ok((dumps, others))
+}
+
 #[derive(Clone, Debug)]
 pub struct Options {
     pub suspects: suspects::Options,
@@ -98,6 +143,11 @@ pub struct Report {
     pub collections: Vec<CollectionRow>,
     pub waste: Waste,
     pub warnings: Vec<Warning>,
+    /// When logs, NMT, pmap or jstat outputs were given beside the dump: which memory area grows
+    /// (`{"area": "heap|metaspace|native|threads|direct|none", ...}`, as in `oomsleuth.verdict/1`).
+    pub verdict: Option<crate::analyses::verdict::Verdict>,
+    /// The full `oomsleuth.verdict/1` analysis of those files (time series, per-file findings).
+    pub native: Option<crate::analyses::verdict::VerdictReport>,
     /// For the HTML report only.
     #[serde(skip)]
     pub flame: Option<FlameNode>,
@@ -257,6 +307,8 @@ pub fn analyze(g: &Graph<'_, '_>, children: &Csr, opts: &Options) -> Report {
         collections,
         waste,
         warnings: snap.warnings.clone(),
+        verdict: None,
+        native: None,
         flame: None,
         objects: BTreeMap::new(),
     };

@@ -87,8 +87,19 @@ enum Command {
         after_help = "Exit codes: 0 analysed; 1 analysed and found at least one suspect (only with --fail-on-suspect, for CI gates); 2 error."
     )]
     Analyze {
-        #[command(flatten)]
-        graph: GraphArgs,
+        /// A heap dump (.hprof, .hprof.gz), and/or NMT outputs, pmap -x / smaps, GC logs, class
+        /// logs, jstat outputs, or directories holding them: told apart by content.
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        /// Override the detection of compressed oops (how big references and headers are).
+        #[arg(long, value_enum)]
+        compressed_oops: Option<OnOff>,
+        /// Count objects no GC root reaches, as roots of their own (as MAT's option does).
+        #[arg(long)]
+        keep_unreachable: bool,
+        /// Neither read nor write the index cache.
+        #[arg(long)]
+        no_cache: bool,
         /// Report objects and groups retaining at least this percentage of the reachable heap.
         #[arg(long, default_value_t = 10.0)]
         threshold: f64,
@@ -422,7 +433,10 @@ fn parse_size(s: &str) -> std::result::Result<u64, String> {
 
 fn dispatch(cmd: Command, env: &Env) -> Result<(String, i32)> {
     if let Command::Analyze {
-        graph,
+        paths,
+        compressed_oops,
+        keep_unreachable,
+        no_cache,
         threshold,
         min_retained,
         max_suspects,
@@ -434,6 +448,61 @@ fn dispatch(cmd: Command, env: &Env) -> Result<(String, i32)> {
         if !(0.0..=100.0).contains(&threshold) {
             anyhow::bail!("--threshold {threshold} is not a percentage between 0 and 100");
         }
+        let (dumps, others) = report::sort_inputs(&paths)?;
+        if dumps.len() > 1 {
+            anyhow::bail!(
+                "{} heap dumps given ({}): analyze one at a time",
+                dumps.len(),
+                dumps
+                    .iter()
+                    .map(|d| d.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+        let native = if others.is_empty() {
+            None
+        } else if dumps.is_empty() {
+            Some(crate::analyses::verdict::analyze_files(&others)?)
+        } else {
+            // Beside a dump, files that are not logs (a README, a script) are only noted.
+            match crate::analyses::verdict::analyze_files(&others) {
+                Ok(v) => Some(v),
+                Err(e) => {
+                    eprintln!("note: {e:#}");
+                    None
+                }
+            }
+        };
+        let Some(dump) = dumps.into_iter().next() else {
+            // No heap dump: the verdict of the other files is the report.
+            let Some(v) = native else {
+                anyhow::bail!("nothing to analyze: give a heap dump or JVM logs and outputs");
+            };
+            if let Some(path) = &html {
+                let page = reports::html::render_verdict(&v);
+                write_atomically(path, page.as_bytes()).with_context(|| {
+                    format!("cannot write the HTML report to {}", path.display())
+                })?;
+                if !json {
+                    eprintln!("wrote {} ({} KiB)", path.display(), page.len() / 1024);
+                }
+            }
+            let out = if json {
+                reports::to_json(&v)
+            } else {
+                reports::native_text::verdict(&v, &env.style)
+            };
+            return Ok((out, EXIT_OK));
+        };
+        let graph = GraphArgs {
+            dump: DumpArgs {
+                dump,
+                compressed_oops,
+            },
+            keep_unreachable,
+            no_cache,
+        };
         return with_graph(&graph, env, json, |g| {
             let t = std::time::Instant::now();
             let children = g.retention.tree.children();
@@ -447,7 +516,11 @@ fn dispatch(cmd: Command, env: &Env) -> Result<(String, i32)> {
                 details: html.is_some(),
                 ..Default::default()
             };
-            let r = report::analyze(g, &children, &opts);
+            let mut r = report::analyze(g, &children, &opts);
+            if let Some(v) = native {
+                r.verdict = Some(v.verdict.clone());
+                r.native = Some(v);
+            }
             if let Some(path) = &html {
                 let page = reports::html::render(&r);
                 write_atomically(path, page.as_bytes()).with_context(|| {
@@ -465,7 +538,12 @@ fn dispatch(cmd: Command, env: &Env) -> Result<(String, i32)> {
             let out = if json {
                 reports::to_json(&r)
             } else {
-                reports::report_text::report(&r, &env.style)
+                let mut text = reports::report_text::report(&r, &env.style);
+                if let Some(v) = &r.native {
+                    text.push('\n');
+                    text.push_str(&reports::native_text::verdict(v, &env.style));
+                }
+                text
             };
             Ok((out, code))
         });

@@ -4,15 +4,18 @@
 //! fields of any object clicked. No network, no external assets.
 
 use crate::analyses::report::Report;
+use crate::analyses::verdict::VerdictReport;
 use serde::Serialize;
 
 const TEMPLATE: &str = include_str!("html/report.html");
 
 #[derive(Serialize)]
 struct Page<'r> {
-    report: &'r Report,
-    flame: &'r Option<crate::analyses::report::FlameNode>,
-    objects: &'r std::collections::BTreeMap<String, crate::analyses::report::ObjectDetail>,
+    report: Option<&'r Report>,
+    /// The verdict of NMT, pmap, logs and jstat outputs, with their time series (charts).
+    verdict: Option<&'r VerdictReport>,
+    flame: Option<&'r crate::analyses::report::FlameNode>,
+    objects: Option<&'r std::collections::BTreeMap<String, crate::analyses::report::ObjectDetail>>,
 }
 
 /// JSON that is safe inside a `<script>` element: no `</` (`<\/` is the same JSON string).
@@ -32,15 +35,34 @@ fn escape_html(s: &str) -> String {
 
 pub fn render(r: &Report) -> String {
     let page = Page {
-        report: r,
-        flame: &r.flame,
-        objects: &r.objects,
+        report: Some(r),
+        verdict: r.native.as_ref(),
+        flame: r.flame.as_ref(),
+        objects: Some(&r.objects),
     };
     TEMPLATE
         .replace(
             "{{TITLE}}",
             &escape_html(&format!("oomsleuth: {}", r.dump.path)),
         )
+        .replace("{{DATA}}", &script_json(&page))
+}
+
+/// The report of `analyze` without a heap dump: the verdict and a chart per time series.
+pub fn render_verdict(v: &VerdictReport) -> String {
+    let page = Page {
+        report: None,
+        verdict: Some(v),
+        flame: None,
+        objects: None,
+    };
+    let what = v
+        .inputs
+        .first()
+        .map(|i| i.path.as_str())
+        .unwrap_or("inputs");
+    TEMPLATE
+        .replace("{{TITLE}}", &escape_html(&format!("oomsleuth: {what}")))
         .replace("{{DATA}}", &script_json(&page))
 }
 
