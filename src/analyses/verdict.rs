@@ -181,12 +181,24 @@ pub fn analyze_files(paths_in: &[PathBuf]) -> Result<VerdictReport> {
         }
     }
     if let Some(m) = &maps {
-        let nmt_delta = nmt
+        let nmt_total = nmt
             .as_ref()
-            .and_then(|n| n.series.iter().find(|s| s.name == "nmt: total committed"))
-            .map(|s| s.v.last().unwrap_or(&0.0) - s.v.first().unwrap_or(&0.0));
+            .and_then(|n| n.series.iter().find(|s| s.name == "nmt: total committed"));
+        let nmt_delta = nmt_total.map(|s| s.v.last().unwrap_or(&0.0) - s.v.first().unwrap_or(&0.0));
+        let anon = m.series.iter().find(|s| s.name == "maps: anonymous RSS");
         if let Some(g) = m.anon_rss_growth.as_ref().filter(|g| g.growing) {
-            let unexplained = g.delta - nmt_delta.unwrap_or(0.0).max(0.0);
+            // Resident memory NMT tracks is at most what NMT calls committed: only resident
+            // memory beyond NMT's committed total is memory NMT does not see. Its growth is the
+            // signal; RSS growing into memory committed earlier (a heap being touched) is not.
+            let unexplained = match (anon, nmt_total) {
+                (Some(a), Some(n)) => {
+                    let excess = |av: Option<&f64>, nv: Option<&f64>| {
+                        (av.copied().unwrap_or(0.0) - nv.copied().unwrap_or(0.0)).max(0.0)
+                    };
+                    excess(a.v.last(), n.v.last()) - excess(a.v.first(), n.v.first())
+                }
+                _ => g.delta - nmt_delta.unwrap_or(0.0).max(0.0),
+            };
             let arenas = match (m.arenas_first, m.arenas_last) {
                 (Some(a), Some(b)) => format!("; glibc malloc arenas {a} -> {b}"),
                 _ => String::new(),
@@ -194,7 +206,7 @@ pub fn analyze_files(paths_in: &[PathBuf]) -> Result<VerdictReport> {
             if nmt_delta.is_none() {
                 ev.push(Evidence { area: Area::Native, source: "pmap", files: paths(&m.files), what: format!("anonymous RSS grew {} (no NMT given to tell heap, Metaspace and malloc apart){arenas}", mib(g.delta)), bytes: Some(g.delta as i64), per_hour: g.per_hour });
             } else if unexplained >= MIN_GROWTH && unexplained >= 0.25 * g.delta {
-                ev.push(Evidence { area: Area::Native, source: "pmap", files: paths(&m.files), what: format!("anonymous RSS grew {}, {} more than NMT's committed total: native memory NMT does not track (zlib Inflater/Deflater, JNI libraries, the allocator's own caching){arenas}", mib(g.delta), mib(unexplained)), bytes: Some(unexplained as i64), per_hour: g.per_hour });
+                ev.push(Evidence { area: Area::Native, source: "pmap", files: paths(&m.files), what: format!("anonymous RSS grew {}; resident memory beyond NMT's committed total grew {}: native memory NMT does not track (zlib Inflater/Deflater, JNI libraries, the allocator's own caching){arenas}", mib(g.delta), mib(unexplained)), bytes: Some(unexplained as i64), per_hour: g.per_hour });
             }
         }
     }

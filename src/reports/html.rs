@@ -23,7 +23,7 @@ fn script_json<T: Serialize>(v: &T) -> String {
     serde_json::to_string(v)
         .unwrap_or_else(|_| "{}".into())
         .replace("</", "<\\/")
-        .replace("<!--", "<\\!--")
+        .replace("<!--", "<\\u0021--")
 }
 
 fn escape_html(s: &str) -> String {
