@@ -184,13 +184,21 @@ const FLAME_NODES: usize = 25_000;
 const DETAILED_OBJECTS: usize = 200;
 
 /// `OOMSLEUTH_TIMINGS=1`: how long each part of the analysis took, on stderr.
-struct Clock(Option<std::time::Instant>);
+/// Also advances the progress bar by one part per lap.
+struct Clock<'p>(
+    Option<std::time::Instant>,
+    &'p dyn crate::heap::snapshot::Progress,
+);
 
-impl Clock {
-    fn new() -> Clock {
-        Clock(std::env::var_os("OOMSLEUTH_TIMINGS").map(|_| std::time::Instant::now()))
+impl<'p> Clock<'p> {
+    fn new(progress: &'p dyn crate::heap::snapshot::Progress) -> Clock<'p> {
+        Clock(
+            std::env::var_os("OOMSLEUTH_TIMINGS").map(|_| std::time::Instant::now()),
+            progress,
+        )
     }
     fn lap(&mut self, what: &str) {
+        self.1.advance(1);
         if let Some(t) = self.0 {
             eprintln!("timing: {what:<12} {:>8.3} s", t.elapsed().as_secs_f64());
             self.0 = Some(std::time::Instant::now());
@@ -198,8 +206,16 @@ impl Clock {
     }
 }
 
-pub fn analyze(g: &Graph<'_, '_>, children: &Csr, opts: &Options) -> Report {
-    let mut clock = Clock::new();
+/// Runs every analysis of the report; `progress` counts its parts (the index and dominators,
+/// built before, have their own phases).
+pub fn analyze(
+    g: &Graph<'_, '_>,
+    children: &Csr,
+    opts: &Options,
+    progress: &dyn crate::heap::snapshot::Progress,
+) -> Report {
+    progress.phase_items("analysing", if opts.details { 9 } else { 7 });
+    let mut clock = Clock::new(progress);
     let heap = &g.heap;
     let snap = heap.snap;
     let kinds = Kinds::of(heap);
@@ -318,6 +334,7 @@ pub fn analyze(g: &Graph<'_, '_>, children: &Csr, opts: &Options) -> Report {
         report.objects = details(g, &report, &tops);
         clock.lap("details");
     }
+    progress.finish();
     report
 }
 

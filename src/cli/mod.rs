@@ -516,7 +516,7 @@ fn dispatch(cmd: Command, env: &Env) -> Result<(String, i32)> {
                 details: html.is_some(),
                 ..Default::default()
             };
-            let mut r = report::analyze(g, &children, &opts);
+            let mut r = report::analyze(g, &children, &opts, env.progress.as_ref());
             if let Some(v) = native {
                 r.verdict = Some(v.verdict.clone());
                 r.native = Some(v);
