@@ -3,22 +3,11 @@
 //! are the oracles); a healthy heap yields no suspect; snapshots of the reports on the demo dump;
 //! the HTML report rendered in headless Chromium.
 
-use crate::support::jvm::{capture, Capture, Jdk};
+use crate::support::jvm::{capture, have, Capture, Jdk};
 use crate::synthetic::oomsleuth;
 use serde_json::Value as Json;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-fn have(jdk: Jdk) -> bool {
-    if jdk.home().is_some() {
-        return true;
-    }
-    if std::env::var("OOMSLEUTH_REQUIRE_JDKS").as_deref() == Ok("1") {
-        panic!("{jdk} is not available (scripts/install-jdks.sh) and OOMSLEUTH_REQUIRE_JDKS=1");
-    }
-    eprintln!("skipped: {jdk} is not available");
-    false
-}
 
 fn analyze(dump: &Path, extra: &[&str]) -> Json {
     let mut args: Vec<&std::ffi::OsStr> =
@@ -395,22 +384,7 @@ fn html_report_renders_in_headless_chromium() {
         !page.contains("http://") && !page.contains("https://"),
         "the report must not load anything"
     );
-    let url = format!("file://{}#selftest", html.display());
-
-    let out = headless(&chrome, &dir.join("profile1"), &["--dump-dom"], &url);
-    let dom = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!stderr.contains("Uncaught"), "console errors:\n{stderr}");
-    let start = dom
-        .find("<pre id=\"selftest\"")
-        .expect("self-test output in the DOM");
-    let body = &dom[start..];
-    let body = &body[body.find('>').unwrap() + 1..body.find("</pre>").unwrap()];
-    let body = body
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&");
-    let t: Json = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"));
+    let t = selftest(&chrome, &html, &dir.join("profile1"));
     assert_eq!(t["errors"], serde_json::json!([]), "{t:#}");
     assert_eq!(t["suspects"], 1);
     assert!(

@@ -20,20 +20,7 @@ use oomsleuth::formats::hprof::DumpBytes;
 use oomsleuth::heap::snapshot::{NoProgress, Snapshot};
 use oomsleuth::heap::vm::Overrides;
 
-use crate::support::jvm::{capture, Capture, HistoRow, Jdk};
-
-/// Skips (passing) when a JDK is missing, unless `OOMSLEUTH_REQUIRE_JDKS=1` (set by scripts/test.sh),
-/// where a missing JDK is a failure: CI must not pass by skipping.
-fn have(jdk: Jdk) -> bool {
-    if jdk.home().is_some() {
-        return true;
-    }
-    if std::env::var("OOMSLEUTH_REQUIRE_JDKS").as_deref() == Ok("1") {
-        panic!("{jdk} is not available (scripts/install-jdks.sh) and OOMSLEUTH_REQUIRE_JDKS=1");
-    }
-    eprintln!("skipped: {jdk} is not available");
-    false
-}
+use crate::support::jvm::{capture, have, Capture, HistoRow, Jdk};
 
 /// Hidden and VM-anonymous classes lose their address suffix (`/0x...` as the JVM prints it, `+0x...`
 /// in the dump, none at all for JDK 11's anonymous lambda classes in its dumps).

@@ -105,6 +105,19 @@ impl fmt::Display for Jdk {
     }
 }
 
+/// Whether `jdk` is here. Skips (passing) when it is missing, unless `OOMSLEUTH_REQUIRE_JDKS=1`
+/// (set by scripts/test.sh), where a missing JDK is a failure: CI must not pass by skipping.
+pub fn have(jdk: Jdk) -> bool {
+    if jdk.home().is_some() {
+        return true;
+    }
+    if std::env::var("OOMSLEUTH_REQUIRE_JDKS").as_deref() == Ok("1") {
+        panic!("{jdk} is not available (scripts/install-jdks.sh) and OOMSLEUTH_REQUIRE_JDKS=1");
+    }
+    eprintln!("skipped: {jdk} is not available");
+    false
+}
+
 /// One fixture run, captured. Every path is inside `dir`.
 #[derive(Debug)]
 pub struct Capture {
