@@ -268,6 +268,72 @@ fn exit_codes_follow_fail_on_suspect() {
 }
 
 #[test]
+fn bad_inputs_are_errors_that_say_what_to_give() {
+    let dir = std::env::temp_dir().join(format!("oomsleuth-analyze-bad-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("empty")).unwrap();
+    let garbage = dir.join("garbage.bin");
+    std::fs::write(
+        &garbage,
+        (0..4096u32)
+            .map(|i| (i.wrapping_mul(2654435761) >> 24) as u8)
+            .collect::<Vec<_>>(),
+    )
+    .unwrap();
+    let missing = dir.join("missing.hprof");
+    let empty = dir.join("empty");
+    let unwritable = dir.join("no/such/dir/r.html");
+    let cases: [(&[&std::ffi::OsStr], &str); 4] = [
+        (&[missing.as_os_str()], "cannot read it"),
+        (&[garbage.as_os_str()], "no heap dump among the inputs"),
+        (&[empty.as_os_str()], "nothing to analyze"),
+        (
+            &[
+                "--html".as_ref(),
+                unwritable.as_os_str(),
+                "demo/leaking-map.hprof.gz".as_ref(),
+            ],
+            "cannot write the HTML report",
+        ),
+    ];
+    for (args, says) in cases {
+        let out = Command::new(env!("CARGO_BIN_EXE_oomsleuth"))
+            .current_dir(repo())
+            .args(["analyze", "--no-cache"])
+            .args(args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+    // A dump cut short is analysed as far as it goes, with a warning naming the offset.
+    let whole = std::fs::read(repo().join("demo/leaking-map.hprof.gz")).unwrap();
+    let mut plain = vec![];
+    std::io::Read::read_to_end(
+        &mut flate2::read::MultiGzDecoder::new(&whole[..]),
+        &mut plain,
+    )
+    .unwrap();
+    let cut = dir.join("cut.hprof");
+    std::fs::write(&cut, &plain[..plain.len() / 2]).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_oomsleuth"))
+        .args(["analyze", "--no-cache"])
+        .arg(&cut)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("warning: the file is truncated"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn demo_report_snapshots() {
     let text = demo_run(&[
         "analyze",

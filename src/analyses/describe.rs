@@ -134,7 +134,8 @@ pub fn describe(heap: &Heap<'_, '_>, o: ObjectIndex) -> String {
     class.to_string()
 }
 
-fn boxed_value(heap: &Heap<'_, '_>, o: ObjectIndex, class: &str) -> Option<String> {
+/// The value of a boxed primitive (`Integer`, `Long`, ...) as text; `None` for other classes.
+pub fn boxed_value(heap: &Heap<'_, '_>, o: ObjectIndex, class: &str) -> Option<String> {
     use crate::heap::objects::Value;
     match class {
         "java.lang.Integer"

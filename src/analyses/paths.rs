@@ -136,6 +136,11 @@ const SEGMENT_VISIT_LIMIT: usize = 4_000_000;
 /// That makes one path cheap on a heap of any size (the reverse search of [`paths`] needs
 /// inbound references for the whole heap). `None` when `target` is unreachable.
 pub fn shortest_path(g: &Graph<'_, '_>, target: ObjectIndex) -> Option<Vec<Step>> {
+    shortest_path_nodes(g, target).map(|nodes| steps(g, &nodes))
+}
+
+/// The nodes of [`shortest_path`], from the virtual root (first) to `target` (last).
+pub fn shortest_path_nodes(g: &Graph<'_, '_>, target: ObjectIndex) -> Option<Vec<Node>> {
     use crate::heap::fxhash::new_map;
     let index = g.heap.index;
     let root = index.virtual_root();
@@ -222,13 +227,18 @@ pub fn shortest_path(g: &Graph<'_, '_>, target: ObjectIndex) -> Option<Vec<Step>
             nodes.push(to);
         }
     }
-    let mut steps = Vec::with_capacity(nodes.len());
-    for w in nodes.windows(2) {
-        steps.push(Step {
+    Some(nodes)
+}
+
+/// A path of nodes (the virtual root first) as report steps: each object after the root, with
+/// how the one before references it.
+pub fn steps(g: &Graph<'_, '_>, nodes: &[Node]) -> Vec<Step> {
+    nodes
+        .windows(2)
+        .map(|w| Step {
             object: object_ref(&g.heap, w[1]),
             via: g.edge_label(w[0], w[1]),
             retained_bytes: g.retained(w[1]),
-        });
-    }
-    Some(steps)
+        })
+        .collect()
 }

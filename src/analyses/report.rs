@@ -235,10 +235,7 @@ pub fn analyze(
     clock.lap("classloaders");
 
     let ncls = snap.classes.len();
-    let class_retained = match g.retention.class_retained_memo.get() {
-        Some(v) if v.len() == ncls => v.clone(),
-        _ => class_retained(g, children, ncls),
-    };
+    let class_retained = g.retention.class_retained_with(heap.index, ncls, children);
     let mut rows = histogram::rows(snap);
     histogram::sort_rows(&mut rows, histogram::SortBy::Bytes);
     rows.truncate(opts.rows);
@@ -336,41 +333,6 @@ pub fn analyze(
     }
     progress.finish();
     report
-}
-
-/// Retained bytes per class, each instance counted unless another instance of its class
-/// dominates it (as `top` computes them), reusing the child lists the report already built.
-fn class_retained(g: &Graph<'_, '_>, children: &Csr, ncls: usize) -> Vec<u64> {
-    let index = g.heap.index;
-    let n = index.len();
-    let mut out = vec![0u64; ncls];
-    let mut active = vec![0u32; ncls];
-    let mut stack: Vec<(Node, bool)> = vec![(index.virtual_root(), false)];
-    while let Some((v, exiting)) = stack.pop() {
-        let c = if (v as usize) < n {
-            index.class_of[v as usize]
-        } else {
-            NO_CLASS
-        };
-        let counted = c != NO_CLASS && (c as usize) < ncls;
-        if exiting {
-            if counted {
-                active[c as usize] -= 1;
-            }
-            continue;
-        }
-        if counted {
-            if active[c as usize] == 0 {
-                out[c as usize] += g.retained(v);
-            }
-            active[c as usize] += 1;
-        }
-        stack.push((v, true));
-        for &w in children.successors(v) {
-            stack.push((w, false));
-        }
-    }
-    out
 }
 
 /// The dominator tree, aggregated for drawing: children retaining at least 1/4000 of the heap

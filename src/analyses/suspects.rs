@@ -18,9 +18,9 @@
 
 use super::classloaders::ClassLoaderSuspect;
 use super::collections::{entry_key_value, Kind, Kinds};
-use super::describe::{describe, hex, object_ref, quote, ObjectRef};
+use super::describe::{boxed_value, describe, hex, object_ref, quote, ObjectRef};
 use super::graph::Graph;
-use super::paths::{shortest_path, Step};
+use super::paths::{shortest_path_nodes, steps, Step};
 use crate::heap::classes::{ClassIndex, NO_CLASS};
 use crate::heap::fxhash::{new_map, FxHashMap};
 use crate::heap::graph::{Csr, Node};
@@ -633,13 +633,12 @@ impl<'g, 's, 'a> Ctx<'g, 's, 'a> {
             .map(|(m, _)| m)
             .or_else(|| container.filter(|&c| self.kind(c) == Kind::Map));
         let focus = hop.map(|(m, _)| m).or(container).unwrap_or(a);
-        let path = shortest_path(self.g, focus).unwrap_or_default();
+        // `path_nodes[i]` is the object of `path[i]` (the virtual root left out).
+        let nodes = shortest_path_nodes(self.g, focus).unwrap_or_default();
+        let path = steps(self.g, &nodes);
+        let path_nodes: &[Node] = nodes.get(1..).unwrap_or_default();
         // Held through a map entry without the map dominating it (a stack local holds the value
         // too, say): the map on the path still tells which key it is under.
-        let path_nodes: Vec<Node> = path
-            .iter()
-            .filter_map(|s| heap.index.find(parse_hex(&s.object.id)?))
-            .collect();
         let path_hop = if hop.is_none() {
             let k = path_nodes.len();
             let entry = (k.saturating_sub(5)..k)
@@ -656,7 +655,7 @@ impl<'g, 's, 'a> Ctx<'g, 's, 'a> {
             None
         };
         let map_obj = map_obj.or(path_hop.map(|h| h.0));
-        let owner = self.owner(&path);
+        let owner = self.owner(path_nodes, &path);
         let accumulated = match &f.shape {
             Shape::FanOut(e) => e.groups.first().map(|&(c, count, bytes)| {
                 let mut ex: Vec<Node> = e.top.clone();
@@ -705,17 +704,14 @@ impl<'g, 's, 'a> Ctx<'g, 's, 'a> {
         }
         let map = map_obj.map(|m| self.map_keys(m));
         let discriminator = match &f.shape {
-            Shape::FanOut(e) if !e.top.is_empty() => self.discriminator(&e.top, &path),
+            Shape::FanOut(e) if !e.top.is_empty() => self.discriminator(&e.top, path_nodes),
             _ => None,
         };
         let on_thread_local = f
             .descent
             .iter()
             .copied()
-            .chain(
-                path.iter()
-                    .filter_map(|s| heap.index.find(parse_hex(&s.object.id)?)),
-            )
+            .chain(path_nodes.iter().copied())
             .any(|v| {
                 (v as usize) < self.n
                     && heap.class_name(v) == "java.lang.ThreadLocal$ThreadLocalMap"
@@ -804,11 +800,11 @@ impl<'g, 's, 'a> Ctx<'g, 's, 'a> {
 
     /// The last field on the path that belongs to an application object (not collection
     /// plumbing): the field to look at in the code.
-    fn owner(&self, path: &[Step]) -> Option<Owner> {
+    fn owner(&self, nodes: &[Node], path: &[Step]) -> Option<Owner> {
         let heap = &self.heap;
         let mut best = None;
-        for w in path.windows(2) {
-            let from = heap.index.find(parse_hex(&w[0].object.id)?)?;
+        for (from, w) in nodes.iter().zip(path.windows(2)) {
+            let from = *from;
             let via = &w[1].via;
             if via.starts_with('[') || via.starts_with('<') || via.starts_with("->") {
                 continue;
@@ -886,7 +882,7 @@ impl<'g, 's, 'a> Ctx<'g, 's, 'a> {
 
     /// The field of the accumulated objects whose most common value is most typical of them and
     /// least of the same class's instances elsewhere.
-    fn discriminator(&self, elems: &[Node], path: &[Step]) -> Option<Discriminator> {
+    fn discriminator(&self, elems: &[Node], path: &[Node]) -> Option<Discriminator> {
         let heap = &self.heap;
         let class = heap.class(*elems.first()?);
         if class == NO_CLASS || heap.index.class_of_object(elems[0]).is_some() {
@@ -894,10 +890,7 @@ impl<'g, 's, 'a> Ctx<'g, 's, 'a> {
         }
         let step = (elems.len() / DISCRIMINATOR_SAMPLE).max(1);
         let sample: Vec<Node> = elems.iter().copied().step_by(step).collect();
-        let on_path: Vec<u64> = path
-            .iter()
-            .filter_map(|s| parse_hex(&s.object.id))
-            .collect();
+        let on_path: Vec<u64> = path.iter().map(|&v| heap.id(v)).collect();
         // field name -> (value -> count), and each field's kind of value.
         let mut counts: Vec<(String, u8, FxHashMap<String, u64>)> = vec![];
         for &o in &sample {
@@ -985,10 +978,6 @@ impl<'g, 's, 'a> Ctx<'g, 's, 'a> {
     }
 }
 
-fn parse_hex(s: &str) -> Option<u64> {
-    u64::from_str_radix(s.strip_prefix("0x")?, 16).ok()
-}
-
 /// A key as a person reads it: strings quoted, boxed numbers as numbers, else a description.
 fn key_text(heap: &Heap<'_, '_>, k: ObjectIndex) -> String {
     if let Some(s) = heap.string(k, 81) {
@@ -1021,9 +1010,8 @@ fn value_text(heap: &Heap<'_, '_>, v: Value, on_path: &[u64]) -> (String, u8) {
                     return (format!("{}.{}", heap.class_name(o), n), 0);
                 }
             }
-            let d = describe(heap, o);
-            if d.starts_with("java.lang.") && !d.contains('@') && d.contains(' ') {
-                return (d, 0); // boxed values
+            if let Some(b) = boxed_value(heap, o, heap.class_name(o)) {
+                return (b, 0);
             }
             (hex(id), 3)
         }

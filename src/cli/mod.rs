@@ -463,7 +463,11 @@ fn dispatch(cmd: Command, env: &Env) -> Result<(String, i32)> {
         let native = if others.is_empty() {
             None
         } else if dumps.is_empty() {
-            Some(crate::analyses::verdict::analyze_files(&others)?)
+            Some(
+                crate::analyses::verdict::analyze_files(&others).context(
+                    "no heap dump among the inputs (an HPROF file starts with \"JAVA PROFILE\", plain or gzipped)",
+                )?,
+            )
         } else {
             // Beside a dump, files that are not logs (a README, a script) are only noted.
             match crate::analyses::verdict::analyze_files(&others) {
@@ -480,13 +484,7 @@ fn dispatch(cmd: Command, env: &Env) -> Result<(String, i32)> {
                 anyhow::bail!("nothing to analyze: give a heap dump or JVM logs and outputs");
             };
             if let Some(path) = &html {
-                let page = reports::html::render_verdict(&v);
-                write_atomically(path, page.as_bytes()).with_context(|| {
-                    format!("cannot write the HTML report to {}", path.display())
-                })?;
-                if !json {
-                    eprintln!("wrote {} ({} KiB)", path.display(), page.len() / 1024);
-                }
+                write_html(path, &reports::html::render_verdict(&v), json)?;
             }
             let out = if json {
                 reports::to_json(&v)
@@ -522,13 +520,7 @@ fn dispatch(cmd: Command, env: &Env) -> Result<(String, i32)> {
                 r.native = Some(v);
             }
             if let Some(path) = &html {
-                let page = reports::html::render(&r);
-                write_atomically(path, page.as_bytes()).with_context(|| {
-                    format!("cannot write the HTML report to {}", path.display())
-                })?;
-                if !json {
-                    eprintln!("wrote {} ({} KiB)", path.display(), page.len() / 1024);
-                }
+                write_html(path, &reports::html::render(&r), json)?;
             }
             let code = if fail_on_suspect && !r.suspects.is_empty() {
                 EXIT_SUSPECT
@@ -549,6 +541,16 @@ fn dispatch(cmd: Command, env: &Env) -> Result<(String, i32)> {
         });
     }
     dispatch_other(cmd, env).map(|s| (s, EXIT_OK))
+}
+
+/// Writes the HTML report, saying where on stderr unless stdout carries JSON.
+fn write_html(path: &std::path::Path, page: &str, json: bool) -> Result<()> {
+    write_atomically(path, page.as_bytes())
+        .with_context(|| format!("cannot write the HTML report to {}", path.display()))?;
+    if !json {
+        eprintln!("wrote {} ({} KiB)", path.display(), page.len() / 1024);
+    }
+    Ok(())
 }
 
 /// Writes a file through a temporary file in the same directory and a rename, so a reader never

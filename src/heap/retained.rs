@@ -124,7 +124,33 @@ impl Retention {
         class_count: usize,
         scratch: &Scratch,
     ) -> Vec<u64> {
-        let children = self.tree.children_in(scratch);
+        self.class_retained_from(index, class_count, &self.tree.children_in(scratch))
+    }
+
+    /// [`class_retained`](Self::class_retained) (the memo when there is one) from child lists
+    /// the caller already built: the walk then needs no copy of the tree.
+    pub fn class_retained_with(
+        &self,
+        index: &HeapIndex,
+        class_count: usize,
+        children: &Csr,
+    ) -> Vec<u64> {
+        match self.class_retained_memo.get() {
+            Some(v) if v.len() == class_count => v.clone(),
+            _ => {
+                let v = self.class_retained_from(index, class_count, children);
+                let _ = self.class_retained_memo.set(v.clone());
+                v
+            }
+        }
+    }
+
+    fn class_retained_from(
+        &self,
+        index: &HeapIndex,
+        class_count: usize,
+        children: &Csr,
+    ) -> Vec<u64> {
         let n = index.len();
         let mut out = vec![0u64; class_count];
         let mut active = vec![0u32; class_count];
