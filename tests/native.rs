@@ -383,6 +383,20 @@ fn analyze_reads_logs_alone_or_beside_a_heap_dump() {
     let _ = fs::remove_dir_all(&tmp);
 }
 
+#[test]
+fn jit_arena_spike_does_not_outrank_metaspace_growth() {
+    let dir = root().join("tests/data/regressions/arena-chunk-spike");
+    let j = cli_json(&["diagnose"], &dir);
+    assert_eq!(j["verdict"]["area"], "metaspace", "{:#}", j["verdict"]);
+    assert_eq!(j["verdict"]["category"], "Metaspace");
+    // The spike is still reported as evidence.
+    assert!(j["verdict"]["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["what"].as_str().unwrap().starts_with("NMT Arena Chunk")));
+}
+
 /// A JVM killed when dropped (a failing test leaves no process behind).
 struct Jvm {
     child: Child,

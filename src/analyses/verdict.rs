@@ -306,10 +306,12 @@ pub fn analyze_files(paths_in: &[PathBuf]) -> Result<VerdictReport> {
     }
     // The winner: the most bytes of growth; evidence in counts only (class logs) backs an area but
     // decides only when nothing measured bytes.
+    // JIT scratch (NMT's Arena Chunk and Compiler) swells during bursts of compilation and is
+    // handed back: it decides only when nothing that stays grew.
     ev.sort_by(|a, b| {
-        b.bytes
-            .unwrap_or(-1)
-            .cmp(&a.bytes.unwrap_or(-1))
+        is_jit_scratch(a)
+            .cmp(&is_jit_scratch(b))
+            .then(b.bytes.unwrap_or(-1).cmp(&a.bytes.unwrap_or(-1)))
             .then(a.source.cmp(b.source))
     });
     let best = ev.iter().find(|e| e.bytes.is_some()).or(ev.first());
@@ -422,6 +424,17 @@ pub fn analyze_files(paths_in: &[PathBuf]) -> Result<VerdictReport> {
 }
 
 /// The area an NMT category belongs to.
+/// NMT's compiler categories: arenas the JIT fills while compiling and returns afterwards.
+const JIT_SCRATCH: [&str; 2] = ["Arena Chunk", "Compiler"];
+
+/// Whether evidence is growth of an NMT JIT-scratch category (its text names the category).
+fn is_jit_scratch(e: &Evidence) -> bool {
+    e.source == "nmt"
+        && JIT_SCRATCH
+            .iter()
+            .any(|c| e.what.starts_with(&format!("NMT {c} committed")))
+}
+
 fn nmt_area(category: &str) -> Area {
     match category {
         "Java Heap" => Area::Heap,
