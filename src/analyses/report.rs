@@ -183,26 +183,20 @@ const FLAME_NODES: usize = 25_000;
 /// Objects whose details the HTML report carries.
 const DETAILED_OBJECTS: usize = 200;
 
-/// `OOMSLEUTH_TIMINGS=1`: how long each part of the analysis took, on stderr.
-/// Also advances the progress bar by one part per lap.
+/// Laps of the analysis (`OOMSLEUTH_TIMINGS=1`) that also advance the progress bar by one part
+/// each.
 struct Clock<'p>(
-    Option<std::time::Instant>,
+    crate::heap::timing::Laps,
     &'p dyn crate::heap::snapshot::Progress,
 );
 
 impl<'p> Clock<'p> {
     fn new(progress: &'p dyn crate::heap::snapshot::Progress) -> Clock<'p> {
-        Clock(
-            std::env::var_os("OOMSLEUTH_TIMINGS").map(|_| std::time::Instant::now()),
-            progress,
-        )
+        Clock(crate::heap::timing::Laps::start(""), progress)
     }
     fn lap(&mut self, what: &str) {
         self.1.advance(1);
-        if let Some(t) = self.0 {
-            eprintln!("timing: {what:<12} {:>8.3} s", t.elapsed().as_secs_f64());
-            self.0 = Some(std::time::Instant::now());
-        }
+        self.0.lap(what);
     }
 }
 

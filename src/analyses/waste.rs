@@ -162,18 +162,9 @@ pub fn waste(g: &Graph<'_, '_>, kinds: &Kinds, sizes: &[(ObjectIndex, u64, Optio
     let owners = Owners { g, kinds };
     let reference = heap.snap.vm.layout.oop_size() as u64;
 
-    let t = std::time::Instant::now();
-    let timings = std::env::var_os("OOMSLEUTH_TIMINGS").is_some();
-    let lap = |what: &str| {
-        if timings {
-            eprintln!(
-                "timing:   waste/{what:<10} {:>6.3} s",
-                t.elapsed().as_secs_f64()
-            );
-        }
-    };
+    let mut laps = crate::heap::timing::Laps::start("waste");
     let duplicate_strings = duplicate_strings(g, &owners);
-    lap("strings");
+    laps.lap("strings");
 
     let mut empty = vec![];
     let mut sparse = vec![];
@@ -214,7 +205,7 @@ pub fn waste(g: &Graph<'_, '_>, kinds: &Kinds, sizes: &[(ObjectIndex, u64, Optio
         })
         .collect();
 
-    lap("boxed");
+    laps.lap("boxed");
     let oversized: Vec<(Node, u64)> = (0..n)
         .into_par_iter()
         .with_min_len(1 << 15)
@@ -255,12 +246,12 @@ pub fn waste(g: &Graph<'_, '_>, kinds: &Kinds, sizes: &[(ObjectIndex, u64, Optio
         })
         .collect();
 
-    lap("arrays");
+    laps.lap("arrays");
     let empty_collections = owners.group(&empty);
     let sparse_collections = owners.group(&sparse);
     let boxed_primitives = owners.group(&boxed_items);
     let oversized_arrays = owners.group(&oversized);
-    lap("owners");
+    laps.lap("owners");
     let wasted_bytes = duplicate_strings.wasted_bytes
         + empty_collections.wasted_bytes
         + sparse_collections.wasted_bytes

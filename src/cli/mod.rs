@@ -266,10 +266,8 @@ fn color_enabled(choice: ColorChoice, is_tty: bool) -> bool {
 
 /// `OOMSLEUTH_TIMINGS=1` prints how long each phase took, on stderr (for benchmarks).
 fn print_timings(timings: &[(&'static str, f64)]) {
-    if std::env::var_os("OOMSLEUTH_TIMINGS").is_some() {
-        for (phase, secs) in timings {
-            eprintln!("timing: {phase:<12} {secs:>8.3} s");
-        }
+    for (phase, secs) in timings {
+        crate::heap::timing::print(phase, *secs);
     }
 }
 

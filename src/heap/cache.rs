@@ -2,24 +2,29 @@
 //! census pass found, saved after the first command so later commands on the same dump skip
 //! every whole-heap pass.
 //!
-//! File layout (version 2): the `OOMSLEUTH-INDEX` magic, the format version, a key (the dump's
+//! File layout (version 3): the `OOMSLEUTH-INDEX` magic, the format version, a key (the dump's
 //! size, mtime and a hash of its first and last 64 KiB, plus every option that changes the
 //! result), a table of sections, then the sections themselves, each an array of native
-//! little-endian integers starting on a 64-byte boundary, and last a checksum over the header and
-//! every section. A hit maps the file and uses the arrays in place ([`Column::mapped`]): loading
-//! costs the checksum (one parallel read of the file) and the shape checks, nothing is copied.
-//! Written to a temporary file and renamed into place, so a reader never sees half a cache, and
-//! the mapped file never changes under a reader. Anything that does not match or check out is
-//! ignored and rebuilt, never trusted.
+//! little-endian integers starting on a 64-byte boundary (in any order, with gaps of zeros), and
+//! last a checksum over every byte before it. A hit maps the file and uses the arrays in place
+//! ([`Column::mapped`]): loading costs the checksum (one parallel read of the file) and the shape
+//! checks, nothing is copied.
+//!
+//! The file is built while the index is ([`KeepFile`]): the big arrays are regions of it from
+//! the start, so saving only appends the small sections, the header and the checksum. It is
+//! built under a temporary name and renamed into place, so a reader never sees half a cache,
+//! and the mapped file never changes under a reader. Anything that does not match or check out
+//! is ignored and rebuilt, never trusted.
 
 use super::census::{Census, Counts, GapSample, ObjectShape, Unit};
-use super::column::{bytes_of, Column, Pod, Scratch};
+use super::column::{bytes_of, Column, KeepFile, Pod, Scratch};
 use super::dominators::DominatorTree;
 use super::fxhash::new_map;
 use super::graph::Csr;
 use super::index::{HeapIndex, IdLookup, Root};
 use super::retained::Retention;
 use super::snapshot::{LoadError, Progress, Snapshot};
+use super::timing;
 use super::vm::Overrides;
 use crate::formats::hprof::reader::parse_sub_record;
 use crate::formats::hprof::{
@@ -29,14 +34,13 @@ use memmap2::Mmap;
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::fs::{self, File};
-use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 const MAGIC: &[u8; 16] = b"OOMSLEUTH-INDEX\0";
 /// Bumped whenever the layout of the file or the meaning of its contents changes.
-const VERSION: u32 = 2;
+const VERSION: u32 = 3;
 /// Sections start on this boundary (any array type is aligned, and cache lines are not shared).
 const ALIGN: usize = 64;
 
@@ -161,12 +165,6 @@ fn checksum(b: &[u8]) -> u64 {
     })
 }
 
-fn combine(parts: impl IntoIterator<Item = u64>) -> u64 {
-    parts.into_iter().fold(0x517C_C1B7_2722_0A95, |h, p| {
-        (h ^ p).wrapping_mul(0x9E3779B97F4A7C15).rotate_left(27)
-    })
-}
-
 /// What a cache must match: the dump file and the options that shape the index. The JVM facts
 /// (compressed oops, JDK) are not part of it: they follow from the dump and the overrides.
 fn key(bytes: &DumpBytes, overrides: Overrides, keep_unreachable: bool) -> Vec<u8> {
@@ -193,10 +191,6 @@ fn key(bytes: &DumpBytes, overrides: Overrides, keep_unreachable: bool) -> Vec<u
     k
 }
 
-fn timings_on() -> bool {
-    std::env::var_os("OOMSLEUTH_TIMINGS").is_some()
-}
-
 /// A loaded dump with its graph: from the cache when it matches (no census, no index pass),
 /// else built (with its big arrays in scratch files placed by `scratch`) and saved when a
 /// location is given. Cache problems are reported on stderr and never fail the command.
@@ -215,9 +209,7 @@ pub fn open_graph<'a>(
         let snap = Snapshot::load_with(bytes, overrides, progress, |dir| f.census(dir))?;
         if snap.census_from_cache {
             if let Some((index, retention)) = f.graph(&snap) {
-                if timings_on() {
-                    eprintln!("timing: cache hit    {:>8.3} s", t.elapsed().as_secs_f64());
-                }
+                timing::print("cache hit", t.elapsed().as_secs_f64());
                 return Ok((snap, index, retention));
             }
             note_bad(at);
@@ -277,6 +269,20 @@ fn build_and_save(
     keep_unreachable: bool,
     progress: &dyn Progress,
 ) -> (HeapIndex, Retention) {
+    // The cache file is built while the index is: its big arrays are written in place.
+    let keep = at.and_then(|loc| {
+        remove_stale_temporaries(&loc.path);
+        match KeepFile::create(&temporary_path(&loc.path), header_len(key.len()) as u64) {
+            Ok(k) => Some(k),
+            Err(e) => {
+                note_unsaved(loc, &e);
+                None
+            }
+        }
+    });
+    if let Some(k) = &keep {
+        scratch.keep_in(k.clone());
+    }
     let t = Instant::now();
     progress.phase("indexing objects", snap.dir.heap_bytes());
     let mut index = HeapIndex::build_in(snap, &|n| progress.advance(n), scratch);
@@ -284,14 +290,15 @@ fn build_and_save(
     let t_index = t.elapsed().as_secs_f64();
     let t = Instant::now();
     progress.phase_items("dominator tree", 4 * (index.len() as u64 + 1));
-    let retention = Retention::compute_in(&mut index, keep_unreachable, scratch, &|n| {
+    let mut retention = Retention::compute_in(&mut index, keep_unreachable, scratch, &|n| {
         progress.advance(n)
     });
     progress.finish();
+    scratch.stop_keeping();
     let t_dom = t.elapsed().as_secs_f64();
-    if timings_on() {
-        eprintln!("timing: index        {t_index:>8.3} s");
-        eprintln!("timing: dominators   {t_dom:>8.3} s");
+    timing::print("index", t_index);
+    timing::print("dominators", t_dom);
+    if timing::enabled() {
         eprintln!(
             "timing: index memory {:>8.1} MB ({:.1} B/object + 4 B/reference; scratch files {:.1} MB; dominator scratch on the heap {:.1} MB)",
             index.memory_bytes() as f64 / 1e6,
@@ -300,19 +307,79 @@ fn build_and_save(
             scratch.heap_peak() as f64 / 1e6
         );
     }
-    if let Some(loc) = at {
+    if let (Some(loc), Some(keep)) = (at, keep) {
         let t = Instant::now();
         // What `top` needs per class is stored too: on a hit it is not recomputed.
         let _ = retention
             .class_retained_memo
             .set(retention.class_retained_in(&index, snap.classes.len(), scratch));
-        if let Err(e) = write(&loc.path, key, snap, &index, &retention) {
-            eprintln!("note: could not save the index cache {}: {e} (use --cache-dir DIR to put it elsewhere)", loc.path.display());
-        } else if timings_on() {
-            eprintln!("timing: cache write  {:>8.3} s", t.elapsed().as_secs_f64());
+        timing::print("class retained", t.elapsed().as_secs_f64());
+        let t = Instant::now();
+        match write(&keep, key, snap, &index, &retention).and_then(|_| keep.save_as(&loc.path)) {
+            Err(e) => note_unsaved(loc, &e),
+            Ok(()) => {
+                seal(&mut index, &mut retention, &keep);
+                timing::print("cache write", t.elapsed().as_secs_f64());
+            }
         }
     }
     (index, retention)
+}
+
+fn note_unsaved(loc: &Location, e: &std::io::Error) {
+    eprintln!(
+        "note: could not save the index cache {}: {e} (use --cache-dir DIR to put it elsewhere)",
+        loc.path.display()
+    );
+}
+
+/// Where the cache is built before it is renamed into place: `<cache>.tmp-<pid>`.
+fn temporary_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".tmp-{}", std::process::id()));
+    path.with_file_name(name)
+}
+
+/// Removes temporaries of `path` left by processes that no longer run (killed while indexing):
+/// each can be as big as the cache. Only where `/proc` tells which processes run.
+fn remove_stale_temporaries(path: &Path) {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return;
+    };
+    if !Path::new("/proc/self").exists() {
+        return;
+    }
+    let prefix = format!("{}.tmp-", name.to_string_lossy());
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let file = e.file_name();
+        let file = file.to_string_lossy();
+        let Some(pid) = file
+            .strip_prefix(&prefix)
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = fs::remove_file(e.path());
+        }
+    }
+}
+
+/// After saving, the arrays that live in the cache file become read-only mappings of it.
+fn seal(index: &mut HeapIndex, r: &mut Retention, keep: &KeepFile) {
+    index.ids.seal(keep);
+    index.offsets.seal(keep);
+    index.class_of.seal(keep);
+    index.shallow.seal(keep);
+    index.refs.starts.seal(keep);
+    index.refs.targets.seal(keep);
+    index.lookup.seal(keep);
+    r.tree.idom.seal(keep);
+    r.tree.preorder.seal(keep);
+    r.retained.seal(keep);
 }
 
 // ---- sections --------------------------------------------------------------------------------
@@ -464,8 +531,17 @@ fn census_words(c: &Census<'_>) -> CensusWords {
 
 // ---- writing ---------------------------------------------------------------------------------
 
+/// Bytes of the header for a key of `key_len` bytes: magic, version, key length, key (padded
+/// to 8), then (offset, length) per section.
+fn header_len(key_len: usize) -> usize {
+    32 + key_len.div_ceil(8) * 8 + SECTIONS * 16
+}
+
+/// Completes the cache in `keep`: the sections that are not regions of it already are
+/// appended, the header goes into the space reserved at the start, and the checksum of all that
+/// last.
 fn write(
-    path: &Path,
+    keep: &KeepFile,
     key: &[u8],
     snap: &Snapshot<'_>,
     index: &HeapIndex,
@@ -475,9 +551,6 @@ fn write(
         return Err(std::io::Error::other(
             "the index cache is little-endian only",
         ));
-    }
-    if let Some(parent) = path.parent() {
-        fs::create_dir_all(parent)?;
     }
     let (min, shift, lookup_starts) = index.lookup.parts();
     let mut scalars = vec![0u64; sc::COUNT];
@@ -515,72 +588,58 @@ fn write(
         .collect();
     let class_retained: &[u64] = r.class_retained_memo.get().map_or(&[], |v| v.as_slice());
     let cw = census_words(&snap.census);
-    let sections: [&[u8]; SECTIONS] = [
-        bytes_of(&scalars),
-        bytes_of(&index.ids),
-        bytes_of(&index.offsets),
-        bytes_of(&index.class_of),
-        bytes_of(&index.shallow),
-        bytes_of(&big),
-        bytes_of(&index.refs.starts),
-        bytes_of(&index.refs.targets),
-        bytes_of(&roots),
-        bytes_of(&class_objects),
-        bytes_of(lookup_starts),
-        bytes_of(&r.tree.idom),
-        bytes_of(&r.tree.preorder),
-        bytes_of(&r.retained),
-        bytes_of(class_retained),
-        bytes_of(&cw.class_dumps),
-        bytes_of(&cw.counts),
-        bytes_of(&cw.gc_roots),
-        bytes_of(&cw.units),
-        bytes_of(&cw.samples),
-        bytes_of(&cw.warnings),
-        &cw.warning_text,
+    // Each section: its bytes, and its offset when it is a region of the file already.
+    let sections: [(&[u8], Option<u64>); SECTIONS] = [
+        (bytes_of(&scalars), None),
+        kept(&index.ids, keep),
+        kept(&index.offsets, keep),
+        kept(&index.class_of, keep),
+        kept(&index.shallow, keep),
+        (bytes_of(&big), None),
+        kept(&index.refs.starts, keep),
+        kept(&index.refs.targets, keep),
+        (bytes_of(&roots), None),
+        (bytes_of(&class_objects), None),
+        kept(lookup_starts, keep),
+        kept(&r.tree.idom, keep),
+        kept(&r.tree.preorder, keep),
+        kept(&r.retained, keep),
+        (bytes_of(class_retained), None),
+        (bytes_of(&cw.class_dumps), None),
+        (bytes_of(&cw.counts), None),
+        (bytes_of(&cw.gc_roots), None),
+        (bytes_of(&cw.units), None),
+        (bytes_of(&cw.samples), None),
+        (bytes_of(&cw.warnings), None),
+        (&cw.warning_text, None),
     ];
-    // Header: magic, version, key length, key (padded to 8), then (offset, length) per section.
-    let mut header = Vec::new();
+    let mut header = Vec::with_capacity(header_len(key.len()));
     header.extend_from_slice(MAGIC);
     header.extend_from_slice(&(VERSION as u64).to_le_bytes());
     header.extend_from_slice(&(key.len() as u64).to_le_bytes());
     header.extend_from_slice(key);
     header.resize(header.len().div_ceil(8) * 8, 0);
-    let table_at = header.len();
-    header.resize(table_at + SECTIONS * 16, 0);
-    let mut pos = header.len().div_ceil(ALIGN) * ALIGN;
-    for (i, s) in sections.iter().enumerate() {
-        header[table_at + i * 16..table_at + i * 16 + 8]
-            .copy_from_slice(&(pos as u64).to_le_bytes());
-        header[table_at + i * 16 + 8..table_at + i * 16 + 16]
-            .copy_from_slice(&(s.len() as u64).to_le_bytes());
-        pos = (pos + s.len()).div_ceil(ALIGN) * ALIGN;
+    for &(bytes, at) in &sections {
+        let at = match at {
+            Some(at) => at,
+            None => keep.append(bytes, ALIGN as u64)?,
+        };
+        header.extend_from_slice(&at.to_le_bytes());
+        header.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
     }
-    let sum =
-        combine(std::iter::once(checksum(&header)).chain(sections.iter().map(|s| checksum(s))));
-    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
-    let result = (|| {
-        let mut f = BufWriter::with_capacity(1 << 20, File::create(&tmp)?);
-        f.write_all(&header)?;
-        let mut at = header.len();
-        let zeros = [0u8; ALIGN];
-        for s in &sections {
-            let pad = at.div_ceil(ALIGN) * ALIGN - at;
-            f.write_all(&zeros[..pad])?;
-            f.write_all(s)?;
-            at += pad + s.len();
-        }
-        f.write_all(&zeros[..at.div_ceil(8) * 8 - at])?;
-        f.write_all(&sum.to_le_bytes())?;
-        // No fsync: a cache torn by a crash fails its checksum and is rebuilt, and waiting for
-        // gigabytes to reach the disk would double the first run.
-        f.flush()?;
-        fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
+    debug_assert_eq!(header.len(), header_len(key.len()));
+    keep.write_at(0, &header)?;
+    // Every byte before the checksum counts, gaps included: read back through the page cache
+    // (the pages are all there, just written), one parallel pass.
+    let sum = keep.with_contents(checksum)?;
+    // No fsync: a cache torn by a crash fails its checksum and is rebuilt, and waiting for
+    // gigabytes to reach the disk would double the first run.
+    keep.append(&sum.to_le_bytes(), 8).map(|_| ())
+}
+
+/// A column's bytes, and its offset in `keep` when it is a region of it.
+fn kept<'c, T: Pod>(c: &'c Column<T>, keep: &KeepFile) -> (&'c [u8], Option<u64>) {
+    (bytes_of(c), c.kept_in(keep))
 }
 
 // ---- reading ---------------------------------------------------------------------------------
@@ -636,11 +695,7 @@ impl CacheFile {
             }
             *s = (off, len);
         }
-        let sum = combine(
-            std::iter::once(checksum(&b[..header_len]))
-                .chain(sections.iter().map(|&(o, l)| checksum(&b[o..o + l]))),
-        );
-        if sum != word(body_end)? {
+        if checksum(&b[..body_end]) != word(body_end)? {
             return None;
         }
         Some(CacheFile {

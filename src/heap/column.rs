@@ -7,21 +7,24 @@
 //!   so the kernel can write its pages back to disk under memory pressure and nothing is left
 //!   behind even if the process is killed. This is how the index of a dump larger than free
 //!   memory is built: its pages are file-backed, not anonymous;
-//! - a read-only section of the mapped index cache (a cache hit maps the arrays, copying nothing).
+//! - a read-only section of the mapped index cache (a cache hit maps the arrays, copying nothing);
+//! - a region of the index cache being built ([`KeepFile`]): the arrays the cache keeps are
+//!   written in place while the index is built, so saving the cache copies nothing either.
 //!
 //! All three deref to `[T]`. Writing to a cache-backed column copies it first (copy on write).
 //!
 //! [`Scratch`] decides where new columns go: arrays of at least [`Scratch::min_file_bytes`] bytes
 //! go to a scratch file when a directory was given, smaller ones to the heap.
 
-use memmap2::{Mmap, MmapMut};
+use memmap2::{Mmap, MmapMut, MmapOptions};
 use std::fmt;
-use std::fs::{self, OpenOptions};
+use std::fs::{self, File, OpenOptions};
+use std::io::{Seek, SeekFrom, Write};
 use std::marker::PhantomData;
 use std::ops::{Deref, DerefMut};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 /// Plain integers: no padding, every bit pattern valid, so they can be viewed as bytes and back.
 ///
@@ -47,6 +50,10 @@ enum Home<T> {
     Heap(Vec<T>),
     /// A shared mapping of an unlinked scratch file.
     File(MmapMut),
+    /// An anonymous mapping in transparent huge pages where the system allows them.
+    Anon(MmapMut),
+    /// A shared mapping of a region of a [`KeepFile`]: its id and the region's byte offset.
+    Kept(MmapMut, u64, u64),
     /// `len` elements at byte `offset` of a read-only mapping (offset aligned for `T`).
     Mapped(Arc<Mmap>, usize),
 }
@@ -95,6 +102,32 @@ impl<T: Pod> Column<T> {
     /// Whether the column lives in a file (scratch or cache) rather than anonymous memory.
     pub fn is_file_backed(&self) -> bool {
         !matches!(self.home, Home::Heap(_))
+    }
+
+    /// The byte offset of this column in `keep`, if it is a region of that file.
+    pub fn kept_in(&self, keep: &KeepFile) -> Option<u64> {
+        match self.home {
+            Home::Kept(_, id, offset) if id == keep.id => Some(offset),
+            _ => None,
+        }
+    }
+
+    /// Makes a column kept in `keep` read-only once the cache is saved: the cache's bytes must
+    /// never change again (a later write copies the column to the heap first). The region is
+    /// mapped again read-only (the same pages of the page cache); if that fails, the column
+    /// stays as it was.
+    pub fn seal(&mut self, keep: &KeepFile) {
+        let Some(offset) = self.kept_in(keep) else {
+            return;
+        };
+        let bytes = self.byte_len();
+        // SAFETY: the file is the saved cache, written only through this process's mappings,
+        // which are no longer written (this is the last step of saving); the region is in
+        // bounds (it was mapped writable before).
+        let ro = unsafe { MmapOptions::new().offset(offset).len(bytes).map(&keep.file) };
+        if let Ok(ro) = ro {
+            self.home = Home::Mapped(Arc::new(ro), 0);
+        }
     }
 
     /// Bytes the array takes.
@@ -159,6 +192,15 @@ impl<T: Pod> Deref for Column<T> {
             Home::File(m) => unsafe {
                 std::slice::from_raw_parts(m.as_ptr() as *const T, self.len)
             },
+            // SAFETY: as for `File`; the anonymous mapping is private to this column.
+            Home::Anon(m) => unsafe {
+                std::slice::from_raw_parts(m.as_ptr() as *const T, self.len)
+            },
+            // SAFETY: as for `File`: the region holds `len` elements, its offset is a multiple
+            // of the page size, and only this column maps it.
+            Home::Kept(m, ..) => unsafe {
+                std::slice::from_raw_parts(m.as_ptr() as *const T, self.len)
+            },
             // SAFETY: bounds and alignment checked in `Column::mapped`; the map is kept alive by
             // the Arc. The cache file is only ever replaced by rename, never written in place,
             // so the mapped bytes do not change under us.
@@ -179,7 +221,7 @@ impl<T: Pod> DerefMut for Column<T> {
         match &mut self.home {
             Home::Heap(v) => &mut v[..self.len],
             // SAFETY: as in `deref`, and `&mut self` gives exclusive access to the mapping.
-            Home::File(m) => unsafe {
+            Home::File(m) | Home::Anon(m) | Home::Kept(m, ..) => unsafe {
                 std::slice::from_raw_parts_mut(m.as_mut_ptr() as *mut T, self.len)
             },
             Home::Mapped(..) => unreachable!("replaced above"),
@@ -245,6 +287,8 @@ pub struct Scratch {
     heap_live: Arc<AtomicU64>,
     /// The most `heap_live` reached.
     heap_peak: AtomicU64,
+    /// The index cache being built, if any: [`kept_zeroed`](Self::kept_zeroed) columns go there.
+    keep: Mutex<Option<Arc<KeepFile>>>,
 }
 
 static SEQ: AtomicU64 = AtomicU64::new(0);
@@ -291,7 +335,7 @@ impl Scratch {
                 return self.zeroed(len);
             }
             self.heap_peak.fetch_max(live, Ordering::Relaxed);
-            let mut c: Column<T> = vec![T::default(); len].into();
+            let mut c: Column<T> = anonymous(len, bytes as usize);
             c.budget = Some((self.heap_live.clone(), bytes));
             return c;
         }
@@ -301,6 +345,59 @@ impl Scratch {
     /// [`hot_zeroed`](Self::hot_zeroed) holding `value` everywhere.
     pub fn hot_filled<T: Pod>(&self, len: usize, value: T) -> Column<T> {
         let mut c = self.hot_zeroed(len);
+        if !value_is_zero(value) {
+            c.fill(value);
+        }
+        c
+    }
+
+    /// From now on, columns the index cache keeps are regions of `keep`.
+    pub fn keep_in(&self, keep: Arc<KeepFile>) {
+        *self.keep.lock().unwrap_or_else(|e| e.into_inner()) = Some(keep);
+    }
+
+    /// Stops placing columns in the keep file.
+    pub fn stop_keeping(&self) {
+        *self.keep.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
+    /// A zeroed column that the index cache will keep: a region of the cache file being built
+    /// when there is one (see [`KeepFile`]), else as [`zeroed`](Self::zeroed). Small columns
+    /// stay on the heap and are copied into the cache when it is saved.
+    pub fn kept_zeroed<T: Pod>(&self, len: usize) -> Column<T> {
+        let bytes = len * std::mem::size_of::<T>();
+        let keep = self.keep.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        if let Some(keep) = keep {
+            if bytes > 0 && bytes >= self.min_file_bytes {
+                if let Ok(map) = keep.region(bytes) {
+                    self.file_bytes.fetch_add(bytes as u64, Ordering::Relaxed);
+                    return map.into_column(len);
+                }
+            }
+        }
+        self.zeroed(len)
+    }
+
+    /// `col` as a column the index cache keeps: copied into a region of the cache file being
+    /// built when there is one, else returned as it is. For arrays written at random, which are
+    /// faster to fill in a hot column and copy once than to fill in file pages.
+    pub fn kept_copy<T: Pod>(&self, col: Column<T>) -> Column<T> {
+        let keeping = self
+            .keep
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some();
+        if !keeping {
+            return col;
+        }
+        let mut kept = self.kept_zeroed(col.len());
+        kept.copy_from_slice(&col);
+        kept
+    }
+
+    /// [`kept_zeroed`](Self::kept_zeroed) holding `value` everywhere.
+    pub fn kept_filled<T: Pod>(&self, len: usize, value: T) -> Column<T> {
+        let mut c = self.kept_zeroed(len);
         if !value_is_zero(value) {
             c.fill(value);
         }
@@ -379,6 +476,165 @@ impl Scratch {
     }
 }
 
+/// The index cache file while it is being built, under a temporary name in the cache's
+/// directory. The big arrays the cache keeps are allocated as regions of it
+/// ([`Scratch::kept_zeroed`]) and filled in place; saving appends the small sections, writes the
+/// header into the space reserved at the start and renames the file into place. Until then a
+/// reader never sees it, and dropping it unsaved deletes it.
+#[derive(Debug)]
+pub struct KeepFile {
+    file: File,
+    path: PathBuf,
+    id: u64,
+    /// Where the next region starts (page-aligned) = the file's length so far.
+    end: Mutex<u64>,
+    saved: AtomicBool,
+}
+
+/// Regions start on this boundary: a multiple of the page size of every platform we run on
+/// (mappings of a region need no adjustment then, and every array type is aligned).
+const REGION_ALIGN: u64 = 64 << 10;
+
+/// A writable mapping of a fresh region of a [`KeepFile`].
+pub struct Region {
+    map: MmapMut,
+    id: u64,
+    offset: u64,
+}
+
+impl Region {
+    fn into_column<T: Pod>(self, len: usize) -> Column<T> {
+        Column {
+            home: Home::Kept(self.map, self.id, self.offset),
+            len,
+            budget: None,
+            _t: PhantomData,
+        }
+    }
+}
+
+impl KeepFile {
+    /// Creates `path` (which must not exist), with `header` bytes reserved at the start.
+    pub fn create(path: &Path, header: u64) -> std::io::Result<Arc<KeepFile>> {
+        if let Some(dir) = path.parent() {
+            fs::create_dir_all(dir)?;
+        }
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(path)?;
+        let end = header.div_ceil(REGION_ALIGN) * REGION_ALIGN;
+        file.set_len(end)?;
+        Ok(Arc::new(KeepFile {
+            file,
+            path: path.to_path_buf(),
+            id: SEQ.fetch_add(1, Ordering::Relaxed),
+            end: Mutex::new(end),
+            saved: AtomicBool::new(false),
+        }))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Maps `bytes` new zeroed bytes at the end of the file (sparse until written).
+    fn region(&self, bytes: usize) -> std::io::Result<Region> {
+        let mut end = self.end.lock().unwrap_or_else(|e| e.into_inner());
+        let offset = *end;
+        let new_end = (offset + bytes as u64).div_ceil(REGION_ALIGN) * REGION_ALIGN;
+        self.file.set_len(new_end)?;
+        // SAFETY: the file was created by us (create_new) under a temporary name that nothing
+        // else opens; each region is mapped by exactly one column. A full disk could still turn
+        // a write into SIGBUS, as with any writable file mapping.
+        let map = unsafe {
+            MmapOptions::new()
+                .offset(offset)
+                .len(bytes)
+                .map_mut(&self.file)
+        }?;
+        *end = new_end;
+        Ok(Region {
+            map,
+            id: self.id,
+            offset,
+        })
+    }
+
+    /// Appends `bytes` at the next multiple of `align` past the end; returns their offset.
+    pub fn append(&self, bytes: &[u8], align: u64) -> std::io::Result<u64> {
+        let mut end = self.end.lock().unwrap_or_else(|e| e.into_inner());
+        let offset = end.div_ceil(align) * align;
+        let mut f = &self.file;
+        f.seek(SeekFrom::Start(offset))?;
+        f.write_all(bytes)?;
+        *end = offset + bytes.len() as u64;
+        Ok(offset)
+    }
+
+    /// Writes `bytes` at `offset` (the reserved header).
+    pub fn write_at(&self, offset: u64, bytes: &[u8]) -> std::io::Result<()> {
+        let _end = self.end.lock().unwrap_or_else(|e| e.into_inner());
+        let mut f = &self.file;
+        f.seek(SeekFrom::Start(offset))?;
+        f.write_all(bytes)
+    }
+
+    /// `f` of the file's contents so far (mapped read-only).
+    pub fn with_contents<R>(&self, f: impl FnOnce(&[u8]) -> R) -> std::io::Result<R> {
+        let len = self.size() as usize;
+        if len == 0 {
+            return Ok(f(&[]));
+        }
+        // SAFETY: our own temporary file; its regions are no longer written once the cache
+        // is being saved, and the mapping lives only for this call.
+        let map = unsafe { MmapOptions::new().len(len).map(&self.file) }?;
+        Ok(f(&map))
+    }
+
+    /// The file's length so far.
+    pub fn size(&self) -> u64 {
+        *self.end.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Cuts the file at the current end (after the last append) and renames it to `to`.
+    pub fn save_as(&self, to: &Path) -> std::io::Result<()> {
+        self.file.set_len(self.size())?;
+        fs::rename(&self.path, to)?;
+        self.saved.store(true, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+impl Drop for KeepFile {
+    fn drop(&mut self) {
+        if !self.saved.load(Ordering::Relaxed) {
+            let _ = fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// A zeroed column in anonymous memory, asking for transparent huge pages: the hot columns are
+/// read and written at random over hundreds of megabytes, where 4 KiB pages cost a TLB miss
+/// (a page walk) on nearly every access. Systems with THP set to `madvise` (the default of
+/// most distributions) give huge pages only to mappings that ask.
+fn anonymous<T: Pod>(len: usize, bytes: usize) -> Column<T> {
+    match MmapMut::map_anon(bytes.max(1)) {
+        Ok(m) => {
+            #[cfg(target_os = "linux")]
+            let _ = m.advise(memmap2::Advice::HugePage);
+            Column {
+                home: Home::Anon(m),
+                len,
+                budget: None,
+                _t: PhantomData,
+            }
+        }
+        Err(_) => vec![T::default(); len].into(),
+    }
+}
+
 fn value_is_zero<T: Pod>(v: T) -> bool {
     bytes_of(std::slice::from_ref(&v)).iter().all(|&b| b == 0)
 }
@@ -406,5 +662,54 @@ mod tests {
         let m: Column<u32> = Scratch::memory().filled(3, u32::MAX);
         assert!(!m.is_file_backed());
         assert_eq!(m, [u32::MAX; 3]);
+    }
+
+    #[test]
+    fn kept_columns_are_regions_of_the_keep_file() {
+        let dir = std::env::temp_dir().join(format!("oomsleuth-keep-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        let mut s = Scratch::in_dir(&dir);
+        s.min_file_bytes = 0;
+        let tmp = dir.join("cache.tmp");
+        let keep = KeepFile::create(&tmp, 100).unwrap();
+        s.keep_in(keep.clone());
+        let mut a: Column<u64> = s.kept_filled(10_000, 3);
+        let b: Column<u32> = s.kept_copy(vec![5u32; 7].into());
+        s.stop_keeping();
+        let c: Column<u32> = s.kept_zeroed(4); // not keeping any more: an ordinary column
+        a[9_999] = 4;
+        let at_a = a.kept_in(&keep).expect("a is a region");
+        let at_b = b.kept_in(&keep).expect("b is a region");
+        assert!(c.kept_in(&keep).is_none());
+        assert!(at_a >= 100 && at_a % REGION_ALIGN == 0 && at_b > at_a);
+        let end = keep.append(b"tail", 64).unwrap();
+        assert!(end >= at_b + 28);
+        keep.write_at(0, b"head").unwrap();
+        let saved = dir.join("cache");
+        keep.save_as(&saved).unwrap();
+        a.seal(&keep);
+        assert!(
+            a.kept_in(&keep).is_none(),
+            "sealed: a read-only mapping now"
+        );
+        assert_eq!(a[0], 3);
+        assert_eq!(a[9_999], 4);
+        a[0] = 9; // copy on write: the saved file does not change
+        let bytes = fs::read(&saved).unwrap();
+        assert_eq!(&bytes[..4], b"head");
+        let word =
+            |at: u64| u64::from_le_bytes(bytes[at as usize..at as usize + 8].try_into().unwrap());
+        assert_eq!(word(at_a), 3);
+        assert_eq!(word(at_a + 8 * 9_999), 4);
+        assert_eq!(&bytes[end as usize..], b"tail");
+        drop(keep);
+        assert!(saved.exists(), "a saved file stays");
+
+        let tmp2 = dir.join("other.tmp");
+        let unsaved = KeepFile::create(&tmp2, 0).unwrap();
+        assert!(tmp2.exists());
+        drop(unsaved);
+        assert!(!tmp2.exists(), "an unsaved keep file is removed");
+        let _ = fs::remove_dir_all(&dir);
     }
 }

@@ -14,6 +14,7 @@
 
 use super::column::{Column, Scratch};
 use super::graph::{Csr, Node};
+use super::timing::Laps;
 
 /// Marks "none" in node arrays.
 pub const NONE: Node = Node::MAX;
@@ -42,17 +43,19 @@ impl DominatorTree {
     /// [`accumulate`](Self::accumulate) into a column placed by `scratch`.
     pub fn accumulate_in(&self, scratch: &Scratch, own: impl Fn(Node) -> u64) -> Column<u64> {
         let n = self.idom.len();
-        let mut acc: Column<u64> = scratch.zeroed(n);
+        let mut col: Column<u64> = scratch.hot_zeroed(n);
+        let acc: &mut [u64] = &mut col;
         for (v, a) in acc.iter_mut().enumerate() {
             *a = own(v as Node);
         }
+        let idom: &[Node] = &self.idom;
         for &v in self.preorder.iter().rev() {
-            let d = self.idom[v as usize];
+            let d = idom[v as usize];
             if d != NONE {
                 acc[d as usize] += acc[v as usize];
             }
         }
-        acc
+        scratch.kept_copy(col)
     }
 
     /// Children lists as CSR over the tree (children in preorder).
@@ -65,9 +68,11 @@ impl DominatorTree {
         let n = self.idom.len();
         // Counts become row ends, then each child (taken in reverse preorder) decrements its
         // parent's: one array is both the row starts and the fill pointers.
-        let mut starts: Column<u64> = scratch.zeroed(n + 1);
-        for &v in self.preorder.iter() {
-            let d = self.idom[v as usize];
+        // Both arrays are written at random: on the heap while the budget allows.
+        let mut starts_col: Column<u64> = scratch.hot_zeroed(n + 1);
+        let starts: &mut [u64] = &mut starts_col;
+        let idom: &[Node] = &self.idom;
+        for &d in idom {
             if d != NONE {
                 starts[d as usize] += 1;
             }
@@ -75,14 +80,17 @@ impl DominatorTree {
         for i in 1..=n {
             starts[i] += starts[i - 1];
         }
-        let mut targets: Column<Node> = scratch.zeroed(self.preorder.len().saturating_sub(1));
+        let mut targets_col: Column<Node> =
+            scratch.hot_zeroed(self.preorder.len().saturating_sub(1));
+        let targets: &mut [Node] = &mut targets_col;
         for &v in self.preorder.iter().rev() {
-            let d = self.idom[v as usize];
+            let d = idom[v as usize];
             if d != NONE {
                 starts[d as usize] -= 1;
                 targets[starts[d as usize] as usize] = v;
             }
         }
+        let (starts, targets) = (starts_col, targets_col);
         Csr { starts, targets }
     }
 }
@@ -94,6 +102,18 @@ pub fn dominators(graph: &Csr, root: Node) -> DominatorTree {
 
 /// [`dominators`] with its arrays (final and scratch) placed by `scratch`, reporting progress
 /// in nodes: four steps of `node_count` each.
+///
+/// Heaps are big and their graphs shallow in structure but not in memory: every step is bound
+/// by cache misses, so the passes are arranged to read sequentially where they can:
+///
+/// - the DFS counts each node's predecessors as it meets the edges and writes, beside each
+///   edge, its target's preorder number, so the predecessor lists are filled by one sequential
+///   pass over the edges in node order (no second lookup of every target);
+/// - a node with one predecessor (most objects: one field points to them) has that predecessor,
+///   its DFS parent, as semi-dominator and immediate dominator, and gets no predecessor list;
+/// - a predecessor numbered below the node being processed is not yet in the forest, so it is
+///   its own candidate without touching memory; the forest keeps each node's ancestor and the
+///   best semi-dominator on its compressed path side by side (one cache line per step).
 pub fn dominators_in(
     graph: &Csr,
     root: Node,
@@ -102,112 +122,161 @@ pub fn dominators_in(
 ) -> DominatorTree {
     const STEP: usize = 1 << 16;
     let n = graph.node_count();
-    // 1. Iterative DFS: preorder numbers and DFS-tree parents (in preorder numbers).
-    let mut pre_of: Column<Node> = scratch.hot_filled(n, NONE);
-    let mut preorder: Column<Node> = scratch.zeroed(n);
-    let mut parent: Column<Node> = scratch.hot_zeroed(n);
+    let mut laps = Laps::start("dominators");
+    // 1. Iterative DFS: preorder numbers, DFS-tree parents (in preorder numbers), predecessor
+    //    counts, and the preorder number of each edge's target (`edge_pre`, by edge position).
+    let mut pre_of_col: Column<Node> = scratch.hot_filled(n, NONE);
+    let mut preorder: Column<Node> = scratch.kept_zeroed(n);
+    let mut parent_col: Column<Node> = scratch.hot_zeroed(n);
+    let mut pred_count: Column<u64> = scratch.hot_zeroed(n + 1);
+    let mut edge_pre_col: Column<Node> = scratch.hot_filled(graph.edge_count(), NONE);
+    let starts: &[u64] = &graph.starts;
+    let targets: &[Node] = &graph.targets;
     let mut m = 0usize;
-    let mut stack: Vec<(Node, u64)> = Vec::new();
-    if (root as usize) < n {
-        pre_of[root as usize] = 0;
-        preorder[0] = root;
-        parent[0] = NONE;
-        m = 1;
-        stack.push((root, graph.starts[root as usize]));
-    }
-    while let Some(top) = stack.last_mut() {
-        let (v, next) = *top;
-        let end = graph.starts[v as usize + 1];
-        if next == end {
-            stack.pop();
-            continue;
-        }
-        top.1 += 1;
-        let w = graph.targets[next as usize];
-        if pre_of[w as usize] == NONE {
-            pre_of[w as usize] = m as Node;
-            parent[m] = pre_of[v as usize];
-            preorder[m] = w;
-            m += 1;
-            if m.is_multiple_of(STEP) {
-                progress(STEP as u64);
+    {
+        let pre_of: &mut [Node] = &mut pre_of_col;
+        let order: &mut [Node] = &mut preorder;
+        let parent: &mut [Node] = &mut parent_col;
+        let count: &mut [u64] = &mut pred_count;
+        let edge_pre: &mut [Node] = &mut edge_pre_col;
+        // (node, its preorder number, next edge, end of its edges)
+        let mut stack: Vec<(Node, Node, usize, usize)> = Vec::new();
+        let pre_of_at = pre_of.as_ptr();
+        let enter = |w: Node, pw: Node, stack: &mut Vec<(Node, Node, usize, usize)>| {
+            let (s, e) = (starts[w as usize] as usize, starts[w as usize + 1] as usize);
+            // Ask for the targets' preorder numbers now: the loads overlap instead of
+            // missing the cache one after another as the DFS reaches them.
+            for &t in &targets[s..e.min(s + 8)] {
+                prefetch(pre_of_at.wrapping_add(t as usize));
             }
-            stack.push((w, graph.starts[w as usize]));
+            stack.push((w, pw, s, e));
+        };
+        if (root as usize) < n {
+            pre_of[root as usize] = 0;
+            order[0] = root;
+            parent[0] = NONE;
+            m = 1;
+            enter(root, 0, &mut stack);
+        }
+        while let Some(top) = stack.last_mut() {
+            let (_, pv, next, end) = *top;
+            if next == end {
+                stack.pop();
+                continue;
+            }
+            top.2 += 1;
+            let w = targets[next];
+            let mut pw = pre_of[w as usize];
+            if pw == NONE {
+                pw = m as Node;
+                pre_of[w as usize] = pw;
+                parent[m] = pv;
+                order[m] = w;
+                m += 1;
+                if m.is_multiple_of(STEP) {
+                    progress(STEP as u64);
+                }
+                enter(w, pw, &mut stack);
+            }
+            edge_pre[next] = pw;
+            count[pw as usize] += 1;
         }
     }
-    drop(stack);
     progress((n - m / STEP * STEP) as u64);
     preorder.truncate(m);
-    parent.truncate(m);
-    // 2. Predecessors of reachable nodes, in preorder numbers. Counts become row ends, then
-    //    each edge (taken backwards) decrements its row's: one array for starts and fill.
-    let mut pred_starts: Column<u64> = scratch.hot_zeroed(m + 1);
-    for &v in preorder.iter() {
-        for &w in graph.successors(v) {
-            let pw = pre_of[w as usize];
-            if pw != NONE {
-                pred_starts[pw as usize] += 1;
+    parent_col.truncate(m);
+    laps.lap("dfs");
+    // 2. Predecessor lists of the nodes with more than one, in preorder numbers. Counts become
+    //    row ends, then each edge decrements its row's: one array for starts and fill. A node
+    //    with one predecessor keeps the count 1 in `single` and an empty row.
+    let mut single_col: Column<u8> = scratch.hot_zeroed(m);
+    let single: &mut [u8] = &mut single_col;
+    let mut total = 0u64;
+    for (pw, c) in pred_count[..m].iter_mut().enumerate() {
+        if *c == 1 {
+            single[pw] = 1;
+            *c = 0;
+        }
+        total += *c;
+        *c = total;
+    }
+    pred_count[m] = total;
+    let mut pred_starts_col = pred_count;
+    let pred_starts: &mut [u64] = &mut pred_starts_col;
+    let mut preds_col: Column<Node> = scratch.hot_zeroed(total as usize);
+    let preds: &mut [Node] = &mut preds_col;
+    {
+        let (pre_of, edge_pre): (&[Node], &[Node]) = (&pre_of_col, &edge_pre_col);
+        for v in 0..n {
+            let pv = pre_of[v];
+            if pv == NONE {
+                continue;
+            }
+            let (s, e) = (starts[v] as usize, starts[v + 1] as usize);
+            for &pw in &edge_pre[s..e] {
+                if single[pw as usize] == 0 {
+                    let slot = &mut pred_starts[pw as usize];
+                    *slot -= 1;
+                    preds[*slot as usize] = pv;
+                }
+            }
+            if v.is_multiple_of(STEP) {
+                progress(STEP as u64);
             }
         }
     }
-    for i in 1..=m {
-        pred_starts[i] += pred_starts[i - 1];
-    }
-    let mut preds: Column<Node> = scratch.hot_zeroed(pred_starts[m] as usize);
-    for pv in (0..m).rev() {
-        for &w in graph.successors(preorder[pv]) {
-            let pw = pre_of[w as usize];
-            if pw != NONE {
-                pred_starts[pw as usize] -= 1;
-                preds[pred_starts[pw as usize] as usize] = pv as Node;
-            }
-        }
-        if pv.is_multiple_of(STEP) {
-            progress(STEP as u64);
-        }
-    }
-    drop(pre_of);
-    progress((n - m / STEP * STEP) as u64);
-    // 3. Semi-dominators, in reverse preorder, with a path-compressed forest (`ancestor`,
-    //    `label`) over the nodes already processed. For a predecessor v of w: if v < w, v is a
-    //    candidate itself (Lemma: semi(w) = min{v : v -> w, v < w} ∪ {semi(u) : u > w ancestor
-    //    of a predecessor in the forest}); `eval` returns v itself for unprocessed nodes,
-    //    whose semi is still their own number, so both cases are one expression.
-    let mut semi: Column<Node> = scratch.hot_zeroed(m);
-    let mut label: Column<Node> = scratch.hot_zeroed(m);
-    for i in 0..m {
-        semi[i] = i as Node;
-        label[i] = i as Node;
-    }
-    let mut ancestor: Column<Node> = scratch.hot_filled(m, NONE);
+    drop(edge_pre_col);
+    drop(pre_of_col);
+    progress((n - n / STEP * STEP) as u64);
+    laps.lap("predecessors");
+    // 3. Semi-dominators, in reverse preorder, with a path-compressed forest over the nodes
+    //    already processed (those numbered above `w`). For a predecessor v of w: if v <= w, v is
+    //    a candidate itself; else the smallest semi on v's forest path below its root is
+    //    (Lengauer–Tarjan). Only that smallest semi is ever used, so the forest keeps it instead
+    //    of the node holding it: `forest[x] = ancestor | best << 32`.
+    let parent: &[Node] = &parent_col;
+    let mut semi_col: Column<Node> = scratch.hot_zeroed(m);
+    let semi: &mut [Node] = &mut semi_col;
+    let mut forest_col: Column<u64> = scratch.hot_zeroed(m);
+    let forest: &mut [u64] = &mut forest_col;
     let mut path: Vec<Node> = Vec::new();
     for w in (1..m).rev() {
-        let mut s = semi[w];
-        for &v in &preds[pred_starts[w] as usize..pred_starts[w + 1] as usize] {
-            let u = eval(v, &mut ancestor, &mut label, &semi, &mut path);
-            s = s.min(semi[u as usize]);
+        let p = parent[w];
+        let mut s = p;
+        if single[w] == 0 {
+            for &v in &preds[pred_starts[w] as usize..pred_starts[w + 1] as usize] {
+                let c = if v <= w as Node {
+                    v
+                } else {
+                    eval(v, w as Node, forest, &mut path)
+                };
+                s = s.min(c);
+            }
         }
         semi[w] = s;
-        ancestor[w] = parent[w];
+        forest[w] = p as u64 | (s as u64) << 32;
         if w.is_multiple_of(STEP) {
             progress(STEP as u64);
         }
     }
-    drop(ancestor);
-    drop(preds);
-    drop(pred_starts);
+    drop(forest_col);
+    drop(preds_col);
+    drop(pred_starts_col);
+    drop(single_col);
     progress((n - m / STEP * STEP) as u64);
+    laps.lap("semi");
     // 4. Immediate dominators (Semi-NCA): idom(w) = NCA(parent(w), semi(w)) in the dominator
     //    tree built so far; walking up from parent(w) while above semi(w) finds it, because
-    //    every node on that path was numbered before w and already has its idom. `label` is
-    //    no longer needed: its memory holds the idoms in preorder numbers.
-    let mut idom_pre = label;
+    //    every node on that path was numbered before w and already has its idom. Each idom
+    //    overwrites its node's semi, which is read just before.
+    let idom_pre = semi;
     if m > 0 {
         idom_pre[0] = NONE;
     }
     for w in 1..m {
+        let s = idom_pre[w];
         let mut d = parent[w];
-        while d > semi[w] {
+        while d > s {
             d = idom_pre[d as usize];
         }
         idom_pre[w] = d;
@@ -215,13 +284,20 @@ pub fn dominators_in(
             progress(STEP as u64);
         }
     }
-    drop(semi);
-    drop(parent);
-    let mut idom: Column<Node> = scratch.filled(n, NONE);
-    for w in 1..m {
-        idom[preorder[w] as usize] = preorder[idom_pre[w] as usize];
+    // In node numbers: written at random, so filled in a hot column and kept by one copy.
+    let mut idom_col: Column<Node> = scratch.hot_filled(n, NONE);
+    {
+        let idom: &mut [Node] = &mut idom_col;
+        let order: &[Node] = &preorder;
+        for w in 1..m {
+            idom[order[w] as usize] = order[idom_pre[w] as usize];
+        }
     }
+    drop(semi_col);
+    drop(parent_col);
+    let idom = scratch.kept_copy(idom_col);
     progress((n - m / STEP * STEP) as u64);
+    laps.lap("idom");
     DominatorTree {
         idom,
         preorder,
@@ -229,34 +305,48 @@ pub fn dominators_in(
     }
 }
 
-/// Lengauer–Tarjan EVAL with iterative path compression: the node of minimum `semi` on the
-/// forest path from `v` up to (excluding) its tree root; `v` itself if `v` is a root.
+/// Hints the CPU to load the cache line at `p` (a no-op where there is no such instruction).
+#[inline(always)]
+fn prefetch<T>(p: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch never faults, whatever the address.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch(p as *const i8, std::arch::x86_64::_MM_HINT_T0);
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}
+
+/// Lengauer–Tarjan EVAL with iterative path compression, for a node `v` already in the forest
+/// while `w` is processed (the nodes numbered above `w` are in it; those at or below are roots):
+/// the smallest semi-dominator on the forest path from `v` up to, excluding, its root.
 #[inline]
-fn eval(
-    v: Node,
-    ancestor: &mut [Node],
-    label: &mut [Node],
-    semi: &[Node],
-    path: &mut Vec<Node>,
-) -> Node {
-    if ancestor[v as usize] == NONE {
-        return v;
+fn eval(v: Node, w: Node, forest: &mut [u64], path: &mut Vec<Node>) -> Node {
+    let anc = |f: u64| f as u32;
+    let best = |f: u64| (f >> 32) as u32;
+    let fv = forest[v as usize];
+    if anc(fv) <= w {
+        return best(fv);
     }
     // Collect the path whose ancestors are not roots, then compress it top-down.
     path.clear();
     let mut x = v;
-    while ancestor[ancestor[x as usize] as usize] != NONE {
+    let mut fx = fv;
+    while anc(fx) > w {
         path.push(x);
-        x = ancestor[x as usize];
+        x = anc(fx);
+        fx = forest[x as usize];
     }
+    // `x` is the top of the path (its ancestor is the root): its best stays.
+    let mut above = fx;
     while let Some(y) = path.pop() {
-        let a = ancestor[y as usize];
-        if semi[label[a as usize] as usize] < semi[label[y as usize] as usize] {
-            label[y as usize] = label[a as usize];
-        }
-        ancestor[y as usize] = ancestor[a as usize];
+        let fy = forest[y as usize];
+        let b = best(fy).min(best(above));
+        let f = anc(above) as u64 | (b as u64) << 32;
+        forest[y as usize] = f;
+        above = f;
     }
-    label[v as usize]
+    best(above)
 }
 
 #[cfg(test)]

@@ -65,7 +65,7 @@ impl IdLookup {
             shift += 1;
         }
         let buckets = ((span - 1) >> shift) as usize + 1;
-        let mut starts: Column<u32> = scratch.zeroed(buckets + 1);
+        let mut starts: Column<u32> = scratch.kept_zeroed(buckets + 1);
         let mut b = 0usize;
         for (i, &id) in ids.iter().enumerate() {
             let ib = ((id - min) >> shift) as usize;
@@ -107,8 +107,13 @@ impl IdLookup {
     }
 
     /// (min, shift, starts), for the index cache.
-    pub fn parts(&self) -> (u64, u32, &[u32]) {
+    pub fn parts(&self) -> (u64, u32, &Column<u32>) {
         (self.min, self.shift, &self.starts)
+    }
+
+    /// See [`Column::seal`].
+    pub fn seal(&mut self, keep: &crate::heap::column::KeepFile) {
+        self.starts.seal(keep);
     }
 
     /// Rebuilds a lookup from [`parts`](Self::parts), checking it fits `n` objects.
@@ -255,9 +260,9 @@ impl HeapIndex {
         //    (the scratch file is sparse: the bound costs address space, not memory).
         const CHUNK: usize = 1 << 16;
         const WINDOW: usize = 32 * CHUNK;
-        let mut class_of: Column<ClassIndex> = scratch.filled(n, NO_CLASS);
-        let mut shallow: Column<u32> = scratch.zeroed(n);
-        let mut degree: Column<u64> = scratch.zeroed(n + 2);
+        let mut class_of: Column<ClassIndex> = scratch.kept_filled(n, NO_CLASS);
+        let mut shallow: Column<u32> = scratch.kept_zeroed(n);
+        let mut degree: Column<u64> = scratch.kept_zeroed(n + 2);
         let bound = s.dir.heap_bytes() as usize / id_size as usize + 1;
         let mut targets: Column<Node> = scratch.zeroed(bound);
         let mut cursor = 0usize;
@@ -342,7 +347,12 @@ impl HeapIndex {
             targets = t;
         }
         targets[cursor..cursor + root_targets.len()].copy_from_slice(&root_targets);
-        targets.truncate(cursor + root_targets.len());
+        // The index keeps an array of the exact size (the bound above is far too big).
+        let edges = cursor + root_targets.len();
+        let mut kept: Column<Node> = scratch.kept_zeroed(edges);
+        kept.copy_from_slice(&targets[..edges]);
+        drop(targets);
+        let targets = kept;
         // Row starts: prefix sums of the degrees.
         let mut acc = 0u64;
         for d in degree.iter_mut() {
@@ -399,8 +409,8 @@ fn object_table(
     units.sort_by_key(|u| u.min_id);
     let objects: usize = units.iter().map(|u| u.objects as usize).sum();
     let total = objects + s.classes.len();
-    let mut ids: Column<u64> = scratch.zeroed(total);
-    let mut offsets: Column<u64> = scratch.zeroed(total);
+    let mut ids: Column<u64> = scratch.kept_zeroed(total);
+    let mut offsets: Column<u64> = scratch.kept_zeroed(total);
     {
         let mut slices: Vec<(&mut [u64], &mut [u64])> = Vec::with_capacity(units.len());
         let mut rest_i: &mut [u64] = &mut ids[..objects];
@@ -482,19 +492,18 @@ fn object_table(
     // that ended early.
     let mut pairs: Vec<(u64, u64)> = (0..objects).map(|k| (ids[k], offsets[k])).collect();
     pairs.extend(classes);
-    drop(ids);
-    drop(offsets);
     pairs.par_sort_unstable_by_key(|p| p.0);
     pairs.dedup_by_key(|p| p.0);
     if pairs.first().is_some_and(|p| p.0 == 0) {
         pairs.remove(0);
     }
-    let mut ids: Column<u64> = scratch.zeroed(pairs.len());
-    let mut offsets: Column<u64> = scratch.zeroed(pairs.len());
+    // As many or fewer than before: back into the same columns.
     for (k, p) in pairs.iter().enumerate() {
         ids[k] = p.0;
         offsets[k] = p.1;
     }
+    ids.truncate(pairs.len());
+    offsets.truncate(pairs.len());
     (ids, offsets)
 }
 

@@ -15,5 +15,6 @@ pub mod names;
 pub mod objects;
 pub mod retained;
 pub mod snapshot;
+pub mod timing;
 pub mod values;
 pub mod vm;

@@ -124,7 +124,12 @@ impl Retention {
         class_count: usize,
         scratch: &Scratch,
     ) -> Vec<u64> {
-        self.class_retained_from(index, class_count, &self.tree.children_in(scratch))
+        let mut laps = super::timing::Laps::start("class retained");
+        let children = self.tree.children_in(scratch);
+        laps.lap("children");
+        let r = self.class_retained_from(index, class_count, &children);
+        laps.lap("walk");
+        r
     }
 
     /// [`class_retained`](Self::class_retained) (the memo when there is one) from child lists
@@ -197,7 +202,7 @@ pub fn reachable_instances(index: &HeapIndex, r: &Retention, class_count: usize)
 /// Appends `extra` to the virtual root's row (the last row of the graph).
 fn add_root_edges(g: &mut Csr, extra: &[Node], scratch: &Scratch) {
     let old = g.targets.len();
-    let mut targets: Column<Node> = scratch.zeroed(old + extra.len());
+    let mut targets: Column<Node> = scratch.kept_zeroed(old + extra.len());
     targets[..old].copy_from_slice(&g.targets);
     targets[old..].copy_from_slice(extra);
     g.targets = targets;
