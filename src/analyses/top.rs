@@ -7,6 +7,7 @@ use super::graph::{Graph, HeapTotals};
 use crate::formats::hprof::Warning;
 use crate::heap::classes::NO_CLASS;
 use crate::heap::graph::Node;
+use rayon::prelude::*;
 use serde::Serialize;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -63,28 +64,61 @@ pub fn top(g: &Graph<'_, '_>, by: TopBy, n: usize) -> Top {
     let total = g.total_retained().max(1) as f64;
     let pct = |b: u64| (b as f64 * 10000.0 / total).round() / 100.0;
     let count = index.len();
-    // Objects: a bounded selection, not a sort of the whole heap.
+    // One parallel pass over the objects: per chunk, the best `n` objects (a bounded heap, the
+    // worst on top, so most objects cost one comparison) and per-class counts; then merged.
     let key = |v: Node| -> u64 {
         match by {
             TopBy::Retained | TopBy::Count => g.retained(v),
             TopBy::Shallow => index.shallow(v),
         }
     };
-    // A heap of the best `n` so far (the worst on top): no array over all objects.
-    let mut heap_n: BinaryHeap<Reverse<(u64, Reverse<Node>)>> = BinaryHeap::with_capacity(n + 1);
-    for v in 0..count as Node {
-        if !g.retention.is_reachable(v) {
-            continue;
+    let nclasses = heap.snap.classes.len();
+    type Best = BinaryHeap<Reverse<(u64, Reverse<Node>)>>;
+    let offer = |best: &mut Best, k: u64, v: Node| {
+        let item = Reverse((k, Reverse(v)));
+        if best.len() < n {
+            best.push(item);
+        } else if best.peek().is_some_and(|worst| item < *worst) {
+            best.pop();
+            best.push(item);
         }
-        heap_n.push(Reverse((key(v), Reverse(v))));
-        if heap_n.len() > n {
-            heap_n.pop();
-        }
-    }
-    let mut best: Vec<Node> = heap_n
-        .into_iter()
-        .map(|Reverse((_, Reverse(v)))| v)
-        .collect();
+    };
+    const CHUNK: usize = 1 << 16;
+    let (best, instances, shallow) = (0..count.div_ceil(CHUNK))
+        .into_par_iter()
+        .fold(
+            || (Best::new(), vec![0u64; nclasses], vec![0u64; nclasses]),
+            |(mut best, mut instances, mut shallow), k| {
+                for v in (k * CHUNK) as Node..((k + 1) * CHUNK).min(count) as Node {
+                    if !g.retention.is_reachable(v) {
+                        continue;
+                    }
+                    if n > 0 {
+                        offer(&mut best, key(v), v);
+                    }
+                    let c = index.class_of[v as usize];
+                    if c != NO_CLASS {
+                        instances[c as usize] += 1;
+                        shallow[c as usize] += index.shallow(v);
+                    }
+                }
+                (best, instances, shallow)
+            },
+        )
+        .reduce(
+            || (Best::new(), vec![0u64; nclasses], vec![0u64; nclasses]),
+            |(mut best, mut i1, mut s1), (other, i2, s2)| {
+                for Reverse((k, Reverse(v))) in other {
+                    offer(&mut best, k, v);
+                }
+                for c in 0..nclasses {
+                    i1[c] += i2[c];
+                    s1[c] += s2[c];
+                }
+                (best, i1, s1)
+            },
+        );
+    let mut best: Vec<Node> = best.into_iter().map(|Reverse((_, Reverse(v)))| v).collect();
     best.sort_by(|&a, &b| key(b).cmp(&key(a)).then(a.cmp(&b)));
     let objects = best
         .iter()
@@ -98,17 +132,7 @@ pub fn top(g: &Graph<'_, '_>, by: TopBy, n: usize) -> Top {
         })
         .collect();
     // Classes.
-    let nclasses = heap.snap.classes.len();
     let retained = g.retention.class_retained(index, nclasses);
-    let mut instances = vec![0u64; nclasses];
-    let mut shallow = vec![0u64; nclasses];
-    for v in 0..count {
-        let c = index.class_of[v];
-        if c != NO_CLASS && g.retention.is_reachable(v as Node) {
-            instances[c as usize] += 1;
-            shallow[c as usize] += index.shallow(v as Node);
-        }
-    }
     let mut rows: Vec<TopClass> = (0..nclasses)
         .filter(|&c| instances[c] > 0)
         .map(|c| TopClass {

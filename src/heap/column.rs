@@ -52,8 +52,8 @@ enum Home<T> {
     File(MmapMut),
     /// An anonymous mapping in transparent huge pages where the system allows them.
     Anon(MmapMut),
-    /// A shared mapping of a region of a [`KeepFile`]: its id and the region's byte offset.
-    Kept(MmapMut, u64, u64),
+    /// A shared mapping of a region of a [`KeepFile`], at this byte offset.
+    Kept(MmapMut, Arc<KeepFile>, u64),
     /// `len` elements at byte `offset` of a read-only mapping (offset aligned for `T`).
     Mapped(Arc<Mmap>, usize),
 }
@@ -107,7 +107,7 @@ impl<T: Pod> Column<T> {
     /// The byte offset of this column in `keep`, if it is a region of that file.
     pub fn kept_in(&self, keep: &KeepFile) -> Option<u64> {
         match self.home {
-            Home::Kept(_, id, offset) if id == keep.id => Some(offset),
+            Home::Kept(_, ref k, offset) if k.id == keep.id => Some(offset),
             _ => None,
         }
     }
@@ -139,6 +139,11 @@ impl<T: Pod> Column<T> {
     /// never touched cost nothing).
     pub fn truncate(&mut self, len: usize) {
         if len < self.len {
+            // The last region of a keep file gives its tail back.
+            if let Home::Kept(_, keep, offset) = &self.home {
+                let size = std::mem::size_of::<T>() as u64;
+                keep.release_tail(*offset, self.len as u64 * size, len as u64 * size);
+            }
             // The heap keeps its capacity: shrinking would copy the array and double it for a moment.
             if let Home::Heap(v) = &mut self.home {
                 v.truncate(len);
@@ -498,14 +503,14 @@ const REGION_ALIGN: u64 = 64 << 10;
 /// A writable mapping of a fresh region of a [`KeepFile`].
 pub struct Region {
     map: MmapMut,
-    id: u64,
+    keep: Arc<KeepFile>,
     offset: u64,
 }
 
 impl Region {
     fn into_column<T: Pod>(self, len: usize) -> Column<T> {
         Column {
-            home: Home::Kept(self.map, self.id, self.offset),
+            home: Home::Kept(self.map, self.keep, self.offset),
             len,
             budget: None,
             _t: PhantomData,
@@ -540,7 +545,7 @@ impl KeepFile {
     }
 
     /// Maps `bytes` new zeroed bytes at the end of the file (sparse until written).
-    fn region(&self, bytes: usize) -> std::io::Result<Region> {
+    fn region(self: &Arc<Self>, bytes: usize) -> std::io::Result<Region> {
         let mut end = self.end.lock().unwrap_or_else(|e| e.into_inner());
         let offset = *end;
         let new_end = (offset + bytes as u64).div_ceil(REGION_ALIGN) * REGION_ALIGN;
@@ -557,9 +562,23 @@ impl KeepFile {
         *end = new_end;
         Ok(Region {
             map,
-            id: self.id,
+            keep: self.clone(),
             offset,
         })
+    }
+
+    /// A region of `old` bytes at `offset` now needs only `new`: if it is the last region, the
+    /// file ends after `new` bytes of it (an array allocated at an upper bound gives back what
+    /// it did not use). The mapping keeps its size; the bytes past `new` are never touched.
+    fn release_tail(&self, offset: u64, old: u64, new: u64) {
+        let mut end = self.end.lock().unwrap_or_else(|e| e.into_inner());
+        let align = |b: u64| b.div_ceil(REGION_ALIGN) * REGION_ALIGN;
+        if *end == align(offset + old) {
+            let new_end = align(offset + new);
+            if self.file.set_len(new_end).is_ok() {
+                *end = new_end;
+            }
+        }
     }
 
     /// Appends `bytes` at the next multiple of `align` past the end; returns their offset.

@@ -65,7 +65,7 @@ impl IdLookup {
             shift += 1;
         }
         let buckets = ((span - 1) >> shift) as usize + 1;
-        let mut starts: Column<u32> = scratch.kept_zeroed(buckets + 1);
+        let mut starts: Column<u32> = scratch.hot_zeroed(buckets + 1);
         let mut b = 0usize;
         for (i, &id) in ids.iter().enumerate() {
             let ib = ((id - min) >> shift) as usize;
@@ -109,6 +109,14 @@ impl IdLookup {
     /// (min, shift, starts), for the index cache.
     pub fn parts(&self) -> (u64, u32, &Column<u32>) {
         (self.min, self.shift, &self.starts)
+    }
+
+    /// The table as a column the index cache keeps (see [`Scratch::kept_copy`]).
+    pub fn kept_copy(self, scratch: &Scratch) -> IdLookup {
+        IdLookup {
+            starts: scratch.kept_copy(self.starts),
+            ..self
+        }
     }
 
     /// See [`Column::seal`].
@@ -236,8 +244,11 @@ impl HeapIndex {
         let id_size = s.dir.id_size();
         // 1. Id and offset of every object: instances and arrays per heap body (in parallel),
         //    then class objects.
+        let mut laps = super::timing::Laps::start("index");
         let (ids, offsets) = object_table(s, progress, scratch);
+        laps.lap("objects");
         let lookup = IdLookup::build_in(&ids, scratch);
+        laps.lap("lookup");
         let n = ids.len();
 
         // 2. Per class: where its instances hold references (offsets into the field data).
@@ -264,7 +275,7 @@ impl HeapIndex {
         let mut shallow: Column<u32> = scratch.kept_zeroed(n);
         let mut degree: Column<u64> = scratch.kept_zeroed(n + 2);
         let bound = s.dir.heap_bytes() as usize / id_size as usize + 1;
-        let mut targets: Column<Node> = scratch.zeroed(bound);
+        let mut targets: Column<Node> = scratch.kept_zeroed(bound);
         let mut cursor = 0usize;
         let mut dangling = 0;
         let mut big_shallow = vec![];
@@ -311,7 +322,7 @@ impl HeapIndex {
                 let end = cursor + c.targets.len();
                 if end > targets.len() {
                     // Cannot happen for a well-formed dump (see the bound above); grow anyway.
-                    let mut t: Column<Node> = scratch.zeroed(end.max(targets.len() * 2));
+                    let mut t: Column<Node> = scratch.kept_zeroed(end.max(targets.len() * 2));
                     t[..cursor].copy_from_slice(&targets[..cursor]);
                     targets = t;
                 }
@@ -322,6 +333,7 @@ impl HeapIndex {
             }
             w = wend;
         }
+        laps.lap("references");
         // 4. Roots, as edges of the virtual root (each object once, in root order).
         let mut roots = Vec::new();
         let mut first_seen: Vec<(ObjectIndex, u32)> = Vec::new();
@@ -342,17 +354,13 @@ impl HeapIndex {
         let root_targets: Vec<Node> = first_seen.into_iter().map(|p| p.0).collect();
         degree[n + 1] = root_targets.len() as u64;
         if cursor + root_targets.len() > targets.len() {
-            let mut t: Column<Node> = scratch.zeroed(cursor + root_targets.len());
+            let mut t: Column<Node> = scratch.kept_zeroed(cursor + root_targets.len());
             t[..cursor].copy_from_slice(&targets[..cursor]);
             targets = t;
         }
         targets[cursor..cursor + root_targets.len()].copy_from_slice(&root_targets);
-        // The index keeps an array of the exact size (the bound above is far too big).
-        let edges = cursor + root_targets.len();
-        let mut kept: Column<Node> = scratch.kept_zeroed(edges);
-        kept.copy_from_slice(&targets[..edges]);
-        drop(targets);
-        let targets = kept;
+        // The bound above is far too big: the cache file gets its unused tail back.
+        targets.truncate(cursor + root_targets.len());
         // Row starts: prefix sums of the degrees.
         let mut acc = 0u64;
         for d in degree.iter_mut() {
@@ -370,6 +378,11 @@ impl HeapIndex {
             v.sort_unstable();
             v
         };
+        // The bucket table was searched at random for every reference: in anonymous (huge)
+        // pages until now, kept by one copy.
+        drop(ctx);
+        let lookup = lookup.kept_copy(scratch);
+        laps.lap("rest");
         HeapIndex {
             ids,
             offsets,
