@@ -372,9 +372,22 @@ fn the_index_cache_is_reused_and_a_damaged_one_rebuilt() {
         .collect();
     assert_eq!(files.len(), 1, "{files:?}");
     assert!(files[0].to_string_lossy().ends_with(".oomsleuth-index"));
+    // A temporary cache left by a process that was killed while indexing (no such pid) is
+    // removed by the next run; nothing else in the directory is touched.
+    let mut stale = files[0].clone().into_os_string();
+    stale.push(".tmp-4294967");
+    std::fs::write(&stale, b"half a cache").unwrap();
+    let unrelated = cache.join("notes.txt");
+    std::fs::write(&unrelated, b"mine").unwrap();
     let second = run(&[]);
     assert_eq!(second.stdout, first.stdout);
     assert!(!second.stderr.contains("ignoring"), "{}", second.stderr);
+    assert!(
+        !std::path::Path::new(&stale).exists(),
+        "stale temporary removed"
+    );
+    assert!(unrelated.exists());
+    std::fs::remove_file(&unrelated).unwrap();
     // Flip a byte in the middle: the checksum catches it, the index is rebuilt, same answer.
     let mut bytes = std::fs::read(&files[0]).unwrap();
     let mid = bytes.len() / 2;
@@ -488,7 +501,7 @@ fn scratch_files_and_cache_hits_give_the_same_answers() {
     for keep in [&[][..], &["--keep-unreachable"][..]] {
         let _ = std::fs::remove_dir_all(&cache);
         let (cold, cold_err) = run(&[("OOMSLEUTH_SCRATCH_MIN", "0")], keep);
-        assert!(cold_err.contains("scratch files"), "{cold_err}");
+        assert!(cold_err.contains("file-backed arrays"), "{cold_err}");
         let (hit, hit_err) = run(&[("OOMSLEUTH_SCRATCH_MIN", "0")], keep);
         assert!(hit_err.contains("timing: cache hit"), "{hit_err}");
         assert!(!hit_err.contains("timing: index "), "{hit_err}");

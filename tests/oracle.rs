@@ -205,7 +205,7 @@ fn check(fixture: &str, jdk: Jdk, compressed_oops: bool) {
         let id =
             u64::from_str_radix(o["id"].as_str().unwrap().trim_start_matches("0x"), 16).unwrap();
         let v = index
-            .find(id)
+            .find(bytes.bytes(), id)
             .unwrap_or_else(|| panic!("{what}: the oracle's object {id:#x} is not in our index"));
         let theirs = o["retained"].as_i64().unwrap();
         let ours = r.retained[v as usize] as i64;
@@ -255,7 +255,8 @@ fn check(fixture: &str, jdk: Jdk, compressed_oops: bool) {
         .iter()
         .filter(|o| KNOWN_OPEN.contains(&o["class"].as_str().unwrap()))
         .filter_map(|o| {
-            index.find(u64::from_str_radix(o["id"].as_str()?.trim_start_matches("0x"), 16).ok()?)
+            let id = u64::from_str_radix(o["id"].as_str()?.trim_start_matches("0x"), 16).ok()?;
+            index.find(bytes.bytes(), id)
         })
         .collect();
     let mut corrected: Vec<i64> = (0..n as u32)

@@ -408,7 +408,7 @@ pub fn classloaders(g: &Graph<'_, '_>, opts: &Options) -> ClassLoaders {
         facts.loader_slot[c] = if info.loader_id == 0 {
             BOOT
         } else {
-            match index.find(info.loader_id).and_then(slot_of) {
+            match heap.find(info.loader_id).and_then(slot_of) {
                 Some(s) => s,
                 None => {
                     unknown_loader_classes += 1;

@@ -305,7 +305,7 @@ impl<'h, 's, 'a> Sizer<'h, 's, 'a> {
         if id == 0 {
             return None;
         }
-        self.heap.index.find(id)
+        self.heap.find(id)
     }
 
     fn len_of(&self, o: Option<ObjectIndex>) -> i64 {
@@ -331,7 +331,7 @@ impl<'h, 's, 'a> Sizer<'h, 's, 'a> {
                 let mut size = Self::long_at(f, base)?;
                 if let Some(cells) = self.obj_at(f, cells) {
                     for id in heap.array_elements(cells) {
-                        if let Some(cell) = heap.index.find(id) {
+                        if let Some(cell) = heap.find(id) {
                             size += heap.field_int(cell, "value").unwrap_or(0);
                         }
                     }

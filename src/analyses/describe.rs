@@ -197,7 +197,7 @@ pub fn collection_size(heap: &Heap<'_, '_>, o: ObjectIndex) -> Option<(i64, Opti
         let mut size = heap.field_int(o, "baseCount").unwrap_or(0);
         if let Some(cells) = heap.field_object(o, "counterCells") {
             for id in heap.array_elements(cells) {
-                if let Some(cell) = heap.index.find(id) {
+                if let Some(cell) = heap.find(id) {
                     size += heap.field_int(cell, "value").unwrap_or(0);
                 }
             }

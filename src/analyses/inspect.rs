@@ -70,7 +70,7 @@ fn value_row(
 ) -> FieldRow {
     let (value, object) = match v {
         Value::Object(0) => ("null".to_string(), None),
-        Value::Object(id) => match g.heap.index.find(id) {
+        Value::Object(id) => match g.heap.find(id) {
             Some(o) => (describe(&g.heap, o), Some(object_ref(&g.heap, o))),
             None => (format!("{} (not in the dump)", hex(id)), None),
         },

@@ -260,7 +260,7 @@ fn describe_member(g: &Graph<'_, '_>, m: ObjectIndex) -> (String, String) {
         .map(|a| {
             heap.array_elements(a)
                 .into_iter()
-                .map(|id| match index.find(id) {
+                .map(|id| match heap.find(id) {
                     // A Class object without a class dump: a primitive type's mirror (`int`).
                     Some(o) if index.class_of_object(o).is_none() => "<primitive>".to_string(),
                     o => {

@@ -456,7 +456,7 @@ fn details(g: &Graph<'_, '_>, r: &Report, tops: &[Node]) -> BTreeMap<String, Obj
         let Some(o) = id
             .strip_prefix("0x")
             .and_then(|h| u64::from_str_radix(h, 16).ok())
-            .and_then(|x| heap.index.find(x))
+            .and_then(|x| heap.find(x))
         else {
             continue;
         };

@@ -779,9 +779,7 @@ impl<'g, 's, 'a> Ctx<'g, 's, 'a> {
         let key = hop.or(path_hop).and_then(|(_, e)| {
             s.map.as_ref().and_then(|m| {
                 let (k, _) = entry_key_value(heap, e);
-                let text = k
-                    .and_then(|k| heap.index.find(k))
-                    .map(|k| key_text(heap, k))?;
+                let text = k.and_then(|k| heap.find(k)).map(|k| key_text(heap, k))?;
                 m.keys.iter().find(|x| x.key == text).cloned()
             })
         });
@@ -839,13 +837,13 @@ impl<'g, 's, 'a> Ctx<'g, 's, 'a> {
             .map(|&e| {
                 let (k, v) = entry_key_value(heap, e);
                 let mut bytes = heap.index.shallow(e);
-                if let Some(x) = k.and_then(|k| heap.index.find(k)) {
+                if let Some(x) = k.and_then(|k| heap.find(k)) {
                     if self.g.retention.idom(x) == Some(e) {
                         bytes += self.retained(x);
                     }
                 }
                 // The value's own subtree, even when something else holds it too.
-                if let Some(x) = v.and_then(|v| heap.index.find(v)) {
+                if let Some(x) = v.and_then(|v| heap.find(v)) {
                     bytes += self.retained(x);
                 }
                 (bytes, e)
@@ -860,11 +858,11 @@ impl<'g, 's, 'a> Ctx<'g, 's, 'a> {
                 let (k, v) = entry_key_value(heap, e);
                 MapKey {
                     key: k
-                        .and_then(|k| heap.index.find(k))
+                        .and_then(|k| heap.find(k))
                         .map(|k| key_text(heap, k))
                         .unwrap_or_else(|| "null".into()),
                     value: v
-                        .and_then(|v| heap.index.find(v))
+                        .and_then(|v| heap.find(v))
                         .map(|v| describe(heap, v))
                         .unwrap_or_else(|| "null".into()),
                     retained_bytes: bytes,
@@ -996,7 +994,7 @@ fn value_text(heap: &Heap<'_, '_>, v: Value, on_path: &[u64]) -> (String, u8) {
             if on_path.contains(&id) {
                 return (hex(id), 4);
             }
-            let Some(o) = heap.index.find(id) else {
+            let Some(o) = heap.find(id) else {
                 return (hex(id), 3);
             };
             if let Some(s) = heap.string(o, 61) {
@@ -1050,7 +1048,7 @@ pub fn map_entries(heap: &Heap<'_, '_>, kinds: &Kinds, m: Node, max: usize) -> V
     let mut stack: Vec<Node> = vec![];
     if let Some(t) = heap.field_object(map, "table") {
         for id in heap.array_elements(t) {
-            if let Some(e) = heap.index.find(id) {
+            if let Some(e) = heap.find(id) {
                 stack.push(e);
             }
         }

@@ -335,7 +335,7 @@ fn duplicate_strings(g: &Graph<'_, '_>, owners: &Owners<'_, '_, '_>) -> Duplicat
             let coder = coder_at
                 .and_then(|c| inst.fields.get(c).copied())
                 .unwrap_or(0);
-            let arr = heap.index.find(value)?;
+            let arr = heap.find(value)?;
             let SubRecord::PrimitiveArray(a) = heap.record(arr)? else {
                 return None;
             };

@@ -402,7 +402,7 @@ fn with_graph<T>(
 
 fn find_object(g: &Graph<'_, '_>, text: &str) -> Result<crate::heap::index::ObjectIndex> {
     let id = parse_object_id(text)?;
-    g.heap.index.find(id).with_context(|| format!("no object with id 0x{id:x} in {}: ids are as printed by `oomsleuth top` or `dominators`", g.heap.snap.bytes.path.display()))
+    g.heap.find(id).with_context(|| format!("no object with id 0x{id:x} in {}: ids are as printed by `oomsleuth top` or `dominators`", g.heap.snap.bytes.path.display()))
 }
 
 /// Parses a byte size: `1048576`, `512KiB`, `1MiB`, `2GB` (binary units either way).

@@ -2,7 +2,7 @@
 //! census pass found, saved after the first command so later commands on the same dump skip
 //! every whole-heap pass.
 //!
-//! File layout (version 3): the `OOMSLEUTH-INDEX` magic, the format version, a key (the dump's
+//! File layout (version 4): the `OOMSLEUTH-INDEX` magic, the format version, a key (the dump's
 //! size, mtime and a hash of its first and last 64 KiB, plus every option that changes the
 //! result), a table of sections, then the sections themselves, each an array of native
 //! little-endian integers starting on a 64-byte boundary (in any order, with gaps of zeros), and
@@ -40,7 +40,7 @@ use std::time::Instant;
 
 const MAGIC: &[u8; 16] = b"OOMSLEUTH-INDEX\0";
 /// Bumped whenever the layout of the file or the meaning of its contents changes.
-const VERSION: u32 = 3;
+const VERSION: u32 = 4;
 /// Sections start on this boundary (any array type is aligned, and cache lines are not shared).
 const ALIGN: usize = 64;
 
@@ -204,6 +204,9 @@ pub fn open_graph<'a>(
 ) -> Result<(Snapshot<'a>, HeapIndex, Retention), LoadError> {
     let key = key(bytes, overrides, keep_unreachable);
     let t = Instant::now();
+    if let Some(loc) = at {
+        remove_stale_temporaries(&loc.path);
+    }
     let file = at.and_then(|loc| CacheFile::open(&loc.path, &key));
     if let Some(f) = file {
         let snap = Snapshot::load_with(bytes, overrides, progress, |dir| f.census(dir))?;
@@ -250,6 +253,7 @@ pub fn load_or_build(
 ) -> (HeapIndex, Retention) {
     let key = key(snap.bytes, snap.overrides, keep_unreachable);
     if let Some(loc) = at {
+        remove_stale_temporaries(&loc.path);
         if let Some(f) = CacheFile::open(&loc.path, &key) {
             if let Some(hit) = f.graph(snap) {
                 return hit;
@@ -271,7 +275,6 @@ fn build_and_save(
 ) -> (HeapIndex, Retention) {
     // The cache file is built while the index is: its big arrays are written in place.
     let keep = at.and_then(|loc| {
-        remove_stale_temporaries(&loc.path);
         match KeepFile::create(&temporary_path(&loc.path), header_len(key.len()) as u64) {
             Ok(k) => Some(k),
             Err(e) => {
@@ -300,7 +303,7 @@ fn build_and_save(
     timing::print("dominators", t_dom);
     if timing::enabled() {
         eprintln!(
-            "timing: index memory {:>8.1} MB ({:.1} B/object + 4 B/reference; scratch files {:.1} MB; dominator scratch on the heap {:.1} MB)",
+            "timing: index memory {:>8.1} MB ({:.1} B/object + 4 B/reference; file-backed arrays {:.1} MB incl. unused bounds; random-access scratch in memory, peak {:.1} MB)",
             index.memory_bytes() as f64 / 1e6,
             (index.memory_bytes() - index.refs.targets.len() * 4) as f64 / index.len().max(1) as f64,
             scratch.file_bytes() as f64 / 1e6,
@@ -370,7 +373,6 @@ fn remove_stale_temporaries(path: &Path) {
 
 /// After saving, the arrays that live in the cache file become read-only mappings of it.
 fn seal(index: &mut HeapIndex, r: &mut Retention, keep: &KeepFile) {
-    index.ids.seal(keep);
     index.offsets.seal(keep);
     index.class_of.seal(keep);
     index.shallow.seal(keep);
@@ -389,7 +391,6 @@ fn seal(index: &mut HeapIndex, r: &mut Retention, keep: &KeepFile) {
 #[repr(usize)]
 enum Sec {
     Scalars,
-    Ids,
     Offsets,
     ClassOf,
     Shallow,
@@ -591,7 +592,6 @@ fn write(
     // Each section: its bytes, and its offset when it is a region of the file already.
     let sections: [(&[u8], Option<u64>); SECTIONS] = [
         (bytes_of(&scalars), None),
-        kept(&index.ids, keep),
         kept(&index.offsets, keep),
         kept(&index.class_of, keep),
         kept(&index.shallow, keep),
@@ -832,7 +832,6 @@ impl CacheFile {
             return None;
         }
         let n = s[sc::N] as usize;
-        let ids: Column<u64> = self.column(Sec::Ids)?;
         let offsets: Column<u64> = self.column(Sec::Offsets)?;
         let class_of: Column<u32> = self.column(Sec::ClassOf)?;
         let shallow: Column<u32> = self.column(Sec::Shallow)?;
@@ -846,8 +845,7 @@ impl CacheFile {
         let classes = snap.classes.len() as u32;
         // Shapes must agree before anything indexes with them (the checksum guards against
         // damage; these against a cache written by a buggy or different build).
-        let ok = ids.len() == n
-            && offsets.len() == n
+        let ok = offsets.len() == n
             && class_of.len() == n
             && shallow.len() == n
             && starts.len() == n + 2
@@ -907,8 +905,8 @@ impl CacheFile {
                 self.column(Sec::LookupStarts)?,
                 n,
             )?,
-            ids,
             offsets,
+            id_size: snap.dir.id_size(),
             class_of,
             shallow,
             big_shallow,

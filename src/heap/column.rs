@@ -361,9 +361,11 @@ impl Scratch {
         *self.keep.lock().unwrap_or_else(|e| e.into_inner()) = Some(keep);
     }
 
-    /// Stops placing columns in the keep file.
-    pub fn stop_keeping(&self) {
-        *self.keep.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    /// Stops placing columns in the keep file; returns it (to resume with [`keep_in`]).
+    ///
+    /// [`keep_in`]: Self::keep_in
+    pub fn stop_keeping(&self) -> Option<Arc<KeepFile>> {
+        self.keep.lock().unwrap_or_else(|e| e.into_inner()).take()
     }
 
     /// A zeroed column that the index cache will keep: a region of the cache file being built

@@ -83,6 +83,12 @@ impl IdLookup {
 
     #[inline]
     pub fn find(&self, ids: &[u64], id: u64) -> Option<ObjectIndex> {
+        self.find_with(id, |i| ids[i])
+    }
+
+    /// [`find`](Self::find) where `id_at(i)` gives the id of object `i` (ids ascending).
+    #[inline]
+    pub fn find_with(&self, id: u64, id_at: impl Fn(usize) -> u64) -> Option<ObjectIndex> {
         if id < self.min {
             return None;
         }
@@ -90,16 +96,16 @@ impl IdLookup {
         if b + 1 >= self.starts.len() {
             return None;
         }
-        let (lo, hi) = (self.starts[b] as usize, self.starts[b + 1] as usize);
-        let slice = &ids[lo..hi];
-        match slice.len() {
-            0 => None,
-            1 => (slice[0] == id).then_some(lo as ObjectIndex),
-            _ => slice
-                .binary_search(&id)
-                .ok()
-                .map(|i| (lo + i) as ObjectIndex),
+        let (mut lo, mut hi) = (self.starts[b] as usize, self.starts[b + 1] as usize);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            match id_at(mid).cmp(&id) {
+                std::cmp::Ordering::Equal => return Some(mid as ObjectIndex),
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+            }
         }
+        None
     }
 
     pub fn memory_bytes(&self) -> usize {
@@ -150,10 +156,13 @@ pub enum ObjectKindTag {
 
 /// The object graph of one dump.
 pub struct HeapIndex {
-    /// Object ids, ascending; the position is the object's number.
-    pub ids: Column<u64>,
-    /// File offset of each object's sub-record (in the inflated dump for `.gz` input).
+    /// File offset of each object's sub-record (in the inflated dump for `.gz` input), in the
+    /// order of the objects' ids (ascending): the position is the object's number. The ids
+    /// themselves are not kept (8 bytes an object): every record starts with its tag and id,
+    /// so [`id`](Self::id) reads it from the dump.
     pub offsets: Column<u64>,
+    /// Id size of the dump (4 or 8).
+    pub id_size: u8,
     /// Class of each object: its class for instances and arrays (primitive arrays: the `int[]`-like
     /// class when the dump has it, else `NO_CLASS`), `java.lang.Class` for class objects.
     pub class_of: Column<ClassIndex>,
@@ -173,21 +182,31 @@ pub struct HeapIndex {
 
 impl HeapIndex {
     pub fn len(&self) -> usize {
-        self.ids.len()
+        self.offsets.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.ids.is_empty()
+        self.offsets.is_empty()
     }
 
     /// The virtual root's node number.
     pub fn virtual_root(&self) -> Node {
-        self.ids.len() as Node
+        self.offsets.len() as Node
     }
 
+    /// The id of object `o`, from its record in `data` (the dump's bytes).
     #[inline]
-    pub fn find(&self, id: u64) -> Option<ObjectIndex> {
-        self.lookup.find(&self.ids, id)
+    pub fn id(&self, data: &[u8], o: ObjectIndex) -> u64 {
+        let at = self.offsets[o as usize] as usize + 1;
+        data.get(at..at + self.id_size as usize)
+            .map_or(0, |b| read_id(b, self.id_size))
+    }
+
+    /// The object with this id, if the dump has one (`data`: the dump's bytes).
+    #[inline]
+    pub fn find(&self, data: &[u8], id: u64) -> Option<ObjectIndex> {
+        self.lookup
+            .find_with(id, |i| self.id(data, i as ObjectIndex))
     }
 
     pub fn shallow(&self, o: ObjectIndex) -> u64 {
@@ -219,8 +238,7 @@ impl HeapIndex {
 
     /// Approximate memory held by the index, in bytes.
     pub fn memory_bytes(&self) -> usize {
-        self.ids.len() * 8
-            + self.offsets.len() * 8
+        self.offsets.len() * 8
             + self.class_of.len() * 4
             + self.shallow.len() * 4
             + self.refs.starts.len() * 8
@@ -245,6 +263,8 @@ impl HeapIndex {
         // 1. Id and offset of every object: instances and arrays per heap body (in parallel),
         //    then class objects.
         let mut laps = super::timing::Laps::start("index");
+        // The ids are searched for every reference: in anonymous (huge) pages while indexing,
+        // then dropped (the index reads them from the dump).
         let (ids, offsets) = object_table(s, progress, scratch);
         laps.lap("objects");
         let lookup = IdLookup::build_in(&ids, scratch);
@@ -382,10 +402,11 @@ impl HeapIndex {
         // pages until now, kept by one copy.
         drop(ctx);
         let lookup = lookup.kept_copy(scratch);
+        drop(ids);
         laps.lap("rest");
         HeapIndex {
-            ids,
             offsets,
+            id_size,
             class_of,
             shallow,
             big_shallow,
@@ -422,7 +443,7 @@ fn object_table(
     units.sort_by_key(|u| u.min_id);
     let objects: usize = units.iter().map(|u| u.objects as usize).sum();
     let total = objects + s.classes.len();
-    let mut ids: Column<u64> = scratch.kept_zeroed(total);
+    let mut ids: Column<u64> = scratch.hot_zeroed(total);
     let mut offsets: Column<u64> = scratch.kept_zeroed(total);
     {
         let mut slices: Vec<(&mut [u64], &mut [u64])> = Vec::with_capacity(units.len());

@@ -92,7 +92,12 @@ impl<'s, 'a> Heap<'s, 'a> {
     }
 
     pub fn id(&self, o: ObjectIndex) -> u64 {
-        self.index.ids[o as usize]
+        self.index.id(self.snap.bytes.bytes(), o)
+    }
+
+    /// The object with this id, if the dump has one.
+    pub fn find(&self, id: u64) -> Option<ObjectIndex> {
+        self.index.find(self.snap.bytes.bytes(), id)
     }
 
     pub fn class(&self, o: ObjectIndex) -> ClassIndex {
@@ -169,7 +174,7 @@ impl<'s, 'a> Heap<'s, 'a> {
 
     /// The object a reference field points to.
     pub fn field_object(&self, o: ObjectIndex, name: &str) -> Option<ObjectIndex> {
-        self.index.find(self.field(o, name)?.as_object()?)
+        self.find(self.field(o, name)?.as_object()?)
     }
 
     pub fn field_int(&self, o: ObjectIndex, name: &str) -> Option<i64> {

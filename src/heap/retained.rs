@@ -42,7 +42,12 @@ impl Retention {
         progress: &dyn Fn(u64),
     ) -> Retention {
         let root = index.virtual_root();
+        // With --keep-unreachable this first tree is usually replaced: not in the cache file.
+        let paused = keep_unreachable.then(|| scratch.stop_keeping()).flatten();
         let mut tree = dominators_in(&index.refs, root, scratch, progress);
+        if let Some(k) = paused {
+            scratch.keep_in(k);
+        }
         let n = index.len();
         let unreachable: Vec<Node> = (0..n as Node).filter(|&v| !tree.is_reachable(v)).collect();
         let unreachable_objects = unreachable.len() as u64;
@@ -199,7 +204,9 @@ pub fn reachable_instances(index: &HeapIndex, r: &Retention, class_count: usize)
     out
 }
 
-/// Appends `extra` to the virtual root's row (the last row of the graph).
+/// Appends `extra` to the virtual root's row (the last row of the graph). The old edge array is
+/// dropped; when it was a region of the cache file being built, that region stays unused (only
+/// with `--keep-unreachable`, and only when something is unreachable).
 fn add_root_edges(g: &mut Csr, extra: &[Node], scratch: &Scratch) {
     let old = g.targets.len();
     let mut targets: Column<Node> = scratch.kept_zeroed(old + extra.len());
