@@ -10,6 +10,7 @@ use crate::analyses::top::TopBy;
 use crate::analyses::{classloaders, dominator_tree, inspect, paths, report, suspects, top};
 use crate::formats::hprof::DumpBytes;
 use crate::heap::cache;
+use crate::heap::column::Scratch;
 use crate::heap::objects::Heap;
 use crate::heap::snapshot::{NoProgress, Progress, Snapshot};
 use crate::heap::vm::Overrides;
@@ -501,7 +502,7 @@ fn dispatch(cmd: Command, env: &Env) -> Result<(String, i32)> {
         };
         return with_graph(&graph, env, json, |g| {
             let t = std::time::Instant::now();
-            let children = g.retention.tree.children();
+            let children = g.retention.children(&Scratch::memory());
             print_timings(&[("children", t.elapsed().as_secs_f64())]);
             let opts = report::Options {
                 suspects: suspects::Options {
@@ -512,7 +513,7 @@ fn dispatch(cmd: Command, env: &Env) -> Result<(String, i32)> {
                 details: html.is_some(),
                 ..Default::default()
             };
-            let mut r = report::analyze(g, &children, &opts, env.progress.as_ref());
+            let mut r = report::analyze(g, children, &opts, env.progress.as_ref());
             if let Some(v) = native {
                 r.verdict = Some(v.verdict.clone());
                 r.native = Some(v);
@@ -601,13 +602,13 @@ fn dispatch_other(cmd: Command, env: &Env) -> Result<String> {
             json,
         } => with_graph(&graph, env, json, |g| {
             let root = root.map(|r| find_object(g, &r)).transpose()?;
-            let children = g.retention.tree.children();
+            let children = g.retention.children(&Scratch::memory());
             let opts = dominator_tree::Options {
                 depth,
                 min_percent,
                 max_children,
             };
-            let r = dominator_tree::dominator_tree(g, &children, root, &opts);
+            let r = dominator_tree::dominator_tree(g, children, root, &opts);
             Ok(if json {
                 reports::to_json(&r)
             } else {

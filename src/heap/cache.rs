@@ -926,6 +926,7 @@ impl CacheFile {
             unreachable_bytes: s[sc::UNREACHABLE_BYTES],
             kept_unreachable: s[sc::KEPT_UNREACHABLE] != 0,
             class_retained_memo: memo,
+            children_memo: OnceLock::new(),
         };
         Some((index, retention))
     }

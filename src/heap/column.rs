@@ -702,7 +702,7 @@ mod tests {
         let at_a = a.kept_in(&keep).expect("a is a region");
         let at_b = b.kept_in(&keep).expect("b is a region");
         assert!(c.kept_in(&keep).is_none());
-        assert!(at_a >= 100 && at_a % REGION_ALIGN == 0 && at_b > at_a);
+        assert!(at_a >= 100 && at_a.is_multiple_of(REGION_ALIGN) && at_b > at_a);
         let end = keep.append(b"tail", 64).unwrap();
         assert!(end >= at_b + 28);
         keep.write_at(0, b"head").unwrap();

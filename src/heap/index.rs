@@ -400,7 +400,6 @@ impl HeapIndex {
         };
         // The bucket table was searched at random for every reference: in anonymous (huge)
         // pages until now, kept by one copy.
-        drop(ctx);
         let lookup = lookup.kept_copy(scratch);
         drop(ids);
         laps.lap("rest");

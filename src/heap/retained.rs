@@ -26,6 +26,8 @@ pub struct Retention {
     pub kept_unreachable: bool,
     /// Retained bytes per class once computed (or loaded from the index cache).
     pub class_retained_memo: OnceLock<Vec<u64>>,
+    /// The dominator tree's child lists once built (see [`children`](Self::children)).
+    pub children_memo: OnceLock<Csr>,
 }
 
 impl Retention {
@@ -95,6 +97,7 @@ impl Retention {
             unreachable_bytes,
             kept_unreachable: keep_unreachable,
             class_retained_memo: OnceLock::new(),
+            children_memo: OnceLock::new(),
         }
     }
 
@@ -121,8 +124,15 @@ impl Retention {
         }
     }
 
+    /// The dominator tree's child lists, built once (placed by `scratch` then) and kept: the
+    /// per-class walk and the analyses use the same lists.
+    pub fn children(&self, scratch: &Scratch) -> &Csr {
+        self.children_memo
+            .get_or_init(|| self.tree.children_in(scratch))
+    }
+
     /// [`class_retained`](Self::class_retained) without the memo, with the tree's children
-    /// placed by `scratch`.
+    /// placed by `scratch` (if not built yet).
     pub fn class_retained_in(
         &self,
         index: &HeapIndex,
@@ -130,9 +140,9 @@ impl Retention {
         scratch: &Scratch,
     ) -> Vec<u64> {
         let mut laps = super::timing::Laps::start("class retained");
-        let children = self.tree.children_in(scratch);
+        let children = self.children(scratch);
         laps.lap("children");
-        let r = self.class_retained_from(index, class_count, &children);
+        let r = self.class_retained_from(index, class_count, children);
         laps.lap("walk");
         r
     }
