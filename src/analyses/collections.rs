@@ -173,28 +173,6 @@ pub struct CollectionRow {
     pub retained_percent: f64,
 }
 
-/// Offset and type of an instance field within a class's field data (in the dump's layout).
-pub fn field_at(heap: &Heap<'_, '_>, class: ClassIndex, name: &str) -> Option<(usize, BasicType)> {
-    let classes = &heap.snap.classes;
-    let ids = heap.snap.dir.id_size();
-    let mut pos = 0;
-    for c in classes.ancestry(class) {
-        for f in classes.get(c).dump.fields() {
-            if heap
-                .snap
-                .dir
-                .strings
-                .get(&f.name_id)
-                .is_some_and(|s| *s == name.as_bytes())
-            {
-                return Some((pos, f.ty));
-            }
-            pos += f.ty.hprof_size(ids);
-        }
-    }
-    None
-}
-
 /// How to read a collection's size and capacity from its fields, decided once per class.
 #[derive(Clone, Copy, Debug)]
 enum SizePlan {
@@ -221,7 +199,12 @@ enum SizePlan {
 fn plan_for(heap: &Heap<'_, '_>, c: ClassIndex) -> SizePlan {
     let classes = &heap.snap.classes;
     let is = |n: &str| classes.ancestry(c).any(|k| classes.get(k).name == n);
-    let at = |n: &str| field_at(heap, c, n).map(|x| x.0);
+    let at = |n: &str| {
+        heap.snap
+            .classes
+            .field_offset(&heap.snap.dir, c, n)
+            .map(|x| x.0)
+    };
     let plan = if is("java.util.concurrent.ConcurrentHashMap") {
         (|| {
             Some(SizePlan::Concurrent {

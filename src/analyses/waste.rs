@@ -2,7 +2,7 @@
 //! primitives and arrays whose tail is never used, each with the bytes it costs and the classes
 //! that own it (the nearest application object above it in the dominator tree).
 
-use super::collections::{field_at, Kind, Kinds};
+use super::collections::{Kind, Kinds};
 use super::describe::quote;
 use super::graph::Graph;
 use crate::formats::hprof::SubRecord;
@@ -311,10 +311,13 @@ fn duplicate_strings(g: &Graph<'_, '_>, owners: &Owners<'_, '_, '_>) -> Duplicat
     let Some(string_class) = heap.snap.classes.find("java.lang.String") else {
         return empty;
     };
-    let Some((value_at, _)) = field_at(heap, string_class, "value") else {
+    let classes = &heap.snap.classes;
+    let Some((value_at, _)) = classes.field_offset(&heap.snap.dir, string_class, "value") else {
         return empty;
     };
-    let coder_at = field_at(heap, string_class, "coder").map(|x| x.0);
+    let coder_at = classes
+        .field_offset(&heap.snap.dir, string_class, "coder")
+        .map(|x| x.0);
     let ids = heap.snap.dir.id_size();
     let n = heap.index.len() as u32;
     // (hash, string, bytes the copy costs)

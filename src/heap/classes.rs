@@ -130,20 +130,31 @@ impl<'a> ClassTable<'a> {
         fields: &'d [u8],
         name: &str,
     ) -> Option<(BasicType, &'d [u8])> {
+        let (pos, ty) = self.field_offset(dir, class, name)?;
+        Some((ty, fields.get(pos..pos + ty.hprof_size(dir.id_size()))?))
+    }
+
+    /// Where the field `name` of `class`'s instances is in an instance record's field data
+    /// (the class's own fields first, then its superclasses'), and its type. Analyses that read
+    /// one field of many instances look it up once per class with this.
+    pub fn field_offset(
+        &self,
+        dir: &Directory<'_>,
+        class: ClassIndex,
+        name: &str,
+    ) -> Option<(usize, BasicType)> {
         let ids = dir.id_size();
         let mut pos = 0usize;
         for c in self.ancestry(class) {
             for f in self.classes[c as usize].dump.fields() {
-                let n = f.ty.hprof_size(ids);
                 if dir
                     .strings
                     .get(&f.name_id)
-                    .map(|s| *s == name.as_bytes())
-                    .unwrap_or(false)
+                    .is_some_and(|s| *s == name.as_bytes())
                 {
-                    return Some((f.ty, fields.get(pos..pos + n)?));
+                    return Some((pos, f.ty));
                 }
-                pos += n;
+                pos += f.ty.hprof_size(ids);
             }
         }
         None
