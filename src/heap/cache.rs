@@ -313,9 +313,15 @@ fn build_and_save(
     if let (Some(loc), Some(keep)) = (at, keep) {
         let t = Instant::now();
         // What `top` needs per class is stored too: on a hit it is not recomputed.
+        progress.phase_items("retained sizes per class", 2 * index.len() as u64);
         let _ = retention
             .class_retained_memo
-            .set(retention.class_retained_in(&index, snap.classes.len(), scratch));
+            .set(
+                retention.class_retained_in(&index, snap.classes.len(), scratch, &|k| {
+                    progress.advance(k)
+                }),
+            );
+        progress.finish();
         timing::print("class retained", t.elapsed().as_secs_f64());
         let t = Instant::now();
         match write(&keep, key, snap, &index, &retention).and_then(|_| keep.save_as(&loc.path)) {

@@ -117,7 +117,7 @@ impl Retention {
         match self.class_retained_memo.get() {
             Some(v) if v.len() == class_count => v.clone(),
             _ => {
-                let v = self.class_retained_in(index, class_count, &Scratch::memory());
+                let v = self.class_retained_in(index, class_count, &Scratch::memory(), &|_| {});
                 let _ = self.class_retained_memo.set(v.clone());
                 v
             }
@@ -133,16 +133,19 @@ impl Retention {
 
     /// [`class_retained`](Self::class_retained) without the memo, with the tree's children
     /// placed by `scratch` (if not built yet).
+    /// `progress` counts nodes: two steps of `index.len()` (child lists, walk).
     pub fn class_retained_in(
         &self,
         index: &HeapIndex,
         class_count: usize,
         scratch: &Scratch,
+        progress: &dyn Fn(u64),
     ) -> Vec<u64> {
         let mut laps = super::timing::Laps::start("class retained");
         let children = self.children(scratch);
+        progress(index.len() as u64);
         laps.lap("children");
-        let r = self.class_retained_from(index, class_count, children);
+        let r = self.class_retained_walk(index, class_count, children, progress);
         laps.lap("walk");
         r
     }
@@ -171,6 +174,18 @@ impl Retention {
         class_count: usize,
         children: &Csr,
     ) -> Vec<u64> {
+        self.class_retained_walk(index, class_count, children, &|_| {})
+    }
+
+    fn class_retained_walk(
+        &self,
+        index: &HeapIndex,
+        class_count: usize,
+        children: &Csr,
+        progress: &dyn Fn(u64),
+    ) -> Vec<u64> {
+        const STEP: u64 = 1 << 16;
+        let mut entered = 0u64;
         let n = index.len();
         let mut out = vec![0u64; class_count];
         let mut active = vec![0u32; class_count];
@@ -193,6 +208,10 @@ impl Retention {
                     out[c as usize] += self.retained[v as usize];
                 }
                 active[c as usize] += 1;
+            }
+            entered += 1;
+            if entered.is_multiple_of(STEP) {
+                progress(STEP);
             }
             stack.push((v, true));
             for &w in children.successors(v) {
