@@ -350,7 +350,8 @@ fn temporary_path(path: &Path) -> PathBuf {
 }
 
 /// Removes temporaries of `path` left by processes that no longer run (killed while indexing):
-/// each can be as big as the cache. Only where `/proc` tells which processes run.
+/// each can be as big as the cache. Only where `/proc` tells which processes run. Called before
+/// this process starts its own.
 fn remove_stale_temporaries(path: &Path) {
     let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
         return;
@@ -371,7 +372,9 @@ fn remove_stale_temporaries(path: &Path) {
         else {
             continue;
         };
-        if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+        // Our own pid too: this process has not started its temporary yet (a container
+        // often gives every run the same pid, and a killed run's file would block ours).
+        if pid == std::process::id() || !Path::new(&format!("/proc/{pid}")).exists() {
             let _ = fs::remove_file(e.path());
         }
     }

@@ -549,7 +549,8 @@ impl KeepFile {
     /// Maps `bytes` new zeroed bytes at the end of the file (sparse until written).
     fn region(self: &Arc<Self>, bytes: usize) -> std::io::Result<Region> {
         let mut end = self.end.lock().unwrap_or_else(|e| e.into_inner());
-        let offset = *end;
+        // Aligned even after an append (regions come first in practice).
+        let offset = end.div_ceil(REGION_ALIGN) * REGION_ALIGN;
         let new_end = (offset + bytes as u64).div_ceil(REGION_ALIGN) * REGION_ALIGN;
         self.file.set_len(new_end)?;
         // SAFETY: the file was created by us (create_new) under a temporary name that nothing
