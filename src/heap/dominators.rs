@@ -12,7 +12,7 @@
 //!
 //! Everything is iterative: a linked list ten million objects long must not overflow the stack.
 
-use super::column::{Column, Scratch};
+use super::column::{Column, Pod, Scratch};
 use super::graph::{Csr, Node};
 use super::timing::Laps;
 
@@ -120,6 +120,48 @@ pub fn dominators_in(
     scratch: &Scratch,
     progress: &dyn Fn(u64),
 ) -> DominatorTree {
+    // Predecessor counts and row starts fit 4 bytes unless the graph has 4 billion edges.
+    if graph.edge_count() < u32::MAX as usize {
+        dominators_counting::<u32>(graph, root, scratch, progress)
+    } else {
+        dominators_counting::<u64>(graph, root, scratch, progress)
+    }
+}
+
+/// An unsigned integer wide enough for the graph's edge count.
+trait Count: Pod + Ord {
+    fn from_u64(v: u64) -> Self;
+    fn get(self) -> u64;
+}
+
+impl Count for u32 {
+    #[inline]
+    fn from_u64(v: u64) -> Self {
+        v as u32
+    }
+    #[inline]
+    fn get(self) -> u64 {
+        self as u64
+    }
+}
+
+impl Count for u64 {
+    #[inline]
+    fn from_u64(v: u64) -> Self {
+        v
+    }
+    #[inline]
+    fn get(self) -> u64 {
+        self
+    }
+}
+
+fn dominators_counting<C: Count>(
+    graph: &Csr,
+    root: Node,
+    scratch: &Scratch,
+    progress: &dyn Fn(u64),
+) -> DominatorTree {
     const STEP: usize = 1 << 16;
     let n = graph.node_count();
     let mut laps = Laps::start("dominators");
@@ -128,7 +170,7 @@ pub fn dominators_in(
     let mut pre_of_col: Column<Node> = scratch.hot_filled(n, NONE);
     let mut preorder: Column<Node> = scratch.kept_zeroed(n);
     let mut parent_col: Column<Node> = scratch.hot_zeroed(n);
-    let mut pred_count: Column<u64> = scratch.hot_zeroed(n + 1);
+    let mut pred_count: Column<C> = scratch.hot_zeroed(n + 1);
     let mut edge_pre_col: Column<Node> = scratch.hot_filled(graph.edge_count(), NONE);
     let starts: &[u64] = &graph.starts;
     let targets: &[Node] = &graph.targets;
@@ -137,7 +179,7 @@ pub fn dominators_in(
         let pre_of: &mut [Node] = &mut pre_of_col;
         let order: &mut [Node] = &mut preorder;
         let parent: &mut [Node] = &mut parent_col;
-        let count: &mut [u64] = &mut pred_count;
+        let count: &mut [C] = &mut pred_count;
         let edge_pre: &mut [Node] = &mut edge_pre_col;
         // (node, its preorder number, next edge, end of its edges)
         let mut stack: Vec<(Node, Node, usize, usize)> = Vec::new();
@@ -179,7 +221,7 @@ pub fn dominators_in(
                 enter(w, pw, &mut stack);
             }
             edge_pre[next] = pw;
-            count[pw as usize] += 1;
+            count[pw as usize] = C::from_u64(count[pw as usize].get() + 1);
         }
     }
     progress((n - m / STEP * STEP) as u64);
@@ -193,16 +235,17 @@ pub fn dominators_in(
     let single: &mut [u8] = &mut single_col;
     let mut total = 0u64;
     for (pw, c) in pred_count[..m].iter_mut().enumerate() {
-        if *c == 1 {
+        let mut k = c.get();
+        if k == 1 {
             single[pw] = 1;
-            *c = 0;
+            k = 0;
         }
-        total += *c;
-        *c = total;
+        total += k;
+        *c = C::from_u64(total);
     }
-    pred_count[m] = total;
+    pred_count[m] = C::from_u64(total);
     let mut pred_starts_col = pred_count;
-    let pred_starts: &mut [u64] = &mut pred_starts_col;
+    let pred_starts: &mut [C] = &mut pred_starts_col;
     let mut preds_col: Column<Node> = scratch.hot_zeroed(total as usize);
     let preds: &mut [Node] = &mut preds_col;
     {
@@ -216,8 +259,8 @@ pub fn dominators_in(
             for &pw in &edge_pre[s..e] {
                 if single[pw as usize] == 0 {
                     let slot = &mut pred_starts[pw as usize];
-                    *slot -= 1;
-                    preds[*slot as usize] = pv;
+                    *slot = C::from_u64(slot.get() - 1);
+                    preds[slot.get() as usize] = pv;
                 }
             }
             if v.is_multiple_of(STEP) {
@@ -244,7 +287,8 @@ pub fn dominators_in(
         let p = parent[w];
         let mut s = p;
         if single[w] == 0 {
-            for &v in &preds[pred_starts[w] as usize..pred_starts[w + 1] as usize] {
+            let row = pred_starts[w].get() as usize..pred_starts[w + 1].get() as usize;
+            for &v in &preds[row] {
                 let c = if v <= w as Node {
                     v
                 } else {
@@ -455,6 +499,9 @@ mod tests {
             let g = Csr::from_lists(&lists);
             let t = dominators(&g, 0);
             assert_eq!(t.idom, naive_idom(&g, 0), "graph {lists:?}");
+            // The wide counters (graphs of 4 billion edges and more) give the same tree.
+            let wide = dominators_counting::<u64>(&g, 0, &Scratch::memory(), &|_| {});
+            assert_eq!(wide.idom, t.idom, "graph {lists:?}");
         }
     }
 }
