@@ -229,7 +229,9 @@ pub fn analyze(
     clock.lap("classloaders");
 
     let ncls = snap.classes.len();
-    let class_retained = g.retention.class_retained_with(heap.index, ncls, children);
+    // Memoised (from the cache or an earlier walk); a walk uses the child lists Retention keeps,
+    // the ones the CLI passes as `children`.
+    let class_retained = g.retention.class_retained(heap.index, ncls);
     let mut rows = histogram::rows(snap);
     histogram::sort_rows(&mut rows, histogram::SortBy::Bytes);
     rows.truncate(opts.rows);

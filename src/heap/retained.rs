@@ -125,7 +125,7 @@ impl Retention {
     }
 
     /// The dominator tree's child lists, built once (placed by `scratch` then) and kept: the
-    /// per-class walk and the analyses use the same lists.
+    /// per-class walk and the analyses use the same lists, so asking for both costs one build.
     pub fn children(&self, scratch: &Scratch) -> &Csr {
         self.children_memo
             .get_or_init(|| self.tree.children_in(scratch))
@@ -148,33 +148,6 @@ impl Retention {
         let r = self.class_retained_walk(index, class_count, children, progress);
         laps.lap("walk");
         r
-    }
-
-    /// [`class_retained`](Self::class_retained) (the memo when there is one) from child lists
-    /// the caller already built: the walk then needs no copy of the tree.
-    pub fn class_retained_with(
-        &self,
-        index: &HeapIndex,
-        class_count: usize,
-        children: &Csr,
-    ) -> Vec<u64> {
-        match self.class_retained_memo.get() {
-            Some(v) if v.len() == class_count => v.clone(),
-            _ => {
-                let v = self.class_retained_from(index, class_count, children);
-                let _ = self.class_retained_memo.set(v.clone());
-                v
-            }
-        }
-    }
-
-    fn class_retained_from(
-        &self,
-        index: &HeapIndex,
-        class_count: usize,
-        children: &Csr,
-    ) -> Vec<u64> {
-        self.class_retained_walk(index, class_count, children, &|_| {})
     }
 
     fn class_retained_walk(
