@@ -3,8 +3,8 @@
 //! the heap-dump analyses), and classes loaded many times under one name.
 
 use crate::analyses::class_families::{classify, FamilyKind};
-use crate::analyses::native::FileUsed;
-use crate::analyses::series::{growth, order, Growth, Input, OrderKey, Series, TimeSource};
+use crate::analyses::native::{keys_with, used, FileUsed};
+use crate::analyses::series::{growth, order, Growth, Input, Series, TimeSource};
 use crate::formats::logs::classlog::{self, ClassEvent};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
@@ -76,28 +76,14 @@ fn source_key(src: &str) -> String {
 /// Analyses class logs (files ordered by their first timestamp, then concatenated).
 pub fn analyze(inputs: &[&Input]) -> ClassLogAnalysis {
     let parsed: Vec<_> = inputs.iter().map(|i| classlog::parse(&i.text)).collect();
-    let keys: Vec<OrderKey> = inputs
-        .iter()
-        .zip(&parsed)
-        .map(|(i, p)| OrderKey {
-            content: p.events.iter().find_map(|e| e.t),
-            mtime: i.mtime,
-            name: i.path.display().to_string(),
-        })
-        .collect();
-    let (idx, time_source, _) = order(&keys);
+    let first_t = |p: &classlog::ClassLog| p.events.iter().find_map(|e| e.t);
+    let (idx, time_source, _) = order(&keys_with(inputs, |k| first_t(&parsed[k])));
     let mut files = Vec::new();
     let mut events: Vec<ClassEvent> = Vec::new();
     let mut warnings = Vec::new();
     for &i in &idx {
         let p = &parsed[i];
-        files.push(FileUsed {
-            path: inputs[i].path.display().to_string(),
-            kind: inputs[i].kind,
-            t: p.events.iter().find_map(|e| e.t).unwrap_or(0.0),
-            skipped_lines: p.stats.skipped,
-            skipped_examples: p.stats.skipped_examples.clone(),
-        });
+        files.push(used(inputs[i], first_t(p).unwrap_or(0.0), &p.stats));
         let base = events.len() as f64;
         let mut evs = p.events.clone();
         // Unified logging writes from several threads: lines are nearly, not exactly, in time order.

@@ -1,8 +1,8 @@
 //! `oomsleuth gclog`: heap and Metaspace after each GC over time, pauses, full GCs and their causes, and
 //! the trend of what is left after full GCs (live data: when it keeps rising, something leaks).
 
-use crate::analyses::native::{FileUsed, MIN_GROWTH, MIN_GROWTH_REL};
-use crate::analyses::series::{growth, order, Growth, Input, OrderKey, Series, TimeSource};
+use crate::analyses::native::{keys_with, used, FileUsed, MIN_GROWTH, MIN_GROWTH_REL};
+use crate::analyses::series::{growth, order, Growth, Input, Series, TimeSource};
 use crate::formats::logs::gclog::{self, GcEvent};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -46,16 +46,8 @@ pub struct CauseCount {
 /// Analyses GC logs (rotated parts are ordered by their first timestamp, then joined).
 pub fn analyze(inputs: &[&Input]) -> GcLogAnalysis {
     let parsed: Vec<_> = inputs.iter().map(|i| gclog::parse(&i.text)).collect();
-    let keys: Vec<OrderKey> = inputs
-        .iter()
-        .zip(&parsed)
-        .map(|(i, p)| OrderKey {
-            content: p.events.first().and_then(|e| e.t),
-            mtime: i.mtime,
-            name: i.path.display().to_string(),
-        })
-        .collect();
-    let (idx, time_source, _) = order(&keys);
+    let first_t = |p: &gclog::GcLog| p.events.first().and_then(|e| e.t);
+    let (idx, time_source, _) = order(&keys_with(inputs, |k| first_t(&parsed[k])));
     let mut files = Vec::new();
     let mut events: Vec<GcEvent> = Vec::new();
     let mut oom = Vec::new();
@@ -63,13 +55,7 @@ pub fn analyze(inputs: &[&Input]) -> GcLogAnalysis {
     let mut warnings = Vec::new();
     for &i in &idx {
         let p = &parsed[i];
-        files.push(FileUsed {
-            path: inputs[i].path.display().to_string(),
-            kind: inputs[i].kind,
-            t: p.events.first().and_then(|e| e.t).unwrap_or(0.0),
-            skipped_lines: p.stats.skipped,
-            skipped_examples: p.stats.skipped_examples.clone(),
-        });
+        files.push(used(inputs[i], first_t(p).unwrap_or(0.0), &p.stats));
         if p.events.is_empty() {
             warnings.push(format!(
                 "{}: no collections found (was it written with -Xlog:gc* or -XX:+PrintGCDetails?)",

@@ -2,8 +2,8 @@
 //! over *committed*, not over the maximum: the trap of seed 001, where "M 88%" looked alarming and "M
 //! 22%" looked fine while NMT's Class category kept growing), and class load/unload rates.
 
-use crate::analyses::native::{FileUsed, MIN_GROWTH, MIN_GROWTH_REL};
-use crate::analyses::series::{growth, order, Growth, Input, OrderKey, Series, TimeSource};
+use crate::analyses::native::{keys_with, used, FileUsed, MIN_GROWTH, MIN_GROWTH_REL};
+use crate::analyses::series::{growth, order, Growth, Input, Series, TimeSource};
 use crate::formats::logs::jstat::{self, JstatOption, Table};
 use serde::Serialize;
 
@@ -82,26 +82,11 @@ pub fn analyze(inputs: &[&Input]) -> JstatAnalysis {
             .iter()
             .find_map(|t| t.values("Timestamp").and_then(|v| v.first().copied()))
     };
-    let keys: Vec<OrderKey> = inputs
-        .iter()
-        .zip(&parsed)
-        .map(|(i, p)| OrderKey {
-            content: first_ts(p),
-            mtime: i.mtime,
-            name: i.path.display().to_string(),
-        })
-        .collect();
-    let (idx, time_source, times) = order(&keys);
+    let (idx, time_source, times) = order(&keys_with(inputs, |k| first_ts(&parsed[k])));
     let mut files = Vec::new();
     let mut tables: Vec<(String, f64, &Table)> = Vec::new();
     for (&i, &t) in idx.iter().zip(&times) {
-        files.push(FileUsed {
-            path: inputs[i].path.display().to_string(),
-            kind: inputs[i].kind,
-            t,
-            skipped_lines: parsed[i].stats.skipped,
-            skipped_examples: parsed[i].stats.skipped_examples.clone(),
-        });
+        files.push(used(inputs[i], t, &parsed[i].stats));
         for tb in &parsed[i].tables {
             tables.push((inputs[i].path.display().to_string(), t, tb));
         }

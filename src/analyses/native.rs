@@ -98,7 +98,8 @@ pub struct SiteGrowth {
     pub count_last: Option<u64>,
 }
 
-fn used(input: &Input, t: f64, stats: &LineStats) -> FileUsed {
+/// The `files` row of one input of a series.
+pub(crate) fn used(input: &Input, t: f64, stats: &LineStats) -> FileUsed {
     FileUsed {
         path: input.path.display().to_string(),
         kind: input.kind,
@@ -109,10 +110,20 @@ fn used(input: &Input, t: f64, stats: &LineStats) -> FileUsed {
 }
 
 fn keys(inputs: &[&Input]) -> Vec<OrderKey> {
+    keys_with(inputs, |_| None)
+}
+
+/// What orders the inputs of a series: `content(i)`, the first timestamp inside input `i` if
+/// its format has one, then mtime and name (see [`order`]).
+pub(crate) fn keys_with(
+    inputs: &[&Input],
+    content: impl Fn(usize) -> Option<f64>,
+) -> Vec<OrderKey> {
     inputs
         .iter()
-        .map(|i| OrderKey {
-            content: None,
+        .enumerate()
+        .map(|(k, i)| OrderKey {
+            content: content(k),
             mtime: i.mtime,
             name: i.path.display().to_string(),
         })

@@ -122,13 +122,7 @@ pub fn parse(text: &str) -> ClassLog {
 mod tests {
     use super::*;
 
-    fn sample(n: &str) -> String {
-        std::fs::read_to_string(format!(
-            "{}/tests/data/samples/{n}",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .unwrap()
-    }
+    use crate::formats::logs::sample;
 
     #[test]
     fn jdk17_and_25() {

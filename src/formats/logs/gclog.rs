@@ -318,13 +318,7 @@ fn jdk8_event(line: &str, position: u64) -> Option<GcEvent> {
 mod tests {
     use super::*;
 
-    fn sample(n: &str) -> String {
-        std::fs::read_to_string(format!(
-            "{}/tests/data/samples/{n}",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .unwrap()
-    }
+    use crate::formats::logs::sample;
 
     #[test]
     fn jdk17_g1() {

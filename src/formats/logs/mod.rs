@@ -235,6 +235,16 @@ pub fn decoration_time(decos: &[&str]) -> Option<f64> {
     ns.or(ms).or(s).or(wall)
 }
 
+/// A real tool output kept under `tests/data/samples/`, for the parsers' unit tests.
+#[cfg(test)]
+pub(crate) fn sample(name: &str) -> String {
+    std::fs::read_to_string(format!(
+        "{}/tests/data/samples/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

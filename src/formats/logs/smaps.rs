@@ -113,13 +113,7 @@ pub fn parse(text: &str) -> Smaps {
 mod tests {
     use super::*;
 
-    fn sample(n: &str) -> String {
-        std::fs::read_to_string(format!(
-            "{}/tests/data/samples/{n}",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .unwrap()
-    }
+    use crate::formats::logs::sample;
 
     #[test]
     fn rollup() {
