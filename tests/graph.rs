@@ -406,6 +406,46 @@ fn the_index_cache_is_reused_and_a_damaged_one_rebuilt() {
     assert!(kept.stderr.contains("ignoring"), "{}", kept.stderr);
 }
 
+/// A cache directory that cannot be created (here: below a regular file) costs the cache, not
+/// the answer: the command succeeds with the same output and says why nothing was saved, and
+/// leaves no temporary behind.
+#[test]
+fn an_unusable_cache_directory_is_a_note_not_a_failure() {
+    let b = build(7, 60, 2, 20);
+    let dir = TempDir::new("nocachedir");
+    let path = dir.file("d.hprof", &b.bytes);
+    let blocker = dir.file("plain-file", b"not a directory");
+    let cache = blocker.join("cache");
+    let with_cache = oomsleuth([
+        "top".as_ref(),
+        "--json".as_ref(),
+        "--cache-dir".as_ref(),
+        cache.as_os_str(),
+        path.as_os_str(),
+    ]);
+    assert_eq!(with_cache.code, 0, "{}", with_cache.stderr);
+    assert!(
+        with_cache.stderr.contains("could not save the index cache"),
+        "{}",
+        with_cache.stderr
+    );
+    let without = oomsleuth([
+        "top".as_ref(),
+        "--json".as_ref(),
+        "--no-cache".as_ref(),
+        path.as_os_str(),
+    ]);
+    assert_eq!(with_cache.stdout, without.stdout);
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        left.iter().all(|f| f == "d.hprof" || f == "plain-file"),
+        "{left:?}"
+    );
+}
+
 /// A real JVM's linked list a million objects long: the head retains every node, the dominator
 /// tree is a million levels deep, and `path` walks it without recursion.
 #[test]
