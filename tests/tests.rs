@@ -4,6 +4,7 @@ mod analyze;
 mod bad_input;
 mod classloaders;
 mod cli;
+mod collections;
 mod graph;
 mod jvm_histogram;
 mod native;
