@@ -8,5 +8,6 @@ mod graph;
 mod jvm_histogram;
 mod native;
 mod oracle;
+mod regression;
 mod support;
 mod synthetic;
