@@ -9,5 +9,6 @@ mod graph;
 mod jvm_histogram;
 mod native;
 mod oracle;
+mod regression;
 mod support;
 mod synthetic;

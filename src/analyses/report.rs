@@ -35,6 +35,10 @@ pub fn sort_inputs(
     for p in paths {
         let meta = std::fs::metadata(p)
             .with_context(|| format!("{}: cannot read it: is the path right?", p.display()))?;
+        if !meta.is_dir() {
+            // A FIFO or device would block the first read: refused by name.
+            crate::formats::files::require_regular(p).with_context(|| p.display().to_string())?;
+        }
         if meta.is_dir() {
             let mut entries: Vec<std::path::PathBuf> = std::fs::read_dir(p)
                 .with_context(|| format!("{}: cannot list the directory", p.display()))?

@@ -136,6 +136,7 @@ impl<'a> Snapshot<'a> {
     /// Whether reading stopped before the end of the file.
     pub fn truncated(&self) -> bool {
         self.dir.end_offset < self.bytes.bytes().len() as u64
+            || self.dir.ends_early
             || self.dir.heap_bodies.iter().any(|b| b.truncated)
             || self
                 .census
