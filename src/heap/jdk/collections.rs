@@ -732,32 +732,14 @@ impl CollectionModel {
                 ext(num(f, size, self.id_size)?, Some(len(table).unwrap_or(0)))
             }
             Plan::Concurrent { table, base, cells } => {
-                let mut size = num(f, base, self.id_size)?;
-                if let Some(cells) = cells.and_then(|c| self.obj(heap, f, c)) {
-                    self.each_slot(heap, cells, |_, cell| {
-                        size = size.saturating_add(
-                            cell.and_then(|c| heap.field_int(c, "value")).unwrap_or(0),
-                        );
-                        true
-                    });
-                }
-                ext(size, Some(len(table).unwrap_or(0)))
+                let cells = cells.and_then(|c| self.obj(heap, f, c));
+                ext(
+                    self.concurrent_size(heap, num(f, base, self.id_size)?, cells),
+                    Some(len(table).unwrap_or(0)),
+                )
             }
             Plan::Segmented { segments } => {
-                let (mut size, mut cap) = (0u64, 0u64);
-                if let Some(segs) = self.obj(heap, f, segments) {
-                    self.each_slot(heap, segs, |_, s| {
-                        if let Some(e) = s.and_then(|s| self.size_at(heap, s, depth + 1)) {
-                            size = size.saturating_add(e.size);
-                            cap = cap.saturating_add(e.capacity.unwrap_or(0));
-                        }
-                        true
-                    });
-                }
-                Extent {
-                    size,
-                    capacity: Some(cap),
-                }
+                self.segmented_size(heap, self.obj(heap, f, segments), depth)
             }
             Plan::KeysOf { map: inner } | Plan::Delegate { inner } => {
                 return self.size_at(heap, self.obj(heap, f, inner)?, depth + 1);
@@ -828,6 +810,42 @@ impl CollectionModel {
                 ext(n as i64, None)
             }
         })
+    }
+
+    /// JDK 8+ `ConcurrentHashMap.size()`: `baseCount` plus every counter cell's value.
+    fn concurrent_size(&self, heap: &Heap<'_, '_>, base: i64, cells: Option<ObjectIndex>) -> i64 {
+        let mut size = base;
+        if let Some(cells) = cells {
+            self.each_slot(heap, cells, |_, cell| {
+                let v = cell.and_then(|c| heap.field_int(c, "value")).unwrap_or(0);
+                size = size.saturating_add(v);
+                true
+            });
+        }
+        size
+    }
+
+    /// JDK 5-7 `ConcurrentHashMap`: the sum of its segments' counts and table lengths.
+    fn segmented_size(
+        &self,
+        heap: &Heap<'_, '_>,
+        segments: Option<ObjectIndex>,
+        depth: u32,
+    ) -> Extent {
+        let (mut size, mut cap) = (0u64, 0u64);
+        if let Some(segs) = segments {
+            self.each_slot(heap, segs, |_, s| {
+                if let Some(e) = s.and_then(|s| self.size_at(heap, s, depth + 1)) {
+                    size = size.saturating_add(e.size);
+                    cap = cap.saturating_add(e.capacity.unwrap_or(0));
+                }
+                true
+            });
+        }
+        Extent {
+            size,
+            capacity: Some(cap),
+        }
     }
 
     fn obj(&self, heap: &Heap<'_, '_>, fields: &[u8], f: Field) -> Option<ObjectIndex> {
@@ -1192,46 +1210,8 @@ impl Walk<'_, '_, '_, '_, '_> {
                     self.table(t, true);
                 }
             }
-            Plan::Segmented { segments } => {
-                if let Some(segs) = obj(segments) {
-                    let mut list = vec![];
-                    m.each_slot(heap, segs, |_, s| {
-                        list.extend(s);
-                        list.len() < 1 << 16
-                    });
-                    for s in list {
-                        // Each segment limits its own walk by its count, not the others'.
-                        let (left, spent) = (self.left, self.spent);
-                        let _ = self.collection(s, depth + 1);
-                        self.left = left.saturating_sub(self.spent - spent);
-                    }
-                }
-            }
-            Plan::KeysOf { map } => {
-                let inner = obj(map)?;
-                let f = &mut *self.f;
-                let mut keys = |i: Item| {
-                    f(Item {
-                        node: i.node,
-                        key: None,
-                        value: i.key,
-                    })
-                };
-                let mut sub = Walk {
-                    m,
-                    heap,
-                    f: &mut keys,
-                    left: self.left,
-                    spent: 0,
-                    given: 0,
-                    stopped: false,
-                };
-                sub.collection(inner, depth + 1)?;
-                self.given += sub.given;
-                self.left = sub.left;
-                self.spent += sub.spent;
-                self.stopped = sub.stopped;
-            }
+            Plan::Segmented { segments } => self.segments(obj(segments), depth),
+            Plan::KeysOf { map } => self.keys_of(obj(map)?, depth)?,
             Plan::Delegate { inner } => self.collection(obj(inner)?, depth + 1)?,
             Plan::Identity { table, .. } => {
                 if let Some(t) = obj(table) {
@@ -1243,7 +1223,7 @@ impl Walk<'_, '_, '_, '_, '_> {
                     if pairs {
                         self.pairs(t);
                     } else {
-                        self.elements(t, 0, usize::MAX, false);
+                        self.elements(t, usize::MAX, false);
                     }
                 }
             }
@@ -1253,28 +1233,11 @@ impl Walk<'_, '_, '_, '_, '_> {
                     self.tree(r);
                 }
             }
+            // JDK 14+ makes the head on first insertion: none yet is an empty map.
             Plan::SkipList { head } => {
-                // JDK 14+ makes the head on first insertion: none yet is an empty map.
-                let Some(mut h) = obj(head) else {
-                    return Some(());
-                };
-                // HeadIndex/Index -> its base-level node; the base header has a null key.
-                for _ in 0..2 {
-                    let p = m.node(heap.class(h));
-                    if p.role == NodeRole::Entry {
-                        break;
-                    }
-                    let idx = instance(heap, h)?;
-                    let class = heap.class(h);
-                    let node_field = Fields {
-                        snap: heap.snap,
-                        class,
-                        base: class,
-                    }
-                    .object("node")?;
-                    h = m.obj(heap, idx, node_field)?;
+                if let Some(h) = obj(head) {
+                    self.skip_list(h)?;
                 }
-                self.chain(h, true, false);
             }
             Plan::Prefix { array, size } => {
                 if let Some(a) = obj(array) {
@@ -1282,7 +1245,7 @@ impl Walk<'_, '_, '_, '_, '_> {
                         Some(s) => num(f, s, ids)?.max(0) as usize,
                         None => usize::MAX,
                     };
-                    self.elements(a, 0, n, true);
+                    self.elements(a, n, true);
                 }
             }
             Plan::Ring {
@@ -1290,30 +1253,12 @@ impl Walk<'_, '_, '_, '_, '_> {
                 head,
                 end,
                 end_is_count,
-            } => {
-                let a = obj(array)?;
-                let cap = heap.array_length(a).unwrap_or(0) as i64;
-                if cap > 0 {
-                    let h = num(f, head, ids)?.rem_euclid(cap);
-                    let e = num(f, end, ids)?;
-                    let n = if end_is_count {
-                        e.clamp(0, cap)
-                    } else {
-                        (e - h).rem_euclid(cap)
-                    };
-                    for k in 0..n {
-                        if !self.step() {
-                            break;
-                        }
-                        let v = m.slot(heap, a, ((h + k) % cap) as usize).flatten();
-                        self.give(Item {
-                            node: None,
-                            key: None,
-                            value: v,
-                        });
-                    }
-                }
-            }
+            } => self.ring(
+                obj(array)?,
+                num(f, head, ids)?,
+                num(f, end, ids)?,
+                end_is_count,
+            ),
             Plan::Linked {
                 first,
                 links,
@@ -1326,87 +1271,196 @@ impl Walk<'_, '_, '_, '_, '_> {
                     self.linked(start, links);
                 }
             }
-            Plan::Enum { universe, vals, .. } => {
-                let (u, v) = (obj(universe), obj(vals)?);
-                let len = heap.array_length(v).unwrap_or(0) as usize;
-                for i in 0..len {
-                    if !self.step() {
-                        break;
-                    }
-                    if let Some(value) = m.slot(heap, v, i).flatten() {
-                        let key = u.and_then(|u| m.slot(heap, u, i)).flatten();
-                        self.give(Item {
-                            node: None,
-                            key,
-                            value: Some(value),
-                        });
-                    }
-                }
-            }
+            Plan::Enum { universe, vals, .. } => self.enum_map(obj(universe), obj(vals)?),
             Plan::EnumBits {
                 universe,
                 bits,
                 size,
-            } => {
-                let u = obj(universe);
-                let mut words: Vec<u64> = vec![];
-                match size {
-                    None => words.push(num(f, bits, ids)? as u64),
-                    Some(_) => {
-                        if let Some(SubRecord::PrimitiveArray(a)) =
-                            obj(bits).and_then(|b| heap.record(b))
-                        {
-                            words.extend(
-                                a.data
-                                    .chunks_exact(8)
-                                    .map(|c| u64::from_be_bytes(c.try_into().unwrap_or([0; 8]))),
-                            );
-                        }
-                    }
-                }
-                for (w, word) in words.iter().enumerate() {
-                    for b in 0..64 {
-                        if word & (1 << b) != 0 && self.step() {
-                            let v = u.and_then(|u| m.slot(heap, u, w * 64 + b)).flatten();
-                            self.give(Item {
-                                node: None,
-                                key: None,
-                                value: v,
-                            });
-                        }
-                    }
-                }
-            }
-            Plan::Slots { a, b, pairs, fixed } => {
-                let (x, y) = (id_at(f, a, ids)?, b.and_then(|b| id_at(f, b, ids)));
-                let find = |id: u64| if id == 0 { None } else { heap.find(id) };
-                if pairs {
-                    self.give(Item {
-                        node: None,
-                        key: find(x),
-                        value: y.and_then(find),
-                    });
-                } else {
-                    let absent = |id: u64| id == 0 || Some(id) == m.immutable_empty;
-                    if fixed || !absent(x) {
-                        self.give(Item {
-                            node: None,
-                            key: None,
-                            value: find(x),
-                        });
-                    }
-                    if let Some(y) = y.filter(|&y| !absent(y)) {
-                        self.give(Item {
-                            node: None,
-                            key: None,
-                            value: find(y),
-                        });
-                    }
-                }
-            }
+            } => self.enum_bits(f, obj(universe), bits, size.is_some())?,
+            Plan::Slots { a, b, pairs, fixed } => self.slots(
+                id_at(f, a, ids)?,
+                b.and_then(|b| id_at(f, b, ids)),
+                pairs,
+                fixed,
+            ),
             Plan::Empty => {}
         }
         Some(())
+    }
+
+    fn segments(&mut self, segs: Option<ObjectIndex>, depth: u32) {
+        let Some(segs) = segs else { return };
+        let mut list = vec![];
+        self.m.each_slot(self.heap, segs, |_, s| {
+            list.extend(s);
+            list.len() < 1 << 16
+        });
+        for s in list {
+            // Each segment limits its own walk by its count, not the others'.
+            let (left, spent) = (self.left, self.spent);
+            let _ = self.collection(s, depth + 1);
+            self.left = left.saturating_sub(self.spent - spent);
+        }
+    }
+
+    /// A set over a map: the map's keys are the set's elements.
+    fn keys_of(&mut self, inner: ObjectIndex, depth: u32) -> Option<()> {
+        let f = &mut *self.f;
+        let mut keys = |i: Item| {
+            f(Item {
+                node: i.node,
+                key: None,
+                value: i.key,
+            })
+        };
+        let mut sub = Walk {
+            m: self.m,
+            heap: self.heap,
+            f: &mut keys,
+            left: self.left,
+            spent: 0,
+            given: 0,
+            stopped: false,
+        };
+        sub.collection(inner, depth + 1)?;
+        self.given += sub.given;
+        self.left = sub.left;
+        self.spent += sub.spent;
+        self.stopped = sub.stopped;
+        Some(())
+    }
+
+    /// From the head index down to the base level, then along it; the base header has a null
+    /// key, markers and deleted nodes are skipped.
+    fn skip_list(&mut self, mut h: ObjectIndex) -> Option<()> {
+        let (m, heap) = (self.m, self.heap);
+        for _ in 0..2 {
+            let class = heap.class(h);
+            if m.node(class).role == NodeRole::Entry {
+                break;
+            }
+            let node_field = Fields {
+                snap: heap.snap,
+                class,
+                base: class,
+            }
+            .object("node")?;
+            h = m.obj(heap, instance(heap, h)?, node_field)?;
+        }
+        self.chain(h, true, false);
+        Some(())
+    }
+
+    /// `n` slots of a circular array from `head`; `end` is the tail slot or (`end_is_count`)
+    /// the count.
+    fn ring(&mut self, a: ObjectIndex, head: i64, end: i64, end_is_count: bool) {
+        let (m, heap) = (self.m, self.heap);
+        let cap = heap.array_length(a).unwrap_or(0) as i64;
+        if cap == 0 {
+            return;
+        }
+        let h = head.rem_euclid(cap);
+        let n = if end_is_count {
+            end.clamp(0, cap)
+        } else {
+            (end - h).rem_euclid(cap)
+        };
+        for k in 0..n {
+            if !self.step() {
+                break;
+            }
+            let v = m.slot(heap, a, ((h + k) % cap) as usize).flatten();
+            self.give(Item {
+                node: None,
+                key: None,
+                value: v,
+            });
+        }
+    }
+
+    /// `EnumMap`: the enum constant of each filled ordinal and its value.
+    fn enum_map(&mut self, universe: Option<ObjectIndex>, vals: ObjectIndex) {
+        let (m, heap) = (self.m, self.heap);
+        let len = heap.array_length(vals).unwrap_or(0) as usize;
+        for i in 0..len {
+            if !self.step() {
+                break;
+            }
+            if let Some(value) = m.slot(heap, vals, i).flatten() {
+                let key = universe.and_then(|u| m.slot(heap, u, i)).flatten();
+                self.give(Item {
+                    node: None,
+                    key,
+                    value: Some(value),
+                });
+            }
+        }
+    }
+
+    /// An enum set's bits (a `long` field, or a `long[]` when `jumbo`) as its constants.
+    fn enum_bits(
+        &mut self,
+        f: &[u8],
+        universe: Option<ObjectIndex>,
+        bits: Field,
+        jumbo: bool,
+    ) -> Option<()> {
+        let (m, heap) = (self.m, self.heap);
+        let mut words: Vec<u64> = vec![];
+        if !jumbo {
+            words.push(num(f, bits, m.id_size)? as u64);
+        } else if let Some(SubRecord::PrimitiveArray(a)) =
+            m.obj(heap, f, bits).and_then(|b| heap.record(b))
+        {
+            words.extend(
+                a.data
+                    .chunks_exact(8)
+                    .map(|c| u64::from_be_bytes(c.try_into().unwrap_or([0; 8]))),
+            );
+        }
+        for (w, word) in words.iter().enumerate() {
+            for b in 0..64 {
+                if word & (1 << b) != 0 && self.step() {
+                    let v = universe.and_then(|u| m.slot(heap, u, w * 64 + b)).flatten();
+                    self.give(Item {
+                        node: None,
+                        key: None,
+                        value: v,
+                    });
+                }
+            }
+        }
+        Some(())
+    }
+
+    /// Elements (or one entry, `pairs`) kept in fields; `fixed`: the first is there even when
+    /// null (`singletonList(null)`).
+    fn slots(&mut self, x: u64, y: Option<u64>, pairs: bool, fixed: bool) {
+        let (m, heap) = (self.m, self.heap);
+        let find = |id: u64| if id == 0 { None } else { heap.find(id) };
+        if pairs {
+            self.give(Item {
+                node: None,
+                key: find(x),
+                value: y.and_then(find),
+            });
+            return;
+        }
+        let absent = |id: u64| id == 0 || Some(id) == m.immutable_empty;
+        if fixed || !absent(x) {
+            self.give(Item {
+                node: None,
+                key: None,
+                value: find(x),
+            });
+        }
+        if let Some(y) = y.filter(|&y| !absent(y)) {
+            self.give(Item {
+                node: None,
+                key: None,
+                value: find(y),
+            });
+        }
     }
 
     /// Each bucket of a hash table, its chain followed (`first_level`: a `ForwardingNode` may
@@ -1574,16 +1628,11 @@ impl Walk<'_, '_, '_, '_, '_> {
         }
     }
 
-    /// Slots `from..from + n` of an array as elements (`nulls`: null slots count too).
-    fn elements(&mut self, a: ObjectIndex, from: usize, n: usize, nulls: bool) {
+    /// The first `n` slots of an array as elements (`nulls`: null slots count too).
+    fn elements(&mut self, a: ObjectIndex, n: usize, nulls: bool) {
         let (m, heap) = (self.m, self.heap);
         let mut left = n;
-        let mut k = 0usize;
         m.each_slot(heap, a, |_, v| {
-            if k < from {
-                k += 1;
-                return true;
-            }
             if left == 0 || !self.step() {
                 return false;
             }
