@@ -13,6 +13,7 @@ pub mod index;
 pub mod layout;
 pub mod names;
 pub mod objects;
+pub mod reachability;
 pub mod retained;
 pub mod snapshot;
 pub mod timing;
