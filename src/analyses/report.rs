@@ -108,6 +108,10 @@ pub struct Summary {
     pub gc_roots: BTreeMap<&'static str, u64>,
     pub unreachable_objects: u64,
     pub unreachable_bytes: u64,
+    /// Reachable plus held by the JVM, not in the dump (see `heap.live_bytes`).
+    pub live_objects: u64,
+    pub live_bytes: u64,
+    pub reachability: super::graph::Reachability,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -304,6 +308,9 @@ pub fn analyze(
         gc_roots: totals.gc_roots.clone(),
         unreachable_objects: totals.unreachable_objects,
         unreachable_bytes: totals.unreachable_bytes,
+        live_objects: totals.live_objects,
+        live_bytes: totals.live_bytes,
+        reachability: totals.reachability,
     };
 
     let mut report = Report {
