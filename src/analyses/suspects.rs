@@ -479,6 +479,9 @@ impl<'g, 's, 'a> Ctx<'g, 's, 'a> {
     /// The objects accumulated below `a`: its dominator children, looking through collection
     /// plumbing (entries, nodes) to what they hold, and through chains of `a`'s own class.
     fn elements(&self, a: Node) -> Elements {
+        if let Some(e) = self.collection_elements(a) {
+            return e;
+        }
         let chain_class = self.class_of(a);
         let mut region = vec![a];
         let mut items: Vec<Node> = vec![];
@@ -517,6 +520,30 @@ impl<'g, 's, 'a> Ctx<'g, 's, 'a> {
                 .sum();
             self.retained(e).saturating_sub(below)
         };
+        self.grouped(items, own)
+    }
+
+    /// The elements of the JDK collection that `a` is or is the plumbing of, as Java counts
+    /// them (for a map, per entry the larger of key and value); `None` when `a` belongs to none.
+    fn collection_elements(&self, a: Node) -> Option<Elements> {
+        let c = self.container(a)?;
+        let mut items: Vec<Node> = vec![];
+        self.kinds.for_each(&self.heap, c, &mut |i| {
+            let pick = match (i.key, i.value) {
+                (Some(k), Some(v)) if self.retained(k) > self.retained(v) => k,
+                (k, v) => match v.or(k) {
+                    Some(x) => x,
+                    None => return true,
+                },
+            };
+            items.push(pick);
+            items.len() < 20_000_000
+        })?;
+        Some(self.grouped(items, |e| self.retained(e)))
+    }
+
+    /// Items grouped by class, biggest group (by `own` bytes) first.
+    fn grouped(&self, items: Vec<Node>, own: impl Fn(Node) -> u64) -> Elements {
         let mut groups: FxHashMap<ClassIndex, (u64, u64)> = new_map();
         for &e in &items {
             let g = groups.entry(self.class_of(e)).or_default();
@@ -832,38 +859,42 @@ impl<'g, 's, 'a> Ctx<'g, 's, 'a> {
     /// Every entry of a map, ranked by what it alone keeps alive.
     fn map_keys(&self, m: Node) -> MapKeys {
         let heap = &self.heap;
-        let entries = map_entries(heap, self.kinds, m, 2_000_000);
-        let mut rows: Vec<(u64, Node)> = entries
+        let entries = self.kinds.items(heap, m, 2_000_000);
+        let mut rows: Vec<(u64, usize)> = entries
             .iter()
-            .map(|&e| {
-                let (k, v) = entry_key_value(heap, e);
-                let mut bytes = heap.index.shallow(e);
-                if let Some(x) = k.and_then(|k| heap.find(k)) {
-                    if self.g.retention.idom(x) == Some(e) {
-                        bytes += self.retained(x);
+            .enumerate()
+            .map(|(i, item)| {
+                let mut bytes = item.node.map(|e| heap.index.shallow(e)).unwrap_or(0);
+                if let Some(k) = item.key {
+                    // The key counts when this entry (or the map, for node-less maps) owns it.
+                    if self.g.retention.idom(k) == Some(item.node.unwrap_or(m)) {
+                        bytes += self.retained(k);
                     }
                 }
                 // The value's own subtree, even when something else holds it too.
-                if let Some(x) = v.and_then(|v| heap.find(v)) {
-                    bytes += self.retained(x);
+                if let Some(v) = item.value {
+                    bytes += self.retained(v);
                 }
-                (bytes, e)
+                (bytes, i)
             })
             .collect();
-        rows.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        rows.sort_unstable_by(|a, b| {
+            let node = |i: usize| entries[i].node.or(entries[i].key);
+            b.0.cmp(&a.0).then(node(a.1).cmp(&node(b.1)))
+        });
         let map_retained = rows.iter().map(|r| r.0).sum::<u64>().max(1);
         let keys = rows
             .iter()
             .take(MAP_KEYS)
-            .map(|&(bytes, e)| {
-                let (k, v) = entry_key_value(heap, e);
+            .map(|&(bytes, i)| {
+                let item = entries[i];
                 MapKey {
-                    key: k
-                        .and_then(|k| heap.find(k))
+                    key: item
+                        .key
                         .map(|k| key_text(heap, k))
                         .unwrap_or_else(|| "null".into()),
-                    value: v
-                        .and_then(|v| heap.find(v))
+                    value: item
+                        .value
                         .map(|v| describe(heap, v))
                         .unwrap_or_else(|| "null".into()),
                     retained_bytes: bytes,
@@ -1026,56 +1057,6 @@ fn value_text(heap: &Heap<'_, '_>, v: Value, on_path: &[u64]) -> (String, u8) {
         Value::Int(x) => (x.to_string(), 1),
         Value::Long(x) => (x.to_string(), 1),
     }
-}
-
-/// Entries of a map object (following `HashMap$Node.next` chains and tree links), up to `max`.
-pub fn map_entries(heap: &Heap<'_, '_>, kinds: &Kinds, m: Node, max: usize) -> Vec<Node> {
-    let mut map = m;
-    // Sets and wrappers hold a map: HashSet.map, TreeSet.m, Collections$SynchronizedMap.m.
-    for _ in 0..3 {
-        if heap.field(map, "table").is_some() || heap.field(map, "root").is_some() {
-            break;
-        }
-        match heap
-            .field_object(map, "map")
-            .or_else(|| heap.field_object(map, "m"))
-        {
-            Some(inner) => map = inner,
-            None => break,
-        }
-    }
-    let mut out = vec![];
-    let mut seen = new_map::<Node, ()>();
-    let mut stack: Vec<Node> = vec![];
-    if let Some(t) = heap.field_object(map, "table") {
-        for id in heap.array_elements(t) {
-            if let Some(e) = heap.find(id) {
-                stack.push(e);
-            }
-        }
-    }
-    if let Some(r) = heap.field_object(map, "root") {
-        stack.push(r);
-    }
-    while let Some(e) = stack.pop() {
-        if out.len() >= max || seen.insert(e, ()).is_some() {
-            continue;
-        }
-        if kinds.object(heap, e) != Kind::Entry {
-            // TreeBin (ConcurrentHashMap) keeps its nodes in `first`.
-            if let Some(f) = heap.field_object(e, "first") {
-                stack.push(f);
-            }
-            continue;
-        }
-        out.push(e);
-        for link in ["next", "left", "right"] {
-            if let Some(x) = heap.field_object(e, link) {
-                stack.push(x);
-            }
-        }
-    }
-    out
 }
 
 /// Fills in the title, the explanation and what to look at.

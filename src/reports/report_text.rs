@@ -253,8 +253,8 @@ pub fn report(r: &Report, style: &Style) -> String {
             s.jdk.clone().unwrap_or_else(|| "?".into()),
             s.identifier_size,
             if s.compressed_oops { "on" } else { "off" },
-            human_bytes(s.heap_bytes),
-            thousands(s.objects),
+            human_bytes(s.live_bytes),
+            thousands(s.live_objects),
             thousands(s.classes),
             thousands(s.class_loaders)
         ))
@@ -265,16 +265,8 @@ pub fn report(r: &Report, style: &Style) -> String {
         .map(|(k, v)| format!("{} {k}", thousands(*v)))
         .collect();
     out.push_str(&style.dim(&wrap(&format!("GC roots: {}", roots.join(", ")), 0)));
-    if s.unreachable_objects > 0 {
-        let _ = writeln!(
-            out,
-            "{}",
-            style.dim(&format!(
-                "Unreachable (garbage not yet collected, not counted): {} objects, {}",
-                thousands(s.unreachable_objects),
-                human_bytes(s.unreachable_bytes)
-            ))
-        );
+    if let Some(line) = super::graph_text::reachability_line(&s.reachability) {
+        out.push_str(&style.dim(&wrap(&line, 0)));
     }
     out.push('\n');
     if r.suspects.is_empty() {
