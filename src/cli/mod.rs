@@ -529,10 +529,22 @@ fn dispatch(cmd: Command, env: &Env) -> Result<(String, i32)> {
                     max_suspects,
                 },
                 details: html.is_some(),
+                jvm_metaspace: native.as_ref().and_then(|v| v.jvm_metaspace.clone()),
                 ..Default::default()
             };
             let mut r = report::analyze(g, children, &opts, env.progress.as_ref());
-            if let Some(v) = native {
+            if let Some(mut v) = native {
+                // One story: the verdict names the dump's suspect that explains the growing area.
+                let areas: Vec<crate::analyses::verdict::SuspectArea> = r
+                    .suspects
+                    .iter()
+                    .map(|s| crate::analyses::verdict::SuspectArea {
+                        rank: s.rank,
+                        title: &s.title,
+                        metaspace: s.class_loader.is_some(),
+                    })
+                    .collect();
+                crate::analyses::verdict::join(&mut v.verdict, &areas);
                 r.verdict = Some(v.verdict.clone());
                 r.native = Some(v);
             }
