@@ -58,7 +58,7 @@ impl DumpInfo {
             objects: s.census.objects,
             classes: s.classes.len() as u64,
             gc_roots: s.census.roots.iter().map(|(k, v)| (k.name(), *v)).collect(),
-            heap_records: s.dir.heap_bodies.len() as u64,
+            heap_records: s.dir.heap_records(),
             truncated: s.truncated(),
         }
     }

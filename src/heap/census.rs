@@ -274,11 +274,6 @@ fn scan_body_ids<'a, const ID: usize>(
 impl<'a> Census<'a> {
     /// Runs the pass over every heap body of `dir`. `progress` is called with bytes done.
     pub fn scan(dir: &Directory<'a>, progress: &(dyn Fn(u64) + Sync)) -> Census<'a> {
-        let parts: Vec<Partial<'a>> = dir
-            .heap_bodies
-            .par_iter()
-            .map(|&b| scan_body(dir, b, progress))
-            .collect();
         let mut c = Census {
             class_dumps: vec![],
             by_class: new_map(),
@@ -286,10 +281,25 @@ impl<'a> Census<'a> {
             roots: BTreeMap::new(),
             gc_roots: vec![],
             objects: 0,
-            units: Vec::with_capacity(parts.len()),
+            units: vec![],
             gap_samples: vec![],
             warnings: vec![],
         };
+        // A batch of bodies at a time: a partial result takes about 1 KB, and a dump of millions
+        // of empty segments (9 bytes each) must not cost a gigabyte of them at once.
+        for batch in dir.heap_bodies.chunks(4096) {
+            let parts: Vec<Partial<'a>> = batch
+                .par_iter()
+                .map(|&b| scan_body(dir, b, progress))
+                .collect();
+            c.merge(parts);
+        }
+        c
+    }
+
+    /// Adds the partial results of consecutive bodies, in order.
+    fn merge(&mut self, parts: Vec<Partial<'a>>) {
+        let c = self;
         for p in parts {
             c.class_dumps.extend(p.class_dumps);
             for (k, v) in p.by_class {
@@ -303,13 +313,15 @@ impl<'a> Census<'a> {
             }
             c.gc_roots.extend(p.gc_roots);
             c.objects += p.objects;
-            c.units.push(p.unit);
+            // Only bodies with objects are walked again (object table, lookups by id).
+            if p.unit.objects > 0 {
+                c.units.push(p.unit);
+            }
             c.gap_samples.extend(p.samples);
             if let Some(w) = p.warning {
                 c.warnings.push(w);
             }
         }
-        c
     }
 
     /// Finds the sub-record of the object with id `id` by walking the bodies whose id range

@@ -108,6 +108,14 @@ impl<'s, 'a> Heap<'s, 'a> {
     pub fn class_name(&self, o: ObjectIndex) -> &'s str {
         let c = self.class(o);
         if c == NO_CLASS {
+            // Only a primitive array's record is parsed for its name: parsing a class dump
+            // (a dump without java.lang.Class) costs its field count, once per reference to it.
+            let data = self.snap.bytes.bytes();
+            let off = self.index.offsets.get(o as usize).map(|&x| x as usize);
+            let tag = off.and_then(|x| data.get(x).copied());
+            if tag == Some(0x20) {
+                return "java.lang.Class";
+            }
             if let Some(SubRecord::PrimitiveArray(a)) = self.record(o) {
                 return prim_array_name(a.element_type);
             }

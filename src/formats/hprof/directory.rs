@@ -131,6 +131,9 @@ impl<'a> Directory<'a> {
                             t.frames(id_size).collect(),
                         ));
                     }
+                    // An empty body holds nothing to read: not kept (millions of them must not
+                    // cost memory; the record counts still count them).
+                    Tag::HEAP_DUMP | Tag::HEAP_DUMP_SEGMENT if rec.body.is_empty() => {}
                     Tag::HEAP_DUMP | Tag::HEAP_DUMP_SEGMENT => {
                         let start = rec.body_offset() as usize;
                         d.heap_bodies.push(HeapBody {
@@ -186,6 +189,14 @@ impl<'a> Directory<'a> {
     /// A STRING record's text (lossy for invalid UTF-8).
     pub fn string(&self, id: u64) -> Option<std::borrow::Cow<'a, str>> {
         self.strings.get(&id).map(|b| String::from_utf8_lossy(b))
+    }
+
+    /// HEAP DUMP and HEAP DUMP SEGMENT records, empty ones included.
+    pub fn heap_records(&self) -> u64 {
+        [Tag::HEAP_DUMP, Tag::HEAP_DUMP_SEGMENT]
+            .iter()
+            .map(|t| self.record_counts.get(&t.0).copied().unwrap_or(0))
+            .sum()
     }
 
     /// Total bytes of heap dump bodies.
