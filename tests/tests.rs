@@ -9,6 +9,7 @@ mod graph;
 mod jvm_histogram;
 mod native;
 mod oracle;
+mod reachability;
 mod regression;
 mod support;
 mod synthetic;

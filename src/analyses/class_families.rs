@@ -201,6 +201,130 @@ pub fn kind_of(name: &str, key: &str) -> FamilyKind {
     }
 }
 
+/// The engine or library that makes classes (and often a class loader per call), recognised by
+/// its loaders' types and the names of the classes it generates. The reports give advice per
+/// engine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Engine {
+    Groovy,
+    Rhino,
+    Nashorn,
+    Aviator,
+    Janino,
+    /// The JDK's generated reflection accessors (`GeneratedMethodAccessor<n>`, JDK 8-17).
+    ReflectionAccessors,
+    /// Lambda, method-handle and other hidden classes.
+    LambdasAndHiddenClasses,
+    DynamicProxy,
+    Cglib,
+    Javassist,
+    ByteBuddy,
+}
+
+impl Engine {
+    pub fn label(self) -> &'static str {
+        match self {
+            Engine::Groovy => "Groovy",
+            Engine::Rhino => "Rhino (Mozilla JavaScript)",
+            Engine::Nashorn => "Nashorn (JavaScript)",
+            Engine::Aviator => "Aviator",
+            Engine::Janino => "Janino",
+            Engine::ReflectionAccessors => "JDK reflection accessors",
+            Engine::LambdasAndHiddenClasses => "lambdas and hidden classes",
+            Engine::DynamicProxy => "java.lang.reflect.Proxy",
+            Engine::Cglib => "cglib",
+            Engine::Javassist => "Javassist",
+            Engine::ByteBuddy => "ByteBuddy",
+        }
+    }
+}
+
+/// The engine behind a class loader type, if it is one of the known ones.
+pub fn engine_of_loader(loader_type: &str) -> Option<Engine> {
+    let t = loader_type;
+    Some(
+        if t.starts_with("groovy.")
+            || t.starts_with("org.codehaus.groovy.")
+            || t.starts_with("org.apache.groovy.")
+        {
+            Engine::Groovy
+        } else if t.starts_with("org.mozilla.javascript.") {
+            Engine::Rhino
+        } else if t.contains(".nashorn.") {
+            Engine::Nashorn
+        } else if t.starts_with("com.googlecode.aviator.") {
+            Engine::Aviator
+        } else if t.starts_with("org.codehaus.janino.")
+            || t.starts_with("org.codehaus.commons.compiler.")
+        {
+            Engine::Janino
+        } else if t.ends_with(".DelegatingClassLoader") {
+            Engine::ReflectionAccessors
+        } else if t.starts_with("net.bytebuddy.") {
+            Engine::ByteBuddy
+        } else if t.starts_with("javassist.") {
+            Engine::Javassist
+        } else if t.contains(".cglib.") {
+            Engine::Cglib
+        } else {
+            return None;
+        },
+    )
+}
+
+/// The engine that generates a class of this name (and its [`FamilyKind`]), if known.
+pub fn engine_of_class(name: &str, kind: FamilyKind) -> Option<Engine> {
+    Some(match kind {
+        FamilyKind::ReflectionMethodAccessor
+        | FamilyKind::ReflectionConstructorAccessor
+        | FamilyKind::SerializationConstructorAccessor => Engine::ReflectionAccessors,
+        FamilyKind::LambdaForm | FamilyKind::Lambda => Engine::LambdasAndHiddenClasses,
+        FamilyKind::DynamicProxy => Engine::DynamicProxy,
+        FamilyKind::Cglib => Engine::Cglib,
+        FamilyKind::ByteBuddy => Engine::ByteBuddy,
+        FamilyKind::Javassist => Engine::Javassist,
+        FamilyKind::GroovyScript | FamilyKind::GroovyClosure => Engine::Groovy,
+        _ if name.starts_with("org.mozilla.javascript.gen.") => Engine::Rhino,
+        _ if name.contains(".nashorn.internal.scripts.") => Engine::Nashorn,
+        _ if name.starts_with("com.googlecode.aviator.") || name.starts_with("AviatorScript_") => {
+            Engine::Aviator
+        }
+        _ => return None,
+    })
+}
+
+/// The key of a family that spans templates: the simple name's text before its first
+/// placeholder becomes `*` (`org.mozilla.javascript.gen.credit_note_js_<n>` and
+/// `org.mozilla.javascript.gen.invoice_js_<n>` are both `org.mozilla.javascript.gen.*_<n>`).
+/// `None` when the simple name starts with a placeholder or has none.
+///
+/// ```
+/// use oomsleuth::analyses::class_families::spanning_key;
+/// assert_eq!(
+///     spanning_key("org.mozilla.javascript.gen.credit_note_js_<n>").as_deref(),
+///     Some("org.mozilla.javascript.gen.*_<n>")
+/// );
+/// assert_eq!(spanning_key("Script<n>").as_deref(), Some("*<n>"));
+/// assert_eq!(spanning_key("a.B"), None);
+/// ```
+pub fn spanning_key(key: &str) -> Option<String> {
+    let (pkg, simple) = match key.rfind('.') {
+        Some(i) => (&key[..=i], &key[i + 1..]),
+        None => ("", key),
+    };
+    let at = simple.find(['<'])?;
+    if at == 0 {
+        return None;
+    }
+    // Keep the separator right before the placeholder (`_<n>`, `$<n>`).
+    let cut = match simple[..at].char_indices().last() {
+        Some((i, '_' | '$' | '-')) => i,
+        _ => at,
+    };
+    Some(format!("{pkg}*{}", &simple[cut..]))
+}
+
 /// The name after the last `.` (package dropped).
 fn simple_name(name: &str) -> &str {
     name.rsplit('.').next().unwrap_or(name)

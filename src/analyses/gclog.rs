@@ -28,6 +28,10 @@ pub struct GcLogAnalysis {
     pub heap_after_gc: Option<Growth>,
     /// Metaspace used after each collection that reports it.
     pub metaspace_after_gc: Option<Growth>,
+    /// Full GCs that freed less than a tenth of the heap they found: the heap holds live data.
+    pub full_gcs_freeing_little: usize,
+    /// Heap after the last full GC, as a share of the heap's capacity then (percent).
+    pub last_full_gc_percent_of_capacity: Option<f64>,
     /// `OutOfMemoryError` lines found in the log.
     pub oom: Vec<String>,
     /// The last collections (at most 20), oldest first.
@@ -41,6 +45,31 @@ pub struct CauseCount {
     pub cause: String,
     pub count: usize,
     pub full: usize,
+}
+
+/// A full GC that frees less than this share of the heap it found freed little.
+const LITTLE_FREED: f64 = 0.10;
+
+/// How many full GCs freed little, and how full the heap was after the last one (percent of
+/// capacity). Full GCs that keep finding a full heap of live data are the heap OOM's signature
+/// even when the live set no longer rises (it has reached the ceiling).
+fn full_gc_yield(events: &[GcEvent]) -> (usize, Option<f64>) {
+    let full: Vec<&GcEvent> = events.iter().filter(|e| e.full).collect();
+    let little = full
+        .iter()
+        .filter(|e| match (e.heap_before, e.heap_after) {
+            (Some(b), Some(a)) => b > 0 && (b.saturating_sub(a) as f64) < LITTLE_FREED * b as f64,
+            _ => false,
+        })
+        .count();
+    let last = full
+        .iter()
+        .rev()
+        .find_map(|e| match (e.heap_after, e.heap_capacity) {
+            (Some(a), Some(c)) if c > 0 => Some(100.0 * a as f64 / c as f64),
+            _ => None,
+        });
+    (little, last)
 }
 
 /// Analyses GC logs (rotated parts are ordered by their first timestamp, then joined).
@@ -87,6 +116,7 @@ pub fn analyze(inputs: &[&Input]) -> GcLogAnalysis {
         (p.len() >= min).then(|| growth(p, real, MIN_GROWTH, MIN_GROWTH_REL))
     };
     let heap_after_full_gc = g(&heap_full, 2);
+    let (full_gcs_freeing_little, last_full_gc_percent_of_capacity) = full_gc_yield(&events);
     let heap_after_gc = g(&heap_all, 2);
     let metaspace_after_gc = g(&meta, 2);
     let mut series = Vec::new();
@@ -146,6 +176,8 @@ pub fn analyze(inputs: &[&Input]) -> GcLogAnalysis {
         heap_after_full_gc,
         heap_after_gc,
         metaspace_after_gc,
+        full_gcs_freeing_little,
+        last_full_gc_percent_of_capacity,
         oom,
         last_collections: events.iter().rev().take(20).rev().cloned().collect(),
         series,

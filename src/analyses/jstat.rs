@@ -23,6 +23,9 @@ pub struct JstatAnalysis {
     pub metaspace_used: Option<Growth>,
     /// Old generation used (`OU`) at the rows right after a full GC (`FGC` went up).
     pub old_after_full_gc: Option<Growth>,
+    /// Old generation used at the rows right after any collection (`YGC` or `FGC` went up):
+    /// weaker than after full GCs (old regions keep garbage until a concurrent or full cycle).
+    pub old_after_gc: Option<Growth>,
     pub series: Vec<Series>,
     pub warnings: Vec<String>,
 }
@@ -133,18 +136,26 @@ pub fn analyze(inputs: &[&Input]) -> JstatAnalysis {
         .filter_map(|(t, tb, r)| Some((*t, kb(get(tb, r, "OU")?) as f64)))
         .collect();
     let mut ou_after_fgc = Vec::new();
+    let mut ou_after_gc = Vec::new();
     let mut last_fgc = None;
+    let mut last_ygc = None;
     for (t, tb, r) in &gc_rows {
         let fgc = get(tb, r, "FGC");
-        if let (Some(f), Some(prev)) = (fgc, last_fgc) {
-            if f > prev {
-                if let Some(o) = get(tb, r, "OU") {
-                    ou_after_fgc.push((*t, kb(o) as f64));
-                }
+        let ygc = get(tb, r, "YGC");
+        let rose = |now: Option<f64>, prev: Option<f64>| matches!((now, prev), (Some(n), Some(p)) if n > p);
+        if let Some(o) = get(tb, r, "OU") {
+            if rose(fgc, last_fgc) {
+                ou_after_fgc.push((*t, kb(o) as f64));
+            }
+            if rose(fgc, last_fgc) || rose(ygc, last_ygc) {
+                ou_after_gc.push((*t, kb(o) as f64));
             }
         }
         if fgc.is_some() {
             last_fgc = fgc;
+        }
+        if ygc.is_some() {
+            last_ygc = ygc;
         }
     }
     let t0 = gc_rows.first().map(|r| r.0).unwrap_or(0.0);
@@ -154,6 +165,8 @@ pub fn analyze(inputs: &[&Input]) -> JstatAnalysis {
     let metaspace_used = (mu.len() >= 2).then(|| growth(&mu, real, MIN_GROWTH, MIN_GROWTH_REL));
     let old_after_full_gc =
         (ou_after_fgc.len() >= 2).then(|| growth(&ou_after_fgc, real, MIN_GROWTH, MIN_GROWTH_REL));
+    let old_after_gc =
+        (ou_after_gc.len() >= 2).then(|| growth(&ou_after_gc, real, MIN_GROWTH, MIN_GROWTH_REL));
     for (name, p, g) in [
         ("jstat: Metaspace used (MU)", &mu, metaspace_used.as_ref()),
         ("jstat: Metaspace committed (MC)", &mc, None),
@@ -280,6 +293,7 @@ pub fn analyze(inputs: &[&Input]) -> JstatAnalysis {
         classes,
         metaspace_used,
         old_after_full_gc,
+        old_after_gc,
         series,
         warnings,
     }

@@ -10,6 +10,7 @@ pub mod dump_info;
 pub mod graph;
 pub mod histogram;
 pub mod inspect;
+pub mod metaspace_estimate;
 pub mod paths;
 pub mod reflection;
 pub mod report;

@@ -1,12 +1,16 @@
-//! Shortest strong paths from GC roots to an object: several, through distinct roots first.
+//! Shortest paths from GC roots to an object, strongest first: several, through distinct roots.
 //!
-//! A breadth-first search backwards from the object over inbound references (weak referents are
-//! not edges) reaches the GC roots nearest to it; each root found gives one shortest path.
+//! A breadth-first search backwards from the object over inbound references reaches the GC
+//! roots nearest to it; each root found gives one shortest path. Only paths as strong as the
+//! object's reachability are taken: for a strongly reachable object no step goes through a
+//! referent; for one that only a soft (weak...) reference keeps, the step through that referent
+//! is marked (`via` "referent (soft reference)").
 
 use super::describe::{object_ref, ObjectRef};
 use super::graph::Graph;
 use crate::heap::graph::{Csr, Node};
 use crate::heap::index::ObjectIndex;
+use crate::heap::reachability::{GARBAGE, LEVEL_NAMES};
 use serde::Serialize;
 use std::collections::VecDeque;
 
@@ -33,7 +37,19 @@ pub struct PathReport {
     pub schema: &'static str,
     pub target: ObjectRef,
     pub reachable: bool,
+    /// The target's strongest reachability (`strong`, `soft`, `weak`, `finalizer`, `phantom`;
+    /// `held_by_jvm` or `garbage` when no GC root reaches it).
+    pub reachability: &'static str,
     pub paths: Vec<RootPath>,
+}
+
+/// Whether a path to an object of reachability `level` may take the edge `from -> to`: not
+/// through a referent weaker than `level` (so a strong object gets a strong path).
+fn allowed(g: &Graph<'_, '_>, from: Node, to: Node, level: u8) -> bool {
+    g.heap
+        .index
+        .referent_edge(from, to)
+        .is_none_or(|k| k <= level)
 }
 
 /// Up to `max` shortest paths from distinct GC roots to `target`. `preds` is the transposed graph.
@@ -41,6 +57,7 @@ pub fn paths(g: &Graph<'_, '_>, preds: &Csr, target: ObjectIndex, max: usize) ->
     let index = g.heap.index;
     let n = index.len();
     let root = index.virtual_root();
+    let level = index.level(target);
     let is_root = {
         let mut v = vec![false; n];
         for &r in index.refs.successors(root) {
@@ -64,7 +81,11 @@ pub fn paths(g: &Graph<'_, '_>, preds: &Csr, target: ObjectIndex, max: usize) ->
             }
         }
         for &p in preds.successors(v) {
-            if (p as usize) < n && next[p as usize] == Node::MAX {
+            if (p as usize) < n
+                && next[p as usize] == Node::MAX
+                && index.level(p) <= level
+                && allowed(g, p, v, level)
+            {
                 next[p as usize] = v;
                 queue.push_back(p);
             }
@@ -95,6 +116,7 @@ pub fn paths(g: &Graph<'_, '_>, preds: &Csr, target: ObjectIndex, max: usize) ->
         schema: SCHEMA,
         target: object_ref(&g.heap, target),
         reachable: g.retention.is_reachable(target),
+        reachability: LEVEL_NAMES[level.min(GARBAGE) as usize],
         paths,
     }
 }
@@ -147,6 +169,7 @@ pub fn shortest_path_nodes(g: &Graph<'_, '_>, target: ObjectIndex) -> Option<Vec
     if !g.retention.is_reachable(target) || target == root {
         return None;
     }
+    let level = index.level(target);
     let mut chain = vec![target];
     let mut v = target;
     while let Some(d) = g.retention.idom(v) {
@@ -186,7 +209,7 @@ pub fn shortest_path_nodes(g: &Graph<'_, '_>, target: ObjectIndex) -> Option<Vec
                 }
             }
             limit = PREFERENCE_VISIT_LIMIT;
-        } else if index.refs.successors(from).contains(&to) {
+        } else if index.refs.successors(from).contains(&to) && allowed(g, from, to, level) {
             nodes.push(to);
             continue;
         }
@@ -197,7 +220,7 @@ pub fn shortest_path_nodes(g: &Graph<'_, '_>, target: ObjectIndex) -> Option<Vec
         let mut found = false;
         'bfs: while let Some(x) = queue.pop_front() {
             for &y in index.refs.successors(x) {
-                if parent.contains_key(&y) {
+                if parent.contains_key(&y) || !allowed(g, x, y, level) {
                     continue;
                 }
                 parent.insert(y, x);

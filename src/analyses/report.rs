@@ -2,7 +2,7 @@
 //! summary, leak suspects with their stories, the largest collections, wasted memory, and (for
 //! the HTML report) an aggregated dominator tree and the details of every object it mentions.
 
-use super::classloaders::{class_loader_suspects, Thresholds};
+use super::classloaders::{class_loader_suspects_with, Thresholds};
 use super::collections::{self, CollectionRow};
 use super::describe::{node_ref, object_ref, ObjectRef};
 use super::dump_info::{Assumptions, DumpInfo};
@@ -88,6 +88,9 @@ pub struct Options {
     pub rows: usize,
     /// Build the flame graph and object details (for the HTML report).
     pub details: bool,
+    /// The JVM's own Metaspace per loader type (`VM.classloader_stats`/`VM.metaspace` given
+    /// beside the dump): class-loader suspects use it instead of estimates.
+    pub jvm_metaspace: Option<crate::formats::logs::metaspace::JvmMetaspace>,
 }
 
 impl Default for Options {
@@ -97,6 +100,7 @@ impl Default for Options {
             class_loaders: Thresholds::default(),
             rows: 20,
             details: false,
+            jvm_metaspace: None,
         }
     }
 }
@@ -116,6 +120,10 @@ pub struct Summary {
     pub gc_roots: BTreeMap<&'static str, u64>,
     pub unreachable_objects: u64,
     pub unreachable_bytes: u64,
+    /// Reachable plus held by the JVM, not in the dump (see `heap.live_bytes`).
+    pub live_objects: u64,
+    pub live_bytes: u64,
+    pub reachability: super::graph::Reachability,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -232,11 +240,13 @@ pub fn analyze(
     let mut suspects = suspects::find(g, children, kinds, &opts.suspects);
     clock.lap("suspects");
     // Metaspace findings (class loaders, generated classes) follow the heap suspects.
-    for c in class_loader_suspects(g, &opts.class_loaders) {
+    for c in class_loader_suspects_with(g, &opts.class_loaders, opts.jvm_metaspace.as_ref()) {
         if suspects.len() >= opts.suspects.max_suspects {
             break;
         }
-        suspects.push(Suspect::from_class_loaders(suspects.len() + 1, c));
+        let mut s = Suspect::from_class_loaders(suspects.len() + 1, c);
+        s.retained_percent = pct(s.retained_bytes);
+        suspects.push(s);
     }
     clock.lap("classloaders");
 
@@ -312,6 +322,9 @@ pub fn analyze(
         gc_roots: totals.gc_roots.clone(),
         unreachable_objects: totals.unreachable_objects,
         unreachable_bytes: totals.unreachable_bytes,
+        live_objects: totals.live_objects,
+        live_bytes: totals.live_bytes,
+        reachability: totals.reachability,
     };
 
     let mut report = Report {

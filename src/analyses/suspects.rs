@@ -192,7 +192,8 @@ impl Suspect {
             rank,
             pattern: Pattern::ClassLoaders,
             title: c.title.clone(),
-            retained_bytes: 0,
+            // The heap the loaders keep; their Metaspace is in `class_loader.counts`.
+            retained_bytes: c.counts.retained_bytes,
             retained_percent: 0.0,
             holder: c.path.last().map(|s| s.object.clone()),
             instances: c.counts.loaders,

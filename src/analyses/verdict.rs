@@ -14,7 +14,8 @@ use crate::analyses::classlog::{self, ClassLogAnalysis};
 use crate::analyses::gclog::{self, GcLogAnalysis};
 use crate::analyses::jstat::{self, JstatAnalysis};
 use crate::analyses::native::{self, MapsAnalysis, NmtAnalysis, MIN_GROWTH};
-use crate::analyses::series::{read_inputs, Ignored, Series};
+use crate::analyses::series::{read_inputs, Ignored, Input, Series};
+use crate::formats::logs::metaspace::{self, JvmMetaspace};
 use crate::formats::logs::LogKind;
 use anyhow::{bail, Result};
 use serde::Serialize;
@@ -47,10 +48,53 @@ impl Area {
     }
 }
 
+/// What a piece of evidence measured. The decision reads this, never the sentence in `what`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Signal {
+    /// An NMT category's committed memory grew.
+    NmtCommitted { category: String },
+    /// Anonymous RSS grew and no NMT was given to split it.
+    RssWithoutNmt,
+    /// Resident memory beyond NMT's committed total grew: memory NMT does not track.
+    RssBeyondNmt,
+    /// The heap left after full GCs rose: the live set grows.
+    HeapAfterFullGc,
+    /// The heap left after every collection rose; `confirmed` when full GCs freed little too
+    /// (else old regions may only be holding garbage until a concurrent or full cycle).
+    HeapAfterGc { confirmed: bool },
+    /// Full GCs keep finding a heap full of live data (they free little).
+    FullGcsFreeLittle,
+    /// Metaspace after GC (GC log) rose.
+    MetaspaceAfterGc,
+    /// jstat's Metaspace used (`MU`) rose.
+    MetaspaceUsed,
+    /// jstat's old generation after full GCs rose.
+    OldAfterFullGc,
+    /// jstat's old generation after any collection rose (weaker).
+    OldAfterGc,
+    /// More classes loaded than unloaded (jstat `-class`).
+    ClassesLoaded,
+    /// A class family keeps growing (class log).
+    ClassFamily { family: String },
+}
+
+/// NMT's compiler categories: arenas the JIT fills while compiling and returns afterwards.
+const JIT_SCRATCH: [&str; 2] = ["Arena Chunk", "Compiler"];
+
+impl Signal {
+    /// JIT scratch (NMT's Arena Chunk and Compiler) swells during bursts of compilation and is
+    /// handed back: it decides only when nothing that stays grew.
+    pub fn is_jit_scratch(&self) -> bool {
+        matches!(self, Signal::NmtCommitted { category } if JIT_SCRATCH.contains(&category.as_str()))
+    }
+}
+
 /// One file's (or one analysis') testimony.
 #[derive(Clone, Debug, Serialize)]
 pub struct Evidence {
     pub area: Area,
+    pub signal: Signal,
     /// `nmt`, `pmap`, `gclog`, `classlog`, `jstat`.
     pub source: &'static str,
     pub files: Vec<String>,
@@ -79,8 +123,47 @@ pub struct Verdict {
     pub per_hour: Option<f64>,
     /// All evidence, for every area, strongest first.
     pub evidence: Vec<Evidence>,
+    /// With a heap dump among the inputs: the suspect of the dump that explains the growing area
+    /// (see [`join`]).
+    pub explained_by: Option<ExplainedBy>,
     /// What to capture next.
     pub capture_next: Vec<String>,
+}
+
+/// The dump's suspect that explains the growing area.
+#[derive(Clone, Debug, Serialize)]
+pub struct ExplainedBy {
+    /// The suspect's rank in the dump's report (1-based).
+    pub rank: usize,
+    pub title: String,
+}
+
+/// What `join` needs of one suspect of the dump: its rank, title and whether it is about class
+/// loaders (Metaspace) or the heap.
+pub struct SuspectArea<'a> {
+    pub rank: usize,
+    pub title: &'a str,
+    pub metaspace: bool,
+}
+
+/// One story for a dump and its logs: a heap verdict points at the dump's first heap suspect, a
+/// Metaspace verdict at its first class-loader suspect (they come ranked). The summary names it.
+pub fn join(v: &mut Verdict, suspects: &[SuspectArea<'_>]) {
+    let want_metaspace = match v.area {
+        Area::Heap => false,
+        Area::Metaspace => true,
+        _ => return,
+    };
+    if let Some(s) = suspects.iter().find(|s| s.metaspace == want_metaspace) {
+        v.summary.push_str(&format!(
+            "; in the heap dump: suspect {} ({})",
+            s.rank, s.title
+        ));
+        v.explained_by = Some(ExplainedBy {
+            rank: s.rank,
+            title: s.title.to_string(),
+        });
+    }
 }
 
 /// The JSON contract of `oomsleuth diagnose` (and the non-heap part of `analyze`).
@@ -97,6 +180,10 @@ pub struct VerdictReport {
     pub gclog: Option<GcLogAnalysis>,
     pub classlog: Option<ClassLogAnalysis>,
     pub jstat: Option<JstatAnalysis>,
+    /// The JVM's own Metaspace per loader type, from a `VM.classloader_stats` or `VM.metaspace`
+    /// output among the inputs (the last one given; per-type rows preferred). Beside a heap dump,
+    /// `analyze` uses these figures instead of its estimates.
+    pub jvm_metaspace: Option<JvmMetaspace>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -133,6 +220,8 @@ pub fn analyze_files(paths_in: &[PathBuf]) -> Result<VerdictReport> {
     let gc_in = inputs.of(&[LogKind::GcLog]);
     let cl_in = inputs.of(&[LogKind::ClassLog]);
     let js_in = inputs.of(&[LogKind::Jstat]);
+    let jvm_metaspace =
+        jvm_metaspace(&inputs.of(&[LogKind::ClassLoaderStats, LogKind::VmMetaspace]));
     let nmt = (!nmt_in.is_empty()).then(|| native::nmt(&nmt_in));
     // smaps_rollup and pmap of one run are two views of one series: prefer pmap (it has mappings).
     let maps = if maps_in.iter().any(|i| i.kind == LogKind::Pmap) {
@@ -152,165 +241,28 @@ pub fn analyze_files(paths_in: &[PathBuf]) -> Result<VerdictReport> {
 
     let mut ev: Vec<Evidence> = Vec::new();
     if let Some(n) = &nmt {
-        for g in n.growth.iter().filter(|g| g.growing) {
-            let area = nmt_area(&g.name);
-            let mut what = format!(
-                "NMT {} committed grew {} ({} -> {})",
-                g.name,
-                mib(g.committed_delta as f64),
-                mib(g.committed_first as f64),
-                mib(g.committed_last as f64)
-            );
-            if let Some(c) = g.classes_delta.filter(|c| *c != 0) {
-                what.push_str(&format!(", {c:+} classes"));
-            }
-            if let Some(t) = g.threads_delta.filter(|t| *t != 0) {
-                what.push_str(&format!(", {t:+} threads"));
-            }
-            if g.name == "Java Heap" {
-                what.push_str(" (the heap expanding, not necessarily live data)");
-            }
-            ev.push(Evidence {
-                area,
-                source: "nmt",
-                files: paths(&n.files),
-                what,
-                bytes: Some(g.committed_delta),
-                per_hour: g.per_hour,
-            });
-        }
+        nmt_evidence(n, &mut ev);
     }
     if let Some(m) = &maps {
-        let nmt_total = nmt
-            .as_ref()
-            .and_then(|n| n.series.iter().find(|s| s.name == "nmt: total committed"));
-        let nmt_delta = nmt_total.map(|s| s.v.last().unwrap_or(&0.0) - s.v.first().unwrap_or(&0.0));
-        let anon = m.series.iter().find(|s| s.name == "maps: anonymous RSS");
-        if let Some(g) = m.anon_rss_growth.as_ref().filter(|g| g.growing) {
-            // Resident memory NMT tracks is at most what NMT calls committed: only resident
-            // memory beyond NMT's committed total is memory NMT does not see. Its growth is the
-            // signal; RSS growing into memory committed earlier (a heap being touched) is not.
-            let unexplained = match (anon, nmt_total) {
-                (Some(a), Some(n)) => {
-                    let excess = |av: Option<&f64>, nv: Option<&f64>| {
-                        (av.copied().unwrap_or(0.0) - nv.copied().unwrap_or(0.0)).max(0.0)
-                    };
-                    excess(a.v.last(), n.v.last()) - excess(a.v.first(), n.v.first())
-                }
-                _ => g.delta - nmt_delta.unwrap_or(0.0).max(0.0),
-            };
-            let arenas = match (m.arenas_first, m.arenas_last) {
-                (Some(a), Some(b)) => format!("; glibc malloc arenas {a} -> {b}"),
-                _ => String::new(),
-            };
-            if nmt_delta.is_none() {
-                ev.push(Evidence { area: Area::Native, source: "pmap", files: paths(&m.files), what: format!("anonymous RSS grew {} (no NMT given to tell heap, Metaspace and malloc apart){arenas}", mib(g.delta)), bytes: Some(g.delta as i64), per_hour: g.per_hour });
-            } else if unexplained >= MIN_GROWTH && unexplained >= 0.25 * g.delta {
-                ev.push(Evidence { area: Area::Native, source: "pmap", files: paths(&m.files), what: format!("anonymous RSS grew {}; resident memory beyond NMT's committed total grew {}: native memory NMT does not track (zlib Inflater/Deflater, JNI libraries, the allocator's own caching){arenas}", mib(g.delta), mib(unexplained)), bytes: Some(unexplained as i64), per_hour: g.per_hour });
-            }
-        }
+        maps_evidence(m, nmt.as_ref(), &mut ev);
     }
     if let Some(g) = &gclog {
-        if let Some(h) = g.heap_after_full_gc.as_ref().filter(|h| h.growing) {
-            ev.push(Evidence { area: Area::Heap, source: "gclog", files: paths(&g.files), what: format!("heap after full GC grew {} ({} -> {}) over {} full GCs: live data keeps rising", mib(h.delta), mib(h.first), mib(h.last), g.full_collections), bytes: Some(h.delta as i64), per_hour: h.per_hour });
-        } else if let Some(h) = g
-            .heap_after_gc
-            .as_ref()
-            .filter(|h| h.growing && g.full_collections < 2)
-        {
-            ev.push(Evidence {
-                area: Area::Heap,
-                source: "gclog",
-                files: paths(&g.files),
-                what: format!(
-                    "heap after GC grew {} (no full GCs to confirm it is live data)",
-                    mib(h.delta)
-                ),
-                bytes: Some(h.delta as i64 / 2),
-                per_hour: h.per_hour,
-            });
-        }
-        if let Some(h) = g.metaspace_after_gc.as_ref().filter(|h| h.growing) {
-            ev.push(Evidence {
-                area: Area::Metaspace,
-                source: "gclog",
-                files: paths(&g.files),
-                what: format!(
-                    "Metaspace after GC grew {} ({} -> {})",
-                    mib(h.delta),
-                    mib(h.first),
-                    mib(h.last)
-                ),
-                bytes: Some(h.delta as i64),
-                per_hour: h.per_hour,
-            });
-        }
+        gclog_evidence(g, &mut ev);
     }
     if let Some(j) = &jstat {
-        if let Some(h) = j.metaspace_used.as_ref().filter(|h| h.growing) {
-            ev.push(Evidence { area: Area::Metaspace, source: "jstat", files: paths(&j.files), what: format!("Metaspace used (MU) grew {} ({} -> {}); jstat's M% is used/committed and hides this", mib(h.delta), mib(h.first), mib(h.last)), bytes: Some(h.delta as i64), per_hour: h.per_hour });
-        }
-        if let Some(h) = j.old_after_full_gc.as_ref().filter(|h| h.growing) {
-            ev.push(Evidence {
-                area: Area::Heap,
-                source: "jstat",
-                files: paths(&j.files),
-                what: format!("old generation after full GC grew {}", mib(h.delta)),
-                bytes: Some(h.delta as i64),
-                per_hour: h.per_hour,
-            });
-        }
-        if let Some(c) = j.classes.as_ref().filter(|c| c.live.growing) {
-            ev.push(Evidence {
-                area: Area::Metaspace,
-                source: "jstat",
-                files: paths(&j.files),
-                what: format!(
-                    "{} more classes loaded than unloaded ({} -> {} live)",
-                    c.live.delta as i64, c.live.first as i64, c.live.last as i64
-                ),
-                bytes: None,
-                per_hour: c.live.per_hour,
-            });
-        }
+        jstat_evidence(j, &mut ev);
     }
     let mut class_family = None;
     if let Some(c) = &classlog {
-        // A JVM loads hundreds of distinct classes while it warms up: only a family that keeps growing
-        // (many classes of one shape, still loaded) is evidence of a class leak.
-        if c.live.growing && c.growing_family.is_some() {
-            class_family = c.growing_family.clone();
-            let fam = c
-                .growing_family
-                .as_ref()
-                .and_then(|f| c.by_family.iter().find(|g| &g.key == f));
-            let what = match fam {
-                Some(f) => format!(
-                    "{} classes loaded, {} unloaded; family {} keeps {} live (e.g. {})",
-                    c.loaded, c.unloaded, f.key, f.live, f.example
-                ),
-                None => format!(
-                    "{} classes loaded, {} unloaded: {} more stay loaded",
-                    c.loaded, c.unloaded, c.live.delta as i64
-                ),
-            };
-            ev.push(Evidence {
-                area: Area::Metaspace,
-                source: "classlog",
-                files: paths(&c.files),
-                what,
-                bytes: None,
-                per_hour: c.live.per_hour,
-            });
-        }
+        class_family = classlog_evidence(c, &mut ev);
     }
     // The winner: the most bytes of growth; evidence in counts only (class logs) backs an area but
     // decides only when nothing measured bytes.
-    // JIT scratch (NMT's Arena Chunk and Compiler) swells during bursts of compilation and is
-    // handed back: it decides only when nothing that stays grew.
+    // JIT scratch decides only when nothing that stays grew (see `Signal::is_jit_scratch`).
     ev.sort_by(|a, b| {
-        is_jit_scratch(a)
-            .cmp(&is_jit_scratch(b))
+        a.signal
+            .is_jit_scratch()
+            .cmp(&b.signal.is_jit_scratch())
             .then(b.bytes.unwrap_or(-1).cmp(&a.bytes.unwrap_or(-1)))
             .then(a.source.cmp(b.source))
     });
@@ -412,6 +364,7 @@ pub fn analyze_files(paths_in: &[PathBuf]) -> Result<VerdictReport> {
             growth_bytes,
             per_hour,
             evidence: ev,
+            explained_by: None,
             capture_next,
         },
         series,
@@ -420,21 +373,261 @@ pub fn analyze_files(paths_in: &[PathBuf]) -> Result<VerdictReport> {
         gclog,
         classlog,
         jstat,
+        jvm_metaspace,
     })
 }
 
-/// The area an NMT category belongs to.
-/// NMT's compiler categories: arenas the JIT fills while compiling and returns afterwards.
-const JIT_SCRATCH: [&str; 2] = ["Arena Chunk", "Compiler"];
-
-/// Whether evidence is growth of an NMT JIT-scratch category (its text names the category).
-fn is_jit_scratch(e: &Evidence) -> bool {
-    e.source == "nmt"
-        && JIT_SCRATCH
-            .iter()
-            .any(|c| e.what.starts_with(&format!("NMT {c} committed")))
+/// The JVM's Metaspace figures of the last `VM.classloader_stats` or `VM.metaspace` input that
+/// has rows per loader type, else of the last one.
+fn jvm_metaspace(inputs: &[&Input]) -> Option<JvmMetaspace> {
+    let parsed: Vec<JvmMetaspace> = inputs
+        .iter()
+        .map(|i| match i.kind {
+            LogKind::ClassLoaderStats => metaspace::parse_classloader_stats(&i.text),
+            _ => metaspace::parse_vm_metaspace(&i.text),
+        })
+        .collect();
+    let with_rows = parsed.iter().rposition(|m| !m.by_type.is_empty());
+    let k = with_rows.or_else(|| parsed.iter().rposition(|m| m.chunk_bytes.is_some()))?;
+    parsed.into_iter().nth(k)
 }
 
+fn nmt_evidence(n: &NmtAnalysis, ev: &mut Vec<Evidence>) {
+    for g in n.growth.iter().filter(|g| g.growing) {
+        let area = nmt_area(&g.name);
+        let mut what = format!(
+            "NMT {} committed grew {} ({} -> {})",
+            g.name,
+            mib(g.committed_delta as f64),
+            mib(g.committed_first as f64),
+            mib(g.committed_last as f64)
+        );
+        if let Some(c) = g.classes_delta.filter(|c| *c != 0) {
+            what.push_str(&format!(", {c:+} classes"));
+        }
+        if let Some(t) = g.threads_delta.filter(|t| *t != 0) {
+            what.push_str(&format!(", {t:+} threads"));
+        }
+        if g.name == "Java Heap" {
+            what.push_str(" (the heap expanding, not necessarily live data)");
+        }
+        ev.push(Evidence {
+            area,
+            signal: Signal::NmtCommitted {
+                category: g.name.clone(),
+            },
+            source: "nmt",
+            files: paths(&n.files),
+            what,
+            bytes: Some(g.committed_delta),
+            per_hour: g.per_hour,
+        });
+    }
+}
+
+fn maps_evidence(m: &MapsAnalysis, nmt: Option<&NmtAnalysis>, ev: &mut Vec<Evidence>) {
+    let nmt_total = nmt.and_then(|n| n.series.iter().find(|s| s.name == "nmt: total committed"));
+    let nmt_delta = nmt_total.map(|s| s.v.last().unwrap_or(&0.0) - s.v.first().unwrap_or(&0.0));
+    let anon = m.series.iter().find(|s| s.name == "maps: anonymous RSS");
+    let Some(g) = m.anon_rss_growth.as_ref().filter(|g| g.growing) else {
+        return;
+    };
+    // Resident memory NMT tracks is at most what NMT calls committed: only resident memory beyond
+    // NMT's committed total is memory NMT does not see. Its growth is the signal; RSS growing into
+    // memory committed earlier (a heap being touched) is not.
+    let unexplained = match (anon, nmt_total) {
+        (Some(a), Some(n)) => {
+            let excess = |av: Option<&f64>, nv: Option<&f64>| {
+                (av.copied().unwrap_or(0.0) - nv.copied().unwrap_or(0.0)).max(0.0)
+            };
+            excess(a.v.last(), n.v.last()) - excess(a.v.first(), n.v.first())
+        }
+        _ => g.delta - nmt_delta.unwrap_or(0.0).max(0.0),
+    };
+    let arenas = match (m.arenas_first, m.arenas_last) {
+        (Some(a), Some(b)) => format!("; glibc malloc arenas {a} -> {b}"),
+        _ => String::new(),
+    };
+    if nmt_delta.is_none() {
+        ev.push(Evidence { area: Area::Native, signal: Signal::RssWithoutNmt, source: "pmap", files: paths(&m.files), what: format!("anonymous RSS grew {} (no NMT given to tell heap, Metaspace and malloc apart){arenas}", mib(g.delta)), bytes: Some(g.delta as i64), per_hour: g.per_hour });
+    } else if unexplained >= MIN_GROWTH && unexplained >= 0.25 * g.delta {
+        ev.push(Evidence { area: Area::Native, signal: Signal::RssBeyondNmt, source: "pmap", files: paths(&m.files), what: format!("anonymous RSS grew {}; resident memory beyond NMT's committed total grew {}: native memory NMT does not track (zlib Inflater/Deflater, JNI libraries, the allocator's own caching){arenas}", mib(g.delta), mib(unexplained)), bytes: Some(unexplained as i64), per_hour: g.per_hour });
+    }
+}
+
+/// Share of the heap's capacity above which full GCs that free little mean a full heap.
+const FULL_HEAP_PERCENT: f64 = 80.0;
+
+/// The heap's evidence from GC logs: the live set after full GCs rising; else the heap after every
+/// collection rising (confirmed when full GCs free little, contradicted when two or more full GCs
+/// show no growth and free much); else full GCs that keep finding a full heap.
+fn gclog_evidence(g: &GcLogAnalysis, ev: &mut Vec<Evidence>) {
+    let files = paths(&g.files);
+    let little = g.full_gcs_freeing_little;
+    let full_heap = g
+        .last_full_gc_percent_of_capacity
+        .is_some_and(|p| p >= FULL_HEAP_PERCENT);
+    if let Some(h) = g.heap_after_full_gc.as_ref().filter(|h| h.growing) {
+        ev.push(Evidence {
+            area: Area::Heap,
+            signal: Signal::HeapAfterFullGc,
+            source: "gclog",
+            files: files.clone(),
+            what: format!(
+                "heap after full GC grew {} ({} -> {}) over {} full GCs: live data keeps rising",
+                mib(h.delta),
+                mib(h.first),
+                mib(h.last),
+                g.full_collections
+            ),
+            bytes: Some(h.delta as i64),
+            per_hour: h.per_hour,
+        });
+    } else if let Some(h) = g
+        .heap_after_gc
+        .as_ref()
+        .filter(|h| h.growing && (g.full_collections < 2 || little > 0))
+    {
+        let confirmed = little > 0;
+        let why = if confirmed {
+            format!("; {little} full GCs freed less than a tenth of the heap: it is live data")
+        } else {
+            " (no full GCs to confirm it is live data)".to_string()
+        };
+        ev.push(Evidence {
+            area: Area::Heap,
+            signal: Signal::HeapAfterGc { confirmed },
+            source: "gclog",
+            files: files.clone(),
+            what: format!(
+                "heap after GC grew {} ({} -> {}) over {} collections{why}",
+                mib(h.delta),
+                mib(h.first),
+                mib(h.last),
+                g.collections
+            ),
+            bytes: Some(if confirmed { h.delta } else { h.delta / 2.0 } as i64),
+            per_hour: h.per_hour,
+        });
+    } else if little >= 2 && full_heap {
+        let pct = g.last_full_gc_percent_of_capacity.unwrap_or(0.0);
+        let grew = g
+            .heap_after_gc
+            .as_ref()
+            .map(|h| h.delta.max(0.0))
+            .unwrap_or(0.0);
+        ev.push(Evidence {
+            area: Area::Heap,
+            signal: Signal::FullGcsFreeLittle,
+            source: "gclog",
+            files: files.clone(),
+            what: format!("{little} full GCs freed less than a tenth of the heap; the last left it {pct:.0}% full: live data fills the heap"),
+            bytes: Some(grew.max(MIN_GROWTH) as i64),
+            per_hour: None,
+        });
+    }
+    if let Some(h) = g.metaspace_after_gc.as_ref().filter(|h| h.growing) {
+        ev.push(Evidence {
+            area: Area::Metaspace,
+            signal: Signal::MetaspaceAfterGc,
+            source: "gclog",
+            files,
+            what: format!(
+                "Metaspace after GC grew {} ({} -> {})",
+                mib(h.delta),
+                mib(h.first),
+                mib(h.last)
+            ),
+            bytes: Some(h.delta as i64),
+            per_hour: h.per_hour,
+        });
+    }
+}
+
+fn jstat_evidence(j: &JstatAnalysis, ev: &mut Vec<Evidence>) {
+    if let Some(h) = j.metaspace_used.as_ref().filter(|h| h.growing) {
+        ev.push(Evidence { area: Area::Metaspace, signal: Signal::MetaspaceUsed, source: "jstat", files: paths(&j.files), what: format!("Metaspace used (MU) grew {} ({} -> {}); jstat's M% is used/committed and hides this", mib(h.delta), mib(h.first), mib(h.last)), bytes: Some(h.delta as i64), per_hour: h.per_hour });
+    }
+    let full = j.old_after_full_gc.as_ref();
+    if let Some(h) = full.filter(|h| h.growing) {
+        ev.push(Evidence {
+            area: Area::Heap,
+            signal: Signal::OldAfterFullGc,
+            source: "jstat",
+            files: paths(&j.files),
+            what: format!("old generation after full GC grew {}", mib(h.delta)),
+            bytes: Some(h.delta as i64),
+            per_hour: h.per_hour,
+        });
+    } else if let Some(h) = j
+        .old_after_gc
+        .as_ref()
+        .filter(|h| h.growing && full.is_none_or(|f| f.steps < 1))
+    {
+        ev.push(Evidence {
+            area: Area::Heap,
+            signal: Signal::OldAfterGc,
+            source: "jstat",
+            files: paths(&j.files),
+            what: format!(
+                "old generation after GC grew {} ({} -> {}; no full GCs to confirm it is live data)",
+                mib(h.delta),
+                mib(h.first),
+                mib(h.last)
+            ),
+            bytes: Some(h.delta as i64 / 2),
+            per_hour: h.per_hour,
+        });
+    }
+    if let Some(c) = j.classes.as_ref().filter(|c| c.live.growing) {
+        ev.push(Evidence {
+            area: Area::Metaspace,
+            signal: Signal::ClassesLoaded,
+            source: "jstat",
+            files: paths(&j.files),
+            what: format!(
+                "{} more classes loaded than unloaded ({} -> {} live)",
+                c.live.delta as i64, c.live.first as i64, c.live.last as i64
+            ),
+            bytes: None,
+            per_hour: c.live.per_hour,
+        });
+    }
+}
+
+/// A JVM loads hundreds of distinct classes while it warms up: only a family that keeps growing
+/// (many classes of one shape, still loaded) is evidence of a class leak. Returns that family.
+fn classlog_evidence(c: &ClassLogAnalysis, ev: &mut Vec<Evidence>) -> Option<String> {
+    if !(c.live.growing && c.growing_family.is_some()) {
+        return None;
+    }
+    let family = c.growing_family.clone()?;
+    let fam = c.by_family.iter().find(|g| g.key == family);
+    let what = match fam {
+        Some(f) => format!(
+            "{} classes loaded, {} unloaded; family {} keeps {} live (e.g. {})",
+            c.loaded, c.unloaded, f.key, f.live, f.example
+        ),
+        None => format!(
+            "{} classes loaded, {} unloaded: {} more stay loaded",
+            c.loaded, c.unloaded, c.live.delta as i64
+        ),
+    };
+    ev.push(Evidence {
+        area: Area::Metaspace,
+        signal: Signal::ClassFamily {
+            family: family.clone(),
+        },
+        source: "classlog",
+        files: paths(&c.files),
+        what,
+        bytes: None,
+        per_hour: c.live.per_hour,
+    });
+    Some(family)
+}
+
+/// The area an NMT category belongs to.
 fn nmt_area(category: &str) -> Area {
     match category {
         "Java Heap" => Area::Heap,
@@ -487,4 +680,126 @@ fn next_steps(area: Area, category: Option<&str>) -> Vec<String> {
         ],
     };
     v.into_iter().map(String::from).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gclog_of(lines: &[String]) -> GcLogAnalysis {
+        let input = Input {
+            path: "gc.log".into(),
+            kind: LogKind::GcLog,
+            text: lines.join("\n"),
+            mtime: None,
+        };
+        gclog::analyze(&[&input])
+    }
+
+    fn young(id: usize, t: f64, before: u64, after: u64) -> String {
+        format!("[{t:.3}s][info][gc] GC({id}) Pause Young (Normal) (G1 Evacuation Pause) {before}M->{after}M(128M) 3.000ms")
+    }
+
+    fn full(id: usize, t: f64, before: u64, after: u64) -> String {
+        format!("[{t:.3}s][info][gc] GC({id}) Pause Full (G1 Compaction Pause) {before}M->{after}M(128M) 90.000ms")
+    }
+
+    fn heap_evidence(g: &GcLogAnalysis) -> Vec<Evidence> {
+        let mut ev = vec![];
+        gclog_evidence(g, &mut ev);
+        ev.into_iter().filter(|e| e.area == Area::Heap).collect()
+    }
+
+    #[test]
+    fn live_set_rising_under_young_gcs_and_full_gcs_that_free_little_is_heap() {
+        // Heap after GC 7 -> 114 MiB over ten collections, then two full GCs that free little.
+        let mut lines: Vec<String> = (0..10)
+            .map(|k| young(k, 1.0 + k as f64, 20 + 12 * k as u64, 7 + 12 * k as u64))
+            .collect();
+        lines.push(full(10, 12.0, 120, 116));
+        lines.push(full(11, 13.0, 122, 118));
+        let g = gclog_of(&lines);
+        assert_eq!(g.full_gcs_freeing_little, 2);
+        let ev = heap_evidence(&g);
+        assert_eq!(ev.len(), 1, "{ev:#?}");
+        assert_eq!(ev[0].signal, Signal::HeapAfterGc { confirmed: true });
+        assert!(ev[0].bytes.unwrap() >= 100 << 20, "{ev:#?}");
+    }
+
+    #[test]
+    fn young_gcs_only_is_heap_but_weaker() {
+        let lines: Vec<String> = (0..10)
+            .map(|k| young(k, 1.0 + k as f64, 20 + 12 * k as u64, 7 + 12 * k as u64))
+            .collect();
+        let ev = heap_evidence(&gclog_of(&lines));
+        assert_eq!(ev[0].signal, Signal::HeapAfterGc { confirmed: false });
+        assert_eq!(ev[0].bytes, Some((54 << 20) as i64));
+    }
+
+    #[test]
+    fn full_gcs_that_free_much_contradict_young_gc_growth() {
+        // Old regions fill with garbage between full GCs, which take the heap back to 10 MiB.
+        let mut lines: Vec<String> = (0..8)
+            .map(|k| young(k, 1.0 + k as f64, 30 + 8 * k as u64, 10 + 8 * k as u64))
+            .collect();
+        lines.push(full(8, 10.0, 80, 10));
+        lines.push(full(9, 11.0, 80, 10));
+        assert!(heap_evidence(&gclog_of(&lines)).is_empty());
+    }
+
+    #[test]
+    fn a_full_heap_that_full_gcs_cannot_free_is_heap() {
+        let lines: Vec<String> = (0..4).map(|k| full(k, 1.0 + k as f64, 127, 125)).collect();
+        let ev = heap_evidence(&gclog_of(&lines));
+        assert_eq!(ev.len(), 1, "{ev:#?}");
+        assert_eq!(ev[0].signal, Signal::FullGcsFreeLittle);
+    }
+
+    #[test]
+    fn jit_scratch_is_typed() {
+        let s = Signal::NmtCommitted {
+            category: "Arena Chunk".into(),
+        };
+        assert!(s.is_jit_scratch());
+        assert!(!Signal::NmtCommitted {
+            category: "Class".into()
+        }
+        .is_jit_scratch());
+        assert!(!Signal::MetaspaceUsed.is_jit_scratch());
+    }
+
+    #[test]
+    fn join_points_the_verdict_at_the_suspect_of_its_area() {
+        let mut v = Verdict {
+            area: Area::Metaspace,
+            summary: "Metaspace grows".into(),
+            category: None,
+            call_sites: vec![],
+            class_family: None,
+            growth_bytes: None,
+            per_hour: None,
+            evidence: vec![],
+            explained_by: None,
+            capture_next: vec![],
+        };
+        let suspects = [
+            SuspectArea {
+                rank: 1,
+                title: "HashMap held by X.cache",
+                metaspace: false,
+            },
+            SuspectArea {
+                rank: 2,
+                title: "Class loader per call",
+                metaspace: true,
+            },
+        ];
+        join(&mut v, &suspects);
+        assert_eq!(v.explained_by.as_ref().map(|e| e.rank), Some(2));
+        assert!(v.summary.ends_with("suspect 2 (Class loader per call)"));
+        v.area = Area::Heap;
+        v.explained_by = None;
+        join(&mut v, &suspects);
+        assert_eq!(v.explained_by.map(|e| e.rank), Some(1));
+    }
 }

@@ -1,6 +1,11 @@
-//! Memory that holds nothing useful: duplicate strings, empty and sparse collections, boxed
-//! primitives and arrays whose tail is never used, each with the bytes it costs and the classes
-//! that own it (the nearest application object above it in the dominator tree).
+//! Memory a fix would free: duplicate strings, empty and sparse collections, boxed primitives and
+//! reference arrays whose tail was never written, each with the bytes it costs, its share of the
+//! heap, the classes that own it (the nearest application object above it in the dominator tree)
+//! and the path from a GC root to an owner of its biggest share.
+//!
+//! Primitive arrays are never waste, however many zeros they hold: a zero-filled read buffer, a
+//! `BufferedWriter`'s `char[]` or a pooled `byte[]` is memory in use, and nothing in the dump tells
+//! a buffer waiting for data from one that is too big.
 
 use super::collections::{Kind, Kinds};
 use super::describe::quote;
@@ -34,7 +39,12 @@ pub struct OwnerRow {
 pub struct WasteGroup {
     pub objects: u64,
     pub wasted_bytes: u64,
+    /// `wasted_bytes` as a share of the live heap.
+    pub percent_of_heap: f64,
     pub owners: Vec<OwnerRow>,
+    /// Path from a GC root to one owner of the biggest share (`static Config.INSTANCE ->
+    /// Registry.byIp -> ...`); null when nothing is wasted or no owner is reachable.
+    pub holder: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -50,8 +60,12 @@ pub struct DuplicateStrings {
     pub strings: u64,
     pub distinct_values: u64,
     pub wasted_bytes: u64,
+    /// `wasted_bytes` as a share of the live heap.
+    pub percent_of_heap: f64,
     pub top: Vec<DuplicateString>,
     pub owners: Vec<OwnerRow>,
+    /// As [`WasteGroup::holder`].
+    pub holder: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -66,7 +80,9 @@ pub struct Waste {
     pub sparse_collections: WasteGroup,
     /// `Integer`, `Long`, ... objects: the bytes beyond the primitive value they box.
     pub boxed_primitives: WasteGroup,
-    /// Arrays of 1 KiB or more whose second half or more is zeros or nulls, never written.
+    /// Reference arrays of 1 KiB or more whose second half or more is nulls, never written, and
+    /// that no collection owns (collections' tables count as sparse collections). Primitive
+    /// arrays are not counted: their zeros are data or room a buffer is using.
     pub oversized_arrays: WasteGroup,
 }
 
@@ -76,24 +92,47 @@ struct Owners<'g, 's, 'a> {
 }
 
 impl Owners<'_, '_, '_> {
-    /// The nearest object above `o` that is not plumbing (its class), at most 8 levels up.
-    fn owner(&self, o: Node) -> ClassIndex {
+    /// The nearest object above `o` that is not plumbing, at most 8 levels up (`None`: the GC
+    /// roots).
+    fn owner_node(&self, o: Node) -> Option<Node> {
         let heap = &self.g.heap;
         let n = heap.index.len();
         let mut v = o;
         for _ in 0..8 {
-            let Some(p) = self.g.retention.idom(v) else {
-                return NO_CLASS;
-            };
+            let p = self.g.retention.idom(v)?;
             if p as usize >= n {
-                return NO_CLASS;
+                return None;
             }
             match self.kinds.object(heap, p) {
-                Kind::Other => return heap.class(p),
+                Kind::Other => return Some(p),
                 _ => v = p,
             }
         }
-        heap.class(v)
+        Some(v)
+    }
+
+    /// The class of [`owner_node`](Self::owner_node) (`NO_CLASS` for the GC roots).
+    fn owner(&self, o: Node) -> ClassIndex {
+        self.owner_node(o)
+            .map(|p| self.g.heap.class(p))
+            .unwrap_or(NO_CLASS)
+    }
+
+    /// The path summary to an owner of the biggest share (`rows[0]`): the first item owned by
+    /// that class, so one path search per category.
+    fn holder(&self, items: &[(Node, u64)], rows: &[OwnerRow]) -> Option<String> {
+        let top = rows.first()?;
+        let classes = &self.g.heap.snap.classes;
+        let owner = items.iter().find_map(|&(o, _)| {
+            let p = self.owner_node(o)?;
+            (classes.get(self.g.heap.class(p)).name == top.class).then_some(p)
+        })?;
+        let steps = super::paths::shortest_path(self.g, owner)?;
+        Some(super::classloaders::summarize(
+            &steps,
+            super::classloaders::Reachability::Strong,
+            false,
+        ))
     }
 
     /// Owner classes by wasted bytes. Finding an owner is a walk up the dominator tree (random
@@ -147,11 +186,19 @@ impl Owners<'_, '_, '_> {
     }
 
     fn group(&self, items: &[(Node, u64)]) -> WasteGroup {
+        let owners = self.rows(items);
+        let wasted_bytes = items.iter().map(|x| x.1).sum();
         WasteGroup {
             objects: items.len() as u64,
-            wasted_bytes: items.iter().map(|x| x.1).sum(),
-            owners: self.rows(items),
+            wasted_bytes,
+            percent_of_heap: self.percent(wasted_bytes),
+            holder: self.holder(items, &owners),
+            owners,
         }
+    }
+
+    fn percent(&self, bytes: u64) -> f64 {
+        100.0 * bytes as f64 / self.g.total_retained().max(1) as f64
     }
 }
 
@@ -228,10 +275,8 @@ pub fn waste(g: &Graph<'_, '_>, kinds: &Kinds, sizes: &[(ObjectIndex, u64, Optio
                     return None;
                 }
             }
+            // Only reference arrays: a primitive array's zeros are data or a buffer's room.
             let (data, unit) = match heap.record(o)? {
-                SubRecord::PrimitiveArray(a) => {
-                    (a.data, a.element_type.hprof_size(heap.snap.dir.id_size()))
-                }
                 SubRecord::ObjectArray(a) => (a.elements, heap.snap.dir.id_size() as usize),
                 _ => return None,
             };
@@ -305,8 +350,10 @@ fn duplicate_strings(g: &Graph<'_, '_>, owners: &Owners<'_, '_, '_>) -> Duplicat
         strings: 0,
         distinct_values: 0,
         wasted_bytes: 0,
+        percent_of_heap: 0.0,
         top: vec![],
         owners: vec![],
+        holder: None,
     };
     let Some(string_class) = heap.snap.classes.find("java.lang.String") else {
         return empty;
@@ -378,12 +425,16 @@ fn duplicate_strings(g: &Graph<'_, '_>, owners: &Owners<'_, '_, '_>) -> Duplicat
             wasted_bytes: wasted,
         })
         .collect();
+    let wasted_bytes = wasted_items.iter().map(|x| x.1).sum();
+    let rows = owners.rows(&wasted_items);
     DuplicateStrings {
         strings,
         distinct_values: distinct,
-        wasted_bytes: wasted_items.iter().map(|x| x.1).sum(),
+        wasted_bytes,
+        percent_of_heap: owners.percent(wasted_bytes),
         top,
-        owners: owners.rows(&wasted_items),
+        holder: owners.holder(&wasted_items, &rows),
+        owners: rows,
     }
 }
 

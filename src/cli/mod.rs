@@ -102,6 +102,10 @@ enum Command {
         /// Count objects no GC root reaches, as roots of their own (as MAT's option does).
         #[arg(long)]
         keep_unreachable: bool,
+        /// Referents of soft, weak, final and phantom references are not edges: what a GC under
+        /// memory pressure would leave (the strong-only view).
+        #[arg(long)]
+        strong_only: bool,
         /// Neither read nor write the index cache.
         #[arg(long)]
         no_cache: bool,
@@ -232,6 +236,10 @@ struct GraphArgs {
     /// Count objects no GC root reaches, as roots of their own (as MAT's option does).
     #[arg(long)]
     keep_unreachable: bool,
+    /// Referents of soft, weak, final and phantom references are not edges: what a GC under
+    /// memory pressure would leave (the strong-only view).
+    #[arg(long)]
+    strong_only: bool,
     /// Neither read nor write the index cache.
     #[arg(long)]
     no_cache: bool,
@@ -407,7 +415,10 @@ fn with_graph<T>(
         overrides(&args.dump),
         (!args.no_cache).then_some(&location),
         &scratch,
-        args.keep_unreachable,
+        crate::heap::reachability::GraphOptions {
+            keep_unreachable: args.keep_unreachable,
+            strong_only: args.strong_only,
+        },
         env.progress.as_ref(),
     )?;
     warn_to_stderr(&snap, json);
@@ -453,6 +464,7 @@ fn dispatch(cmd: Command, env: &Env) -> Result<(String, i32)> {
         paths,
         compressed_oops,
         keep_unreachable,
+        strong_only,
         no_cache,
         threshold,
         min_retained,
@@ -517,6 +529,7 @@ fn dispatch(cmd: Command, env: &Env) -> Result<(String, i32)> {
                 compressed_oops,
             },
             keep_unreachable,
+            strong_only,
             no_cache,
         };
         return with_graph(&graph, env, json, |g| {
@@ -530,10 +543,22 @@ fn dispatch(cmd: Command, env: &Env) -> Result<(String, i32)> {
                     max_suspects,
                 },
                 details: html.is_some(),
+                jvm_metaspace: native.as_ref().and_then(|v| v.jvm_metaspace.clone()),
                 ..Default::default()
             };
             let mut r = report::analyze(g, children, &opts, env.progress.as_ref());
-            if let Some(v) = native {
+            if let Some(mut v) = native {
+                // One story: the verdict names the dump's suspect that explains the growing area.
+                let areas: Vec<crate::analyses::verdict::SuspectArea> = r
+                    .suspects
+                    .iter()
+                    .map(|s| crate::analyses::verdict::SuspectArea {
+                        rank: s.rank,
+                        title: &s.title,
+                        metaspace: s.class_loader.is_some(),
+                    })
+                    .collect();
+                crate::analyses::verdict::join(&mut v.verdict, &areas);
                 r.verdict = Some(v.verdict.clone());
                 r.native = Some(v);
             }

@@ -2,7 +2,7 @@
 //! census pass found, saved after the first command so later commands on the same dump skip
 //! every whole-heap pass.
 //!
-//! File layout (version 5): the `OOMSLEUTH-INDEX` magic, the format version, a key (the dump's
+//! File layout (version 6): the `OOMSLEUTH-INDEX` magic, the format version, a key (the dump's
 //! size, mtime and a hash of every byte of it, plus every option that changes the result), a
 //! table of sections, then the sections themselves, each an array of native little-endian
 //! integers starting on a 64-byte boundary (in any order, with gaps of zeros), and
@@ -22,6 +22,7 @@ use super::dominators::{DominatorTree, NONE};
 use super::fxhash::new_map;
 use super::graph::Csr;
 use super::index::{HeapIndex, IdLookup, Root};
+use super::reachability::GraphOptions;
 use super::retained::Retention;
 use super::snapshot::{LoadError, Progress, Snapshot};
 use super::timing;
@@ -41,7 +42,7 @@ use std::time::Instant;
 
 const MAGIC: &[u8; 16] = b"OOMSLEUTH-INDEX\0";
 /// Bumped whenever the layout of the file or the meaning of its contents changes.
-const VERSION: u32 = 5;
+const VERSION: u32 = 6;
 /// Sections start on this boundary (any array type is aligned, and cache lines are not shared).
 const ALIGN: usize = 64;
 
@@ -181,7 +182,7 @@ fn checksum(b: &[u8]) -> u64 {
 
 /// What a cache must match: the dump file and the options that shape the index. The JVM facts
 /// (compressed oops, JDK) are not part of it: they follow from the dump and the overrides.
-fn key(bytes: &DumpBytes, overrides: Overrides, keep_unreachable: bool) -> Vec<u8> {
+fn key(bytes: &DumpBytes, overrides: Overrides, opts: GraphOptions) -> Vec<u8> {
     let mut k = Vec::new();
     let meta = fs::metadata(&bytes.path).ok();
     let size = meta.as_ref().map(|m| m.len()).unwrap_or(0);
@@ -200,7 +201,7 @@ fn key(bytes: &DumpBytes, overrides: Overrides, keep_unreachable: bool) -> Vec<u
     k.extend_from_slice(&checksum(data).to_le_bytes());
     timing::print("cache key", t.elapsed().as_secs_f64());
     let opt = |o: Option<u32>| o.map(|v| v as u64 | 1 << 32).unwrap_or(0);
-    k.push(keep_unreachable as u8);
+    k.push(opts.keep_unreachable as u8 | (opts.strong_only as u8) << 1);
     k.extend_from_slice(&opt(overrides.compressed_oops.map(|b| b as u32)).to_le_bytes());
     k.extend_from_slice(&opt(overrides.jdk_feature).to_le_bytes());
     k
@@ -214,12 +215,13 @@ pub fn open_graph<'a>(
     overrides: Overrides,
     at: Option<&Location>,
     scratch: &Scratch,
-    keep_unreachable: bool,
+    opts: impl Into<GraphOptions>,
     progress: &dyn Progress,
 ) -> Result<(Snapshot<'a>, HeapIndex, Retention), LoadError> {
+    let opts = opts.into();
     // The key reads the whole dump: only when there is a cache to match or write.
     let key = match at {
-        Some(_) => key(bytes, overrides, keep_unreachable),
+        Some(_) => key(bytes, overrides, opts),
         None => vec![],
     };
     let t = Instant::now();
@@ -237,18 +239,16 @@ pub fn open_graph<'a>(
             note_bad(at);
             // The census came from a cache that failed later checks: read the dump again.
             let snap = Snapshot::load(bytes, overrides, progress)?;
-            let (index, retention) =
-                build_and_save(&snap, at, &key, scratch, keep_unreachable, progress);
+            let (index, retention) = build_and_save(&snap, at, &key, scratch, opts, progress);
             return Ok((snap, index, retention));
         }
         // The census did not check out: it was read from the dump instead.
         note_bad(at);
-        let (index, retention) =
-            build_and_save(&snap, at, &key, scratch, keep_unreachable, progress);
+        let (index, retention) = build_and_save(&snap, at, &key, scratch, opts, progress);
         return Ok((snap, index, retention));
     }
     let snap = Snapshot::load(bytes, overrides, progress)?;
-    let (index, retention) = build_and_save(&snap, at, &key, scratch, keep_unreachable, progress);
+    let (index, retention) = build_and_save(&snap, at, &key, scratch, opts, progress);
     Ok((snap, index, retention))
 }
 
@@ -267,11 +267,12 @@ fn note_bad(at: Option<&Location>) {
 pub fn load_or_build(
     snap: &Snapshot<'_>,
     at: Option<&Location>,
-    keep_unreachable: bool,
+    opts: impl Into<GraphOptions>,
     progress: &dyn Progress,
 ) -> (HeapIndex, Retention) {
+    let opts = opts.into();
     let key = match at {
-        Some(_) => key(snap.bytes, snap.overrides, keep_unreachable),
+        Some(_) => key(snap.bytes, snap.overrides, opts),
         None => vec![],
     };
     if let Some(loc) = at {
@@ -284,7 +285,7 @@ pub fn load_or_build(
         }
     }
     let scratch = at.map(Location::scratch).unwrap_or_else(Scratch::memory);
-    build_and_save(snap, at, &key, &scratch, keep_unreachable, progress)
+    build_and_save(snap, at, &key, &scratch, opts, progress)
 }
 
 fn build_and_save(
@@ -292,7 +293,7 @@ fn build_and_save(
     at: Option<&Location>,
     key: &[u8],
     scratch: &Scratch,
-    keep_unreachable: bool,
+    opts: GraphOptions,
     progress: &dyn Progress,
 ) -> (HeapIndex, Retention) {
     // The cache file is built while the index is: its big arrays are written in place.
@@ -311,12 +312,12 @@ fn build_and_save(
     }
     let t = Instant::now();
     progress.phase("indexing objects", snap.dir.heap_bytes());
-    let mut index = HeapIndex::build_in(snap, &|n| progress.advance(n), scratch);
+    let mut index = HeapIndex::build_with(snap, &|n| progress.advance(n), scratch, opts);
     progress.finish();
     let t_index = t.elapsed().as_secs_f64();
     let t = Instant::now();
     progress.phase_items("dominator tree", 4 * (index.len() as u64 + 1));
-    let mut retention = Retention::compute_in(&mut index, keep_unreachable, scratch, &|n| {
+    let mut retention = Retention::compute_in(&mut index, opts.keep_unreachable, scratch, &|n| {
         progress.advance(n)
     });
     progress.finish();
@@ -418,6 +419,7 @@ fn seal(index: &mut HeapIndex, r: &mut Retention, keep: &KeepFile) {
     index.refs.starts.seal(keep);
     index.refs.targets.seal(keep);
     index.lookup.seal(keep);
+    index.reach.seal(keep);
     r.tree.idom.seal(keep);
     r.tree.preorder.seal(keep);
     r.retained.seal(keep);
@@ -450,8 +452,11 @@ enum Sec {
     CensusSamples,
     CensusWarnings,
     CensusWarningText,
+    Referents,
+    Restored,
+    Reach,
 }
-const SECTIONS: usize = Sec::CensusWarningText as usize + 1;
+const SECTIONS: usize = Sec::Reach as usize + 1;
 
 /// Scalars section: positions.
 mod sc {
@@ -465,7 +470,8 @@ mod sc {
     pub const KEPT_UNREACHABLE: usize = 7;
     pub const CENSUS_OBJECTS: usize = 8;
     pub const CLASSES: usize = 9;
-    pub const COUNT: usize = 10;
+    pub const STRONG_ONLY: usize = 10;
+    pub const COUNT: usize = 11;
 }
 
 fn opt32(v: Option<u32>) -> u64 {
@@ -604,6 +610,7 @@ fn write(
     scalars[sc::KEPT_UNREACHABLE] = r.kept_unreachable as u64;
     scalars[sc::CENSUS_OBJECTS] = snap.census.objects;
     scalars[sc::CLASSES] = snap.classes.len() as u64;
+    scalars[sc::STRONG_ONLY] = index.strong_only as u64;
     let big: Vec<u64> = index
         .big_shallow
         .iter()
@@ -626,6 +633,12 @@ fn write(
         .iter()
         .flat_map(|&(a, b)| [a, b])
         .collect();
+    let referents: Vec<u64> = index
+        .referents
+        .iter()
+        .flat_map(|&(o, k)| [o as u64, k as u64])
+        .collect();
+    let restored: Vec<u32> = index.restored.iter().flat_map(|&(a, b)| [a, b]).collect();
     let class_retained: &[u64] = r.class_retained_memo.get().map_or(&[], |v| v.as_slice());
     let cw = census_words(&snap.census);
     // Each section: its bytes, and its offset when it is a region of the file already.
@@ -651,6 +664,9 @@ fn write(
         (bytes_of(&cw.samples), None),
         (bytes_of(&cw.warnings), None),
         (&cw.warning_text, None),
+        (bytes_of(&referents), None),
+        (bytes_of(&restored), None),
+        kept(&index.reach, keep),
     ];
     let mut header = Vec::with_capacity(header_len(key.len()));
     header.extend_from_slice(MAGIC);
@@ -994,6 +1010,7 @@ impl CacheFile {
         let idom: Column<u32> = self.column(Sec::Idom)?;
         let preorder: Column<u32> = self.column(Sec::Preorder)?;
         let retained: Column<u64> = self.column(Sec::Retained)?;
+        let reach: Column<u8> = self.column(Sec::Reach)?;
         let root = s[sc::ROOT] as u32;
         let data_len = snap.bytes.bytes().len() as u64;
         let classes = snap.classes.len() as u32;
@@ -1005,6 +1022,10 @@ impl CacheFile {
             && starts.len() == n + 2
             && idom.len() == n + 1
             && retained.len() == n + 1
+            && reach.len() == n
+            && reach
+                .par_iter()
+                .all(|&l| (l as usize) < super::reachability::LEVELS)
             && root as usize == n
             && starts.last().copied() == Some(targets.len() as u64)
             && starts.par_windows(2).all(|w| w[0] <= w[1])
@@ -1059,6 +1080,28 @@ impl CacheFile {
         {
             return None;
         }
+        let referents: Vec<(u32, u8)> = self
+            .words(Sec::Referents)?
+            .chunks_exact(2)
+            .map(|c| (c[0] as u32, c[1] as u8))
+            .collect();
+        let restored: Vec<(u32, u32)> = self
+            .column::<u32>(Sec::Restored)?
+            .chunks_exact(2)
+            .map(|c| (c[0], c[1]))
+            .collect();
+        let sorted = |v: &[(u32, u32)]| v.windows(2).all(|w| w[0] <= w[1]);
+        if referents
+            .iter()
+            .any(|&(o, k)| o as usize >= n || k as usize >= 5)
+            || !referents.windows(2).all(|w| w[0].0 < w[1].0)
+            || restored
+                .iter()
+                .any(|&(a, b)| a as usize >= n || b as usize >= n)
+            || !sorted(&restored)
+        {
+            return None;
+        }
         let class_retained = self.words(Sec::ClassRetained)?;
         let memo = OnceLock::new();
         if class_retained.len() == classes as usize {
@@ -1080,6 +1123,11 @@ impl CacheFile {
             roots,
             class_objects,
             dangling: s[sc::DANGLING],
+            referents,
+            restored,
+            reach,
+            strong_only: s[sc::STRONG_ONLY] != 0,
+            reach_totals_memo: Default::default(),
         };
         let retention = Retention {
             tree: DominatorTree {
@@ -1130,7 +1178,7 @@ pub mod forgery {
     /// Returns whether it was accepted. Never panics on any `cache` (that is what is fuzzed).
     pub fn load(dump: &DumpBytes, cache: &[u8]) -> bool {
         let overrides = Overrides::default();
-        let key = key(dump, overrides, false);
+        let key = key(dump, overrides, false.into());
         let mut b = cache.to_vec();
         // The key is the dump's: put it in place so the forged sections are what is tested.
         if b.len() >= 32 + key.len() {

@@ -8,14 +8,18 @@
 //! mappings ([`Column`]), so they take page cache, not anonymous memory; references are produced
 //! a window of objects at a time, so the anonymous memory of the build stays a few MB.
 //!
-//! Edges follow what keeps an object alive in HotSpot, as MAT models it: instance fields (except
-//! `java.lang.ref.Reference.referent`, which weak, soft, phantom and final references do not hold
-//! strongly), array elements, each object's class, and for a class its superclass, loader, signers,
-//! protection domain and static fields. A virtual root (node `len()`) points at every GC root.
+//! Edges follow what keeps an object alive in HotSpot, as MAT models it: instance fields,
+//! array elements, each object's class, and for a class its superclass, loader, signers,
+//! protection domain and static fields. `java.lang.ref.Reference.referent` is an edge too (the
+//! last of its object's row, listed in [`HeapIndex::referents`]) unless the graph is built
+//! strong-only; so are the edges the dump writer leaves out that the dump proves
+//! ([`HeapIndex::restored`], see [`super::reachability`]). A virtual root (node `len()`) points
+//! at every GC root.
 
 use super::classes::{ClassIndex, ClassTable, NO_CLASS};
 use super::column::{Column, Scratch};
 use super::graph::{Csr, Node};
+use super::reachability::{self as reach, GraphOptions, LevelTotals, ReachGraph};
 use super::snapshot::Snapshot;
 use crate::formats::hprof::reader::read_id;
 use crate::formats::hprof::{BasicType, RootKind, SubTag};
@@ -178,6 +182,18 @@ pub struct HeapIndex {
     pub class_objects: Vec<(ObjectIndex, ClassIndex)>,
     /// References to ids that are not in the dump (dropped).
     pub dangling: u64,
+    /// `java.lang.ref.Reference` objects whose row ends with their referent, with the referent's
+    /// strength (`reachability::SOFT`..`PHANTOM`), sorted by object.
+    pub referents: Vec<(ObjectIndex, u8)>,
+    /// Edges restored from what the dump proves (a class mirror -> what its members name it
+    /// owner of), sorted; also in `refs`.
+    pub restored: Vec<(ObjectIndex, ObjectIndex)>,
+    /// Each object's reachability level (`reachability::STRONG`..`GARBAGE`).
+    pub reach: Column<u8>,
+    /// Built with referents left out (`--strong-only`).
+    pub strong_only: bool,
+    /// Objects and bytes per level, once counted.
+    pub reach_totals_memo: std::sync::OnceLock<LevelTotals>,
 }
 
 impl HeapIndex {
@@ -236,6 +252,43 @@ impl HeapIndex {
         }
     }
 
+    /// The strength of `v`'s referent edge (the last of its row), if `v` is a reference with one.
+    pub fn referent_strength(&self, v: ObjectIndex) -> Option<u8> {
+        self.referents
+            .binary_search_by_key(&v, |p| p.0)
+            .ok()
+            .map(|i| self.referents[i].1)
+    }
+
+    /// Whether the edge `from -> to` is `from`'s referent, and then its strength.
+    pub fn referent_edge(&self, from: Node, to: Node) -> Option<u8> {
+        if from as usize >= self.len() {
+            return None;
+        }
+        let s = self.referent_strength(from)?;
+        (self.refs.successors(from).last() == Some(&to)).then_some(s)
+    }
+
+    /// Whether `from -> to` is an edge the dump left out and the index restored.
+    pub fn is_restored(&self, from: Node, to: Node) -> bool {
+        self.restored.binary_search(&(from, to)).is_ok()
+    }
+
+    /// The reachability level of `v` (`reachability::STRONG`..`GARBAGE`).
+    pub fn level(&self, v: ObjectIndex) -> u8 {
+        self.reach
+            .get(v as usize)
+            .copied()
+            .unwrap_or(reach::GARBAGE)
+    }
+
+    /// Objects and shallow bytes per reachability level.
+    pub fn reach_totals(&self) -> LevelTotals {
+        *self
+            .reach_totals_memo
+            .get_or_init(|| reach::totals(&self.reach, |v| self.shallow(v as ObjectIndex)))
+    }
+
     /// Approximate memory held by the index, in bytes.
     pub fn memory_bytes(&self) -> usize {
         self.offsets.len() * 8
@@ -258,6 +311,16 @@ impl HeapIndex {
         progress: &(dyn Fn(u64) + Sync),
         scratch: &Scratch,
     ) -> HeapIndex {
+        HeapIndex::build_with(s, progress, scratch, GraphOptions::default())
+    }
+
+    /// [`build_in`](Self::build_in) with the options that shape the graph (`strong_only`).
+    pub fn build_with(
+        s: &Snapshot<'_>,
+        progress: &(dyn Fn(u64) + Sync),
+        scratch: &Scratch,
+        opts: GraphOptions,
+    ) -> HeapIndex {
         let data = s.bytes.bytes();
         let id_size = s.dir.id_size();
         // 1. Id and offset of every object: instances and arrays per heap body (in parallel),
@@ -272,7 +335,7 @@ impl HeapIndex {
         let n = ids.len();
 
         // 2. Per class: where its instances hold references (offsets into the field data).
-        let plan = RefPlan::build(s);
+        let plan = RefPlan::build(s, !opts.strong_only);
         let class_class = s.classes.find("java.lang.Class").unwrap_or(NO_CLASS);
         let mut prim_class = [NO_CLASS; 9];
         for (i, c) in s.classes.classes.iter().enumerate() {
@@ -299,6 +362,7 @@ impl HeapIndex {
         let mut cursor = 0usize;
         let mut dangling = 0;
         let mut big_shallow = vec![];
+        let mut referents = vec![];
         let ctx = EdgeCtx {
             s,
             data,
@@ -324,7 +388,7 @@ impl HeapIndex {
                     for j in 0..cls.len() {
                         let before = out.targets.len();
                         let off = offsets[first + j] as usize;
-                        let (c, size) = ctx.object(off, &mut out);
+                        let (c, size) = ctx.object((first + j) as ObjectIndex, off, &mut out);
                         cls[j] = c;
                         if size >= u32::MAX as u64 {
                             sh[j] = u32::MAX;
@@ -350,6 +414,7 @@ impl HeapIndex {
                 cursor = end;
                 dangling += c.dangling;
                 big_shallow.extend(c.big);
+                referents.extend(c.referents);
             }
             w = wend;
         }
@@ -379,8 +444,6 @@ impl HeapIndex {
             targets = t;
         }
         targets[cursor..cursor + root_targets.len()].copy_from_slice(&root_targets);
-        // The bound above is far too big: the cache file gets its unused tail back.
-        targets.truncate(cursor + root_targets.len());
         // Row starts: prefix sums of the degrees.
         let mut acc = 0u64;
         for d in degree.iter_mut() {
@@ -398,26 +461,198 @@ impl HeapIndex {
             v.sort_unstable();
             v
         };
+        laps.lap("rest");
+        let mut refs = Csr {
+            starts: degree,
+            targets,
+        };
+        let held = Held {
+            s,
+            data,
+            id_size,
+            ids: &ids,
+            lookup: &lookup,
+            offsets: &offsets,
+            class_of: &class_of,
+            class_objects: &class_objects,
+        };
+        let (reach, restored) = held.classify(&mut refs, &referents, scratch);
+        // The bound above is far too big: the cache file gets its unused tail back.
+        let used = refs.starts[n + 1] as usize;
+        refs.targets.truncate(used);
+        let reach = scratch.kept_copy(reach);
+        laps.lap("reachability");
         // The bucket table was searched at random for every reference: in anonymous (huge)
         // pages until now, kept by one copy.
         let lookup = lookup.kept_copy(scratch);
         drop(ids);
-        laps.lap("rest");
         HeapIndex {
             offsets,
             id_size,
             class_of,
             shallow,
             big_shallow,
-            refs: Csr {
-                starts: degree,
-                targets,
-            },
+            refs,
             roots,
             lookup,
             class_objects,
             dangling,
+            referents,
+            restored,
+            reach,
+            strong_only: opts.strong_only,
+            reach_totals_memo: Default::default(),
         }
+    }
+}
+
+/// What classification needs of the dump beyond the graph: the fields by which objects name
+/// their class, and which objects without a referrer the JVM holds.
+struct Held<'s, 'a> {
+    s: &'s Snapshot<'a>,
+    data: &'s [u8],
+    id_size: u8,
+    ids: &'s [u64],
+    lookup: &'s IdLookup,
+    offsets: &'s [u64],
+    class_of: &'s [ClassIndex],
+    class_objects: &'s [(ObjectIndex, ClassIndex)],
+}
+
+impl Held<'_, '_> {
+    /// Levels of every object, restoring (into `refs`) the edges from a class mirror to the
+    /// orphans its members name. Returns the levels and the restored edges.
+    fn classify(
+        &self,
+        refs: &mut Csr,
+        referents: &[(ObjectIndex, u8)],
+        scratch: &Scratch,
+    ) -> (Column<u8>, Vec<(ObjectIndex, ObjectIndex)>) {
+        let classes = &self.s.classes;
+        let strength_of_class = reach::reference_strengths(classes);
+        let naming = reach::naming_fields(classes, &self.s.dir);
+        let held_class: Vec<bool> = classes
+            .classes
+            .iter()
+            .map(|c| reach::jvm_held_class(&c.name, c.loader_id))
+            .collect();
+        fn with<'g>(
+            refs: &'g Csr,
+            referents: &'g [(ObjectIndex, u8)],
+            class_of: &'g [ClassIndex],
+            strength_of_class: &'g [u8],
+        ) -> ReachGraph<'g> {
+            ReachGraph {
+                refs,
+                referents,
+                class_of,
+                strength_of_class,
+            }
+        }
+        let mut level = with(refs, referents, self.class_of, &strength_of_class).classify(scratch);
+        let orphans = with(refs, referents, self.class_of, &strength_of_class).orphans(&level);
+        if orphans.is_empty() {
+            return (level, vec![]);
+        }
+        let restored = with(refs, referents, self.class_of, &strength_of_class).owners(
+            &level,
+            &orphans,
+            |v, top| {
+                self.named_class(v, &naming)
+                    .or_else(|| top.then(|| self.element_class(v)).flatten())
+            },
+            1 << 16,
+        );
+        let mut orphans = orphans;
+        if !restored.is_empty() {
+            reach::insert_edges(refs, &restored, scratch);
+            level = with(refs, referents, self.class_of, &strength_of_class).classify(scratch);
+            orphans = with(refs, referents, self.class_of, &strength_of_class).orphans(&level);
+        }
+        let is_class = |o: Node| self.class_objects.binary_search_by_key(&o, |p| p.0).is_ok();
+        let class_of = |o: Node| self.class_of[o as usize] as usize;
+        let jdk_class = |o: Node| {
+            classes
+                .classes
+                .get(class_of(o))
+                .is_some_and(|c| c.loader_id == 0)
+        };
+        // Taken with `:live`: nothing but JDK objects lacks a referrer (a dump with garbage in
+        // it has dead application objects without a referrer too).
+        let live_dump = orphans.iter().all(|&o| is_class(o) || jdk_class(o));
+        with(refs, referents, self.class_of, &strength_of_class).finish(
+            &mut level,
+            &orphans,
+            |o| live_dump || is_class(o) || held_class.get(class_of(o)).copied().unwrap_or(false),
+        );
+        (level, restored)
+    }
+
+    /// For an array `C[]` whose elements are all instances of `C` (as `Class.enumConstants`
+    /// holds), the mirror of `C`.
+    fn element_class(&self, v: Node) -> Option<Node> {
+        let off = self.offsets[v as usize] as usize;
+        if SubTag(*self.data.get(off)?) != SubTag::OBJECT_ARRAY_DUMP {
+            return None;
+        }
+        let classes = &self.s.classes;
+        let array = classes.get(*self.class_of.get(v as usize)?);
+        let ids = self.id_size as usize;
+        let len = u32::from_be_bytes(
+            self.data
+                .get(off + 5 + ids..off + 9 + ids)?
+                .try_into()
+                .ok()?,
+        );
+        let start = off + 9 + 2 * ids;
+        let mut element = NO_CLASS;
+        for k in 0..len as usize {
+            let at = start + k * ids;
+            let id = read_id(self.data.get(at..at + ids)?, self.id_size);
+            let c = self.class_of[self.lookup.find(self.ids, id)? as usize];
+            if c == NO_CLASS || (element != NO_CLASS && c != element) {
+                return None;
+            }
+            element = c;
+        }
+        if element == NO_CLASS {
+            return None;
+        }
+        let e = classes.get(element);
+        let named = array.name.strip_suffix("[]") == Some(e.name.as_str())
+            && array.loader_id == e.loader_id;
+        named.then(|| self.lookup.find(self.ids, e.id)).flatten()
+    }
+
+    /// The class mirror an instance names by its `clazz`-like field (see
+    /// [`reach::naming_fields`]), if any.
+    fn named_class(&self, v: Node, naming: &[u32]) -> Option<Node> {
+        let c = *self.class_of.get(v as usize)?;
+        let fo = *naming.get(c as usize)? as usize;
+        if fo == u32::MAX as usize {
+            return None;
+        }
+        let off = self.offsets[v as usize] as usize;
+        if SubTag(*self.data.get(off)?) != SubTag::INSTANCE_DUMP {
+            return None;
+        }
+        let ids = self.id_size as usize;
+        let len = u32::from_be_bytes(
+            self.data
+                .get(off + 5 + 2 * ids..off + 9 + 2 * ids)?
+                .try_into()
+                .ok()?,
+        ) as usize;
+        if fo + ids > len {
+            return None;
+        }
+        let at = off + 9 + 2 * ids + fo;
+        let id = read_id(self.data.get(at..at + ids)?, self.id_size);
+        let t = self.lookup.find(self.ids, id)?;
+        self.class_objects
+            .binary_search_by_key(&t, |p| p.0)
+            .is_ok()
+            .then_some(t)
     }
 }
 
@@ -545,17 +780,23 @@ struct ChunkOut {
     targets: Vec<Node>,
     dangling: u64,
     big: Vec<(ObjectIndex, u64)>,
+    referents: Vec<(ObjectIndex, u8)>,
 }
 
-/// Byte offsets of reference fields in each class's instance data, flattened.
+/// Byte offsets of reference fields in each class's instance data, flattened; the referent
+/// apart.
 pub struct RefPlan {
     /// `offsets[starts[c]..starts[c + 1]]` for class index `c`.
     starts: Vec<u32>,
     offsets: Vec<u32>,
+    /// Per class: the offset of `Reference.referent` (`u32::MAX`: none, or not an edge) and its
+    /// strength.
+    referent_at: Vec<(u32, u8)>,
 }
 
 impl RefPlan {
-    pub fn build(s: &Snapshot<'_>) -> RefPlan {
+    /// `with_referents`: whether `Reference.referent` is an edge (not in the strong-only view).
+    pub fn build(s: &Snapshot<'_>, with_referents: bool) -> RefPlan {
         let ids = s.dir.id_size() as u32;
         let classes = &s.classes;
         let reference = classes.find("java.lang.ref.Reference");
@@ -565,23 +806,40 @@ impl RefPlan {
             .iter()
             .find(|(_, v)| **v == b"referent")
             .map(|(k, _)| *k);
+        let strength = reach::reference_strengths(classes);
         let mut starts = Vec::with_capacity(classes.len() + 1);
         let mut offsets = Vec::new();
+        let mut referent_at = Vec::with_capacity(classes.len());
         starts.push(0);
         for i in 0..classes.len() as ClassIndex {
             let mut pos = 0u32;
+            let mut at = u32::MAX;
             for c in classes.ancestry(i) {
                 let is_reference = Some(c) == reference;
                 for f in classes.get(c).dump.fields() {
-                    if f.ty == BasicType::Object && !(is_reference && Some(f.name_id) == referent) {
-                        offsets.push(pos);
+                    if f.ty == BasicType::Object {
+                        if is_reference && Some(f.name_id) == referent {
+                            at = pos;
+                        } else {
+                            offsets.push(pos);
+                        }
                     }
                     pos += f.ty.hprof_size(ids as u8) as u32;
                 }
             }
+            let s = strength[i as usize];
+            referent_at.push(if with_referents && s != reach::STRONG {
+                (at, s)
+            } else {
+                (u32::MAX, reach::STRONG)
+            });
             starts.push(offsets.len() as u32);
         }
-        RefPlan { starts, offsets }
+        RefPlan {
+            starts,
+            offsets,
+            referent_at,
+        }
     }
 
     fn of(&self, c: ClassIndex) -> &[u32] {
@@ -604,14 +862,21 @@ struct EdgeCtx<'s, 'a> {
 }
 
 impl EdgeCtx<'_, '_> {
+    /// Pushes the edge to `id` (if not null); whether it was pushed.
     #[inline]
-    fn push(&self, id: u64, out: &mut ChunkOut) {
+    fn push(&self, id: u64, out: &mut ChunkOut) -> bool {
         if id == 0 {
-            return;
+            return false;
         }
         match self.lookup.find(self.ids, id) {
-            Some(t) => out.targets.push(t),
-            None => out.dangling += 1,
+            Some(t) => {
+                out.targets.push(t);
+                true
+            }
+            None => {
+                out.dangling += 1;
+                false
+            }
         }
     }
 
@@ -630,8 +895,9 @@ impl EdgeCtx<'_, '_> {
             .unwrap_or(0)
     }
 
-    /// Class and shallow size of the object whose record starts at `off`; pushes its references.
-    fn object(&self, off: usize, out: &mut ChunkOut) -> (ClassIndex, u64) {
+    /// Class and shallow size of object `o`, whose record starts at `off`; pushes its references
+    /// (a reference's referent last).
+    fn object(&self, o: ObjectIndex, off: usize, out: &mut ChunkOut) -> (ClassIndex, u64) {
         let ids = self.id_size as usize;
         let classes: &ClassTable<'_> = &self.s.classes;
         let model = &self.s.vm.layout;
@@ -647,6 +913,14 @@ impl EdgeCtx<'_, '_> {
                     }
                 }
                 self.push(class_id, out);
+                if let Some(&(at, strength)) = self.plan.referent_at.get(c as usize) {
+                    if at != u32::MAX
+                        && (at as usize) + ids <= len
+                        && self.push(self.id_at(start + at as usize), out)
+                    {
+                        out.referents.push((o, strength));
+                    }
+                }
                 let size = if c == NO_CLASS {
                     0
                 } else {

@@ -14,6 +14,7 @@ pub mod jdk;
 pub mod layout;
 pub mod names;
 pub mod objects;
+pub mod reachability;
 pub mod retained;
 pub mod snapshot;
 pub mod timing;

@@ -1,6 +1,7 @@
 //! Terminal rendering of the class-loader report and of one class-loader suspect.
 
 use super::text::{human_bytes, thousands, Style, Table};
+use crate::analyses::class_families::Engine;
 use crate::analyses::classloaders::{ClassLoaderSuspect, ClassLoaders, LoaderPath, Reachability};
 use std::fmt::Write;
 
@@ -211,28 +212,81 @@ pub fn classloaders(r: &ClassLoaders, style: &Style) -> String {
     out
 }
 
-/// One suspect: title, counts, explanation, fix, path.
+/// What to do about classes an engine keeps making: the advice for that engine.
+pub fn engine_advice(e: Engine) -> &'static str {
+    match e {
+        Engine::Groovy => "Groovy: compile each script once and cache the compiled Class (keyed by the script text), e.g. one GroovyShell or GroovyClassLoader for all scripts and shell.parse only on a cache miss; a new GroovyShell/GroovyClassLoader per call defines every script again in a fresh InnerLoader. Call GroovyClassLoader.clearCache() when scripts are replaced, and do not keep Script instances, their classes or their loaders in long-lived maps; on Groovy 2.x also -Dgroovy.use.classvalue=true (GROOVY-7591) so that metaclasses do not pin loaders.",
+        Engine::Rhino => "Rhino: compile each script once (Context.compileString) and reuse the Script object; every compilation in optimizing mode defines a new class org.mozilla.javascript.gen.<source>_<n> in a new DefiningClassLoader. Cache compiled scripts by their text, or run scripts interpreted (cx.setOptimizationLevel(-1)) so that no classes are generated, and drop references to old Scripts.",
+        Engine::Nashorn => "Nashorn: reuse one ScriptEngine and compile scripts once (Compilable.compile) instead of evaluating new script text per call; each eval of new text defines classes in a fresh ScriptLoader. Cap the class cache (--class-cache-size) and do not create a ScriptEngine per request.",
+        Engine::Aviator => "Aviator: compile expressions with caching (AviatorEvaluator.compile(expr, true), or an AviatorEvaluatorInstance with setCachedExpressionByDefault(true)) and use a bounded LRU cache (useLRUExpressionCache); each uncached compile defines a new Script_<n>_<n> class in a new AviatorClassLoader.",
+        Engine::Janino => "Janino: compile each expression or class body once and keep the compiled result (ExpressionEvaluator/ScriptEvaluator/ClassBodyEvaluator.cook once, evaluate many times); each cook defines classes in a new ByteArrayClassLoader, kept as long as the evaluator or its classes are referenced.",
+        Engine::ReflectionAccessors => "Reflection accessors: cache Method/Constructor objects strongly instead of looking them up again (each fresh Method inflates again after 15 calls), or raise -Dsun.reflect.inflationThreshold; on JDK 18+ reflection uses method handles and generates no accessor classes.",
+        Engine::LambdasAndHiddenClasses => "Lambdas and hidden classes: cache MethodHandles, CallSites and LambdaMetafactory results instead of spinning them per call; classes that contain lambdas and are themselves generated per call multiply their lambda classes.",
+        Engine::DynamicProxy => "java.lang.reflect.Proxy: create proxies with a stable class loader and interface list (the proxy class is cached per loader and interfaces); a new loader per call makes a new $Proxy class each time.",
+        Engine::Cglib => "cglib: reuse Enhancer instances with setUseCache(true) and the same callback types; a new class loader or callback class per call makes a new $$EnhancerByCGLIB$$ class each time.",
+        Engine::Javassist => "Javassist: reuse one ProxyFactory (and ClassPool) and cache the created proxy classes; ProxyFactory.useCache must stay true.",
+        Engine::ByteBuddy => "ByteBuddy: cache generated types in a TypeCache keyed by what varies, and load them with a stable ClassLoadingStrategy; creating a new type per call (or per mock) defines a new class each time.",
+    }
+}
+
+/// One suspect: title, counts, holders, explanation, fix (the engine's advice when the engine is
+/// known), path.
 pub fn suspect(s: &ClassLoaderSuspect, style: &Style) -> String {
     let mut out = String::new();
     let c = &s.counts;
     let _ = writeln!(out, "{}", style.bold(&s.title));
     let _ = writeln!(
         out,
-        "   {} loaders, {} classes, {} live instances, Metaspace estimate {} (threshold {})",
+        "   {} loaders, {} classes, {} live instances; heap {}, Metaspace {} (threshold {})",
         thousands(c.loaders),
         thousands(c.classes),
         thousands(c.live_instances),
-        human_bytes(c.metaspace_estimate_bytes),
+        human_bytes(c.retained_bytes),
+        metaspace(c.metaspace_estimate_bytes, s.metaspace_from_jvm),
         thousands(c.threshold),
     );
-    if let Some(f) = &s.family {
-        let _ = writeln!(out, "   family: {f}");
+    if let Some(e) = s.engine {
+        let _ = writeln!(out, "   engine: {}", e.label());
     }
-    if let Some(p) = &s.path_summary {
+    if let Some(f) = &s.family {
+        if s.family_templates > 1 {
+            let _ = writeln!(out, "   family: {f} ({} templates)", s.family_templates);
+        } else {
+            let _ = writeln!(out, "   family: {f}");
+        }
+    }
+    if let Some(p) = &s.parents {
+        let _ = writeln!(
+            out,
+            "   with their parents: {} {} (made per call too; {} classes)",
+            thousands(p.loaders),
+            p.type_name,
+            thousands(p.classes)
+        );
+    }
+    if s.holders.len() > 1 {
+        let _ = writeln!(out, "   held by {} holders:", s.holders.len());
+        for h in &s.holders {
+            let _ = writeln!(
+                out,
+                "     {} loaders ({} classes): {}",
+                thousands(h.loaders),
+                thousands(h.classes),
+                h.path_summary
+            );
+        }
+    } else if let Some(p) = &s.path_summary {
         let _ = writeln!(out, "   held by: {p}");
     }
     let _ = writeln!(out, "   why: {}", s.explanation);
-    let _ = writeln!(out, "   fix: {}", s.fix);
+    match s.engine {
+        Some(e) => {
+            let _ = writeln!(out, "   fix: {}", engine_advice(e));
+        }
+        None => {
+            let _ = writeln!(out, "   fix: {}", s.fix);
+        }
+    }
     if !s.path.is_empty() {
         let _ = writeln!(out, "   path from a GC root:");
         let p = LoaderPath {
@@ -244,4 +298,13 @@ pub fn suspect(s: &ClassLoaderSuspect, style: &Style) -> String {
         path_lines(&p, style, &mut out, "     ");
     }
     out
+}
+
+/// A Metaspace figure: the JVM's own, or an estimate (`~`).
+fn metaspace(bytes: u64, from_jvm: bool) -> String {
+    if from_jvm {
+        format!("{} (the JVM's VM.classloader_stats)", human_bytes(bytes))
+    } else {
+        format!("~{} (estimate)", human_bytes(bytes))
+    }
 }

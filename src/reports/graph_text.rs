@@ -2,7 +2,7 @@
 
 use super::text::{human_bytes, thousands, Style, Table};
 use crate::analyses::dominator_tree::{DominatorReport, TreeNode};
-use crate::analyses::graph::HeapTotals;
+use crate::analyses::graph::{HeapTotals, Reachability};
 use crate::analyses::inspect::{FieldRow, Inspection};
 use crate::analyses::paths::PathReport;
 use crate::analyses::top::{Top, TopBy};
@@ -15,6 +15,9 @@ fn totals_line(h: &HeapTotals, style: &Style) -> String {
         human_bytes(h.reachable_bytes),
         thousands(h.references)
     );
+    if h.strong_only {
+        s.push_str("; strong-only view (referents are not edges)");
+    }
     if h.unreachable_objects > 0 {
         let _ = write!(
             s,
@@ -28,7 +31,48 @@ fn totals_line(h: &HeapTotals, style: &Style) -> String {
             }
         );
     }
+    if let Some(line) = reachability_line(&h.reachability) {
+        s.push('\n');
+        s.push_str(&line);
+    }
     style.dim(&s)
+}
+
+/// What is held only softly, weakly..., by the JVM outside the dump, or is garbage: `None` when
+/// everything is strongly reachable.
+pub fn reachability_line(r: &Reachability) -> Option<String> {
+    let mut parts: Vec<String> = r
+        .weaker()
+        .into_iter()
+        .map(|(name, c)| {
+            format!(
+                "{name} only {} ({} objects)",
+                human_bytes(c.bytes),
+                thousands(c.objects)
+            )
+        })
+        .collect();
+    if r.held_by_jvm.objects > 0 {
+        parts.push(format!(
+            "held by the JVM, not in the dump {} ({} objects)",
+            human_bytes(r.held_by_jvm.bytes),
+            thousands(r.held_by_jvm.objects)
+        ));
+    }
+    if r.garbage.objects > 0 {
+        parts.push(format!(
+            "unreachable garbage {} ({} objects, not counted)",
+            human_bytes(r.garbage.bytes),
+            thousands(r.garbage.objects)
+        ));
+    }
+    if r.restored_edges > 0 {
+        parts.push(format!(
+            "{} edges the dump left out restored",
+            thousands(r.restored_edges)
+        ));
+    }
+    (!parts.is_empty()).then(|| format!("Reachability: {}", parts.join("; ")))
 }
 
 pub fn top(t: &Top, style: &Style) -> String {
@@ -168,14 +212,25 @@ pub fn path(r: &PathReport, style: &Style) -> String {
     if r.paths.is_empty() {
         let _ = writeln!(
             out,
-            "\nno strong path: {}",
-            if r.reachable {
-                "reachable only through the GC roots' own records"
-            } else {
-                "the object is unreachable (only weak/soft/phantom references or none reach it)"
+            "\nno path: {}",
+            match (r.reachable, r.reachability) {
+                (true, _) => "reachable only through the GC roots' own records",
+                (false, "held_by_jvm") =>
+                    "no GC root reaches it; nothing in the dump refers to what holds it: held by the JVM, not in the dump",
+                _ => "the object is unreachable (garbage not yet collected)",
             }
         );
         return out;
+    }
+    if r.reachability != "strong" {
+        let _ = writeln!(
+            out,
+            "{}",
+            style.dim(&format!(
+                "no strong path: only {} reachable (the step through the referent is marked)",
+                r.reachability
+            ))
+        );
     }
     for (i, p) in r.paths.iter().enumerate() {
         let _ = writeln!(

@@ -89,7 +89,12 @@ fn suspect(s: &Suspect, style: &Style, out: &mut String) {
             out,
             "{} {}",
             style.bold(&style.yellow(&format!("Suspect {}:", s.rank))),
-            style.bold("class loaders / Metaspace")
+            style.bold(&format!(
+                "class loaders: heap {} ({:.1}%) + Metaspace {}",
+                human_bytes(s.retained_bytes),
+                s.retained_percent,
+                human_bytes(c.counts.metaspace_estimate_bytes)
+            ))
         );
         for line in super::classloaders_text::suspect(c, style).lines() {
             let _ = writeln!(out, "  {line}");
@@ -214,14 +219,26 @@ fn waste_line(t: &mut Table, name: &str, g: &WasteGroup) {
     let owner = g
         .owners
         .first()
-        .map(|o| format!("mostly in {}", cut(&o.class, 45)))
+        .map(|o| format!("  in {}", cut(&o.class, 40)))
         .unwrap_or_default();
     t.row(vec![
         thousands(g.wasted_bytes),
         human_bytes(g.wasted_bytes),
+        format!("{:.1}%", g.percent_of_heap),
         thousands(g.objects),
-        format!("{name}  {owner}"),
+        format!("{name}{owner}"),
     ]);
+}
+
+/// The holder path of each waste line's biggest share, under the table.
+fn waste_holders(out: &mut String, style: &Style, lines: &[(&str, Option<&String>)]) {
+    for (name, holder) in lines {
+        if let Some(h) = holder {
+            let head = format!("{name}, most held by");
+            let room = 96usize.saturating_sub(head.chars().count()).max(20);
+            let _ = writeln!(out, "  {} {}", style.dim(&head), cut(h, room));
+        }
+    }
 }
 
 pub fn report(r: &Report, style: &Style) -> String {
@@ -236,8 +253,8 @@ pub fn report(r: &Report, style: &Style) -> String {
             s.jdk.clone().unwrap_or_else(|| "?".into()),
             s.identifier_size,
             if s.compressed_oops { "on" } else { "off" },
-            human_bytes(s.heap_bytes),
-            thousands(s.objects),
+            human_bytes(s.live_bytes),
+            thousands(s.live_objects),
             thousands(s.classes),
             thousands(s.class_loaders)
         ))
@@ -248,16 +265,8 @@ pub fn report(r: &Report, style: &Style) -> String {
         .map(|(k, v)| format!("{} {k}", thousands(*v)))
         .collect();
     out.push_str(&style.dim(&wrap(&format!("GC roots: {}", roots.join(", ")), 0)));
-    if s.unreachable_objects > 0 {
-        let _ = writeln!(
-            out,
-            "{}",
-            style.dim(&format!(
-                "Unreachable (garbage not yet collected, not counted): {} objects, {}",
-                thousands(s.unreachable_objects),
-                human_bytes(s.unreachable_bytes)
-            ))
-        );
+    if let Some(line) = super::graph_text::reachability_line(&s.reachability) {
+        out.push_str(&style.dim(&wrap(&line, 0)));
     }
     out.push('\n');
     if r.suspects.is_empty() {
@@ -330,11 +339,12 @@ pub fn report(r: &Report, style: &Style) -> String {
             w.wasted_percent
         ))
     );
-    let mut t = Table::new(&["bytes", "", "objects", "what"]);
+    let mut t = Table::new(&["bytes", "", "heap", "objects", "what"]);
     let d = &w.duplicate_strings;
     t.row(vec![
         thousands(d.wasted_bytes),
         human_bytes(d.wasted_bytes),
+        format!("{:.1}%", d.percent_of_heap),
         thousands(d.strings),
         format!(
             "duplicate strings ({} distinct values)",
@@ -344,12 +354,27 @@ pub fn report(r: &Report, style: &Style) -> String {
     waste_line(&mut t, "empty collections", &w.empty_collections);
     waste_line(
         &mut t,
-        "sparse collections (<25% full)",
+        "sparse collections (<25% used)",
         &w.sparse_collections,
     );
     waste_line(&mut t, "boxed primitives", &w.boxed_primitives);
-    waste_line(&mut t, "arrays with an unused tail", &w.oversized_arrays);
+    waste_line(
+        &mut t,
+        "reference arrays with an unused tail",
+        &w.oversized_arrays,
+    );
     t.render(style, &mut out);
+    waste_holders(
+        &mut out,
+        style,
+        &[
+            ("duplicate strings", d.holder.as_ref()),
+            ("empty collections", w.empty_collections.holder.as_ref()),
+            ("sparse collections", w.sparse_collections.holder.as_ref()),
+            ("boxed primitives", w.boxed_primitives.holder.as_ref()),
+            ("arrays", w.oversized_arrays.holder.as_ref()),
+        ],
+    );
     if !d.top.is_empty() {
         let _ = writeln!(out, "  {}", style.dim("most duplicated strings:"));
         for x in d.top.iter().take(5) {

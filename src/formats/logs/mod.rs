@@ -1,6 +1,7 @@
 //! Text outputs of the JVM's and the OS's own tools, one parser per format: `jcmd VM.native_memory`
 //! ([`nmt`]), `pmap -x` ([`pmap`]), `/proc/<pid>/smaps`, `smaps_rollup` and `maps` ([`smaps`]), GC logs
-//! ([`gclog`]), class load/unload logs ([`classlog`]) and `jstat` ([`jstat`]).
+//! ([`gclog`]), class load/unload logs ([`classlog`]), `jstat` ([`jstat`]) and the JVM's Metaspace per
+//! loader, `jcmd VM.classloader_stats` and `VM.metaspace` ([`metaspace`]).
 //!
 //! Every parser takes the whole text, never panics, skips the lines it does not know and counts them
 //! ([`LineStats`]); none of them fails on bad input, it just finds nothing. [`detect`] tells the formats
@@ -9,6 +10,7 @@
 pub mod classlog;
 pub mod gclog;
 pub mod jstat;
+pub mod metaspace;
 pub mod nmt;
 pub mod pmap;
 pub mod smaps;
@@ -54,6 +56,10 @@ pub enum LogKind {
     ClassLog,
     /// `jstat -gc|-gcutil|-gccapacity|-gcmetacapacity|-class [-t]`.
     Jstat,
+    /// `jcmd <pid> VM.classloader_stats` (`jmap -clstats` on JDK 9+).
+    ClassLoaderStats,
+    /// `jcmd <pid> VM.metaspace [show-loaders]`.
+    VmMetaspace,
     /// An HPROF heap dump (read by the heap commands, not here).
     HeapDump,
 }
@@ -68,6 +74,8 @@ impl LogKind {
             LogKind::GcLog => "GC log",
             LogKind::ClassLog => "class log",
             LogKind::Jstat => "jstat",
+            LogKind::ClassLoaderStats => "VM.classloader_stats",
+            LogKind::VmMetaspace => "VM.metaspace",
             LogKind::HeapDump => "heap dump",
         }
     }
@@ -81,6 +89,12 @@ pub fn detect(head: &[u8]) -> Option<LogKind> {
     let text = String::from_utf8_lossy(head.get(..head.len().min(64 * 1024)).unwrap_or(head));
     if text.contains("Native Memory Tracking:") {
         return Some(LogKind::Nmt);
+    }
+    if metaspace::is_classloader_stats(&text) {
+        return Some(LogKind::ClassLoaderStats);
+    }
+    if metaspace::is_vm_metaspace(&text) {
+        return Some(LogKind::VmMetaspace);
     }
     let mut class_lines = 0;
     let mut gc_lines = 0;
