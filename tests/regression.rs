@@ -635,6 +635,35 @@ fn a_dump_cut_on_a_record_boundary_is_reported_truncated() {
     }
 }
 
+/// Errors repeated themselves ("not an HPROF heap dump: ...: not an HPROF heap dump: ..."),
+/// and an IBM Portable Heap Dump was only "not HPROF": it is named, with what to do instead.
+#[test]
+fn errors_say_it_once_and_name_an_ibm_portable_heap_dump() {
+    let d = TempDir::new("errs");
+    let text = d.file("x.hprof", b"hello, not a dump\n");
+    let run = oomsleuth(["histogram".as_ref(), text.as_os_str()]);
+    assert_eq!(run.code, 2);
+    assert_eq!(
+        run.stderr.matches("not an HPROF heap dump").count(),
+        1,
+        "{}",
+        run.stderr
+    );
+    let mut phd = b"\x00\x12portable heap dump".to_vec();
+    phd.extend_from_slice(&[0u8; 64]);
+    let phd = d.file("heapdump.phd", &phd);
+    for cmd in ["histogram", "analyze"] {
+        let run = oomsleuth([cmd.as_ref(), phd.as_os_str()]);
+        assert_eq!(run.code, 2, "{cmd}: {}", run.stderr);
+        assert!(
+            run.stderr.contains("IBM Portable Heap Dump"),
+            "{cmd}: {}",
+            run.stderr
+        );
+        assert!(run.stderr.contains("jcmd"), "{cmd}: {}", run.stderr);
+    }
+}
+
 // ---- 4. the cache fuzz target's entry point --------------------------------------------------
 
 /// The fuzz target's entry point accepts the cache it wrote and rejects garbage, without

@@ -64,6 +64,14 @@ pub fn sort_inputs(
             }
         } else if looks_like_hprof(p).unwrap_or(false) {
             dumps.push(p.clone());
+        } else if crate::formats::hprof::input::looks_like_phd(p) {
+            anyhow::bail!(
+                "{}: {}",
+                p.display(),
+                crate::formats::hprof::HprofError::NotHprof {
+                    found: crate::formats::hprof::error::Found::new(b"\x00\x12portable heap dump")
+                }
+            );
         } else {
             others.push(p.clone());
         }

@@ -328,10 +328,24 @@ pub fn run() -> i32 {
             code
         }
         Err(e) => {
-            eprintln!("{} {e:#}", err_style.paint_error());
+            eprintln!("{} {}", err_style.paint_error(), error_text(&e));
             EXIT_ERROR
         }
     }
+}
+
+/// An error and its causes, each cause only when the text so far does not already say it (a
+/// message that embeds its source must not print it twice).
+fn error_text(e: &anyhow::Error) -> String {
+    let mut text = e.to_string();
+    for cause in e.chain().skip(1) {
+        let c = cause.to_string();
+        if !text.contains(&c) {
+            text.push_str(": ");
+            text.push_str(&c);
+        }
+    }
+    text
 }
 
 impl Style {

@@ -1207,7 +1207,7 @@ pub mod forgery {
             return false;
         };
         let children = retention.children(&Scratch::memory());
-        children.starts.len() > 0
+        !children.starts.is_empty()
     }
 }
 

@@ -29,13 +29,21 @@ impl Progress for NoProgress {
     fn finish(&self) {}
 }
 
-/// Why a dump could not be loaded at all.
-#[derive(Debug, thiserror::Error)]
-#[error("{path}: {source}")]
+/// Why a dump could not be loaded at all. Its message holds the reader's error already, so it
+/// names no source (an error chain would print that error twice).
+#[derive(Debug)]
 pub struct LoadError {
     pub path: String,
     pub source: HprofError,
 }
+
+impl std::fmt::Display for LoadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.path, self.source)
+    }
+}
+
+impl std::error::Error for LoadError {}
 
 /// A loaded dump: everything borrowed from the bytes.
 pub struct Snapshot<'a> {

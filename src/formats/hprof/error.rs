@@ -93,6 +93,11 @@ impl Found {
     }
 }
 
+/// IBM's Portable Heap Dump starts with a 2-byte length and "portable heap dump".
+pub fn is_phd_start(b: &[u8]) -> bool {
+    b.len() >= 12 && &b[2..12] == b"portable h"
+}
+
 impl fmt::Display for Found {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let b = &self.bytes[..self.len as usize];
@@ -104,6 +109,9 @@ impl fmt::Display for Found {
         }
         if b.starts_with(b"PK\x03\x04") {
             return write!(f, "a zip archive");
+        }
+        if is_phd_start(b) {
+            return write!(f, "an IBM Portable Heap Dump (PHD), which oomsleuth does not read: open it with IBM's tools (Eclipse MAT with IBM DTFJ), or on HotSpot take an HPROF dump with `jcmd <pid> GC.heap_dump FILE`");
         }
         if b.starts_with(b"\x7fELF") {
             return write!(f, "an ELF file (a core dump? try `oomsleuth scan`)");

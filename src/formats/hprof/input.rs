@@ -801,6 +801,17 @@ mod tests {
     }
 }
 
+/// Whether the file at `path` is an IBM Portable Heap Dump (by its first bytes).
+pub fn looks_like_phd(path: &std::path::Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 12];
+    crate::formats::files::require_regular(path).is_ok()
+        && std::fs::File::open(path)
+            .and_then(|mut f| f.read_exact(&mut head))
+            .is_ok()
+        && super::error::is_phd_start(&head)
+}
+
 /// Whether the file at `path` is an HPROF dump (plain, or gzipped as `jcmd -gz` writes it),
 /// judged from its first bytes: `JAVA PROFILE `.
 pub fn looks_like_hprof(path: &std::path::Path) -> std::io::Result<bool> {
