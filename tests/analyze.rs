@@ -508,3 +508,36 @@ fn html_report_renders_in_headless_chromium() {
     assert!(ink > data.len() / px / 50, "screenshot is (nearly) blank");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// What accumulates is counted as the collection's logical entries: all 60,000 elements of a
+/// HashSet whose buckets chain several nodes each, and every entry of a ConcurrentHashMap whose
+/// bins are trees (Java's own `size()` of each, recorded by the fixture).
+#[test]
+fn accumulated_counts_are_the_collections_logical_entries() {
+    for jdk in [Jdk::J11, Jdk::J17] {
+        if !have(jdk) {
+            continue;
+        }
+        let cap = capture("IdentitySetLeak", jdk, true, false, &[]);
+        let j = analyze(&cap.hprof, &[]);
+        let suspects = j["suspects"].as_array().expect("suspects");
+        let count_of = |class: &str| {
+            suspects
+                .iter()
+                .find(|s| s["accumulated"]["class"] == class)
+                .map(|s| s["accumulated"]["count"].clone())
+        };
+        assert_eq!(
+            count_of("com.example.IdentitySetLeak$Session"),
+            Some(cap.planted["sessions"].clone()),
+            "{jdk}: {}",
+            serde_json::to_string_pretty(suspects).unwrap()
+        );
+        assert_eq!(
+            count_of("com.example.IdentitySetLeak$Report"),
+            Some(cap.planted["reports"].clone()),
+            "{jdk}: {}",
+            serde_json::to_string_pretty(suspects).unwrap()
+        );
+    }
+}

@@ -325,7 +325,7 @@ fn the_discriminator_may_be_a_field_of_a_referenced_object() {
         .field("buffer", Ty::Object)
         .define();
     let unknown = string(&mut w, string_class, "$UNKNOWN");
-    let mut context_with = |w: &mut HprofWriter, ip: u64| {
+    let context_with = |w: &mut HprofWriter, ip: u64| {
         let node = w.instance_with(node_class, &[Value::Object(ip)]);
         let buffer = w.primitive_array(Ty::Byte, 1500);
         w.instance_with(context, &[Value::Object(node), Value::Object(buffer)])

@@ -161,72 +161,12 @@ pub fn boxed_value(heap: &Heap<'_, '_>, o: ObjectIndex, class: &str) -> Option<S
     })
 }
 
-/// Size (and capacity where it means something) of the common JDK collections.
+/// Size (and capacity where it means something) of a JDK collection.
 pub fn collection_summary(heap: &Heap<'_, '_>, o: ObjectIndex) -> Option<String> {
-    let (size, capacity) = collection_size(heap, o)?;
-    Some(match capacity {
-        Some(c) => format!("size {} / capacity {}", thousands(size), thousands(c)),
-        None => format!("size {}", thousands(size)),
+    let e = heap.snap.collections().size(heap, o)?;
+    let size = thousands(e.size as i64);
+    Some(match e.capacity {
+        Some(c) => format!("size {size} / capacity {}", thousands(c as i64)),
+        None => format!("size {size}"),
     })
-}
-
-/// (size, capacity) of a JDK collection or map, from its fields.
-pub fn collection_size(heap: &Heap<'_, '_>, o: ObjectIndex) -> Option<(i64, Option<i64>)> {
-    let is = |n: &str| heap.is_instance_of(o, n);
-    let table_len = |field: &str| {
-        heap.field_object(o, field)
-            .and_then(|t| heap.array_length(t))
-            .map(|n| n as i64)
-    };
-    if is("java.util.HashMap") || is("java.util.Hashtable") || is("java.util.WeakHashMap") {
-        let size = heap
-            .field_int(o, "size")
-            .or_else(|| heap.field_int(o, "count"))?;
-        return Some((size, Some(table_len("table").unwrap_or(0))));
-    }
-    if is("java.util.HashSet") {
-        let map = heap.field_object(o, "map")?;
-        let size = heap.field_int(map, "size")?;
-        let cap = heap
-            .field_object(map, "table")
-            .and_then(|t| heap.array_length(t))
-            .unwrap_or(0) as i64;
-        return Some((size, Some(cap)));
-    }
-    if is("java.util.concurrent.ConcurrentHashMap") {
-        let mut size = heap.field_int(o, "baseCount").unwrap_or(0);
-        if let Some(cells) = heap.field_object(o, "counterCells") {
-            for id in heap.array_elements(cells) {
-                if let Some(cell) = heap.find(id) {
-                    size += heap.field_int(cell, "value").unwrap_or(0);
-                }
-            }
-        }
-        return Some((size, Some(table_len("table").unwrap_or(0))));
-    }
-    if is("java.util.ArrayList") || is("java.util.Vector") {
-        let size = heap
-            .field_int(o, "size")
-            .or_else(|| heap.field_int(o, "elementCount"))?;
-        return Some((size, Some(table_len("elementData").unwrap_or(0))));
-    }
-    if is("java.util.ArrayDeque") {
-        let cap = table_len("elements")?;
-        let head = heap.field_int(o, "head")?;
-        let tail = heap.field_int(o, "tail")?;
-        let size = if cap > 0 {
-            (tail - head).rem_euclid(cap)
-        } else {
-            0
-        };
-        return Some((size, Some(cap)));
-    }
-    if is("java.util.TreeMap") || is("java.util.LinkedList") || is("java.util.IdentityHashMap") {
-        return Some((heap.field_int(o, "size")?, None));
-    }
-    if is("java.util.TreeSet") {
-        let m = heap.field_object(o, "m")?;
-        return Some((heap.field_int(m, "size")?, None));
-    }
-    None
 }

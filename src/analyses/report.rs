@@ -3,7 +3,7 @@
 //! the HTML report) an aggregated dominator tree and the details of every object it mentions.
 
 use super::classloaders::{class_loader_suspects, Thresholds};
-use super::collections::{self, CollectionRow, Kinds};
+use super::collections::{self, CollectionRow};
 use super::describe::{node_ref, object_ref, ObjectRef};
 use super::dump_info::{Assumptions, DumpInfo};
 use super::graph::{Graph, HeapTotals};
@@ -35,6 +35,10 @@ pub fn sort_inputs(
     for p in paths {
         let meta = std::fs::metadata(p)
             .with_context(|| format!("{}: cannot read it: is the path right?", p.display()))?;
+        if !meta.is_dir() {
+            // A FIFO or device would block the first read: refused by name.
+            crate::formats::files::require_regular(p).with_context(|| p.display().to_string())?;
+        }
         if meta.is_dir() {
             let mut entries: Vec<std::path::PathBuf> = std::fs::read_dir(p)
                 .with_context(|| format!("{}: cannot list the directory", p.display()))?
@@ -212,12 +216,12 @@ pub fn analyze(
     let mut clock = Clock::new(progress);
     let heap = &g.heap;
     let snap = heap.snap;
-    let kinds = Kinds::of(heap);
+    let kinds = heap.snap.collections();
     let total = g.total_retained();
     let pct = |b: u64| 100.0 * b as f64 / total.max(1) as f64;
 
     clock.lap("kinds");
-    let mut suspects = suspects::find(g, children, &kinds, &opts.suspects);
+    let mut suspects = suspects::find(g, children, kinds, &opts.suspects);
     clock.lap("suspects");
     // Metaspace findings (class loaders, generated classes) follow the heap suspects.
     for c in class_loader_suspects(g, &opts.class_loaders) {
@@ -268,11 +272,11 @@ pub fn analyze(
 
     clock.lap("histogram");
     let r = g.retention;
-    let sizes = collections::all_sizes(heap, &kinds, &|o| r.is_reachable(o));
+    let sizes = collections::all_sizes(heap, kinds, &|o| r.is_reachable(o));
     clock.lap("sizes");
-    let collections = collections::largest(g, &sizes, &kinds, opts.rows);
+    let collections = collections::largest(g, &sizes, kinds, opts.rows);
     clock.lap("collections");
-    let waste = waste::waste(g, &kinds, &sizes);
+    let waste = waste::waste(g, kinds, &sizes);
     clock.lap("waste");
 
     let totals = g.totals();

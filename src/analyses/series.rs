@@ -127,6 +127,8 @@ pub fn read_inputs(paths: &[PathBuf], kinds: &[LogKind]) -> Result<Inputs> {
 
 fn read_head(path: &Path) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
+    // A FIFO named on the command line would block here forever.
+    crate::formats::files::require_regular(path)?;
     let mut f = std::fs::File::open(path)?;
     let mut buf = vec![0u8; 64 * 1024];
     let mut n = 0;

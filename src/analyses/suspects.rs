@@ -487,7 +487,10 @@ impl<'g, 's, 'a> Ctx<'g, 's, 'a> {
             if (self.retained(b) as f64) < BIG_DROP * self.retained(v) as f64 {
                 break;
             }
-            if self.class_of(b) == self.class_of(v) && self.class_of(v) != NO_CLASS {
+            if self.class_of(b) == self.class_of(v)
+                && self.class_of(v) != NO_CLASS
+                && !self.is_bucket_link(v, b)
+            {
                 break; // v heads a chain: the chain is the fan-out
             }
             path.push(b);
@@ -497,6 +500,16 @@ impl<'g, 's, 'a> Ctx<'g, 's, 'a> {
             }
         }
         path
+    }
+
+    /// Whether `b` is the next entry of `v`'s hash bucket (`HashMap$Node.next` and the like): a
+    /// bucket is a few colliding entries, not a fan-out, so the walk goes on to the entry that
+    /// holds the memory (the one big key's entry may sit behind another in its bucket).
+    fn is_bucket_link(&self, v: Node, b: Node) -> bool {
+        (v as usize) < self.n
+            && self.kind(v) == Kind::Entry
+            && self.heap.field(v, "hash").is_some()
+            && self.heap.field_object(v, "next") == Some(b)
     }
 
     /// Leaf, fan-out into similar objects, or `None` when memory spreads over a few unrelated
@@ -532,6 +545,9 @@ impl<'g, 's, 'a> Ctx<'g, 's, 'a> {
     /// plumbing (tables, entries, nodes, references) to what the collection logically holds, and
     /// through chains of `a`'s own class.
     fn elements(&self, a: Node) -> Elements {
+        if let Some(e) = self.collection_elements(a) {
+            return e;
+        }
         // An application object heading a chain of its own class (a hand-written linked list).
         let chain_class = if self.kind(a) == Kind::Other {
             self.class_of(a)
@@ -593,6 +609,42 @@ impl<'g, 's, 'a> Ctx<'g, 's, 'a> {
                 .sum();
             self.retained(e).saturating_sub(below)
         };
+        self.grouped(items, own)
+    }
+
+    /// The elements of the JDK collection that `a` is or is the plumbing of, as Java counts
+    /// them (for a map, per entry the larger of key and value); `None` when `a` belongs to none.
+    fn collection_elements(&self, a: Node) -> Option<Elements> {
+        let c = self.container(a)?;
+        let mut items: Vec<Node> = vec![];
+        self.kinds.for_each(&self.heap, c, &mut |i| {
+            let pick = match (i.key, i.value) {
+                (Some(k), Some(v)) if self.retained(k) > self.retained(v) => k,
+                (k, v) => match v.or(k) {
+                    Some(x) => x,
+                    None => return true,
+                },
+            };
+            items.push(self.through_reference(pick));
+            items.len() < 20_000_000
+        })?;
+        Some(self.grouped(items, |e| self.retained(e)))
+    }
+
+    /// A soft or weak cache's element is the referent its `Reference` alone keeps (when the
+    /// dominator tree follows referents), else the reference itself.
+    fn through_reference(&self, x: Node) -> Node {
+        if self.kind(x) != Kind::Other || !self.heap.is_instance_of(x, "java.lang.ref.Reference") {
+            return x;
+        }
+        match self.heap.field_object(x, "referent") {
+            Some(r) if self.g.retention.idom(r) == Some(x) => r,
+            _ => x,
+        }
+    }
+
+    /// Items grouped by class, biggest group (by `own` bytes) first.
+    fn grouped(&self, items: Vec<Node>, own: impl Fn(Node) -> u64) -> Elements {
         let mut groups: FxHashMap<ClassIndex, (u64, u64)> = new_map();
         for &e in &items {
             let g = groups.entry(self.group_of(e)).or_default();
@@ -720,6 +772,13 @@ impl<'g, 's, 'a> Ctx<'g, 's, 'a> {
     fn map_hop(&self, descent: &[Node]) -> Option<(Node, Node)> {
         for (i, &e) in descent.iter().enumerate() {
             if self.kind(e) != Kind::Entry {
+                continue;
+            }
+            // Behind this entry in its bucket: the memory is under the next one's key.
+            if descent
+                .get(i + 1)
+                .is_some_and(|&b| self.is_bucket_link(e, b))
+            {
                 continue;
             }
             let map = descent[..i]
@@ -1007,38 +1066,42 @@ impl<'g, 's, 'a> Ctx<'g, 's, 'a> {
     /// Every entry of a map, ranked by what it alone keeps alive.
     fn map_keys(&self, m: Node) -> MapKeys {
         let heap = &self.heap;
-        let entries = map_entries(heap, self.kinds, m, 2_000_000);
-        let mut rows: Vec<(u64, Node)> = entries
+        let entries = self.kinds.items(heap, m, 2_000_000);
+        let mut rows: Vec<(u64, usize)> = entries
             .iter()
-            .map(|&e| {
-                let (k, v) = entry_key_value(heap, e);
-                let mut bytes = heap.index.shallow(e);
-                if let Some(x) = k.and_then(|k| heap.find(k)) {
-                    if self.g.retention.idom(x) == Some(e) {
-                        bytes += self.retained(x);
+            .enumerate()
+            .map(|(i, item)| {
+                let mut bytes = item.node.map(|e| heap.index.shallow(e)).unwrap_or(0);
+                if let Some(k) = item.key {
+                    // The key counts when this entry (or the map, for node-less maps) owns it.
+                    if self.g.retention.idom(k) == Some(item.node.unwrap_or(m)) {
+                        bytes += self.retained(k);
                     }
                 }
                 // The value's own subtree, even when something else holds it too.
-                if let Some(x) = v.and_then(|v| heap.find(v)) {
-                    bytes += self.retained(x);
+                if let Some(v) = item.value {
+                    bytes += self.retained(v);
                 }
-                (bytes, e)
+                (bytes, i)
             })
             .collect();
-        rows.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        rows.sort_unstable_by(|a, b| {
+            let node = |i: usize| entries[i].node.or(entries[i].key);
+            b.0.cmp(&a.0).then(node(a.1).cmp(&node(b.1)))
+        });
         let map_retained = rows.iter().map(|r| r.0).sum::<u64>().max(1);
         let keys = rows
             .iter()
             .take(MAP_KEYS)
-            .map(|&(bytes, e)| {
-                let (k, v) = entry_key_value(heap, e);
+            .map(|&(bytes, i)| {
+                let item = entries[i];
                 MapKey {
-                    key: k
-                        .and_then(|k| heap.find(k))
+                    key: item
+                        .key
                         .map(|k| key_text(heap, k))
                         .unwrap_or_else(|| "null".into()),
-                    value: v
-                        .and_then(|v| heap.find(v))
+                    value: item
+                        .value
                         .map(|v| describe(heap, v))
                         .unwrap_or_else(|| "null".into()),
                     retained_bytes: bytes,
@@ -1236,56 +1299,6 @@ fn value_text(heap: &Heap<'_, '_>, v: Value, on_path: &[u64]) -> (String, u8) {
         Value::Int(x) => (x.to_string(), 1),
         Value::Long(x) => (x.to_string(), 1),
     }
-}
-
-/// Entries of a map object (following `HashMap$Node.next` chains and tree links), up to `max`.
-pub fn map_entries(heap: &Heap<'_, '_>, kinds: &Kinds, m: Node, max: usize) -> Vec<Node> {
-    let mut map = m;
-    // Sets and wrappers hold a map: HashSet.map, TreeSet.m, Collections$SynchronizedMap.m.
-    for _ in 0..3 {
-        if heap.field(map, "table").is_some() || heap.field(map, "root").is_some() {
-            break;
-        }
-        match heap
-            .field_object(map, "map")
-            .or_else(|| heap.field_object(map, "m"))
-        {
-            Some(inner) => map = inner,
-            None => break,
-        }
-    }
-    let mut out = vec![];
-    let mut seen = new_map::<Node, ()>();
-    let mut stack: Vec<Node> = vec![];
-    if let Some(t) = heap.field_object(map, "table") {
-        for id in heap.array_elements(t) {
-            if let Some(e) = heap.find(id) {
-                stack.push(e);
-            }
-        }
-    }
-    if let Some(r) = heap.field_object(map, "root") {
-        stack.push(r);
-    }
-    while let Some(e) = stack.pop() {
-        if out.len() >= max || seen.insert(e, ()).is_some() {
-            continue;
-        }
-        if kinds.object(heap, e) != Kind::Entry {
-            // TreeBin (ConcurrentHashMap) keeps its nodes in `first`.
-            if let Some(f) = heap.field_object(e, "first") {
-                stack.push(f);
-            }
-            continue;
-        }
-        out.push(e);
-        for link in ["next", "left", "right"] {
-            if let Some(x) = heap.field_object(e, link) {
-                stack.push(x);
-            }
-        }
-    }
-    out
 }
 
 /// Fills in the title, the explanation and what to look at.

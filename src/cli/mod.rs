@@ -8,6 +8,7 @@ use crate::analyses::graph::Graph;
 use crate::analyses::histogram::{self, SortBy};
 use crate::analyses::top::TopBy;
 use crate::analyses::{classloaders, dominator_tree, inspect, paths, report, suspects, top};
+use crate::formats::files;
 use crate::formats::hprof::DumpBytes;
 use crate::heap::cache;
 use crate::heap::column::Scratch;
@@ -25,6 +26,9 @@ pub const EXIT_OK: i32 = 0;
 /// `analyze --fail-on-suspect` found at least one suspect.
 pub const EXIT_SUSPECT: i32 = 1;
 pub const EXIT_ERROR: i32 = 2;
+/// `analyze --fail-on-suspect` found no suspect, but the dump is truncated or damaged: the
+/// missing part (often every GC root) may hold the leak, so a CI gate must not pass.
+pub const EXIT_INCOMPLETE: i32 = 3;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -32,7 +36,7 @@ pub const EXIT_ERROR: i32 = 2;
     version,
     about = "Finds out why a JVM runs out of memory.",
     long_about = "Finds out why a JVM runs out of memory: reads HotSpot heap dumps (.hprof, .hprof.gz) exactly and fast.\n\nNothing leaves this machine: oomsleuth never sends data anywhere.",
-    after_help = "Exit codes: 0 analysed; 1 analysed and found a leak suspect (only with `analyze --fail-on-suspect`);\n2 error (bad arguments, unreadable or non-HPROF file).\nA truncated dump is analysed as far as it goes, with a warning."
+    after_help = "Exit codes: 0 analysed; 1 analysed and found a leak suspect (only with `analyze --fail-on-suspect`);\n2 error (bad arguments, unreadable or non-HPROF file);\n3 `analyze --fail-on-suspect` found no suspect in a truncated or damaged dump.\nA truncated dump is analysed as far as it goes, with a warning."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -85,7 +89,7 @@ enum Command {
     /// The main job: leak suspects with their paths and discriminators, the heap summary, largest
     /// collections and wasted memory (terminal, --json, --html FILE).
     #[command(
-        after_help = "Exit codes: 0 analysed; 1 analysed and found at least one suspect (only with --fail-on-suspect, for CI gates); 2 error."
+        after_help = "Exit codes: 0 analysed; 1 analysed and found at least one suspect (only with --fail-on-suspect, for CI gates); 2 error; 3 no suspect but the dump is truncated or damaged (only with --fail-on-suspect)."
     )]
     Analyze {
         /// A heap dump (.hprof, .hprof.gz), and/or NMT outputs, pmap -x / smaps, GC logs, class
@@ -483,7 +487,8 @@ fn dispatch(cmd: Command, env: &Env) -> Result<(String, i32)> {
                 anyhow::bail!("nothing to analyze: give a heap dump or JVM logs and outputs");
             };
             if let Some(path) = &html {
-                write_html(path, &reports::html::render_verdict(&v), json)?;
+                let like = others.first().map_or(path.as_path(), |p| p.as_path());
+                write_html(path, &reports::html::render_verdict(&v), json, like)?;
             }
             let out = if json {
                 reports::to_json(&v)
@@ -519,10 +524,17 @@ fn dispatch(cmd: Command, env: &Env) -> Result<(String, i32)> {
                 r.native = Some(v);
             }
             if let Some(path) = &html {
-                write_html(path, &reports::html::render(&r), json)?;
+                write_html(
+                    path,
+                    &reports::html::render(&r),
+                    json,
+                    &g.heap.snap.bytes.path,
+                )?;
             }
             let code = if fail_on_suspect && !r.suspects.is_empty() {
                 EXIT_SUSPECT
+            } else if fail_on_suspect && g.heap.snap.truncated() {
+                EXIT_INCOMPLETE
             } else {
                 EXIT_OK
             };
@@ -543,8 +555,13 @@ fn dispatch(cmd: Command, env: &Env) -> Result<(String, i32)> {
 }
 
 /// Writes the HTML report, saying where on stderr unless stdout carries JSON.
-fn write_html(path: &std::path::Path, page: &str, json: bool) -> Result<()> {
-    write_atomically(path, page.as_bytes())
+fn write_html(
+    path: &std::path::Path,
+    page: &str,
+    json: bool,
+    like: &std::path::Path,
+) -> Result<()> {
+    write_atomically(path, page.as_bytes(), like)
         .with_context(|| format!("cannot write the HTML report to {}", path.display()))?;
     if !json {
         eprintln!("wrote {} ({} KiB)", path.display(), page.len() / 1024);
@@ -553,8 +570,15 @@ fn write_html(path: &std::path::Path, page: &str, json: bool) -> Result<()> {
 }
 
 /// Writes a file through a temporary file in the same directory and a rename, so a reader never
-/// sees half of it.
-fn write_atomically(path: &std::path::Path, data: &[u8]) -> std::io::Result<()> {
+/// sees half of it. The temporary is created exclusively under a random name with permissions
+/// no wider than `like`'s (the dump the report is about), and a symbolic link at `path` is
+/// not replaced (see [`files`]).
+fn write_atomically(
+    path: &std::path::Path,
+    data: &[u8],
+    like: &std::path::Path,
+) -> std::io::Result<()> {
+    use std::io::Write as _;
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -563,8 +587,10 @@ fn write_atomically(path: &std::path::Path, data: &[u8]) -> std::io::Result<()> 
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let r = std::fs::write(&tmp, data).and_then(|_| std::fs::rename(&tmp, path));
+    let (mut f, tmp) = files::create_unique(dir, &format!(".{name}.tmp-"), files::mode_for(like))?;
+    let r = f
+        .write_all(data)
+        .and_then(|_| files::rename_into_place(&tmp, path));
     if r.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }

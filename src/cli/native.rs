@@ -107,6 +107,8 @@ pub fn run(cmd: NativeCommand, style: &Style) -> Result<String> {
             let r = match (core, pid) {
                 (_, Some(pid)) => crate::live::scan_pid(pid, top)?,
                 (Some(path), None) => {
+                    crate::formats::files::require_regular(&path)
+                        .with_context(|| path.display().to_string())?;
                     let file = std::fs::File::open(&path)
                         .with_context(|| format!("cannot open {}", path.display()))?;
                     // SAFETY: the core file is mapped read-only; if another process truncates it while

@@ -2,5 +2,6 @@
 
 pub mod classfile;
 pub mod core;
+pub mod files;
 pub mod hprof;
 pub mod logs;

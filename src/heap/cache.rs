@@ -2,10 +2,10 @@
 //! census pass found, saved after the first command so later commands on the same dump skip
 //! every whole-heap pass.
 //!
-//! File layout (version 4): the `OOMSLEUTH-INDEX` magic, the format version, a key (the dump's
-//! size, mtime and a hash of its first and last 64 KiB, plus every option that changes the
-//! result), a table of sections, then the sections themselves, each an array of native
-//! little-endian integers starting on a 64-byte boundary (in any order, with gaps of zeros), and
+//! File layout (version 5): the `OOMSLEUTH-INDEX` magic, the format version, a key (the dump's
+//! size, mtime and a hash of every byte of it, plus every option that changes the result), a
+//! table of sections, then the sections themselves, each an array of native little-endian
+//! integers starting on a 64-byte boundary (in any order, with gaps of zeros), and
 //! last a checksum over every byte before it. A hit maps the file and uses the arrays in place
 //! ([`Column::mapped`]): loading costs the checksum (one parallel read of the file) and the shape
 //! checks, nothing is copied.
@@ -18,7 +18,7 @@
 
 use super::census::{Census, Counts, GapSample, ObjectShape, Unit};
 use super::column::{bytes_of, Column, KeepFile, Pod, Scratch};
-use super::dominators::DominatorTree;
+use super::dominators::{DominatorTree, NONE};
 use super::fxhash::new_map;
 use super::graph::Csr;
 use super::index::{HeapIndex, IdLookup, Root};
@@ -26,6 +26,7 @@ use super::retained::Retention;
 use super::snapshot::{LoadError, Progress, Snapshot};
 use super::timing;
 use super::vm::Overrides;
+use crate::formats::files;
 use crate::formats::hprof::reader::parse_sub_record;
 use crate::formats::hprof::{
     BasicType, Directory, DumpBytes, GcRoot, HeapBody, RootKind, SubRecord, Warning,
@@ -40,7 +41,7 @@ use std::time::Instant;
 
 const MAGIC: &[u8; 16] = b"OOMSLEUTH-INDEX\0";
 /// Bumped whenever the layout of the file or the meaning of its contents changes.
-const VERSION: u32 = 4;
+const VERSION: u32 = 5;
 /// Sections start on this boundary (any array type is aligned, and cache lines are not shared).
 const ALIGN: usize = 64;
 
@@ -48,6 +49,8 @@ const ALIGN: usize = 64;
 #[derive(Clone, Debug)]
 pub struct Location {
     pub path: PathBuf,
+    /// Permissions of the cache: no wider than the dump's (see [`files::mode_for`]).
+    pub mode: u32,
 }
 
 impl Location {
@@ -61,8 +64,10 @@ impl Location {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "dump".into());
         let tag = format!("{:016x}", fnv(abs.to_string_lossy().as_bytes()));
+        let mode = files::mode_for(dump);
         let in_dir = |d: &Path| Location {
             path: d.join(format!("{name}-{tag}.oomsleuth-index")),
+            mode,
         };
         if let Some(d) = cache_dir {
             return in_dir(d);
@@ -71,6 +76,7 @@ impl Location {
             if is_writable_dir(parent) {
                 return Location {
                     path: parent.join(format!("{name}.oomsleuth-index")),
+                    mode,
                 };
             }
         }
@@ -122,10 +128,11 @@ impl Location {
     }
 }
 
+/// Whether a file can be created in `d`: by creating one, exclusively, under a random name (a
+/// predictable name followed through a planted link would truncate the link's target).
 fn is_writable_dir(d: &Path) -> bool {
-    let probe = d.join(format!(".oomsleuth-probe-{}", std::process::id()));
-    match File::create(&probe) {
-        Ok(_) => {
+    match files::create_unique(d, ".oomsleuth-probe-", 0o600) {
+        Ok((_, probe)) => {
             let _ = fs::remove_file(&probe);
             true
         }
@@ -142,19 +149,26 @@ fn fnv(b: &[u8]) -> u64 {
     h
 }
 
-/// A fast 64-bit checksum over words (not cryptographic: it catches torn and corrupted files).
+/// A fast 64-bit checksum over words (not cryptographic: it catches torn and corrupted files,
+/// and a dump that differs anywhere from the one a cache was built from). Four independent
+/// lanes per 4 MiB chunk, chunks in parallel: it runs at memory speed.
 fn checksum(b: &[u8]) -> u64 {
     const CHUNK: usize = 1 << 22;
     let parts: Vec<u64> = b
         .par_chunks(CHUNK)
         .map(|c| {
-            let mut h: u64 = 0x9E3779B97F4A7C15 ^ c.len() as u64;
-            let mut words = c.chunks_exact(8);
-            for w in &mut words {
-                let v = u64::from_le_bytes(w.try_into().unwrap());
-                h = (h ^ v).wrapping_mul(0xff51afd7ed558ccd).rotate_left(29);
+            let mut h = [0x9E3779B97F4A7C15 ^ c.len() as u64, 1, 2, 3];
+            let mut blocks = c.chunks_exact(32);
+            for w in &mut blocks {
+                for (lane, h) in h.iter_mut().enumerate() {
+                    let v = u64::from_le_bytes(w[lane * 8..lane * 8 + 8].try_into().unwrap());
+                    *h = (*h ^ v).wrapping_mul(0xff51afd7ed558ccd).rotate_left(29);
+                }
             }
-            for &x in words.remainder() {
+            let mut h = h.iter().fold(0u64, |a, &x| {
+                (a ^ x).wrapping_mul(0x9E3779B97F4A7C15).rotate_left(27)
+            });
+            for &x in blocks.remainder() {
                 h = (h ^ x as u64).wrapping_mul(0xc4ceb9fe1a85ec53);
             }
             h
@@ -177,13 +191,14 @@ fn key(bytes: &DumpBytes, overrides: Overrides, keep_unreachable: bool) -> Vec<u
         .map(|d| d.as_nanos() as u64)
         .unwrap_or(0);
     let data = bytes.bytes();
-    let head = &data[..data.len().min(1 << 16)];
-    let tail = &data[data.len().saturating_sub(1 << 16)..];
     k.extend_from_slice(&size.to_le_bytes());
     k.extend_from_slice(&mtime.to_le_bytes());
     k.extend_from_slice(&(data.len() as u64).to_le_bytes());
-    k.extend_from_slice(&fnv(head).to_le_bytes());
-    k.extend_from_slice(&fnv(tail).to_le_bytes());
+    // Every byte of the (inflated) dump: a dump changed anywhere, even with its size and
+    // mtime restored, never matches. One parallel pass at memory speed.
+    let t = Instant::now();
+    k.extend_from_slice(&checksum(data).to_le_bytes());
+    timing::print("cache key", t.elapsed().as_secs_f64());
     let opt = |o: Option<u32>| o.map(|v| v as u64 | 1 << 32).unwrap_or(0);
     k.push(keep_unreachable as u8);
     k.extend_from_slice(&opt(overrides.compressed_oops.map(|b| b as u32)).to_le_bytes());
@@ -202,7 +217,11 @@ pub fn open_graph<'a>(
     keep_unreachable: bool,
     progress: &dyn Progress,
 ) -> Result<(Snapshot<'a>, HeapIndex, Retention), LoadError> {
-    let key = key(bytes, overrides, keep_unreachable);
+    // The key reads the whole dump: only when there is a cache to match or write.
+    let key = match at {
+        Some(_) => key(bytes, overrides, keep_unreachable),
+        None => vec![],
+    };
     let t = Instant::now();
     if let Some(loc) = at {
         remove_stale_temporaries(&loc.path);
@@ -251,7 +270,10 @@ pub fn load_or_build(
     keep_unreachable: bool,
     progress: &dyn Progress,
 ) -> (HeapIndex, Retention) {
-    let key = key(snap.bytes, snap.overrides, keep_unreachable);
+    let key = match at {
+        Some(_) => key(snap.bytes, snap.overrides, keep_unreachable),
+        None => vec![],
+    };
     if let Some(loc) = at {
         remove_stale_temporaries(&loc.path);
         if let Some(f) = CacheFile::open(&loc.path, &key) {
@@ -275,7 +297,8 @@ fn build_and_save(
 ) -> (HeapIndex, Retention) {
     // The cache file is built while the index is: its big arrays are written in place.
     let keep = at.and_then(|loc| {
-        match KeepFile::create(&temporary_path(&loc.path), header_len(key.len()) as u64) {
+        let tmp = temporary_path(&loc.path);
+        match KeepFile::create(&tmp, header_len(key.len()) as u64, loc.mode) {
             Ok(k) => Some(k),
             Err(e) => {
                 note_unsaved(loc, &e);
@@ -342,10 +365,16 @@ fn note_unsaved(loc: &Location, e: &std::io::Error) {
     );
 }
 
-/// Where the cache is built before it is renamed into place: `<cache>.tmp-<pid>`.
+/// Where the cache is built before it is renamed into place: `<cache>.tmp-<pid>-<random>`
+/// (the pid tells [`remove_stale_temporaries`] whether its writer still runs; the random part
+/// that nobody can plant a file or link there in advance).
 fn temporary_path(path: &Path) -> PathBuf {
     let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(format!(".tmp-{}", std::process::id()));
+    name.push(format!(
+        ".tmp-{}-{:016x}",
+        std::process::id(),
+        files::random_token()
+    ));
     path.with_file_name(name)
 }
 
@@ -368,6 +397,7 @@ fn remove_stale_temporaries(path: &Path) {
         let file = file.to_string_lossy();
         let Some(pid) = file
             .strip_prefix(&prefix)
+            .and_then(|p| p.split('-').next())
             .and_then(|p| p.parse::<u32>().ok())
         else {
             continue;
@@ -653,6 +683,94 @@ fn kept<'c, T: Pod>(c: &'c Column<T>, keep: &KeepFile) -> (&'c [u8], Option<u64>
 
 // ---- reading ---------------------------------------------------------------------------------
 
+/// A cache is only used when it is ours: owned by this user (or root) and writable by nobody
+/// else. Its checksum guards against damage, not forgery; someone who can plant a cache (in a
+/// shared directory) could otherwise make us report their numbers for our dump.
+fn trusted_owner(file: &File) -> Result<(), String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let m = file.metadata().map_err(|e| e.to_string())?;
+        // SAFETY: no arguments, cannot fail.
+        let me = unsafe { libc::geteuid() };
+        if m.uid() != me && m.uid() != 0 {
+            return Err(format!("it belongs to another user (uid {})", m.uid()));
+        }
+        if m.mode() & 0o022 != 0 {
+            return Err(format!(
+                "others may write to it (mode {:o})",
+                m.mode() & 0o777
+            ));
+        }
+    }
+    let _ = file;
+    Ok(())
+}
+
+/// Whether every offset points at an object sub-record (instance, array or class dump) and
+/// the objects' ids ascend, as the index numbers them: one read per object of pages
+/// the key's hash has just brought in.
+fn objects_in_id_order(data: &[u8], offsets: &[u64], id_size: u8) -> bool {
+    let id_at = |o: u64| -> Option<u64> {
+        let o = o as usize;
+        let tag = *data.get(o)?;
+        if !(0x20..=0x23).contains(&tag) && tag != 0xC3 {
+            return None;
+        }
+        let b = data.get(o + 1..o + 1 + id_size as usize)?;
+        Some(b.iter().fold(0u64, |a, &x| a << 8 | x as u64))
+    };
+    if offsets.len() == 1 {
+        return id_at(offsets[0]).is_some();
+    }
+    offsets
+        .par_windows(2)
+        // Equal ids only from distinct records (a dump may repeat an id).
+        .all(|w| matches!((id_at(w[0]), id_at(w[1])), (Some(a), Some(b)) if a < b || (a == b && w[0] != w[1])))
+}
+
+/// Whether every node the tree reaches, except the root, is the target of some reference: a
+/// tree computed from these references has that property, forged references rarely do.
+fn reachable_have_referrers(idom: &[u32], targets: &[u32], root: u32) -> bool {
+    let mut referred = vec![0u64; idom.len().div_ceil(64)];
+    for &t in targets {
+        if let Some(w) = referred.get_mut(t as usize / 64) {
+            *w |= 1 << (t % 64);
+        }
+    }
+    (0..idom.len())
+        .into_par_iter()
+        .all(|v| v == root as usize || idom[v] == NONE || referred[v / 64] >> (v % 64) & 1 != 0)
+}
+
+/// Whether `idom` and `preorder` form a tree rooted at `root` over `n + 1` nodes: the preorder
+/// starts at the root and lists each node at most once, the root has no dominator, every
+/// listed node but the root has one listed before it, and every unlisted node has none. The
+/// loader walks the tree in reverse preorder, adding into each dominator's slot: a forged
+/// tree must be rejected here, not fault there.
+fn is_dominator_tree(idom: &[u32], preorder: &[u32], root: u32, n: usize) -> bool {
+    if idom.len() != n + 1 || preorder.first() != Some(&root) || preorder.len() > n + 1 {
+        return false;
+    }
+    let mut pos = vec![u32::MAX; n + 1];
+    for (i, &v) in preorder.iter().enumerate() {
+        match pos.get_mut(v as usize) {
+            Some(p) if *p == u32::MAX => *p = i as u32,
+            _ => return false,
+        }
+    }
+    (0..=n).into_par_iter().all(|v| {
+        let d = idom[v];
+        if v == root as usize {
+            return d == NONE;
+        }
+        if d == NONE {
+            return pos[v] == u32::MAX;
+        }
+        pos[v] != u32::MAX && (d as usize) <= n && pos[d as usize] < pos[v]
+    })
+}
+
 /// A mapped cache file whose magic, version, key and checksum matched.
 struct CacheFile {
     map: Arc<Mmap>,
@@ -665,6 +783,13 @@ impl CacheFile {
             return None;
         }
         let file = File::open(path).ok()?;
+        if let Err(why) = trusted_owner(&file) {
+            eprintln!(
+                "note: not using the index cache {}: {why}; rebuilding it",
+                path.display()
+            );
+            return None;
+        }
         // SAFETY: cache files are only ever written under a temporary name and renamed into
         // place, so the file we mapped is complete and no writer modifies it afterwards (a
         // rebuild replaces the directory entry, not these bytes). Another program truncating it
@@ -821,6 +946,26 @@ impl CacheFile {
             at = end;
         }
         let objects = self.words(Sec::Scalars)?.get(sc::CENSUS_OBJECTS).copied()?;
+        // Counts are multiplied by sizes later: a forged count must not overflow them. Every
+        // object and element takes at least a byte of the dump.
+        let bytes = dir.data.len() as u64;
+        let plausible = |c: &Counts| {
+            c.instances <= bytes
+                && c.elements <= bytes
+                && c.by_len_mod8.iter().all(|&k| k <= bytes)
+                && c.by_len_mod8.iter().sum::<u64>() <= c.instances
+        };
+        let all = primitive_arrays.iter().chain(by_class.values());
+        let mut instances = 0u64;
+        for c in all {
+            if !plausible(c) {
+                return None;
+            }
+            instances = instances.checked_add(c.instances)?;
+        }
+        if objects > bytes || instances > objects {
+            return None;
+        }
         Some(Census {
             class_dumps,
             by_class,
@@ -863,11 +1008,18 @@ impl CacheFile {
             && root as usize == n
             && starts.last().copied() == Some(targets.len() as u64)
             && starts.par_windows(2).all(|w| w[0] <= w[1])
+            && starts.first() == Some(&0)
             && targets.par_iter().all(|&t| (t as usize) <= n)
-            && preorder.par_iter().all(|&p| (p as usize) <= n)
-            && idom.par_iter().all(|&d| d == u32::MAX || (d as usize) <= n)
             && offsets.par_iter().all(|&o| o < data_len)
-            && class_of.par_iter().all(|&c| c == u32::MAX || c < classes);
+            && objects_in_id_order(snap.bytes.bytes(), &offsets, snap.dir.id_size())
+            && class_of.par_iter().all(|&c| c == u32::MAX || c < classes)
+            && is_dominator_tree(&idom, &preorder, root, n)
+            && reachable_have_referrers(&idom, &targets, root)
+            // Retained sizes only grow towards the root.
+            && (0..=n).into_par_iter().all(|v| {
+                let d = idom[v];
+                d == NONE || retained[d as usize] >= retained[v]
+            });
         if !ok {
             return None;
         }
@@ -902,6 +1054,11 @@ impl CacheFile {
             .chunks_exact(2)
             .map(|c| (c[0] as u32, c[1]))
             .collect();
+        if big_shallow.iter().any(|&(o, _)| o as usize >= n)
+            || big_shallow.windows(2).any(|w| w[0].0 >= w[1].0)
+        {
+            return None;
+        }
         let class_retained = self.words(Sec::ClassRetained)?;
         let memo = OnceLock::new();
         if class_retained.len() == classes as usize {
@@ -938,6 +1095,71 @@ impl CacheFile {
             children_memo: OnceLock::new(),
         };
         Some((index, retention))
+    }
+}
+
+/// Forging caches, for the regression tests and the fuzz target: a forger can recompute the
+/// checksum too, so forged contents must be caught by the loader's own checks, and these let
+/// the tests and the fuzzer reach them.
+#[doc(hidden)]
+pub mod forgery {
+    use super::*;
+
+    /// (offset, length) of each section of the cache file `b`, in [`Sec`] order.
+    pub fn sections(b: &[u8]) -> Option<Vec<(usize, usize)>> {
+        let word = |at: usize| -> Option<usize> {
+            Some(u64::from_le_bytes(b.get(at..at + 8)?.try_into().ok()?) as usize)
+        };
+        let table_at = (32 + word(24)?).div_ceil(8) * 8;
+        (0..SECTIONS)
+            .map(|i| Some((word(table_at + i * 16)?, word(table_at + i * 16 + 8)?)))
+            .collect()
+    }
+
+    /// Recomputes the trailing checksum of the cache file `b` after its bytes were changed.
+    pub fn reseal(b: &mut [u8]) {
+        if b.len() >= 8 {
+            let end = b.len() - 8;
+            let sum = checksum(&b[..end]);
+            b[end..].copy_from_slice(&sum.to_le_bytes());
+        }
+    }
+
+    /// Loads `dump` with the cache file `cache` as the index cache (resealed first, so any
+    /// bytes reach the shape checks); when it is accepted, walks what the analyses walk.
+    /// Returns whether it was accepted. Never panics on any `cache` (that is what is fuzzed).
+    pub fn load(dump: &DumpBytes, cache: &[u8]) -> bool {
+        let overrides = Overrides::default();
+        let key = key(dump, overrides, false);
+        let mut b = cache.to_vec();
+        // The key is the dump's: put it in place so the forged sections are what is tested.
+        if b.len() >= 32 + key.len() {
+            b[24..32].copy_from_slice(&(key.len() as u64).to_le_bytes());
+            b[32..32 + key.len()].copy_from_slice(&key);
+        }
+        reseal(&mut b);
+        let Ok(mut anon) = memmap2::MmapMut::map_anon(b.len().max(1)) else {
+            return false;
+        };
+        anon[..b.len()].copy_from_slice(&b);
+        let Ok(map) = anon.make_read_only() else {
+            return false;
+        };
+        let Some(f) = CacheFile::check(map, &key) else {
+            return false;
+        };
+        let Ok(snap) =
+            Snapshot::load_with(dump, overrides, &super::super::snapshot::NoProgress, |d| {
+                f.census(d)
+            })
+        else {
+            return false;
+        };
+        let Some((_index, retention)) = f.graph(&snap) else {
+            return false;
+        };
+        let children = retention.children(&Scratch::memory());
+        children.starts.len() > 0
     }
 }
 

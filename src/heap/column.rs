@@ -16,9 +16,10 @@
 //! [`Scratch`] decides where new columns go: arrays of at least [`Scratch::min_file_bytes`] bytes
 //! go to a scratch file when a directory was given, smaller ones to the heap.
 
+use crate::formats::files;
 use memmap2::{Mmap, MmapMut, MmapOptions};
 use std::fmt;
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{Seek, SeekFrom, Write};
 use std::marker::PhantomData;
 use std::ops::{Deref, DerefMut};
@@ -452,23 +453,17 @@ impl Scratch {
         bytes: usize,
     ) -> std::io::Result<Column<T>> {
         fs::create_dir_all(dir)?;
-        let path = dir.join(format!(
-            ".oomsleuth-scratch-{}-{}",
-            std::process::id(),
-            SEQ.fetch_add(1, Ordering::Relaxed)
-        ));
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .open(&path)?;
+        // Owner-only, under a random name, never through a link (see `formats::files`).
+        let (file, path) = files::create_unique(dir, ".oomsleuth-scratch-", 0o600)?;
         // Unlink at once: the mapping keeps the data, and a killed process leaves nothing behind.
         let _ = fs::remove_file(&path);
-        // A sparse file: pages cost disk space only once written.
         file.set_len(bytes.max(1) as u64)?;
+        // Reserved on disk now: a full file system fails here (and the column goes to the
+        // heap), not later as SIGBUS on a write through the mapping.
+        files::reserve(&file, 0, bytes as u64)?;
         // SAFETY: the file was just created by us (create_new) and is unlinked, so no other
-        // process can open, truncate or modify it; the mapping is the only access to it. A full
-        // disk could still turn a write into SIGBUS, as with any writable file mapping.
+        // process can open, truncate or modify it; the mapping is the only access to it. Its
+        // blocks are reserved, so writes do not fault when the disk fills.
         let map = unsafe { MmapMut::map_mut(&file) }?;
         if !(map.as_ptr() as usize).is_multiple_of(std::mem::align_of::<T>()) {
             return Err(std::io::Error::other("misaligned mapping"));
@@ -521,16 +516,13 @@ impl Region {
 }
 
 impl KeepFile {
-    /// Creates `path` (which must not exist), with `header` bytes reserved at the start.
-    pub fn create(path: &Path, header: u64) -> std::io::Result<Arc<KeepFile>> {
+    /// Creates `path` (which must not exist, not even as a symbolic link) with permissions
+    /// `mode`, with `header` bytes reserved at the start.
+    pub fn create(path: &Path, header: u64, mode: u32) -> std::io::Result<Arc<KeepFile>> {
         if let Some(dir) = path.parent() {
             fs::create_dir_all(dir)?;
         }
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .open(path)?;
+        let file = files::create_exclusive(path, mode)?;
         let end = header.div_ceil(REGION_ALIGN) * REGION_ALIGN;
         file.set_len(end)?;
         Ok(Arc::new(KeepFile {
@@ -553,9 +545,13 @@ impl KeepFile {
         let offset = end.div_ceil(REGION_ALIGN) * REGION_ALIGN;
         let new_end = (offset + bytes as u64).div_ceil(REGION_ALIGN) * REGION_ALIGN;
         self.file.set_len(new_end)?;
+        // Reserved on disk first (see `Scratch::file_column`): a full disk is an error here.
+        if let Err(e) = files::reserve(&self.file, offset, bytes as u64) {
+            let _ = self.file.set_len(*end);
+            return Err(e);
+        }
         // SAFETY: the file was created by us (create_new) under a temporary name that nothing
-        // else opens; each region is mapped by exactly one column. A full disk could still turn
-        // a write into SIGBUS, as with any writable file mapping.
+        // else opens; each region is mapped by exactly one column, and its blocks are reserved.
         let map = unsafe {
             MmapOptions::new()
                 .offset(offset)
@@ -623,7 +619,7 @@ impl KeepFile {
     /// Cuts the file at the current end (after the last append) and renames it to `to`.
     pub fn save_as(&self, to: &Path) -> std::io::Result<()> {
         self.file.set_len(self.size())?;
-        fs::rename(&self.path, to)?;
+        files::rename_into_place(&self.path, to)?;
         self.saved.store(true, Ordering::Relaxed);
         Ok(())
     }
@@ -693,7 +689,7 @@ mod tests {
         let mut s = Scratch::in_dir(&dir);
         s.min_file_bytes = 0;
         let tmp = dir.join("cache.tmp");
-        let keep = KeepFile::create(&tmp, 100).unwrap();
+        let keep = KeepFile::create(&tmp, 100, 0o600).unwrap();
         s.keep_in(keep.clone());
         let mut a: Column<u64> = s.kept_filled(10_000, 3);
         let b: Column<u32> = s.kept_copy(vec![5u32; 7].into());
@@ -728,7 +724,7 @@ mod tests {
         assert!(saved.exists(), "a saved file stays");
 
         let tmp2 = dir.join("other.tmp");
-        let unsaved = KeepFile::create(&tmp2, 0).unwrap();
+        let unsaved = KeepFile::create(&tmp2, 0, 0o600).unwrap();
         assert!(tmp2.exists());
         drop(unsaved);
         assert!(!tmp2.exists(), "an unsaved keep file is removed");

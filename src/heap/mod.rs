@@ -10,6 +10,7 @@ pub mod dominators;
 pub mod fxhash;
 pub mod graph;
 pub mod index;
+pub mod jdk;
 pub mod layout;
 pub mod names;
 pub mod objects;

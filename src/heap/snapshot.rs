@@ -3,6 +3,7 @@
 
 use super::census::Census;
 use super::classes::ClassTable;
+use super::jdk::collections::CollectionModel;
 use super::layout::ClassSizes;
 use super::vm::{detect, Overrides, VmFacts};
 use crate::formats::hprof::{Directory, DumpBytes, HprofError, Source, Warning};
@@ -51,6 +52,8 @@ pub struct Snapshot<'a> {
     pub overrides: Overrides,
     /// Whether the census came from the index cache rather than a pass over the dump.
     pub census_from_cache: bool,
+    /// The JDK collection classes' plans, made on first use (see [`Snapshot::collections`]).
+    collection_model: std::sync::OnceLock<CollectionModel>,
 }
 
 impl<'a> Snapshot<'a> {
@@ -120,12 +123,20 @@ impl<'a> Snapshot<'a> {
             timings,
             overrides,
             census_from_cache,
+            collection_model: Default::default(),
         })
+    }
+
+    /// What each class is to JDK collections and where their fields are, made once.
+    pub fn collections(&self) -> &CollectionModel {
+        self.collection_model
+            .get_or_init(|| CollectionModel::of(self))
     }
 
     /// Whether reading stopped before the end of the file.
     pub fn truncated(&self) -> bool {
         self.dir.end_offset < self.bytes.bytes().len() as u64
+            || self.dir.ends_early
             || self.dir.heap_bodies.iter().any(|b| b.truncated)
             || self
                 .census

@@ -47,6 +47,9 @@ pub struct Directory<'a> {
     pub error: Option<HprofError>,
     /// A HEAP DUMP END record was seen (HotSpot writes one after segments).
     pub saw_heap_dump_end: bool,
+    /// The file reads cleanly but lacks the record it should end with (see
+    /// [`Directory::note_missing_end`]): truncated on a record boundary.
+    pub ends_early: bool,
 }
 
 impl<'a> Directory<'a> {
@@ -68,6 +71,7 @@ impl<'a> Directory<'a> {
             warnings: vec![],
             error: None,
             saw_heap_dump_end: false,
+            ends_early: false,
         };
         let mut records = Records::new(data, &header);
         loop {
@@ -148,7 +152,31 @@ impl<'a> Directory<'a> {
                 });
             }
         }
+        d.note_missing_end();
         Ok(d)
+    }
+
+    /// A dump cut on a record boundary reads cleanly to its end: what tells it is truncated is
+    /// the record that should come last. HotSpot ends a segmented dump with HEAP DUMP END (and
+    /// JDK 17+ writes the GC roots in the last segments, so such a cut loses them all).
+    fn note_missing_end(&mut self) {
+        if self.error.is_some()
+            || self.end_offset < self.data.len() as u64
+            || self.heap_bodies.iter().any(|b| b.truncated)
+        {
+            return; // reading stopped early, or inside a record, and said so
+        }
+        let segmented = self.record_counts.contains_key(&Tag::HEAP_DUMP_SEGMENT.0);
+        let message = if segmented && !self.saw_heap_dump_end {
+            "the file is truncated: it ends without the HEAP DUMP END record that closes a segmented heap dump (cut on a record boundary?); analysed what was there, and GC roots written last may be missing"
+        } else {
+            return;
+        };
+        self.ends_early = true;
+        self.warnings.push(Warning {
+            offset: self.data.len() as u64,
+            message: message.into(),
+        });
     }
 
     pub fn id_size(&self) -> u8 {

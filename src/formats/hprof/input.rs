@@ -6,6 +6,7 @@
 //! size in the first member's comment (`HPROF BLOCKSIZE=1048576`): those members are found and
 //! inflated in parallel. Any other gzip file is inflated as one stream.
 
+use crate::formats::files;
 use memmap2::{Mmap, MmapMut};
 use rayon::prelude::*;
 use std::fs::File;
@@ -38,6 +39,16 @@ pub enum InputError {
         dir: PathBuf,
         source: io::Error,
     },
+    #[error("{path}: inflating needs {needed} bytes in {dir}{}: {source}; pass --cache-dir to a directory with room for the uncompressed dump", free.map(|f| format!(" ({f} free)")).unwrap_or_default())]
+    NoSpace {
+        path: PathBuf,
+        dir: PathBuf,
+        needed: u64,
+        free: Option<u64>,
+        source: io::Error,
+    },
+    #[error("{path}: not an HPROF heap dump: the gzip file holds something else: {what}")]
+    NotHprof { path: PathBuf, what: String },
     #[error("{path}: corrupt gzip data at compressed byte {offset}: {what}")]
     Gzip {
         path: PathBuf,
@@ -63,6 +74,11 @@ impl DumpBytes {
     /// Opens `path`. Gzip input is inflated into a scratch file in `scratch_dir` (default: the
     /// system temporary directory).
     pub fn open(path: &Path, scratch_dir: Option<&Path>) -> Result<DumpBytes, InputError> {
+        // Before opening: opening a FIFO blocks until a writer comes.
+        crate::formats::files::require_regular(path).map_err(|source| InputError::Open {
+            path: path.into(),
+            source,
+        })?;
         let file = File::open(path).map_err(|source| InputError::Open {
             path: path.into(),
             source,
@@ -145,25 +161,129 @@ fn scratch_file(path: &Path, dir: &Path, len: u64) -> Result<File, InputError> {
         source,
     };
     std::fs::create_dir_all(dir).map_err(err)?;
-    let name = format!(
-        ".oomsleuth-inflate-{}-{}",
-        std::process::id(),
-        SCRATCH_SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-    );
-    let p = dir.join(name);
-    let f = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create_new(true)
-        .open(&p)
-        .map_err(err)?;
+    // Owner-only, exclusive, under a random name (see `formats::files`).
+    let (f, p) = files::create_unique(dir, ".oomsleuth-inflate-", 0o600).map_err(err)?;
     // Unlinked at once: the data lives as long as the mapping and never outlives the process.
     let _ = std::fs::remove_file(&p);
     f.set_len(len).map_err(err)?;
+    // The inflated dump is written through a mapping: its blocks are reserved first, so a full
+    // file system is this error (naming the directory and the size), not SIGBUS later.
+    files::reserve(&f, 0, len).map_err(|source| InputError::NoSpace {
+        path: path.into(),
+        dir: dir.into(),
+        needed: len,
+        free: files::free_bytes(dir),
+        source,
+    })?;
     Ok(f)
 }
 
+#[cfg(test)]
 static SCRATCH_SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Inflates the first few bytes of `gz` and refuses them unless they start as HPROF does.
+fn check_inflated_head(path: &Path, gz: &[u8]) -> Result<(), InputError> {
+    let mut d = flate2::bufread::MultiGzDecoder::new(gz);
+    let mut head = [0u8; 64];
+    let mut got = 0;
+    while got < head.len() {
+        match d.read(&mut head[got..]) {
+            Ok(0) | Err(_) => break,
+            Ok(k) => got += k,
+        }
+    }
+    let mut walk = RecordWalk::default();
+    match walk.feed(&head[..got]) {
+        Err(what) if walk.pos_checked < 32 => Err(InputError::NotHprof {
+            path: path.into(),
+            what,
+        }),
+        _ if got < 13 => Err(InputError::NotHprof {
+            path: path.into(),
+            what: format!("it inflates to only {got} bytes"),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Follows the top-level record structure of an HPROF stream as it is inflated (header, then
+/// tag, time and length of each record), so inflation stops where the data stops being HPROF
+/// instead of filling the disk with whatever the stream holds.
+#[derive(Default)]
+struct RecordWalk {
+    /// Bytes of the structure being read (the file header, or a record header).
+    pending: Vec<u8>,
+    in_records: bool,
+    /// Record body bytes still to skip.
+    skip: u64,
+    /// Bytes seen so far.
+    pos_checked: u64,
+}
+
+impl RecordWalk {
+    const MAGIC: &'static [u8] = b"JAVA PROFILE ";
+
+    /// Checks the next `chunk`; `Err` names what is wrong and where.
+    fn feed(&mut self, chunk: &[u8]) -> Result<(), String> {
+        let mut i = 0;
+        while i < chunk.len() {
+            if self.skip > 0 {
+                let k = self.skip.min((chunk.len() - i) as u64);
+                self.skip -= k;
+                i += k as usize;
+                self.pos_checked += k;
+                continue;
+            }
+            self.pending.push(chunk[i]);
+            i += 1;
+            self.pos_checked += 1;
+            if self.in_records {
+                self.record_header()?;
+            } else {
+                self.file_header()?;
+            }
+        }
+        Ok(())
+    }
+
+    fn file_header(&mut self) -> Result<(), String> {
+        let p = &self.pending;
+        let n = p.len().min(Self::MAGIC.len());
+        if p[..n] != Self::MAGIC[..n] {
+            let shown = String::from_utf8_lossy(p).escape_debug().to_string();
+            return Err(format!(
+                "it does not start with \"JAVA PROFILE 1.0.\" (found \"{shown}\")"
+            ));
+        }
+        match p.iter().position(|&b| b == 0) {
+            None if p.len() > 32 => Err("its header does not end".into()),
+            Some(z) if p.len() == z + 1 + 12 => {
+                self.in_records = true;
+                self.pending.clear();
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn record_header(&mut self) -> Result<(), String> {
+        if self.pending.len() < 9 {
+            return Ok(());
+        }
+        let tag = super::raw::Tag(self.pending[0]);
+        if !tag.is_known() {
+            return Err(format!(
+                "the inflated data stops being HPROF at byte {} (record tag 0x{:02X})",
+                self.pos_checked - 9,
+                tag.0
+            ));
+        }
+        let len = u32::from_be_bytes(self.pending[5..9].try_into().unwrap());
+        self.skip = len as u64;
+        self.pending.clear();
+        Ok(())
+    }
+}
 
 /// A parsed gzip member header.
 struct MemberHeader {
@@ -208,33 +328,81 @@ fn hotspot_block_size(comment: &str) -> Option<usize> {
     (n > 0 && n <= 1 << 30).then_some(n)
 }
 
-/// Inflates one raw deflate stream into `out`; returns (input bytes consumed, output bytes).
-fn inflate_member(input: &[u8], out: &mut [u8]) -> Result<(usize, usize), String> {
+/// What inflating one member gave.
+struct Inflated {
+    /// Input bytes of deflate data consumed.
+    used_in: usize,
+    /// Output bytes written (also when the stream broke off: they are good data).
+    used_out: usize,
+    /// Why the deflate stream did not end properly, if it did not.
+    error: Option<String>,
+}
+
+/// Inflates one raw deflate stream into `out`.
+fn inflate_member(input: &[u8], out: &mut [u8]) -> Inflated {
     let mut d = flate2::Decompress::new(false);
+    let done = |d: &flate2::Decompress, error: Option<String>| Inflated {
+        used_in: d.total_in() as usize,
+        used_out: d.total_out() as usize,
+        error,
+    };
     loop {
         let before_in = d.total_in() as usize;
         let before_out = d.total_out() as usize;
-        let status = d
-            .decompress(
-                &input[before_in..],
-                &mut out[before_out..],
-                flate2::FlushDecompress::Finish,
-            )
-            .map_err(|e| e.to_string())?;
+        let status = d.decompress(
+            &input[before_in..],
+            &mut out[before_out..],
+            flate2::FlushDecompress::Finish,
+        );
         match status {
-            flate2::Status::StreamEnd => {
-                return Ok((d.total_in() as usize, d.total_out() as usize))
-            }
-            _ => {
+            Err(e) => return done(&d, Some(e.to_string())),
+            Ok(flate2::Status::StreamEnd) => return done(&d, None),
+            Ok(_) => {
                 if d.total_in() as usize == before_in && d.total_out() as usize == before_out {
                     if before_out == out.len() {
-                        return Err("member inflates to more than its block size".into());
+                        return done(
+                            &d,
+                            Some("member inflates to more than its block size".into()),
+                        );
                     }
-                    return Err("unexpected end of compressed data".into());
+                    return done(&d, Some("unexpected end of compressed data".into()));
                 }
             }
         }
     }
+}
+
+/// What the 8-byte trailer of a member (CRC32 and ISIZE, at `at`) says about its `data`, as a
+/// warning; `None` when both agree.
+fn trailer_problem(
+    gz: &[u8],
+    at: usize,
+    data: &[u8],
+    member: usize,
+    start: usize,
+) -> Option<String> {
+    let Some(t) = gz.get(at..at + 8) else {
+        return Some(format!(
+            "gzip member {member} (compressed byte {start}) has no CRC32/size trailer; its data could not be verified"
+        ));
+    };
+    let crc = u32::from_le_bytes(t[..4].try_into().unwrap());
+    let isize = u32::from_le_bytes(t[4..].try_into().unwrap());
+    let mut c = flate2::Crc::new();
+    c.update(data);
+    if c.sum() != crc {
+        return Some(format!(
+            "gzip member {member} (compressed byte {start}) fails its CRC32 check: its {} bytes are damaged",
+            data.len()
+        ));
+    }
+    if isize != data.len() as u32 {
+        return Some(format!(
+            "gzip member {member} (compressed byte {start}) says it holds {isize} bytes but inflates to {}; used what it inflates to",
+            data.len()
+        ));
+    }
+    None
 }
 
 fn inflate(path: &Path, gz: &[u8], scratch_dir: Option<&Path>) -> Result<DumpBytes, InputError> {
@@ -246,6 +414,9 @@ fn inflate(path: &Path, gz: &[u8], scratch_dir: Option<&Path>) -> Result<DumpByt
         offset: 0,
         what: "bad gzip member header".into(),
     })?;
+    // The first bytes tell whether this is a heap dump at all: before a byte is written to
+    // disk (a gzip of zeros inflates to gigabytes before the header check would see it).
+    check_inflated_head(path, gz)?;
     if let Some(block) = first.comment.as_deref().and_then(hotspot_block_size) {
         if let Some(r) = inflate_hotspot(path, gz, block, &dir)? {
             return Ok(r);
@@ -278,10 +449,15 @@ fn inflate_hotspot(
     let mut lens: Vec<usize> = starts.iter().skip(1).map(|&p| isize_at(p)).collect();
     // The last member's size comes from the file's trailer; if the file is truncated it is unknown.
     let last_isize = if gz.len() >= 8 { isize_at(gz.len()) } else { 0 };
+    // Deflate expands at most 1032:1: a bound for the last member when its size is unknown
+    // (a bad or missing trailer), so a tiny file never reserves a whole block.
+    let last_bound = (gz.len() - starts[starts.len() - 1])
+        .saturating_mul(1032)
+        .min(block);
     lens.push(if (1..=block).contains(&last_isize) {
         last_isize
     } else {
-        block
+        last_bound
     });
     let mut offsets = Vec::with_capacity(lens.len());
     let mut total = 0usize;
@@ -309,10 +485,13 @@ fn inflate_hotspot(
         windows.push(w);
         rest = r;
     }
-    let results: Vec<Result<(usize, usize), (u64, String)>> = windows
+    let last = lens.len() - 1;
+    type MemberResult = Result<(usize, usize, Option<String>, Option<String>), (u64, String)>;
+    let results: Vec<MemberResult> = windows
         .into_par_iter()
         .zip(starts.par_iter().zip(ends.par_iter()))
-        .map(|(dst, (&s, &e))| {
+        .enumerate()
+        .map(|(i, (dst, (&s, &e)))| {
             let h = parse_member_header(gz, s)
                 .ok_or((s as u64, "bad gzip member header".to_string()))?;
             // A header that runs past the next member (a false candidate) is not a member.
@@ -320,22 +499,37 @@ fn inflate_hotspot(
                 s as u64,
                 "gzip member header overlaps the next member".to_string(),
             ))?;
-            let (used_in, used_out) =
-                inflate_member(input, dst).map_err(|w| (h.data_start as u64, w))?;
-            Ok((h.data_start + used_in + 8, used_out))
+            let r = inflate_member(input, dst);
+            let trailer_at = h.data_start + r.used_in;
+            // CRC32 and ISIZE of a member that inflated (the last may lack its trailer).
+            let check = match &r.error {
+                None => trailer_problem(gz, trailer_at, &dst[..r.used_out], i, s),
+                Some(_) => None,
+            };
+            Ok((trailer_at + 8, r.used_out, r.error, check))
         })
         .collect();
     let mut warnings = vec![];
     let mut good = 0usize;
-    let last = results.len() - 1;
     for (i, r) in results.iter().enumerate() {
         match r {
-            Ok((member_end, n)) if *member_end == ends[i] && *n == lens[i] => good = offsets[i] + n,
+            Ok((member_end, n, None, check))
+                if i == last || (*member_end == ends[i] && *n == lens[i]) =>
+            {
+                good = offsets[i] + n;
+                warnings.extend(check.clone());
+            }
             // Not the layout we assumed (e.g. a false candidate): inflate as one stream instead.
             _ if i < last => return Ok(None),
-            Ok(_) => {
-                warnings.push(format!("the gzip stream ends inside its last member (compressed byte {}); read the {} uncompressed bytes before it", starts[i], offsets[i]));
+            Ok((_, n, Some(what), _)) => {
+                if i == 0 && *n == 0 {
+                    return Ok(None);
+                }
+                // Whatever inflated before the break is good data (a cut file keeps it).
+                good = offsets[i] + n;
+                warnings.push(format!("the gzip stream is truncated or corrupt at compressed byte {} (its last member: {what}); read the {good} uncompressed bytes before the break", starts[i]));
             }
+            Ok(_) => {}
             Err((off, what)) => {
                 if i == 0 {
                     return Ok(None);
@@ -410,10 +604,22 @@ fn inflate_stream(path: &Path, gz: &[u8], dir: &Path) -> Result<DumpBytes, Input
     let mut buf = vec![0u8; 1 << 20];
     let mut total = 0u64;
     let mut warnings = vec![];
+    let mut walk = RecordWalk::default();
     loop {
         match dec.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => {
+                if let Err(what) = walk.feed(&buf[..n]) {
+                    // Write what was still HPROF, then stop: the rest is not a heap dump.
+                    let good = (walk.pos_checked - total).saturating_sub(9) as usize;
+                    let good = good.min(n);
+                    let _ = file.write_all(&buf[..good]);
+                    total += good as u64;
+                    warnings.push(format!(
+                        "{what}; stopped inflating there and read the {total} bytes before it"
+                    ));
+                    break;
+                }
                 file.write_all(&buf[..n])
                     .map_err(|source| InputError::Scratch {
                         path: path.into(),
@@ -480,10 +686,25 @@ mod tests {
         out
     }
 
+    /// `n` bytes of HPROF: the header, then STRING records of varied bytes (inflation checks
+    /// the record structure as it goes).
     fn sample(n: usize) -> Vec<u8> {
-        (0..n)
-            .map(|i| ((i * 7919) % 251) as u8 ^ (i >> 9) as u8)
-            .collect()
+        let mut out = b"JAVA PROFILE 1.0.2\0".to_vec();
+        out.extend_from_slice(&8u32.to_be_bytes());
+        out.extend_from_slice(&[0; 8]);
+        let mut i = 0usize;
+        while out.len() + 9 < n {
+            let len = (n - out.len() - 9).min(3000);
+            out.push(1);
+            out.extend_from_slice(&[0; 4]);
+            out.extend_from_slice(&(len as u32).to_be_bytes());
+            for _ in 0..len {
+                out.push(((i * 7919) % 251) as u8 ^ (i >> 9) as u8);
+                i += 1;
+            }
+        }
+        out.resize(n, 0);
+        out
     }
 
     fn open_bytes(gz: &[u8]) -> DumpBytes {
@@ -585,6 +806,7 @@ mod tests {
 pub fn looks_like_hprof(path: &std::path::Path) -> std::io::Result<bool> {
     use std::io::Read;
     const MAGIC: &[u8] = b"JAVA PROFILE ";
+    crate::formats::files::require_regular(path)?;
     let mut f = std::fs::File::open(path)?;
     let mut head = [0u8; 16];
     let n = f.read(&mut head)?;

@@ -625,7 +625,15 @@ pub fn parse_sub_record(
     pos: usize,
     id_size: u8,
 ) -> Result<(SubRecord<'_>, usize), HprofError> {
-    let tag = SubTag(data[pos]);
+    // `pos` may come from elsewhere (an index cache): out of range is an error, not a panic.
+    let Some(&tag) = data.get(pos) else {
+        return Err(HprofError::BadLength {
+            offset: pos as u64,
+            context: Context::Header,
+            what: "a sub-record offset past the end of the data",
+        });
+    };
+    let tag = SubTag(tag);
     let mut c = Cursor::new(data, pos + 1, Context::SubRecord(tag));
     let offset = pos as u64;
     let ids = id_size;

@@ -1,0 +1,584 @@
+//! Regression tests for the reliability and security findings of issue 14 (reproducers in
+//! `../shared/reliability/`, README there): one test per class of failure, named after it.
+//! Inputs small enough to write here are written with `support::hprof_writer`; the shared
+//! reproducers are read from `../shared/reliability/repro/` when present (skipped with a note
+//! when not). Tests that need another user run the binary as `nobody` (via `setpriv`) and are
+//! skipped with a note when the suite does not run as root.
+
+use crate::support::hprof_writer::{
+    hotspot_gzip, Grouping, HprofWriter, Root, TempDir, Ty, Written,
+};
+use crate::synthetic::{oomsleuth, Run};
+use oomsleuth::formats::hprof::DumpBytes;
+use oomsleuth::heap::cache::forgery;
+use serde_json::Value as Json;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+// ---- helpers ---------------------------------------------------------------------------------
+
+/// A heap with an obvious leak: one `Object[]` (a GC root) holding `n` `com.Leak` objects,
+/// each with an `int[]` of 64; the roots are written last (as JDK 17+ does).
+fn leak(n: usize) -> HprofWriter {
+    let mut w = HprofWriter::hotspot(8);
+    let object = w.class("java.lang.Object").define();
+    let leak = w
+        .class("com.Leak")
+        .extends(object)
+        .fields(&[("payload", Ty::Object), ("n", Ty::Int)])
+        .define();
+    let array = w.array_class("[Ljava/lang/Object;", object);
+    let mut held = vec![];
+    for _ in 0..n {
+        let payload = w.primitive_array(Ty::Int, 64);
+        let o = w.instance_with(
+            leak,
+            &[
+                crate::support::hprof_writer::Value::Object(payload),
+                crate::support::hprof_writer::Value::Int(1),
+            ],
+        );
+        held.push(o);
+    }
+    let holder = w.object_array(array, &held);
+    w.root(Root::Unknown { obj: holder });
+    w
+}
+
+fn run_json(args: &[&std::ffi::OsStr]) -> (Run, Json) {
+    let run = oomsleuth(args);
+    let json = serde_json::from_str(&run.stdout).unwrap_or(Json::Null);
+    (run, json)
+}
+
+fn analyze(path: &Path, extra: &[&str]) -> (Run, Json) {
+    let mut args: Vec<&std::ffi::OsStr> = vec!["analyze".as_ref(), "--json".as_ref()];
+    args.extend(extra.iter().map(std::ffi::OsStr::new));
+    args.push(path.as_os_str());
+    run_json(&args)
+}
+
+fn warnings(j: &Json) -> Vec<String> {
+    j["warnings"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|w| w["message"].as_str().unwrap_or_default().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The shared reproducer `name`, or `None` (with a note) when `../shared` is absent (looked
+/// for beside the repository, and beside the worktrees' directory for a `git worktree`).
+fn shared(name: &str) -> Option<PathBuf> {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let found = ["../shared", "../../shared"]
+        .iter()
+        .map(|s| repo.join(s).join("reliability/repro").join(name))
+        .find(|p| p.exists());
+    if found.is_none() {
+        eprintln!("note: ../shared/reliability/repro/{name} is absent; skipping this part");
+    }
+    found
+}
+
+fn is_root() -> bool {
+    // SAFETY: no arguments.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// Runs the binary as `nobody` with `args`, or `None` (with a note) when that cannot be done.
+fn as_nobody(args: &[&std::ffi::OsStr]) -> Option<Run> {
+    if !is_root() {
+        eprintln!("note: not root: cannot run as nobody; skipping");
+        return None;
+    }
+    let out = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .arg(env!("CARGO_BIN_EXE_oomsleuth"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .env("HOME", "/nonexistent")
+        .output();
+    let Ok(out) = out else {
+        eprintln!("note: setpriv is not available; skipping");
+        return None;
+    };
+    let run = Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into(),
+        stderr: String::from_utf8_lossy(&out.stderr).into(),
+    };
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    Some(run)
+}
+
+/// A directory `nobody` may write to, under the system temporary directory.
+fn open_dir(label: &str) -> TempDir {
+    let d = TempDir::new(label);
+    chmod(d.path(), 0o777);
+    d
+}
+
+fn chmod(p: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+fn chown_nobody(p: &Path) {
+    std::os::unix::fs::chown(p, Some(65534), Some(65534)).unwrap();
+}
+
+fn mode_of(p: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+}
+
+/// Runs the binary, killing it after `limit`; `None` when it had to be killed.
+fn run_with_limit(args: &[&std::ffi::OsStr], limit: Duration) -> Option<Run> {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_oomsleuth"))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let t = Instant::now();
+    loop {
+        if let Some(_status) = child.try_wait().unwrap() {
+            let out = child.wait_with_output().unwrap();
+            return Some(Run {
+                code: out.status.code().unwrap_or(-1),
+                stdout: String::from_utf8_lossy(&out.stdout).into(),
+                stderr: String::from_utf8_lossy(&out.stderr).into(),
+            });
+        }
+        if t.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+// ---- 1. security and data loss ---------------------------------------------------------------
+
+/// r06: the writability probe and every temporary were at predictable names; the probe was
+/// opened with O_TRUNC through whatever link was there, truncating the link's target.
+#[test]
+fn planted_symlinks_at_predictable_names_are_never_written_through() {
+    let d = open_dir("r06");
+    let dump = d.file(
+        "d.hprof",
+        &leak(50).finish(&Grouping::Segments { max_body: 4096 }),
+    );
+    chmod(&dump, 0o644);
+    let victim = d.file("victim", b"the user's data");
+    chown_nobody(&victim);
+    chmod(&victim, 0o600);
+    // Links at every name a run of the next few hundred processes would have predicted.
+    let next = std::fs::read_to_string("/proc/sys/kernel/ns_last_pid")
+        .ok()
+        .and_then(|s| s.trim().parse::<u32>().ok())
+        .unwrap_or(1);
+    for pid in next..next + 400 {
+        for name in [
+            format!(".oomsleuth-probe-{pid}"),
+            format!("d.hprof.oomsleuth-index.tmp-{pid}"),
+            format!(".r.html.tmp-{pid}"),
+        ] {
+            let _ = std::os::unix::fs::symlink(&victim, d.path().join(name));
+        }
+    }
+    let html = d.path().join("r.html");
+    let Some(run) = as_nobody(&[
+        "analyze".as_ref(),
+        "--html".as_ref(),
+        html.as_os_str(),
+        dump.as_os_str(),
+    ]) else {
+        return;
+    };
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(std::fs::read(&victim).unwrap(), b"the user's data");
+    // The cache and the report were written, as regular files.
+    let cache = d.path().join("d.hprof.oomsleuth-index");
+    assert!(std::fs::symlink_metadata(&cache).unwrap().is_file());
+    assert!(std::fs::symlink_metadata(&html).unwrap().is_file());
+}
+
+/// r06: a symbolic link at the cache's own name is not replaced (nor written through).
+#[test]
+fn a_symlink_at_the_cache_name_is_not_replaced() {
+    let d = TempDir::new("r06-dest");
+    let dump = d.file(
+        "d.hprof",
+        &leak(20).finish(&Grouping::Segments { max_body: 4096 }),
+    );
+    let victim = d.file("victim", b"keep");
+    let cache = d.path().join("d.hprof.oomsleuth-index");
+    std::os::unix::fs::symlink(&victim, &cache).unwrap();
+    let (run, j) = analyze(&dump, &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(j["summary"].is_object(), "{}", run.stdout);
+    assert!(std::fs::symlink_metadata(&cache)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_eq!(std::fs::read(&victim).unwrap(), b"keep");
+    assert!(run.stderr.contains("symbolic link"), "{}", run.stderr);
+}
+
+/// r13: the cache of a 0600 dump was created 0644: anyone could read the graph and strings of
+/// a dump they cannot open. Caches and reports follow the dump's permissions.
+#[test]
+fn files_derived_from_a_private_dump_are_private() {
+    let d = open_dir("r13");
+    let dump = d.file(
+        "d.hprof",
+        &leak(20).finish(&Grouping::Segments { max_body: 4096 }),
+    );
+    chown_nobody(&dump);
+    chmod(&dump, 0o600);
+    let html = d.path().join("r.html");
+    let Some(run) = as_nobody(&[
+        "analyze".as_ref(),
+        "--html".as_ref(),
+        html.as_os_str(),
+        dump.as_os_str(),
+    ]) else {
+        return;
+    };
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(mode_of(&d.path().join("d.hprof.oomsleuth-index")), 0o600);
+    assert_eq!(mode_of(&html), 0o600);
+}
+
+/// r07: a cache whose sections were forged (and its checksum recomputed) made `analyze` panic
+/// (index out of bounds in the dominator tree) or was trusted silently. Every forged section
+/// is either caught (rebuilt, with a note) or harmless, and never panics; the index sections
+/// the loader walks are always caught.
+#[test]
+fn forged_cache_sections_are_caught_not_trusted() {
+    let d = TempDir::new("r07");
+    let dump = d.file(
+        "d.hprof",
+        &leak(200).finish(&Grouping::Segments { max_body: 4096 }),
+    );
+    let (_, fresh) = analyze(&dump, &["--no-cache"]);
+    let cache = d.path().join("d.hprof.oomsleuth-index");
+    let (run, _) = analyze(&dump, &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let good = std::fs::read(&cache).unwrap();
+    let sections = forgery::sections(&good).unwrap();
+    // Offsets, Starts, Targets, Idom, Preorder (see `Sec`): walked by index. (Values in range,
+    // such as a class index or a size, cannot be told from the real ones without re-reading
+    // the dump: a cache is only trusted when it is this user's and no one else may write it.)
+    let indices = [1usize, 5, 6, 10, 11];
+    for (i, &(off, len)) in sections.iter().enumerate() {
+        for fill in [0u8, 0xFF] {
+            let mut forged = good.clone();
+            forged[off..off + len].fill(fill);
+            if forged == good {
+                continue;
+            }
+            forgery::reseal(&mut forged);
+            std::fs::write(&cache, &forged).unwrap();
+            let (run, j) = analyze(&dump, &[]);
+            assert_eq!(
+                run.code, 0,
+                "section {i} filled with {fill:#x}: {}",
+                run.stderr
+            );
+            let caught = run.stderr.contains("rebuilding");
+            if indices.contains(&i) {
+                assert!(
+                    caught,
+                    "forged section {i} ({fill:#x}) was trusted: {}",
+                    run.stderr
+                );
+            }
+            if caught {
+                assert_eq!(j["suspects"], fresh["suspects"], "section {i}");
+                assert_eq!(j["summary"], fresh["summary"], "section {i}");
+            }
+        }
+    }
+}
+
+/// r08: the cache key covered only the size, mtime and first and last 64 KiB: a different dump
+/// of the same size and mtime, differing in the middle, was answered from the other's cache.
+#[test]
+fn a_cache_is_never_used_for_a_dump_that_differs_in_the_middle() {
+    let d = TempDir::new("r08");
+    let make = |class: &str| {
+        let mut w = HprofWriter::hotspot(8);
+        let object = w.class("java.lang.Object").define();
+        let a = w.class("com.Aaaa").extends(object).define();
+        let b = w.class("com.Bbbb").extends(object).define();
+        let array = w.array_class("[Ljava/lang/Object;", object);
+        let pad1 = w.primitive_array(Ty::Byte, 200_000);
+        let o = w.instance(if class == "a" { a } else { b });
+        let pad2 = w.primitive_array(Ty::Byte, 200_000);
+        let holder = w.object_array(array, &[pad1, o, pad2]);
+        w.root(Root::Unknown { obj: holder });
+        w.finish(&Grouping::Segments { max_body: 1 << 20 })
+    };
+    let (a, b) = (make("a"), make("b"));
+    assert_eq!(a.len(), b.len());
+    let pa = d.file("a.hprof", &a);
+    let (run, _) = analyze(&pa, &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    // B replaces A in place, with A's size and mtime.
+    let mtime = std::fs::metadata(&pa).unwrap().modified().unwrap();
+    std::fs::write(&pa, &b).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&pa)
+        .unwrap()
+        .set_modified(mtime)
+        .unwrap();
+    let (_, cached) = analyze(&pa, &[]);
+    let (_, fresh) = analyze(&pa, &["--no-cache"]);
+    assert_eq!(cached["histogram"], fresh["histogram"]);
+    assert!(
+        cached.to_string().contains("com.Bbbb") && !cached.to_string().contains("\"com.Aaaa\""),
+        "answered from the other dump's cache"
+    );
+}
+
+// ---- 2. resource bombs and faults ------------------------------------------------------------
+
+/// r12: a FIFO named on the command line blocked forever.
+#[test]
+fn a_fifo_on_the_command_line_is_refused_not_waited_on() {
+    let d = TempDir::new("r12");
+    let fifo = d.path().join("fifo");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: a valid path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    for cmd in ["histogram", "analyze", "gclog"] {
+        let run = run_with_limit(&[cmd.as_ref(), fifo.as_os_str()], Duration::from_secs(20))
+            .unwrap_or_else(|| panic!("`{cmd} FIFO` blocked"));
+        assert!(run.stderr.contains("FIFO"), "{cmd}: {}", run.stderr);
+        assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    }
+}
+
+/// r05: a gzip file of zeros was inflated to disk in full before the header check said "not
+/// an HPROF heap dump"; the first bytes tell. Run with a 16 MiB file-size limit: inflating
+/// the 64 MiB of zeros would exceed it.
+#[test]
+fn a_gzip_bomb_is_refused_before_it_is_inflated() {
+    let d = TempDir::new("r05");
+    let zeros = vec![0u8; 64 << 20];
+    let plain = d.file(
+        "zeros.hprof.gz",
+        &crate::support::hprof_writer::plain_gzip(&zeros),
+    );
+    let hotspot = d.file("zeros-hs.hprof.gz", &hotspot_gzip(&zeros, 8 << 20));
+    // HPROF for its header, then zeros: stops being HPROF at the first record.
+    let mut fake = leak(1).header();
+    fake.extend_from_slice(&zeros);
+    let headed = d.file(
+        "headed.hprof.gz",
+        &crate::support::hprof_writer::plain_gzip(&fake),
+    );
+    let scratch = d.path().join("scratch");
+    for (p, not_hprof) in [(&plain, true), (&hotspot, true), (&headed, false)] {
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg("ulimit -f 32768; exec \"$0\" histogram --cache-dir \"$1\" \"$2\"")
+            .arg(env!("CARGO_BIN_EXE_oomsleuth"))
+            .arg(&scratch)
+            .arg(p)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).to_string()
+            + &String::from_utf8_lossy(&out.stdout);
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        if not_hprof {
+            assert_eq!(out.status.code(), Some(2), "{}: {stderr}", p.display());
+            assert!(stderr.contains("not an HPROF heap dump"), "{stderr}");
+        } else {
+            assert_eq!(out.status.code(), Some(0), "{}: {stderr}", p.display());
+            assert!(stderr.contains("stops being HPROF"), "{stderr}");
+        }
+        // The message is not repeated.
+        assert!(
+            stderr.matches("not an HPROF heap dump").count() <= 1,
+            "{stderr}"
+        );
+    }
+}
+
+/// r04: inflating a HotSpot `.gz` into a full tmpfs died of SIGBUS with nothing printed. Needs
+/// a private mount namespace (root); skipped otherwise.
+#[test]
+fn a_full_scratch_directory_is_an_error_naming_it_not_sigbus() {
+    if !is_root() {
+        eprintln!("note: not root: cannot mount a small tmpfs; skipping");
+        return;
+    }
+    let d = TempDir::new("r04");
+    let bytes = leak(9000).finish(&Grouping::Segments { max_body: 1 << 16 });
+    assert!(bytes.len() > 2 << 20);
+    let gz = d.file("d.hprof.gz", &hotspot_gzip(&bytes, 1 << 16));
+    let small = d.path().join("small");
+    std::fs::create_dir_all(&small).unwrap();
+    let out = Command::new("unshare")
+        .args(["-m", "sh", "-c"])
+        .arg("mount -t tmpfs -o size=1m none \"$1\" || exit 77; exec \"$0\" histogram --cache-dir \"$1\" \"$2\"")
+        .arg(env!("CARGO_BIN_EXE_oomsleuth"))
+        .arg(&small)
+        .arg(&gz)
+        .output()
+        .unwrap();
+    if out.status.code() == Some(77) {
+        eprintln!("note: cannot mount a tmpfs here; skipping");
+        return;
+    }
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "signal or wrong code: {:?} {stderr}",
+        out.status
+    );
+    assert!(stderr.contains(small.to_str().unwrap()), "{stderr}");
+    assert!(stderr.contains("--cache-dir"), "{stderr}");
+    assert!(stderr.contains(&bytes.len().to_string()), "{stderr}");
+}
+
+/// The histogram of `path` as (class, count) pairs, and the warnings.
+fn histogram_of(path: &Path) -> (Vec<(String, u64)>, Vec<String>, i32) {
+    let (run, j) = run_json(&["histogram".as_ref(), "--json".as_ref(), path.as_os_str()]);
+    let rows = j["classes"]
+        .as_array()
+        .or_else(|| j["rows"].as_array())
+        .map(|a| {
+            a.iter()
+                .map(|r| {
+                    (
+                        r["class"]
+                            .as_str()
+                            .or(r["name"].as_str())
+                            .unwrap_or("")
+                            .to_string(),
+                        r["instances"].as_u64().or(r["count"].as_u64()).unwrap_or(0),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    (rows, warnings(&j), run.code)
+}
+
+/// r02, r11, r14: gzip members. A missing trailer dropped the whole last member; a CRC error
+/// passed silently; a wrong ISIZE in the last member made the dump "an empty file".
+#[test]
+fn gzip_members_are_checked_and_what_inflates_is_kept() {
+    let d = TempDir::new("gz");
+    let bytes = leak(400).finish(&Grouping::Segments { max_body: 1 << 14 });
+    let block = 1 << 14;
+    let gz = hotspot_gzip(&bytes, block);
+    let (want, w, _) = histogram_of(&d.file("full.hprof.gz", &gz));
+    assert!(w.is_empty(), "{w:?}");
+    assert!(
+        want.iter().any(|(c, n)| c == "com.Leak" && *n == 400),
+        "{want:?}"
+    );
+    // r02: no 8-byte trailer: everything inflates.
+    let (got, w, code) = histogram_of(&d.file("minus8.hprof.gz", &gz[..gz.len() - 8]));
+    assert_eq!(code, 0);
+    assert_eq!(got, want);
+    assert!(w.iter().any(|m| m.contains("trailer")), "{w:?}");
+    // r11: a CRC byte of a middle member flipped: a warning naming the member.
+    let starts: Vec<usize> = (1..gz.len() - 2)
+        .filter(|&i| gz[i..].starts_with(&[0x1f, 0x8b, 8, 0]))
+        .collect();
+    let mut bad = gz.clone();
+    bad[starts[3] - 8] ^= 0xFF;
+    let (got, w, _) = histogram_of(&d.file("crc.hprof.gz", &bad));
+    assert_eq!(got, want);
+    assert!(
+        w.iter()
+            .any(|m| m.contains("CRC32") && m.contains("member")),
+        "{w:?}"
+    );
+    // r14: one member whose ISIZE is 0: its data is used, with a warning.
+    let one = hotspot_gzip(&bytes, 1 << 30);
+    let mut zero = one.clone();
+    let n = zero.len();
+    zero[n - 4..].fill(0);
+    let (got, w, code) = histogram_of(&d.file("isize.hprof.gz", &zero));
+    assert_eq!(code, 0, "{w:?}");
+    assert_eq!(got, want);
+    assert!(
+        w.iter().any(|m| m.contains("says it holds 0 bytes")),
+        "{w:?}"
+    );
+}
+
+// ---- 3. truncated dumps ----------------------------------------------------------------------
+
+/// r01: a dump cut on a record boundary (before its last segment, which holds the GC roots)
+/// was reported clean: exit 0, no warning, `--fail-on-suspect` passed.
+#[test]
+fn a_dump_cut_on_a_record_boundary_is_reported_truncated() {
+    let d = TempDir::new("r01");
+    let written: Written = leak(300).write(&Grouping::Segments { max_body: 1 << 12 });
+    let last_segment = written
+        .records
+        .iter()
+        .rev()
+        .find(|(tag, _)| *tag == 0x1C)
+        .unwrap()
+        .1 as usize;
+    for (name, cut) in [
+        ("before-end.hprof", written.bytes.len() - 9),
+        ("before-last-segment.hprof", last_segment),
+    ] {
+        let p = d.file(name, &written.bytes[..cut]);
+        let (run, j) = analyze(&p, &["--fail-on-suspect"]);
+        let w = warnings(&j);
+        assert!(w.iter().any(|m| m.contains("truncated")), "{name}: {w:?}");
+        assert_ne!(
+            run.code, 0,
+            "{name}: a truncated dump passed --fail-on-suspect"
+        );
+        let (_, w, _) = histogram_of(&p);
+        assert!(w.iter().any(|m| m.contains("truncated")), "{name}: {w:?}");
+    }
+    if let Some(p) = shared("r01-cut-at-segment-boundary.hprof") {
+        let (run, j) = analyze(&p, &["--no-cache", "--fail-on-suspect"]);
+        assert_ne!(run.code, 0);
+        assert!(warnings(&j).iter().any(|m| m.contains("truncated")));
+    }
+}
+
+// ---- 4. the cache fuzz target's entry point --------------------------------------------------
+
+/// The fuzz target's entry point accepts the cache it wrote and rejects garbage, without
+/// panicking on either.
+#[test]
+fn forgery_load_accepts_a_real_cache_and_rejects_garbage() {
+    let d = TempDir::new("fz");
+    let dump = d.file(
+        "d.hprof",
+        &leak(30).finish(&Grouping::Segments { max_body: 4096 }),
+    );
+    let (run, _) = analyze(&dump, &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let cache = std::fs::read(d.path().join("d.hprof.oomsleuth-index")).unwrap();
+    let bytes = DumpBytes::open(&dump, None).unwrap();
+    assert!(forgery::load(&bytes, &cache));
+    assert!(!forgery::load(&bytes, &[0u8; 4096]));
+    let mut c = cache.clone();
+    let (off, len) = forgery::sections(&c).unwrap()[11];
+    c[off..off + len].fill(0);
+    assert!(!forgery::load(&bytes, &c));
+}
