@@ -1500,6 +1500,16 @@ impl SoftWalk {
     }
 }
 
+/// How many of `v`'s `len` successors are strong edges: all but its referent (the last of its
+/// row), if `v` is a reference.
+fn strong_len(index: &crate::heap::index::HeapIndex, v: Node, len: usize) -> usize {
+    if (v as usize) < index.len() && index.referent_strength(v).is_some() {
+        len.saturating_sub(1)
+    } else {
+        len
+    }
+}
+
 /// A bitmap over object numbers.
 struct Bits(Vec<u64>);
 
@@ -1591,7 +1601,10 @@ impl<'g, 's, 'a> PathFinder<'g, 's, 'a> {
         while head < queue.len() && remaining > 0 {
             let v = queue[head];
             head += 1;
-            for &w in index.refs.successors(v) {
+            // Strong edges only: a referent (soft, weak, ...) is not what holds a loader.
+            let succ = index.refs.successors(v);
+            let strong = strong_len(index, v, succ.len());
+            for &w in &succ[..strong] {
                 if (w as usize) < n && self.parent[w as usize] == NONE {
                     self.parent[w as usize] = v;
                     if want.get(w) {
@@ -1722,7 +1735,9 @@ impl<'g, 's, 'a> PathFinder<'g, 's, 'a> {
             self.exclusion_budget -= 1;
             let v = queue[head];
             head += 1;
-            for &w in index.refs.successors(v) {
+            let succ = index.refs.successors(v);
+            let strong = strong_len(index, v, succ.len());
+            for &w in &succ[..strong] {
                 if (w as usize) >= n || self.scratch[w as usize] != NONE || self.own_slot(w, slot) {
                     continue;
                 }

@@ -218,6 +218,9 @@ struct Ctx<'g, 's, 'a> {
     kinds: &'g Kinds,
     total: u64,
     n: usize,
+    /// Per class index, the first class index of the same name: one class loaded by many loaders (a
+    /// class loader per call) is one kind of element.
+    canon: Vec<ClassIndex>,
 }
 
 /// A suspect before its details are filled in.
@@ -253,6 +256,7 @@ pub fn find(g: &Graph<'_, '_>, children: &Csr, kinds: &Kinds, opts: &Options) ->
         kinds,
         total,
         n: g.heap.index.len(),
+        canon: canonical_classes(&g.heap),
     };
     if total == 0 {
         return vec![];
@@ -314,8 +318,10 @@ pub fn find(g: &Graph<'_, '_>, children: &Csr, kinds: &Kinds, opts: &Options) ->
     let mut pool_left: Vec<Node> = vec![];
     for &p in &pool {
         let class = cx.class_of(p);
-        let joins =
-            g.retained(p) >= t / 100 && merged.iter().any(|m| cx.class_of(m.holder) == class) && {
+        let joins = g.retained(p) >= t / 100
+            && cx.heap.index.class_of_object(p).is_none()
+            && merged.iter().any(|m| cx.class_of(m.holder) == class)
+            && {
                 let descent = cx.descend(p);
                 let a = *descent.last().unwrap_or(&p);
                 match cx.shape(a) {
@@ -385,16 +391,55 @@ pub fn find(g: &Graph<'_, '_>, children: &Csr, kinds: &Kinds, opts: &Options) ->
         });
     }
 
+    let mut found = cx.outermost(found);
     found.sort_by_key(|f| std::cmp::Reverse(f.retained));
     found.truncate(opts.max_suspects);
-    found
+    let mut suspects: Vec<Suspect> = found
         .into_iter()
         .enumerate()
         .map(|(i, f)| cx.detail(i + 1, f))
-        .collect()
+        .collect();
+    // Ranked by the size of what each names.
+    suspects.sort_by_key(|s| std::cmp::Reverse(s.retained_bytes));
+    for (i, s) in suspects.iter_mut().enumerate() {
+        s.rank = i + 1;
+    }
+    suspects
 }
 
 impl<'g, 's, 'a> Ctx<'g, 's, 'a> {
+    /// Suspects inside one another are one suspect: drops each whose holder lies in the dominator
+    /// subtree of another's holder or member.
+    fn outermost(&self, found: Vec<Found>) -> Vec<Found> {
+        let mut owner_of: FxHashMap<Node, usize> = new_map();
+        for (i, f) in found.iter().enumerate() {
+            for &m in f.members.iter().chain([&f.holder]) {
+                owner_of.insert(m, i);
+            }
+        }
+        let inside = |i: usize, f: &Found| {
+            let mut v = f.holder;
+            for _ in 0..100_000 {
+                match self.g.retention.idom(v) {
+                    Some(p) if owner_of.get(&p).is_some_and(|&j| j != i) => return true,
+                    Some(p) => v = p,
+                    None => return false,
+                }
+            }
+            false
+        };
+        let keep: Vec<bool> = found
+            .iter()
+            .enumerate()
+            .map(|(i, f)| !inside(i, f))
+            .collect();
+        found
+            .into_iter()
+            .zip(keep)
+            .filter_map(|(f, k)| k.then_some(f))
+            .collect()
+    }
+
     fn retained(&self, v: Node) -> u64 {
         self.g.retained(v)
     }
@@ -443,7 +488,10 @@ impl<'g, 's, 'a> Ctx<'g, 's, 'a> {
             if (self.retained(b) as f64) < BIG_DROP * self.retained(v) as f64 {
                 break;
             }
-            if self.class_of(b) == self.class_of(v) && self.class_of(v) != NO_CLASS {
+            if self.class_of(b) == self.class_of(v)
+                && self.class_of(v) != NO_CLASS
+                && !self.is_bucket_link(v, b)
+            {
                 break; // v heads a chain: the chain is the fan-out
             }
             path.push(b);
@@ -453,6 +501,16 @@ impl<'g, 's, 'a> Ctx<'g, 's, 'a> {
             }
         }
         path
+    }
+
+    /// Whether `b` is the next entry of `v`'s hash bucket (`HashMap$Node.next` and the like): a
+    /// bucket is a few colliding entries, not a fan-out, so the walk goes on to the entry that
+    /// holds the memory (the one big key's entry may sit behind another in its bucket).
+    fn is_bucket_link(&self, v: Node, b: Node) -> bool {
+        (v as usize) < self.n
+            && self.kind(v) == Kind::Entry
+            && self.heap.field(v, "hash").is_some()
+            && self.heap.field_object(v, "next") == Some(b)
     }
 
     /// Leaf, fan-out into similar objects, or `None` when memory spreads over a few unrelated
@@ -469,6 +527,14 @@ impl<'g, 's, 'a> Ctx<'g, 's, 'a> {
         }
         let e = self.elements(a);
         let (_, count, bytes) = *e.groups.first()?;
+        // Classes are distinct things, each holding its own statics: a loader's class list, or many
+        // classes each with a cache of its own, is the shape of every application. Split them.
+        if e.top
+            .first()
+            .is_some_and(|&x| self.heap.index.class_of_object(x).is_some())
+        {
+            return None;
+        }
         if count >= MIN_FAN_OUT && bytes.saturating_mul(2) >= r.saturating_sub(own) {
             Some(Shape::FanOut(e))
         } else {
@@ -477,34 +543,58 @@ impl<'g, 's, 'a> Ctx<'g, 's, 'a> {
     }
 
     /// The objects accumulated below `a`: its dominator children, looking through collection
-    /// plumbing (entries, nodes) to what they hold, and through chains of `a`'s own class.
+    /// plumbing (tables, entries, nodes, references) to what the collection logically holds, and
+    /// through chains of `a`'s own class.
     fn elements(&self, a: Node) -> Elements {
         if let Some(e) = self.collection_elements(a) {
             return e;
         }
-        let chain_class = self.class_of(a);
-        let mut region = vec![a];
+        // An application object heading a chain of its own class (a hand-written linked list).
+        let chain_class = if self.kind(a) == Kind::Other {
+            self.class_of(a)
+        } else {
+            NO_CLASS
+        };
+        // From the collection that owns the plumbing `a` is part of: its head and tail links
+        // (a queue's `tail`) hold elements that are not below `a`.
+        let start = if chain_class == NO_CLASS {
+            self.innermost_container(a).unwrap_or(a)
+        } else {
+            a
+        };
+        let mut region = vec![start];
+        let mut chain: Vec<Node> = vec![a];
         let mut items: Vec<Node> = vec![];
         let mut k = 0;
         while k < region.len() {
             let v = region[k];
             k += 1;
+            // A map entry is one logical entry: its value, or its key in a set (whose value is
+            // shared); the key of a map entry is part of the entry, not a second element.
+            let entry_element = (self.kind(v) == Kind::Entry).then(|| self.entry_element(v));
             for &c in self.children.successors(v) {
-                if self.class_of(c) == chain_class
-                    && chain_class != NO_CLASS
-                    && region.len() < 20_000_000
+                if region.len() >= 20_000_000 {
+                    items.push(c);
+                } else if entry_element.is_some_and(|e| e != Some(c)) && !self.is_plumbing(c) {
+                    continue;
+                } else if chain_class != NO_CLASS && self.class_of(c) == chain_class {
+                    region.push(c);
+                    chain.push(c);
+                } else if self.is_plumbing(c)
+                    || v == start && start != a && self.kind(c) == Kind::Array
                 {
+                    // The container's own arrays (`elementData`, `table`) are plumbing too.
                     region.push(c);
                 } else {
-                    items.push(self.look_through(c, 3));
+                    items.push(c);
                 }
             }
         }
         // A chain's own nodes are the elements when they hold nothing of note themselves; each
         // counts for what it retains without the rest of the chain.
         let mut in_chain = false;
-        if region.len() as u64 >= MIN_FAN_OUT && region.len() > items.len() {
-            items = region.clone();
+        if chain.len() as u64 >= MIN_FAN_OUT && chain.len() > items.len() {
+            items = chain;
             in_chain = true;
         }
         let own = |e: Node| -> u64 {
@@ -536,17 +626,29 @@ impl<'g, 's, 'a> Ctx<'g, 's, 'a> {
                     None => return true,
                 },
             };
-            items.push(pick);
+            items.push(self.through_reference(pick));
             items.len() < 20_000_000
         })?;
         Some(self.grouped(items, |e| self.retained(e)))
+    }
+
+    /// A soft or weak cache's element is the referent its `Reference` alone keeps (when the
+    /// dominator tree follows referents), else the reference itself.
+    fn through_reference(&self, x: Node) -> Node {
+        if self.kind(x) != Kind::Other || !self.heap.is_instance_of(x, "java.lang.ref.Reference") {
+            return x;
+        }
+        match self.heap.field_object(x, "referent") {
+            Some(r) if self.g.retention.idom(r) == Some(x) => r,
+            _ => x,
+        }
     }
 
     /// Items grouped by class, biggest group (by `own` bytes) first.
     fn grouped(&self, items: Vec<Node>, own: impl Fn(Node) -> u64) -> Elements {
         let mut groups: FxHashMap<ClassIndex, (u64, u64)> = new_map();
         for &e in &items {
-            let g = groups.entry(self.class_of(e)).or_default();
+            let g = groups.entry(self.group_of(e)).or_default();
             g.0 += 1;
             g.1 += own(e);
         }
@@ -557,7 +659,7 @@ impl<'g, 's, 'a> Ctx<'g, 's, 'a> {
         let top: Vec<Node> = items
             .iter()
             .copied()
-            .filter(|&e| Some(self.class_of(e)) == top_class)
+            .filter(|&e| Some(self.group_of(e)) == top_class)
             .collect();
         Elements {
             groups,
@@ -566,27 +668,58 @@ impl<'g, 's, 'a> Ctx<'g, 's, 'a> {
         }
     }
 
-    /// What a piece of collection plumbing holds: the biggest non-plumbing object it dominates.
-    fn look_through(&self, c: Node, depth: u32) -> Node {
-        let plumbing = match self.kind(c) {
+    /// What a map entry holds as its element: the value when the entry dominates it, else the key
+    /// (a set's element, its value being one shared marker).
+    fn entry_element(&self, e: Node) -> Option<Node> {
+        let heap = &self.heap;
+        let (key, value) = entry_key_value(heap, e);
+        let value = value.and_then(|v| heap.find(v));
+        if let Some(v) = value.filter(|&v| self.g.retention.idom(v) == Some(e)) {
+            return Some(v);
+        }
+        key.and_then(|k| heap.find(k))
+    }
+
+    /// The nearest collection above `a` when `a` and everything between are its plumbing.
+    fn innermost_container(&self, a: Node) -> Option<Node> {
+        let mut v = a;
+        for _ in 0..8 {
+            if matches!(self.kind(v), Kind::Map | Kind::Collection) {
+                return Some(v);
+            }
+            if !self.is_plumbing(v) && self.kind(v) != Kind::Array {
+                return None;
+            }
+            v = self
+                .g
+                .retention
+                .idom(v)
+                .filter(|&p| (p as usize) < self.n)?;
+        }
+        None
+    }
+
+    /// The class an element is counted under: one name is one class, whichever loader defined it.
+    fn group_of(&self, v: Node) -> ClassIndex {
+        let c = self.class_of(v);
+        self.canon.get(c as usize).copied().unwrap_or(c)
+    }
+
+    /// Whether `v` is part of how a collection stores its elements rather than an element: map
+    /// entries, list and tree nodes, tables of entries, and the `Reference` objects of soft and
+    /// weak caches (their referent is the element).
+    fn is_plumbing(&self, v: Node) -> bool {
+        match self.kind(v) {
             Kind::Entry | Kind::Internal => true,
             Kind::Array => {
-                let name = self.heap.class_name(c);
+                let name = self.heap.class_name(v);
                 name.starts_with("java.util.") && name.ends_with("[]")
             }
-            _ => false,
-        };
-        if !plumbing || depth == 0 {
-            return c;
-        }
-        let mut best: Option<Node> = None;
-        for &k in self.children.successors(c) {
-            let k = self.look_through(k, depth - 1);
-            if best.is_none_or(|b| self.retained(k) > self.retained(b)) {
-                best = Some(k);
+            Kind::Other => {
+                (v as usize) < self.n && self.heap.is_instance_of(v, "java.lang.ref.Reference")
             }
+            _ => false,
         }
-        best.unwrap_or(c)
     }
 
     /// Object suspects with the same signature are one suspect with several members.
@@ -598,7 +731,11 @@ impl<'g, 's, 'a> Ctx<'g, 's, 'a> {
         };
         // Distinct object suspects of the same class stay apart unless they are roots of the
         // same kind of thing (threads, pooled objects): equal signatures and top-level holders.
-        (self.class_of(f.holder), self.class_of(a), elem)
+        // Classes are distinct things: a class's statics are never one of many alike.
+        if (f.holder as usize) < self.n && self.heap.index.class_of_object(f.holder).is_some() {
+            return (NO_CLASS, f.holder, NO_CLASS);
+        }
+        (self.group_of(f.holder), self.group_of(a), elem)
     }
 
     /// Climbs from the accumulation point to the collection that owns it (`HashMap$Node[]` ->
@@ -638,6 +775,13 @@ impl<'g, 's, 'a> Ctx<'g, 's, 'a> {
             if self.kind(e) != Kind::Entry {
                 continue;
             }
+            // Behind this entry in its bucket: the memory is under the next one's key.
+            if descent
+                .get(i + 1)
+                .is_some_and(|&b| self.is_bucket_link(e, b))
+            {
+                continue;
+            }
             let map = descent[..i]
                 .iter()
                 .rev()
@@ -650,7 +794,7 @@ impl<'g, 's, 'a> Ctx<'g, 's, 'a> {
         None
     }
 
-    fn detail(&self, rank: usize, f: Found) -> Suspect {
+    fn detail(&self, rank: usize, mut f: Found) -> Suspect {
         let heap = &self.heap;
         let a = *f.descent.last().unwrap_or(&f.holder);
         let pct = |b: u64| 100.0 * b as f64 / self.total.max(1) as f64;
@@ -705,6 +849,19 @@ impl<'g, 's, 'a> Ctx<'g, 's, 'a> {
                     total_objects: e.total,
                 }
             }),
+            // One large object: it is what accumulates, once.
+            Shape::Leaf if !f.grouped => Some(Accumulated {
+                class: heap.class_name(a).to_string(),
+                count: 1,
+                retained_bytes: self.retained(a),
+                percent_of_suspect: 100.0 * self.retained(a) as f64
+                    / self.retained(f.holder).max(1) as f64,
+                examples: vec![Example {
+                    object: object_ref(heap, a),
+                    retained_bytes: self.retained(a),
+                }],
+                total_objects: 1,
+            }),
             Shape::Leaf => None,
         };
         // A group's members each accumulate their own share: count them all.
@@ -715,15 +872,23 @@ impl<'g, 's, 'a> Ctx<'g, 's, 'a> {
                 Shape::Leaf => None,
             };
             let (mut count, mut bytes, mut total) = (0u64, 0u64, 0u64);
+            let mut alike: Vec<Node> = vec![];
             for &m in f.members.iter().take(10_000) {
                 let d = self.descend(m);
                 let a = *d.last().unwrap_or(&m);
                 let e = self.elements(a);
-                total += e.total;
                 if let Some(g) = e.groups.iter().find(|g| Some(g.0) == top_class) {
                     count += g.1;
                     bytes += g.2;
+                    total += e.total;
+                    alike.push(m);
                 }
+            }
+            // The group is the members that accumulate the same thing (the pool's threads with
+            // the leaking thread-local, not every thread of the JVM).
+            if !alike.is_empty() {
+                f.retained = alike.iter().map(|&m| self.retained(m)).sum();
+                f.members = alike;
             }
             acc.count = count;
             acc.retained_bytes = bytes;
@@ -744,7 +909,8 @@ impl<'g, 's, 'a> Ctx<'g, 's, 'a> {
                 (v as usize) < self.n
                     && heap.class_name(v) == "java.lang.ThreadLocal$ThreadLocalMap"
             });
-        let listeners = accumulated.as_ref().is_some_and(|acc| {
+        let fan_out = matches!(f.shape, Shape::FanOut(_));
+        let listener_class = accumulated.as_ref().is_some_and(|acc| {
             let simple = acc.class.rsplit(['.', '$']).next().unwrap_or("");
             [
                 "Listener",
@@ -756,9 +922,11 @@ impl<'g, 's, 'a> Ctx<'g, 's, 'a> {
             ]
             .iter()
             .any(|w| simple.contains(w))
-        }) || owner
+        });
+        let listener_field = owner
             .as_ref()
             .is_some_and(|o| o.field.to_ascii_lowercase().contains("listener"));
+        let listeners = fan_out && (listener_class || listener_field);
         let dominant_key = map.as_ref().is_some_and(|m| {
             m.keys.first().is_some_and(|k| k.percent_of_map >= 50.0) && m.entries >= 1
         });
@@ -768,12 +936,19 @@ impl<'g, 's, 'a> Ctx<'g, 's, 'a> {
             Pattern::MapKey
         } else if listeners {
             Pattern::Listeners
-        } else if f.grouped && f.members.len() > 1 && accumulated.is_none() {
+        } else if f.grouped && f.members.len() > 1 && !fan_out {
             Pattern::ManyInstances
         } else if matches!(f.shape, Shape::Leaf) {
             Pattern::LargeObject
         } else {
             Pattern::Collection
+        };
+        // A thread-local is fixed where the ThreadLocal is declared, not in the thread.
+        let owner = if on_thread_local {
+            let entries = f.descent.iter().chain(path_nodes.iter()).copied();
+            self.thread_local_owner(entries).or(owner)
+        } else {
+            owner
         };
         let holder = object_ref(heap, f.holder);
         let acc_point = AccumulationPoint {
@@ -786,12 +961,19 @@ impl<'g, 's, 'a> Ctx<'g, 's, 'a> {
             (Pattern::MapKey, Some(m)) => describe(heap, m),
             _ => describe(heap, focus),
         };
+        // The size of what the suspect names (the map, the collection), not of the object the
+        // walk started from (the application class loader above it, say); a group's is its sum.
+        let named = if f.grouped {
+            f.retained
+        } else {
+            self.retained(focus).min(f.retained)
+        };
         let mut s = Suspect {
             rank,
             pattern,
             title: String::new(),
-            retained_bytes: f.retained,
-            retained_percent: pct(f.retained),
+            retained_bytes: named,
+            retained_percent: pct(named),
             holder: Some(holder),
             instances: f.members.len() as u64,
             accumulation_point: Some(acc_point),
@@ -813,6 +995,32 @@ impl<'g, 's, 'a> Ctx<'g, 's, 'a> {
         });
         write_story(&mut s, &focus_desc, key.as_ref(), heap, f.holder);
         s
+    }
+
+    /// The static (or field) that declares the `ThreadLocal` of the first thread-local map entry
+    /// among `nodes`: the end of the shortest path to the `ThreadLocal` (an entry's referent).
+    fn thread_local_owner(&self, nodes: impl Iterator<Item = Node>) -> Option<Owner> {
+        let heap = &self.heap;
+        let entry = nodes
+            .filter(|&v| (v as usize) < self.n)
+            .find(|&v| heap.class_name(v) == "java.lang.ThreadLocal$ThreadLocalMap$Entry")?;
+        let tl = heap.field_object(entry, "referent")?;
+        // The static that declares it, even when a task object on the thread holds it too.
+        for &(co, ci) in &heap.index.class_objects {
+            if heap.index.refs.successors(co).contains(&tl) {
+                let label = self.g.edge_label(co, tl);
+                if let Some(name) = label.strip_prefix("static ") {
+                    return Some(Owner {
+                        class: heap.snap.classes.get(ci).name.clone(),
+                        field: name.split(',').next().unwrap_or(name).to_string(),
+                        is_static: true,
+                    });
+                }
+            }
+        }
+        let nodes = shortest_path_nodes(self.g, tl)?;
+        let path = steps(self.g, &nodes);
+        self.owner(nodes.get(1..).unwrap_or_default(), &path)
     }
 
     fn class_name(&self, c: ClassIndex, example: Option<Node>) -> String {
@@ -910,6 +1118,33 @@ impl<'g, 's, 'a> Ctx<'g, 's, 'a> {
         }
     }
 
+    /// The fields of `o` as (name, value text, how telling: see [`value_text`]), and one level
+    /// into the application objects it references (`clientNode.ip`): what sets leaked objects
+    /// apart is often a field of the object they describe.
+    fn field_values(&self, o: Node, on_path: &[u64]) -> Vec<(String, String, u8)> {
+        let heap = &self.heap;
+        let mut out = vec![];
+        let mut nested = vec![];
+        for f in heap.fields(o) {
+            let (text, pref) = value_text(heap, f.value, on_path);
+            if pref == 3 {
+                let inner = f.value.as_object().and_then(|id| heap.find(id));
+                if let Some(x) = inner.filter(|&x| {
+                    self.kind(x) == Kind::Other && heap.index.class_of_object(x).is_none()
+                }) {
+                    for g in heap.fields(x) {
+                        let (t, p) = value_text(heap, g.value, on_path);
+                        nested.push((format!("{}.{}", f.name, g.name), t, p));
+                    }
+                }
+            }
+            out.push((f.name, text, pref));
+        }
+        // Direct fields first: on a tie they are the simpler story.
+        out.extend(nested);
+        out
+    }
+
     /// The field of the accumulated objects whose most common value is most typical of them and
     /// least of the same class's instances elsewhere.
     fn discriminator(&self, elems: &[Node], path: &[Node]) -> Option<Discriminator> {
@@ -923,12 +1158,13 @@ impl<'g, 's, 'a> Ctx<'g, 's, 'a> {
         let on_path: Vec<u64> = path.iter().map(|&v| heap.id(v)).collect();
         // field name -> (value -> count), and each field's kind of value.
         let mut counts: Vec<(String, u8, FxHashMap<String, u64>)> = vec![];
+        let mut slot: FxHashMap<String, usize> = new_map();
         for &o in &sample {
-            for (i, f) in heap.fields(o).into_iter().enumerate() {
-                if i >= counts.len() {
-                    counts.push((f.name.clone(), 0, new_map()));
-                }
-                let (text, pref) = value_text(heap, f.value, &on_path);
+            for (name, text, pref) in self.field_values(o, &on_path) {
+                let i = *slot.entry(name.clone()).or_insert_with(|| {
+                    counts.push((name, 0, new_map()));
+                    counts.len() - 1
+                });
                 counts[i].1 = counts[i].1.max(pref);
                 *counts[i].2.entry(text).or_default() += 1;
             }
@@ -952,7 +1188,7 @@ impl<'g, 's, 'a> Ctx<'g, 's, 'a> {
         }
         let n = sample.len() as u64;
         let mut best: Option<(f64, u8, Discriminator)> = None;
-        for (i, (name, pref, map)) in counts.iter().enumerate() {
+        for (name, pref, map) in counts.iter() {
             if *pref >= 3 {
                 continue; // identity of other objects, or back-references up the path
             }
@@ -969,11 +1205,9 @@ impl<'g, 's, 'a> Ctx<'g, 's, 'a> {
             } else {
                 let mut hits = 0u64;
                 for &o in &elsewhere {
-                    let f = heap.fields(o);
-                    if let Some(f) = f.get(i) {
-                        if value_text(heap, f.value, &on_path).0 == *value {
-                            hits += 1;
-                        }
+                    let values = self.field_values(o, &on_path);
+                    if values.iter().any(|(n, t, _)| n == name && t == value) {
+                        hits += 1;
                     }
                 }
                 (Some(hits), Some(elsewhere.len() as u64))
@@ -1006,6 +1240,15 @@ impl<'g, 's, 'a> Ctx<'g, 's, 'a> {
         }
         best.map(|b| b.2)
     }
+}
+
+/// Per class index, the first index of a class with the same name.
+fn canonical_classes(heap: &Heap<'_, '_>) -> Vec<ClassIndex> {
+    let classes = &heap.snap.classes;
+    let mut first: FxHashMap<&str, ClassIndex> = new_map();
+    (0..classes.len() as ClassIndex)
+        .map(|c| *first.entry(classes.get(c).name.as_str()).or_insert(c))
+        .collect()
 }
 
 /// A key as a person reads it: strings quoted, boxed numbers as numbers, else a description.

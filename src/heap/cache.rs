@@ -865,6 +865,9 @@ impl CacheFile {
 
     fn words(&self, s: Sec) -> Option<&[u64]> {
         let (off, len) = self.sections[s as usize];
+        if len == 0 {
+            return Some(&[]); // wherever an empty section was placed
+        }
         let b = self.map.get(off..off + len)?;
         if !len.is_multiple_of(8) || !(b.as_ptr() as usize).is_multiple_of(8) {
             return None;

@@ -203,7 +203,8 @@ pub fn capture(fixture: &str, jdk: Jdk, compressed_oops: bool, gz: bool, args: &
         fs::remove_dir_all(&dir).unwrap_or_else(|e| panic!("cannot remove {}: {e}", dir.display()));
     }
     if !dir.exists() {
-        run_capture_script(&script, &home, fixture, &dir, &flags, gz, args);
+        let gz_env = ("CAPTURE_GZ", if gz { "1" } else { "0" });
+        run_script(&script, &home, fixture, &dir, &flags, args, &[gz_env]);
         assert!(
             is_complete(&dir, gz),
             "capture.sh succeeded but {} is incomplete",
@@ -314,14 +315,15 @@ impl Drop for ScriptGuard {
     }
 }
 
-fn run_capture_script(
+/// Runs capture.sh with `env` set, killing it (and its JVM) when it runs over [`CAPTURE_DEADLINE`].
+fn run_script(
     script: &Path,
     home: &Path,
     fixture: &str,
     dir: &Path,
     flags: &[String],
-    gz: bool,
     args: &[&str],
+    env: &[(&str, &str)],
 ) {
     let log_path = dir.with_extension("log");
     let log = File::create(&log_path)
@@ -334,7 +336,7 @@ fn run_capture_script(
         .args(args)
         .arg("--")
         .args(flags);
-    cmd.env("CAPTURE_GZ", if gz { "1" } else { "0" })
+    cmd.envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(log.try_clone().expect("clone log file handle"))
         .stderr(log)
@@ -1195,4 +1197,110 @@ impl ClassLoaderStats {
         }
         m
     }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Light captures: only the dump and planted.json, many at once
+
+/// A light capture: the live dump and what the fixture planted (no histograms, no loader stats).
+#[derive(Debug)]
+pub struct LightCapture {
+    pub dir: PathBuf,
+    pub hprof: PathBuf,
+    pub planted: serde_json::Value,
+    pub jdk: Jdk,
+}
+
+/// Runs `fixture` on `jdk` (compressed oops) and takes only its live dump (`CAPTURE_LIGHT=1`), cached in
+/// `target/fixtures/<fixture>-<jdk>-light-<hash>`. The hash covers the sources the fixture is made of
+/// (`sources`, e.g. `["RandomHeap.java", "Planted.java"]`), capture.sh, the JDK and `args`, so other
+/// fixtures' edits do not invalidate these captures. Unlike [`capture`], captures of different
+/// directories run in parallel (a lock per directory): the caller bounds how many at once. The first
+/// capture after a source change compiles the fixtures; callers start with one capture alone so that
+/// parallel ones find the compiled classes.
+pub fn capture_light(fixture: &str, sources: &[&str], jdk: Jdk, args: &[&str]) -> LightCapture {
+    let home = jdk.home().unwrap_or_else(|| {
+        panic!("{jdk} is not available: see scripts/install-jdks.sh (JDK 17 is the system JDK)")
+    });
+    // C1 only: the heap is the same, and the JIT's C2 threads cost the busy machine seconds.
+    let mut flags = jvm_flags(true);
+    flags.push("-XX:TieredStopAtLevel=1".to_string());
+    let root = repo_root();
+    let key = light_cache_key(&root, &home, sources, &flags, args)
+        .unwrap_or_else(|e| panic!("cannot hash the inputs of fixture {fixture}: {e}"));
+    let fixtures_dir = target_dir().join("fixtures");
+    let dir = fixtures_dir.join(format!("{fixture}-{jdk}-light-{key:016x}"));
+    let locks = fixtures_dir.join(".light-locks");
+    fs::create_dir_all(&locks).unwrap_or_else(|e| panic!("cannot create {}: {e}", locks.display()));
+    let lock_path = locks.join(dir.file_name().unwrap_or_default());
+    let lock = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .unwrap_or_else(|e| panic!("cannot open {}: {e}", lock_path.display()));
+    lock.lock()
+        .unwrap_or_else(|e| panic!("cannot lock {}: {e}", lock_path.display()));
+    let complete = |d: &Path| {
+        ["heap.hprof", "planted.json"]
+            .iter()
+            .all(|f| fs::metadata(d.join(f)).is_ok_and(|m| m.len() > 0))
+    };
+    if dir.exists() && !complete(&dir) {
+        fs::remove_dir_all(&dir).unwrap_or_else(|e| panic!("cannot remove {}: {e}", dir.display()));
+    }
+    if !dir.exists() {
+        let script = root.join("fixtures").join("capture.sh");
+        run_script(
+            &script,
+            &home,
+            fixture,
+            &dir,
+            &flags,
+            args,
+            &[("CAPTURE_LIGHT", "1")],
+        );
+        assert!(
+            complete(&dir),
+            "capture.sh succeeded but {} is incomplete",
+            dir.display()
+        );
+    }
+    drop(lock);
+    let text = fs::read_to_string(dir.join("planted.json"))
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.join("planted.json").display()));
+    let planted = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("{}: not JSON: {e}", dir.join("planted.json").display()));
+    LightCapture {
+        hprof: dir.join("heap.hprof"),
+        dir,
+        planted,
+        jdk,
+    }
+}
+
+fn light_cache_key(
+    root: &Path,
+    home: &Path,
+    sources: &[&str],
+    flags: &[String],
+    args: &[&str],
+) -> io::Result<u64> {
+    let mut h = Fnv::new();
+    h.field(CACHE_FORMAT.as_bytes());
+    h.field(b"light");
+    for s in sources {
+        h.field(s.as_bytes());
+        h.field(&fs::read(root.join("fixtures").join("src").join(s))?);
+    }
+    h.field(&fs::read(root.join("fixtures").join("capture.sh"))?);
+    h.field(&fs::read(home.join("release"))?);
+    for f in flags {
+        h.field(f.as_bytes());
+    }
+    h.field(b"args");
+    for a in args {
+        h.field(a.as_bytes());
+    }
+    Ok(h.0)
 }

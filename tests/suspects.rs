@@ -1,0 +1,357 @@
+//! The phases of the suspect search on small hand-built dumps, through `analyze --json`: what
+//! accumulates is counted as the collection's logical entries (bucket chains followed); the holder is
+//! the field that owns the collection, however deep the walk down the dominator tree went (the 70%
+//! rule); a loader's class list and many distinct classes each with a modest cache of its own are no
+//! suspect (the split); pooled threads with one ThreadLocal are one suspect named by the static that
+//! declares it (grouping); one huge array is its own element.
+
+use crate::support::hprof_writer::{Grouping, HprofWriter, Root, TempDir, Ty, Value};
+use crate::synthetic::oomsleuth;
+use serde_json::Value as Json;
+
+/// The JDK classes these dumps use, with the fields the analysis reads.
+struct Jdk {
+    object: u64,
+    object_array: u64,
+    array_list: u64,
+    hash_map: u64,
+    node: u64,
+    node_array: u64,
+    integer: u64,
+    reference: u64,
+}
+
+fn jdk(w: &mut HprofWriter) -> Jdk {
+    let object = w.class("java.lang.Object").define();
+    w.root(Root::StickyClass { obj: object });
+    let object_array = w.array_class("[Ljava/lang/Object;", object);
+    let array_list = w
+        .class("java.util.ArrayList")
+        .extends(object)
+        .field("size", Ty::Int)
+        .field("elementData", Ty::Object)
+        .define();
+    let hash_map = w
+        .class("java.util.HashMap")
+        .extends(object)
+        .field("table", Ty::Object)
+        .field("size", Ty::Int)
+        .define();
+    let node = w
+        .class("java.util.HashMap$Node")
+        .extends(object)
+        .field("hash", Ty::Int)
+        .field("key", Ty::Object)
+        .field("value", Ty::Object)
+        .field("next", Ty::Object)
+        .define();
+    let node_array = w.array_class("[Ljava/util/HashMap$Node;", object);
+    let integer = w
+        .class("java.lang.Integer")
+        .extends(object)
+        .field("value", Ty::Int)
+        .define();
+    let reference = w
+        .class("java.lang.ref.Reference")
+        .extends(object)
+        .field("referent", Ty::Object)
+        .field("queue", Ty::Object)
+        .define();
+    for c in [array_list, hash_map, node, node_array, integer, reference] {
+        w.root(Root::StickyClass { obj: c });
+    }
+    Jdk {
+        object,
+        object_array,
+        array_list,
+        hash_map,
+        node,
+        node_array,
+        integer,
+        reference,
+    }
+}
+
+/// An element class with a payload array field.
+fn item_class(w: &mut HprofWriter, j: &Jdk, name: &str) -> u64 {
+    w.class(name)
+        .extends(j.object)
+        .field("id", Ty::Int)
+        .field("payload", Ty::Object)
+        .define()
+}
+
+fn item(w: &mut HprofWriter, class: u64, id: i32, bytes: u32) -> u64 {
+    let payload = w.primitive_array(Ty::Byte, bytes);
+    w.instance_with(class, &[Value::Int(id), Value::Object(payload)])
+}
+
+fn array_list(w: &mut HprofWriter, j: &Jdk, elements: &[u64]) -> u64 {
+    let data = w.object_array(j.object_array, elements);
+    w.instance_with(
+        j.array_list,
+        &[Value::Int(elements.len() as i32), Value::Object(data)],
+    )
+}
+
+/// A class with one static field holding `value`, as a sticky-class root.
+fn holder(w: &mut HprofWriter, j: &Jdk, class: &str, field: &str, value: u64) -> u64 {
+    let c = w
+        .class(class)
+        .extends(j.object)
+        .static_field(field, Value::Object(value))
+        .define();
+    w.root(Root::StickyClass { obj: c });
+    c
+}
+
+fn analyze(w: &HprofWriter, label: &str) -> Json {
+    let dir = TempDir::new(label);
+    let path = dir.file("heap.hprof", &w.finish(&Grouping::Single));
+    let run = oomsleuth([
+        "analyze".as_ref(),
+        "--json".as_ref(),
+        "--no-cache".as_ref(),
+        path.as_os_str(),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    run.json()
+}
+
+fn first(j: &Json) -> &Json {
+    let s = &j["suspects"][0];
+    assert!(s.is_object(), "no suspect: {:#}", j["suspects"]);
+    s
+}
+
+/// A HashMap of 3,000 entries in 64 buckets (long `next` chains) held by a service's field, the
+/// service a static: the count is the map's 3,000 entries, the holder the service's field.
+#[test]
+fn map_entries_in_bucket_chains_are_counted_and_the_field_owning_the_map_is_the_holder() {
+    let mut w = HprofWriter::hotspot(8);
+    let j = jdk(&mut w);
+    let session = item_class(&mut w, &j, "com.example.Session");
+    let buckets = 64;
+    let mut heads = vec![0u64; buckets];
+    for i in 0..3000 {
+        let b = i % buckets;
+        let key = w.instance_with(j.integer, &[Value::Int(i as i32)]);
+        let value = item(&mut w, session, i as i32, 1000);
+        heads[b] = w.instance_with(
+            j.node,
+            &[
+                Value::Int(i as i32),
+                Value::Object(key),
+                Value::Object(value),
+                Value::Object(heads[b]),
+            ],
+        );
+    }
+    let table = w.object_array(j.node_array, &heads);
+    let map = w.instance_with(j.hash_map, &[Value::Object(table), Value::Int(3000)]);
+    let service_class = w
+        .class("com.example.SessionService")
+        .extends(j.object)
+        .field("byId", Ty::Object)
+        .define();
+    let service = w.instance_with(service_class, &[Value::Object(map)]);
+    holder(&mut w, &j, "com.example.App", "SESSIONS", service);
+    let r = analyze(&w, "suspects-chains");
+    let s = first(&r);
+    assert_eq!(s["owner"]["class"], "com.example.SessionService", "{s:#}");
+    assert_eq!(s["owner"]["field"], "byId", "{s:#}");
+    assert_eq!(s["accumulated"]["class"], "com.example.Session", "{s:#}");
+    assert_eq!(s["accumulated"]["count"], 3000, "{s:#}");
+    assert_eq!(r["suspects"].as_array().map(Vec::len), Some(1), "{r:#}");
+}
+
+/// 40 classes of one loader, each with a static list of 20 modest elements of its own: the loader
+/// retains everything through its class list, and nothing is a suspect.
+#[test]
+fn distinct_classes_each_with_a_modest_cache_and_their_loaders_class_list_are_no_suspect() {
+    let mut w = HprofWriter::hotspot(8);
+    let j = jdk(&mut w);
+    let loader_class = w
+        .class("com.example.AppLoader")
+        .extends(j.object)
+        .field("classes", Ty::Object)
+        .define();
+    let class_ids: Vec<u64> = (0..40).map(|_| w.alloc_id()).collect();
+    let class_list = array_list(&mut w, &j, &class_ids);
+    let loader = w.instance_with(loader_class, &[Value::Object(class_list)]);
+    w.root(Root::JniGlobal {
+        obj: loader,
+        jni_ref: 1,
+    });
+    for (k, &id) in class_ids.iter().enumerate() {
+        let elem = item_class(&mut w, &j, &format!("com.example.Entry{k}"));
+        let items: Vec<u64> = (0..20).map(|i| item(&mut w, elem, i, 2000)).collect();
+        let list = array_list(&mut w, &j, &items);
+        w.class(&format!("com.example.Cache{k}"))
+            .id(id)
+            .extends(j.object)
+            .loader(loader)
+            .static_field("ENTRIES", Value::Object(list))
+            .define();
+    }
+    let r = analyze(&w, "suspects-classes");
+    assert_eq!(r["suspects"], serde_json::json!([]), "{:#}", r["suspects"]);
+}
+
+/// Four threads, each with a ThreadLocalMap entry for one ThreadLocal whose value is a list of 400
+/// elements: one suspect, counting all 1,600, named by the static that declares the ThreadLocal.
+#[test]
+fn thread_locals_of_pooled_threads_are_one_suspect_named_by_the_declaring_static() {
+    let mut w = HprofWriter::hotspot(8);
+    let j = jdk(&mut w);
+    let thread_local = w
+        .class("java.lang.ThreadLocal")
+        .extends(j.object)
+        .field("threadLocalHashCode", Ty::Int)
+        .define();
+    let weak = w
+        .class("java.lang.ref.WeakReference")
+        .extends(j.reference)
+        .define();
+    let entry = w
+        .class("java.lang.ThreadLocal$ThreadLocalMap$Entry")
+        .extends(weak)
+        .field("value", Ty::Object)
+        .define();
+    let entry_array = w.array_class("[Ljava/lang/ThreadLocal$ThreadLocalMap$Entry;", j.object);
+    let map_class = w
+        .class("java.lang.ThreadLocal$ThreadLocalMap")
+        .extends(j.object)
+        .field("table", Ty::Object)
+        .field("size", Ty::Int)
+        .define();
+    let thread = w
+        .class("java.lang.Thread")
+        .extends(j.object)
+        .field("threadLocals", Ty::Object)
+        .define();
+    for c in [thread_local, weak, entry, entry_array, map_class, thread] {
+        w.root(Root::StickyClass { obj: c });
+    }
+    let tl = w.instance_with(thread_local, &[Value::Int(7)]);
+    holder(&mut w, &j, "com.example.RequestContext", "SCRATCH", tl);
+    let buffer = item_class(&mut w, &j, "com.example.ScratchBuffer");
+    for t in 0..4 {
+        let items: Vec<u64> = (0..400).map(|i| item(&mut w, buffer, i, 1000)).collect();
+        let list = array_list(&mut w, &j, &items);
+        // WeakReference fields come after the entry's own: value, then referent and queue.
+        let e = w.instance_with(
+            entry,
+            &[Value::Object(list), Value::Object(tl), Value::Object(0)],
+        );
+        let table = w.object_array(entry_array, &[0, e, 0, 0]);
+        let map = w.instance_with(map_class, &[Value::Object(table), Value::Int(1)]);
+        let th = w.instance_with(thread, &[Value::Object(map)]);
+        w.root(Root::ThreadObject {
+            obj: th,
+            thread: t + 1,
+            stack_trace: 0,
+        });
+    }
+    let r = analyze(&w, "suspects-thread-locals");
+    let s = first(&r);
+    assert_eq!(s["pattern"], "thread_local", "{s:#}");
+    assert_eq!(s["owner"]["class"], "com.example.RequestContext", "{s:#}");
+    assert_eq!(s["owner"]["field"], "SCRATCH", "{s:#}");
+    assert_eq!(s["owner"]["is_static"], true, "{s:#}");
+    assert_eq!(
+        s["accumulated"]["class"], "com.example.ScratchBuffer",
+        "{s:#}"
+    );
+    assert_eq!(s["accumulated"]["count"], 1600, "{s:#}");
+    assert_eq!(s["instances"], 4, "{s:#}");
+}
+
+/// One huge long[] held by a static among modest structures: the array is what accumulates, once,
+/// and the title gives the array's size.
+#[test]
+fn one_huge_array_is_its_own_element() {
+    let mut w = HprofWriter::hotspot(8);
+    let j = jdk(&mut w);
+    let big = w.primitive_array(Ty::Long, 400_000);
+    holder(&mut w, &j, "com.example.Tables", "BIG", big);
+    for k in 0..10 {
+        let elem = item_class(&mut w, &j, &format!("com.example.Small{k}"));
+        let items: Vec<u64> = (0..10).map(|i| item(&mut w, elem, i, 2000)).collect();
+        let list = array_list(&mut w, &j, &items);
+        holder(&mut w, &j, &format!("com.example.Holder{k}"), "ITEMS", list);
+    }
+    let r = analyze(&w, "suspects-array");
+    let s = first(&r);
+    assert_eq!(s["pattern"], "large_object", "{s:#}");
+    assert_eq!(s["owner"]["class"], "com.example.Tables", "{s:#}");
+    assert_eq!(s["owner"]["field"], "BIG", "{s:#}");
+    assert_eq!(s["accumulated"]["class"], "long[]", "{s:#}");
+    assert_eq!(s["accumulated"]["count"], 1, "{s:#}");
+    let array_bytes = s["accumulation_point"]["retained_bytes"].as_u64().unwrap();
+    assert_eq!(s["retained_bytes"].as_u64(), Some(array_bytes), "{s:#}");
+    assert_eq!(r["suspects"].as_array().map(Vec::len), Some(1), "{r:#}");
+}
+
+/// A string as HotSpot 9+ lays it out: a Latin-1 `byte[]` and a coder.
+fn string(w: &mut HprofWriter, class: u64, text: &str) -> u64 {
+    let bytes: Vec<Value> = text.bytes().map(|b| Value::Byte(b as i8)).collect();
+    let value = w.primitive_array_of(Ty::Byte, &bytes);
+    w.instance_with(class, &[Value::Object(value), Value::Byte(0)])
+}
+
+/// 2,000 leaked contexts whose client node's address is "$UNKNOWN", against 300 live ones with real
+/// addresses: the discriminator goes one field deeper, `client.ip`.
+#[test]
+fn the_discriminator_may_be_a_field_of_a_referenced_object() {
+    let mut w = HprofWriter::hotspot(8);
+    let j = jdk(&mut w);
+    let string_class = w
+        .class("java.lang.String")
+        .extends(j.object)
+        .field("value", Ty::Object)
+        .field("coder", Ty::Byte)
+        .define();
+    w.root(Root::StickyClass { obj: string_class });
+    let node_class = w
+        .class("com.example.ClientNode")
+        .extends(j.object)
+        .field("ip", Ty::Object)
+        .define();
+    let context = w
+        .class("com.example.Context")
+        .extends(j.object)
+        .field("client", Ty::Object)
+        .field("buffer", Ty::Object)
+        .define();
+    let unknown = string(&mut w, string_class, "$UNKNOWN");
+    let context_with = |w: &mut HprofWriter, ip: u64| {
+        let node = w.instance_with(node_class, &[Value::Object(ip)]);
+        let buffer = w.primitive_array(Ty::Byte, 1500);
+        w.instance_with(context, &[Value::Object(node), Value::Object(buffer)])
+    };
+    let leaked: Vec<u64> = (0..2000).map(|_| context_with(&mut w, unknown)).collect();
+    let open: Vec<u64> = (0..300)
+        .map(|i| {
+            let ip = string(
+                &mut w,
+                string_class,
+                &format!("10.0.{}.{}", i / 250, i % 250),
+            );
+            context_with(&mut w, ip)
+        })
+        .collect();
+    let closed = array_list(&mut w, &j, &leaked);
+    holder(&mut w, &j, "com.example.Registry", "CLOSED", closed);
+    let live = array_list(&mut w, &j, &open);
+    holder(&mut w, &j, "com.example.Registry2", "OPEN", live);
+    let r = analyze(&w, "suspects-discriminator");
+    let s = first(&r);
+    assert_eq!(s["owner"]["field"], "CLOSED", "{s:#}");
+    assert_eq!(s["accumulated"]["count"], 2000, "{s:#}");
+    let d = &s["discriminator"];
+    assert_eq!(d["field"], "client.ip", "{d:#}");
+    assert_eq!(d["value"], "\"$UNKNOWN\"", "{d:#}");
+    assert_eq!(d["elsewhere_count"], 0, "{d:#}");
+    assert_eq!(d["elsewhere_examined"], 300, "{d:#}");
+}
