@@ -372,7 +372,9 @@ fn run_measuring_rss(args: &[&std::ffi::OsStr]) -> (i32, u64) {
                 .find_map(|l| l.strip_prefix("VmHWM:"))
                 .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok());
             // Before exec the child still shows the harness's image: only count the oomsleuth image.
-            let is_ours = text.lines().any(|l| l.starts_with("Name:") && l.contains("oomsleuth"));
+            let is_ours = text
+                .lines()
+                .any(|l| l.starts_with("Name:") && l.contains("oomsleuth"));
             if let (Some(h), true) = (hwm, is_ours) {
                 peak = peak.max(h);
             }

@@ -177,10 +177,10 @@ pub fn detect(
         .max_by_key(|&i| (scored[i].2, usize::MAX - i))
         .unwrap_or(0);
     // Stray gaps of tags that are not addresses can match a 64-bit layout by chance: with
-    // 4-byte ids it wins over the 32-bit default only when it explains most samples.
+    // 4-byte ids it wins over the 32-bit default only when it explains most samples, and at least 16.
     let best = if scored[best].0.word_size == 8
         && scored[0].0.word_size == 4
-        && scored[best].2 * 2 <= total
+        && (scored[best].2 * 2 <= total || scored[best].2 < 16)
     {
         0
     } else {
