@@ -26,15 +26,17 @@
 //! our size minus the oracle's per-instance size for their class (from its class rows), and the
 //! test asserts that only such classes (or their subclasses) differ at all.
 //!
-//! A third difference: edges the dump does not have. HotSpot's dump writer leaves out the
-//! instance fields of class mirrors, so what a class holds through them (e.g.
+//! A third difference: edges VisualVM's graph does not have. HotSpot's dump writer leaves out
+//! the instance fields of class mirrors, so what a class holds through them (e.g.
 //! `Class.reflectionData` -> `SoftReference` -> `Class$ReflectionData`) has no referrer in the
 //! dump; we restore the edge from the class to such an orphan (`HeapIndex::restored`, see
-//! `src/heap/reachability.rs`), VisualVM does not, so it never reaches those objects. Every object
-//! our graph reaches only through a restored edge is counted, in the correction above, with its
-//! whole shallow size. Referents of soft, weak, final and phantom references
-//! (`HeapIndex::referents`) need no correction: measured on every fixture below, the oracle's
-//! retained sizes agree to the byte with ours, which count referents as edges.
+//! `src/heap/reachability.rs`), VisualVM does not. And we count referents of soft, weak, final
+//! and phantom references as edges (`HeapIndex::referents`), VisualVM's retained sizes do not
+//! (measured on JDK 11's Healthy: a `SoftReference` whose referent only it holds retains 40 B,
+//! its own size, for VisualVM; 112 B for us). Every object our graph reaches only through such
+//! edges (a walk from the GC roots that skips them) is counted, in the correction above, with
+//! its whole shallow size. Besides the biggest objects, every instance of the reference classes
+//! in `REFERENCE_CLASSES` the oracle lists is compared the same way.
 //!
 //! Not compared: dumps without compressed oops on JDK 15+. There VisualVM assumes a 16-byte
 //! object header and 24-byte array header for 8-byte ids, while HotSpot keeps compressed class
@@ -60,6 +62,14 @@ use std::process::Command;
 /// roots, 565 on both sides). Asserted within
 /// 1 KiB and printed, so a change either way is seen.
 const KNOWN_OPEN: &[&str] = &["jdk.internal.loader.ClassLoaders$AppClassLoader"];
+
+/// Reference classes whose instances' retained sizes the oracle also lists, to compare what
+/// their referents hold.
+const REFERENCE_CLASSES: &[&str] = &[
+    "java.lang.ref.SoftReference",
+    "java.lang.ref.WeakReference",
+    "java.util.WeakHashMap$Entry",
+];
 
 /// How many of the oracle's biggest objects are compared.
 const TOP: usize = 15;
@@ -93,6 +103,7 @@ fn run_oracle(script: &Path, dump: &Path) -> Json {
         .arg(script)
         .arg(dump)
         .args(["--top", &TOP.to_string()])
+        .args(REFERENCE_CLASSES.iter().flat_map(|c| ["--class", c]))
         .output()
         .expect("run the oracle");
     remove_hwcache(dump);
@@ -111,35 +122,20 @@ fn run_oracle(script: &Path, dump: &Path) -> Json {
     })
 }
 
-/// Objects our graph reaches only through edges the oracle's graph does not have: the edges we
-/// restored (a class mirror -> the orphan its members name, [`HeapIndex::restored`]). The dump
-/// has no referrer for those orphans, so VisualVM never reaches them and retains none of their
-/// bytes.
-fn unseen_by_oracle(index: &HeapIndex) -> Vec<bool> {
+/// Objects a walk from the GC roots reaches, following only the edges `follow` accepts.
+fn reached(index: &HeapIndex, follow: impl Fn(u32, u32) -> bool) -> Vec<bool> {
     let n = index.len();
-    let root = index.virtual_root();
     let mut seen = vec![false; n];
-    let mut stack = vec![root];
+    let mut stack = vec![index.virtual_root()];
     while let Some(v) = stack.pop() {
         for &w in index.refs.successors(v) {
-            if (w as usize) < n && !seen[w as usize] && !index.is_restored(v, w) {
+            if (w as usize) < n && !seen[w as usize] && follow(v, w) {
                 seen[w as usize] = true;
                 stack.push(w);
             }
         }
     }
-    // What the full graph reaches (the restored edges included) but the oracle's does not.
-    let mut ours = vec![false; n];
-    stack.push(root);
-    while let Some(v) = stack.pop() {
-        for &w in index.refs.successors(v) {
-            if (w as usize) < n && !ours[w as usize] {
-                ours[w as usize] = true;
-                stack.push(w);
-            }
-        }
-    }
-    (0..n).map(|v| ours[v] && !seen[v]).collect()
+    seen
 }
 
 fn check(fixture: &str, jdk: Jdk, compressed_oops: bool) {
@@ -222,10 +218,24 @@ fn check(fixture: &str, jdk: Jdk, compressed_oops: bool) {
             }
         }
     }
-    let hidden_from_oracle = unseen_by_oracle(&index);
-    let (hidden_objects, hidden_bytes) = (0..n as u32)
-        .filter(|&v| hidden_from_oracle[v as usize])
-        .fold((0u64, 0u64), |(k, b), v| (k + 1, b + index.shallow(v)));
+    // Objects the oracle's graph does not reach: it has neither the edges we restored (a class
+    // mirror -> the orphan its members name, `HeapIndex::restored`) nor referent edges
+    // (`HeapIndex::referents`), so it retains none of their bytes.
+    let ours_reached = reached(&index, |_, _| true);
+    let without_restored = reached(&index, |v, w| !index.is_restored(v, w));
+    let oracle_reached = reached(&index, |v, w| {
+        !index.is_restored(v, w) && index.referent_edge(v, w).is_none()
+    });
+    let hidden_from_oracle: Vec<bool> = (0..n)
+        .map(|v| ours_reached[v] && !oracle_reached[v])
+        .collect();
+    let count = |pick: &dyn Fn(usize) -> bool| {
+        (0..n).filter(|&v| pick(v)).fold((0u64, 0u64), |(k, b), v| {
+            (k + 1, b + index.shallow(v as u32))
+        })
+    };
+    let behind_restored = count(&|v| ours_reached[v] && !without_restored[v]);
+    let behind_referents = count(&|v| without_restored[v] && !oracle_reached[v]);
     let mut mirror_delta = vec![0i64; n + 1];
     for (v, d) in mirror_delta.iter_mut().enumerate().take(n) {
         let v = v as u32;
@@ -246,6 +256,18 @@ fn check(fixture: &str, jdk: Jdk, compressed_oops: bool) {
         }
     }
     let delta = |v: u32| mirror_delta[v as usize];
+    // Bytes each object retains that only referent edges reach (not behind a restored edge).
+    let mut through_referents = vec![0u64; n + 1];
+    for (v, b) in through_referents.iter_mut().enumerate().take(n) {
+        if without_restored[v] && !oracle_reached[v] {
+            *b = index.shallow(v as u32);
+        }
+    }
+    for &v in r.tree.preorder.iter().rev() {
+        if let Some(d) = r.idom(v) {
+            through_referents[d as usize] += through_referents[v as usize];
+        }
+    }
 
     let mut explained = 0;
     for o in biggest {
@@ -296,6 +318,33 @@ fn check(fixture: &str, jdk: Jdk, compressed_oops: bool) {
             explained += 1;
         }
     }
+    // Every reference the oracle lists (of REFERENCE_CLASSES) agrees too, after the same
+    // correction: those are the objects whose referents make a difference, if any.
+    let (mut references, mut holding_referents) = (0, 0);
+    for o in REFERENCE_CLASSES
+        .iter()
+        .filter_map(|c| oracle["retained_of"][c].as_array())
+        .flatten()
+    {
+        let id =
+            u64::from_str_radix(o["id"].as_str().unwrap().trim_start_matches("0x"), 16).unwrap();
+        let v = index
+            .find(bytes.bytes(), id)
+            .unwrap_or_else(|| panic!("{what}: the oracle's object {id:#x} is not in our index"));
+        if !r.is_reachable(v) {
+            continue;
+        }
+        let ours = r.retained[v as usize] as i64;
+        assert_eq!(
+            ours - delta(v),
+            o["retained"].as_i64().unwrap(),
+            "{what}: {o}: ours {ours}, of which the oracle does not see {} (referents: {})",
+            delta(v),
+            through_referents[v as usize]
+        );
+        references += 1;
+        holding_referents += (through_referents[v as usize] > 0) as usize;
+    }
     // The same ranking: the oracle's retained sizes are our biggest ones, once mirror sizes are
     // made the same (ties may list different objects, so sizes are compared, not ids).
     let open: Vec<u32> = biggest
@@ -318,9 +367,16 @@ fn check(fixture: &str, jdk: Jdk, compressed_oops: bool) {
         .collect();
     assert_eq!(&corrected[..theirs.len()], &theirs[..], "{what}: ranking");
     eprintln!(
-        "{what}: {} objects agree with the oracle ({explained} after the class-mirror and restored-edge corrections; oracle class object {oracle_mirror} B; {hidden_objects} objects, {hidden_bytes} B reached only through {} restored edges)",
+        "{what}: {} objects and {references} references agree with the oracle ({explained} after \
+         the corrections, {holding_referents} references holding referents; oracle class object \
+         {oracle_mirror} B; unseen by the oracle: {} objects, {} B behind {} restored edges, {} \
+         objects, {} B only behind referents)",
         biggest.len(),
-        index.restored.len()
+        behind_restored.0,
+        behind_restored.1,
+        index.restored.len(),
+        behind_referents.0,
+        behind_referents.1,
     );
 }
 
