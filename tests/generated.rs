@@ -23,12 +23,9 @@ const PARALLEL: usize = 2;
 const SOURCES: [&str; 2] = ["RandomHeap.java", "Planted.java"];
 
 /// Leak kinds that do not pass yet: their failures are printed, not asserted. Every other kind (and
-/// every healthy heap) must pass on every seed. Empty when everything passes.
-///
-/// `soft_cache`: the leaked values are reachable only through `SoftReference.referent`, which the
-/// dominator tree does not follow yet (issue 13, "Reachability as the JVM and MAT see it"): the cache
-/// retains almost nothing and is no suspect. Remove it from here when referents become edges.
-const NOT_YET: &[&str] = &["soft_cache"];
+/// every healthy heap) must pass on every seed. Empty: every kind passes (soft caches since referents
+/// became edges of the dominator tree).
+const NOT_YET: &[&str] = &[];
 
 struct Outcome {
     jdk: Jdk,

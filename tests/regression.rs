@@ -372,7 +372,9 @@ fn run_measuring_rss(args: &[&std::ffi::OsStr]) -> (i32, u64) {
                 .find_map(|l| l.strip_prefix("VmHWM:"))
                 .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok());
             // Before exec the child still shows the harness's image: only count the oomsleuth image.
-            let is_ours = text.lines().any(|l| l.starts_with("Name:") && l.contains("oomsleuth"));
+            let is_ours = text
+                .lines()
+                .any(|l| l.starts_with("Name:") && l.contains("oomsleuth"));
             if let (Some(h), true) = (hwm, is_ours) {
                 peak = peak.max(h);
             }
@@ -711,4 +713,68 @@ fn forgery_load_accepts_a_real_cache_and_rejects_garbage() {
     let (off, len) = forgery::sections(&c).unwrap()[11];
     c[off..off + len].fill(0);
     assert!(!forgery::load(&bytes, &c));
+}
+
+// ---- 4. every peer dump, every option --------------------------------------------------------
+
+/// MAT's peer dumps (`../shared/peer-dumps`), or `None` (with a note) when absent.
+fn peer_dumps() -> Option<Vec<PathBuf>> {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = ["../shared", "../../shared"]
+        .iter()
+        .map(|s| repo.join(s).join("peer-dumps"))
+        .find(|p| p.is_dir());
+    let Some(dir) = dir else {
+        eprintln!("note: ../shared/peer-dumps is absent; skipping");
+        return None;
+    };
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            let n = p.to_string_lossy();
+            n.ends_with(".hprof") || n.ends_with(".hprof.gz")
+        })
+        .collect();
+    v.sort();
+    Some(v)
+}
+
+/// `--compressed-oops off` on a 4-byte-id dump left no candidate layout and panicked; 4-byte
+/// ids were taken as proof of a 32-bit JVM though the hprof agent writes them on 64-bit JVMs.
+/// Every peer dump, with histogram and analyze and each `--compressed-oops` value: no panic,
+/// exit 0 or 2, and the override is what the JSON reports.
+#[test]
+fn no_peer_dump_panics_with_any_compressed_oops_setting() {
+    let Some(dumps) = peer_dumps() else { return };
+    assert!(!dumps.is_empty(), "no .hprof in ../shared/peer-dumps");
+    for dump in &dumps {
+        for setting in [None, Some("on"), Some("off")] {
+            for command in ["histogram", "analyze"] {
+                let mut args: Vec<&std::ffi::OsStr> =
+                    vec![command.as_ref(), "--no-cache".as_ref(), "--json".as_ref()];
+                if let Some(s) = setting {
+                    args.push("--compressed-oops".as_ref());
+                    args.push(s.as_ref());
+                }
+                args.push(dump.as_os_str());
+                let run = oomsleuth(&args);
+                let what = format!("{command} {setting:?} {}", dump.display());
+                assert!(!run.stderr.contains("panicked"), "{what}: {}", run.stderr);
+                assert!(run.code == 0 || run.code == 2, "{what}: exit {}", run.code);
+                if run.code == 0 && command == "analyze" {
+                    let j: Json = serde_json::from_str(&run.stdout).unwrap_or(Json::Null);
+                    let a = &j["assumptions"];
+                    if let Some(s) = setting {
+                        assert_eq!(a["compressed_oops"], Json::Bool(s == "on"), "{what}");
+                        assert_eq!(
+                            a["reference_bytes"],
+                            4 + 4 * u64::from(s == "off"),
+                            "{what}"
+                        );
+                    }
+                }
+            }
+        }
+    }
 }

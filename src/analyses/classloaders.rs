@@ -15,8 +15,9 @@
 //!
 //! Cost: one pass over the object columns (classes of objects, reachability), per-class work over
 //! the class table, and one breadth-first walk from the GC roots that stops once every loader that
-//! needs a path was reached. A second, bounded walk covers what only soft references keep. No
-//! per-object allocation: dense `Vec`s and bitmaps indexed by object number.
+//! needs a path was reached; it continues over softly held objects from the referents of the
+//! `SoftReference`s it reached when a loader is held only softly (the index's reachability
+//! levels say which objects are). No per-object allocation: dense `Vec`s and bitmaps indexed by object number.
 
 use super::class_families::{classify, engine_of_class, engine_of_loader, Engine, FamilyKind};
 use super::describe::{hex, object_ref};
@@ -31,6 +32,7 @@ use crate::heap::classes::{ClassIndex, NO_CLASS};
 use crate::heap::fxhash::{new_map, FxHashMap};
 use crate::heap::graph::Node;
 use crate::heap::index::ObjectIndex;
+use crate::heap::reachability as reach;
 use serde::Serialize;
 
 pub const SCHEMA: &str = "oomsleuth.classloaders/1";
@@ -452,7 +454,6 @@ struct ClassFacts {
 const TAG_NONE: u8 = 0;
 const TAG_LOADER: u8 = 1;
 const TAG_REFLECT: u8 = 2;
-const TAG_SOFTREF: u8 = 3;
 
 pub fn classloaders(g: &Graph<'_, '_>, opts: &Options) -> ClassLoaders {
     classloaders_with(g, opts, None)
@@ -470,9 +471,8 @@ pub fn classloaders_with(
     let classes = &heap.snap.classes;
     let nclasses = classes.len();
 
-    // ---- Class tags: loaders, reflection plumbing, soft references. ----
+    // ---- Class tags: loaders, reflection plumbing. ----
     let loader_base = classes.find("java.lang.ClassLoader");
-    let soft_base = classes.find("java.lang.ref.SoftReference");
     let mut tag = vec![TAG_NONE; nclasses];
     for (c, info) in classes.classes.iter().enumerate() {
         let c = c as ClassIndex;
@@ -483,8 +483,6 @@ pub fn classloaders_with(
             tag[c as usize] = TAG_LOADER;
         } else if reflection::is_reflection_plumbing(&info.name) {
             tag[c as usize] = TAG_REFLECT;
-        } else if soft_base.is_some_and(|b| classes.is_subclass_of(c, b)) {
-            tag[c as usize] = TAG_SOFTREF;
         }
     }
 
@@ -492,19 +490,17 @@ pub fn classloaders_with(
     let mut live = vec![0u64; nclasses];
     let mut loaders: Vec<ObjectIndex> = vec![];
     let mut reflect_objs: Vec<ObjectIndex> = vec![];
-    let mut softrefs: Vec<ObjectIndex> = vec![];
     for (v, &c) in index.class_of.iter().enumerate() {
         if c == NO_CLASS {
             continue;
         }
         let v = v as ObjectIndex;
-        if g.retention.is_reachable(v) {
+        if index.level(v) == reach::STRONG {
             live[c as usize] += 1;
         }
         match tag[c as usize] {
             TAG_LOADER => loaders.push(v),
             TAG_REFLECT => reflect_objs.push(v),
-            TAG_SOFTREF => softrefs.push(v),
             _ => {}
         }
     }
@@ -575,15 +571,12 @@ pub fn classloaders_with(
         })
         .collect();
 
-    // ---- Reachability: strong from the dominator tree; soft by a walk from soft referents. ----
-    let soft = SoftWalk::run(g, &softrefs, &loaders, &reflect_objs);
+    // ---- Reachability: each object's strongest, as the index classified it. ----
     let reach_of = |o: ObjectIndex| -> Reachability {
-        if g.retention.is_reachable(o) {
-            Reachability::Strong
-        } else if soft.reached(o) {
-            Reachability::SoftOnly
-        } else {
-            Reachability::Unreachable
+        match index.level(o) {
+            reach::STRONG => Reachability::Strong,
+            reach::SOFT => Reachability::SoftOnly,
+            _ => Reachability::Unreachable,
         }
     };
 
@@ -627,13 +620,13 @@ pub fn classloaders_with(
     });
     let idle = |s: usize| l_classes[s] > 0 && l_live[s] == 0;
     // Whether a loader has the leak signature (idle and strongly reachable).
-    let sig_key = |s: usize| idle(s) && g.retention.is_reachable(loaders[s]);
+    let sig_key = |s: usize| idle(s) && index.level(loaders[s]) == reach::STRONG;
     // Representatives: an idle strongly reachable loader with most classes, else most classes.
     let rep_slot: Vec<usize> = accs
         .iter()
         .map(|a| {
             let key = |s: usize| {
-                let sig = idle(s) && g.retention.is_reachable(loaders[s]);
+                let sig = idle(s) && index.level(loaders[s]) == reach::STRONG;
                 (sig, l_classes[s], std::cmp::Reverse(s))
             };
             a.members
@@ -644,8 +637,8 @@ pub fn classloaders_with(
         })
         .collect();
     // One walk reaches every loader: each loader's own holder comes from its own path.
-    let mut finder = PathFinder::new(g, &soft, &facts, &loaders);
-    finder.strong_walk(&loaders);
+    let mut finder = PathFinder::new(g, &facts, &loaders);
+    finder.walk(&loaders);
 
     let mut groups: Vec<LoaderGroup> = accs
         .iter()
@@ -950,7 +943,7 @@ pub fn classloaders_with(
     duplicates.sort_by(|a, b| b.copies.cmp(&a.copies).then(a.name.cmp(&b.name)));
 
     // ---- Reflection inflation. ----
-    let refl = reflection::reflection(g, &reflect_objs, &|o| reach_of(o) == Reachability::SoftOnly);
+    let refl = reflection::reflection(g, &reflect_objs);
 
     // ---- Suspects. ----
     let union_retained = |types: &[&str]| -> u64 {
@@ -1431,75 +1424,6 @@ fn make_suspect(
     }
 }
 
-// ---------------------------------------------------------------------------------------------------
-// Soft reachability
-
-/// What only soft references keep: a walk from the referents of strongly reachable
-/// `SoftReference`s over objects no strong path reaches. `from[v]` is the step towards the
-/// referent, the `SoftReference` itself for a referent.
-pub(crate) struct SoftWalk {
-    /// Sorted (object, predecessor) pairs, only for softly reached objects.
-    from: Vec<(ObjectIndex, ObjectIndex)>,
-}
-
-impl SoftWalk {
-    fn run(
-        g: &Graph<'_, '_>,
-        softrefs: &[ObjectIndex],
-        loaders: &[ObjectIndex],
-        reflect: &[ObjectIndex],
-    ) -> SoftWalk {
-        let r = g.retention;
-        let needed = loaders.iter().chain(reflect).any(|&o| !r.is_reachable(o));
-        if !needed {
-            return SoftWalk { from: vec![] };
-        }
-        let n = g.heap.index.len();
-        let mut seen = Bits::new(n);
-        let mut from: Vec<(ObjectIndex, ObjectIndex)> = vec![];
-        let mut queue: Vec<ObjectIndex> = vec![];
-        for &s in softrefs {
-            if !r.is_reachable(s) {
-                continue;
-            }
-            let Some(x) = g.heap.field_object(s, "referent") else {
-                continue;
-            };
-            if r.is_reachable(x) || seen.get(x) {
-                continue;
-            }
-            seen.set(x);
-            from.push((x, s));
-            queue.push(x);
-            let mut head = queue.len() - 1;
-            while head < queue.len() {
-                let v = queue[head];
-                head += 1;
-                for &w in g.heap.index.refs.successors(v) {
-                    if (w as usize) < n && !r.is_reachable(w) && !seen.get(w) {
-                        seen.set(w);
-                        from.push((w, v));
-                        queue.push(w);
-                    }
-                }
-            }
-        }
-        from.sort_unstable();
-        SoftWalk { from }
-    }
-
-    pub(crate) fn reached(&self, o: ObjectIndex) -> bool {
-        self.pred(o).is_some()
-    }
-
-    fn pred(&self, o: ObjectIndex) -> Option<ObjectIndex> {
-        self.from
-            .binary_search_by_key(&o, |&(k, _)| k)
-            .ok()
-            .map(|i| self.from[i].1)
-    }
-}
-
 /// How many of `v`'s `len` successors are strong edges: all but its referent (the last of its
 /// row), if `v` is a reference.
 fn strong_len(index: &crate::heap::index::HeapIndex, v: Node, len: usize) -> usize {
@@ -1536,7 +1460,6 @@ impl Bits {
 /// Breadth-first paths from the GC roots to loaders.
 struct PathFinder<'g, 's, 'a> {
     g: &'g Graph<'s, 'a>,
-    soft: &'g SoftWalk,
     facts: &'g ClassFacts,
     loaders: &'g [ObjectIndex],
     /// BFS parent of each node reached by the strong walk (`NONE` when not reached).
@@ -1549,15 +1472,9 @@ struct PathFinder<'g, 's, 'a> {
 }
 
 impl<'g, 's, 'a> PathFinder<'g, 's, 'a> {
-    fn new(
-        g: &'g Graph<'s, 'a>,
-        soft: &'g SoftWalk,
-        facts: &'g ClassFacts,
-        loaders: &'g [ObjectIndex],
-    ) -> Self {
+    fn new(g: &'g Graph<'s, 'a>, facts: &'g ClassFacts, loaders: &'g [ObjectIndex]) -> Self {
         PathFinder {
             g,
-            soft,
             facts,
             loaders,
             parent: vec![],
@@ -1573,45 +1490,66 @@ impl<'g, 's, 'a> PathFinder<'g, 's, 'a> {
         }
     }
 
-    /// One walk from the virtual root that stops once every target (and every SoftReference that
-    /// leads to a softly held target) has been reached.
-    fn strong_walk(&mut self, targets: &[ObjectIndex]) {
+    /// One breadth-first walk from the virtual root that stops once every strongly or softly
+    /// held target has been reached: strong edges over strongly held objects first, then, from
+    /// the referents of the `SoftReference`s reached, over softly held ones (as the index
+    /// classified them). A softly held target's path is thus a strong path to a `SoftReference`
+    /// followed by soft referents and strong edges among softly held objects.
+    fn walk(&mut self, targets: &[ObjectIndex]) {
         let index = self.g.heap.index;
         let n = index.len();
         let root = index.virtual_root();
         let mut want = Bits::new(n);
-        let mut remaining = 0usize;
-        let mut add = |o: ObjectIndex, want: &mut Bits| {
-            if !want.get(o) && self.g.retention.is_reachable(o) {
-                want.set(o);
-                remaining += 1;
-            }
-        };
+        // Targets left per level: strong, soft.
+        let mut remaining = [0usize; 2];
         for &t in targets {
-            if self.g.retention.is_reachable(t) {
-                add(t, &mut want);
-            } else if let Some(s) = self.soft_ref_of(t) {
-                add(s, &mut want);
+            let l = index.level(t);
+            if (t as usize) < n && l <= reach::SOFT && !want.get(t) {
+                want.set(t);
+                remaining[l as usize] += 1;
             }
         }
         self.parent = vec![NONE; n + 1];
         self.parent[root as usize] = root;
         let mut queue: Vec<Node> = vec![root];
-        let mut head = 0;
-        while head < queue.len() && remaining > 0 {
-            let v = queue[head];
-            head += 1;
-            // Strong edges only: a referent (soft, weak, ...) is not what holds a loader.
-            let succ = index.refs.successors(v);
-            let strong = strong_len(index, v, succ.len());
-            for &w in &succ[..strong] {
-                if (w as usize) < n && self.parent[w as usize] == NONE {
+        let mut soft_seeds: Vec<Node> = vec![];
+        for k in [reach::STRONG, reach::SOFT] {
+            if k == reach::SOFT {
+                queue = std::mem::take(&mut soft_seeds);
+            }
+            let mut head = 0;
+            while head < queue.len() && remaining[k as usize..].iter().sum::<usize>() > 0 {
+                let v = queue[head];
+                head += 1;
+                // Strong edges only: a referent (soft, weak, ...) is not what holds a loader.
+                let succ = index.refs.successors(v);
+                let strong = strong_len(index, v, succ.len());
+                let soft_referent = (strong < succ.len()
+                    && index.referent_strength(v) == Some(reach::SOFT))
+                .then(|| succ[strong]);
+                for (i, &w) in succ[..strong]
+                    .iter()
+                    .chain(soft_referent.iter())
+                    .enumerate()
+                {
+                    if (w as usize) >= n || self.parent[w as usize] != NONE {
+                        continue;
+                    }
+                    // Through a soft referent only into softly held objects.
+                    let l = if i < strong { k } else { reach::SOFT };
+                    if index.level(w) != l {
+                        continue;
+                    }
                     self.parent[w as usize] = v;
                     if want.get(w) {
                         want.clear(w);
-                        remaining -= 1;
+                        remaining[l as usize] -= 1;
                     }
-                    queue.push(w);
+                    if l == k {
+                        queue.push(w);
+                    } else {
+                        soft_seeds.push(w);
+                    }
                 }
             }
         }
@@ -1643,22 +1581,6 @@ impl<'g, 's, 'a> PathFinder<'g, 's, 'a> {
             }
             below = v;
             v = p;
-        }
-        None
-    }
-
-    /// The SoftReference at the start of the soft chain to `o`.
-    fn soft_ref_of(&self, mut o: ObjectIndex) -> Option<ObjectIndex> {
-        let mut guard = 0;
-        while let Some(p) = self.soft.pred(o) {
-            if self.g.retention.is_reachable(p) {
-                return Some(p);
-            }
-            o = p;
-            guard += 1;
-            if guard > 1_000_000 {
-                return None;
-            }
         }
         None
     }
@@ -1786,20 +1708,10 @@ impl<'g, 's, 'a> PathFinder<'g, 's, 'a> {
                     t => t,
                 }
             }
-            Reachability::SoftOnly => self.soft_ref_of(loader).and_then(|s| {
+            Reachability::SoftOnly => {
                 let p = &self.parent;
-                let mut strong =
-                    Self::chain(|x| p.get(x as usize).copied().unwrap_or(NONE), root, s)?;
-                let mut tail = vec![];
-                let mut v = loader;
-                while v != s {
-                    tail.push(v);
-                    v = self.soft.pred(v)?;
-                }
-                tail.reverse();
-                strong.extend(tail);
-                Some(strong)
-            }),
+                Self::chain(|x| p.get(x as usize).copied().unwrap_or(NONE), root, loader)
+            }
             _ => None,
         };
         if reach == Reachability::SoftOnly {
@@ -1826,10 +1738,7 @@ impl<'g, 's, 'a> PathFinder<'g, 's, 'a> {
         nodes
             .iter()
             .map(|&v| {
-                let via = if prev != root
-                    && g.heap.class_name(prev).starts_with("java.lang.ref.")
-                    && !g.retention.is_reachable(v)
-                {
+                let via = if g.heap.index.referent_edge(prev, v) == Some(reach::SOFT) {
                     "referent (soft)".to_string()
                 } else {
                     g.edge_label(prev, v)

@@ -19,6 +19,7 @@ use super::class_families::{classify, FamilyKind};
 use super::graph::Graph;
 use crate::heap::fxhash::{new_map, FxHashMap};
 use crate::heap::index::ObjectIndex;
+use crate::heap::reachability as reach;
 use serde::Serialize;
 
 /// Classes whose instances the reflection analysis reads.
@@ -93,12 +94,9 @@ impl Reflection {
 }
 
 /// Reads the reflection plumbing among `objs` (instances of the classes
-/// [`is_reflection_plumbing`] names). `soft_only(o)`: whether `o` is held only softly.
-pub fn reflection(
-    g: &Graph<'_, '_>,
-    objs: &[ObjectIndex],
-    soft_only: &dyn Fn(ObjectIndex) -> bool,
-) -> Reflection {
+/// [`is_reflection_plumbing`] names). How each accessor is held is its reachability level in
+/// the index.
+pub fn reflection(g: &Graph<'_, '_>, objs: &[ObjectIndex]) -> Reflection {
     let heap = &g.heap;
     let classes = &heap.snap.classes;
     let feature = heap.snap.vm.jdk_feature;
@@ -184,12 +182,11 @@ pub fn reflection(
     let mut held = [0u64; 3];
     let mut targets: FxHashMap<String, FxHashMap<String, u64>> = new_map();
     for &(gen, m) in by_class.values() {
-        if g.retention.is_reachable(gen) {
-            held[0] += 1;
-        } else if soft_only(gen) {
-            held[1] += 1;
-        } else {
-            held[2] += 1;
+        // Each accessor by its strongest reachability: strong, soft, or neither.
+        match g.heap.index.level(gen) {
+            reach::STRONG => held[0] += 1,
+            reach::SOFT => held[1] += 1,
+            _ => held[2] += 1,
         }
         let (class, method) = describe_member(g, m);
         *targets.entry(class).or_default().entry(method).or_default() += 1;

@@ -246,6 +246,12 @@ pub fn analyze(
         }
         let mut s = Suspect::from_class_loaders(suspects.len() + 1, c);
         s.retained_percent = pct(s.retained_bytes);
+        if let Some((owner, accumulated)) =
+            suspects::loader_accumulation(g, kinds, &s.path, s.retained_bytes)
+        {
+            s.owner = Some(owner);
+            s.accumulated = Some(accumulated);
+        }
         suspects.push(s);
     }
     clock.lap("classloaders");

@@ -210,6 +210,76 @@ impl Suspect {
     }
 }
 
+/// The owner and what accumulates of a class-loader finding, read off its path from a GC root: the
+/// last named collection on the path is where the loaders pile up (each held through one element),
+/// the field holding it is the owner, and the elements are the collection's entries of the class the
+/// path goes through. `None` when the loaders are not held through a collection.
+pub fn loader_accumulation(
+    g: &Graph<'_, '_>,
+    kinds: &Kinds,
+    path: &[Step],
+    suspect_retained: u64,
+) -> Option<(Owner, Accumulated)> {
+    let heap = &g.heap;
+    let nodes: Vec<Option<ObjectIndex>> = path
+        .iter()
+        .map(|s| {
+            let id = u64::from_str_radix(s.object.id.trim_start_matches("0x"), 16).ok()?;
+            heap.find(id)
+        })
+        .collect();
+    let is_container = |i: usize| nodes[i].is_some_and(|o| kinds.is_container(heap, o));
+    let at = (1..nodes.len()).rev().find(|&i| is_container(i))?;
+    let holder = nodes[at - 1]?;
+    let via = &path[at].via;
+    let field = |v: &str| v.split(',').next().unwrap_or(v).trim().to_string();
+    let owner = match heap.index.class_of_object(holder) {
+        Some(c) => Owner {
+            class: heap.snap.classes.get(c).name.clone(),
+            field: field(via.strip_prefix("static ")?),
+            is_static: true,
+        },
+        None if !via.starts_with('[') && !via.starts_with('<') => Owner {
+            class: heap.class_name(holder).to_string(),
+            field: field(via),
+            is_static: false,
+        },
+        None => return None,
+    };
+    // The first object past the collection's own plumbing (tables, entries, nodes) is an element.
+    let element = (at + 1..nodes.len()).filter_map(|i| nodes[i]).find(|&o| {
+        kinds.object(heap, o) == Kind::Other && heap.index.class_of_object(o).is_none()
+    })?;
+    let element_class = heap.class_name(element).to_string();
+    let (mut count, mut total, mut bytes, mut examples) = (0u64, 0u64, 0u64, vec![]);
+    kinds.for_each(heap, nodes[at]?, &mut |item| {
+        total += 1;
+        if let Some(e) = item
+            .element()
+            .filter(|&e| heap.class_name(e) == element_class)
+        {
+            count += 1;
+            bytes += g.retained(e);
+            if examples.len() < 3 {
+                examples.push(Example {
+                    object: object_ref(heap, e),
+                    retained_bytes: g.retained(e),
+                });
+            }
+        }
+        true
+    })?;
+    let accumulated = Accumulated {
+        class: element_class,
+        count,
+        retained_bytes: bytes,
+        percent_of_suspect: 100.0 * bytes as f64 / suspect_retained.max(1) as f64,
+        examples,
+        total_objects: total,
+    };
+    Some((owner, accumulated))
+}
+
 /// The analysis context shared by the steps.
 struct Ctx<'g, 's, 'a> {
     g: &'g Graph<'s, 'a>,

@@ -86,15 +86,18 @@ fn detect_release(
 }
 
 /// Candidate layouts for a release: the defaults, then the other compressed-oops setting.
+///
+/// 4-byte identifiers do not prove a 32-bit JVM (the JVMTI hprof agent writes them on 64-bit
+/// JVMs too), so the 64-bit layouts stay candidates and the address gaps decide; with no
+/// evidence the 32-bit layout, listed first, wins the tie.
 fn candidates(jdk: u32, id_size: u8) -> Vec<LayoutModel> {
+    let mut v = vec![];
     if id_size == 4 {
         // 32-bit JVMs: 8-byte headers, 4-byte references (modelled as compressed ones).
-        return vec![LayoutModel::hotspot_32bit(jdk)];
+        v.push(LayoutModel::hotspot_32bit(jdk));
     }
-    let mut v = vec![
-        LayoutModel::hotspot(jdk, true),
-        LayoutModel::hotspot(jdk, false),
-    ];
+    v.push(LayoutModel::hotspot(jdk, true));
+    v.push(LayoutModel::hotspot(jdk, false));
     if jdk >= 15 {
         v.push(LayoutModel {
             compressed_class_pointers: false,
@@ -102,6 +105,24 @@ fn candidates(jdk: u32, id_size: u8) -> Vec<LayoutModel> {
         });
     }
     v
+}
+
+/// The candidates `--compressed-oops` allows: it names a 64-bit layout, so the 32-bit one is
+/// dropped when it is given; never empty (the first candidate stays if nothing else fits).
+fn allowed(all: Vec<LayoutModel>, compressed_oops: Option<bool>) -> Vec<LayoutModel> {
+    let Some(c) = compressed_oops else {
+        return all;
+    };
+    let first = all[0];
+    let kept: Vec<LayoutModel> = all
+        .into_iter()
+        .filter(|m| m.word_size == 8 && m.compressed_oops == c)
+        .collect();
+    if kept.is_empty() {
+        vec![first]
+    } else {
+        kept
+    }
 }
 
 /// How many address-gap samples a model explains exactly.
@@ -141,27 +162,41 @@ pub fn detect(
         feature = f;
         jdk_source = "set by the user".into();
     }
-    let mut scored: Vec<(LayoutModel, ClassSizes, usize)> = candidates(feature, dir.id_size())
-        .into_iter()
-        .filter(|m| o.compressed_oops.is_none_or(|c| c == m.compressed_oops))
-        .map(|m| {
-            let sizes = compute_sizes(&m, classes, dir);
-            let v = votes(&m, &sizes, census, classes);
-            (m, sizes, v)
-        })
-        .collect();
+    let mut scored: Vec<(LayoutModel, ClassSizes, usize)> =
+        allowed(candidates(feature, dir.id_size()), o.compressed_oops)
+            .into_iter()
+            .map(|m| {
+                let sizes = compute_sizes(&m, classes, dir);
+                let v = votes(&m, &sizes, census, classes);
+                (m, sizes, v)
+            })
+            .collect();
     let total = census.gap_samples.len();
     // Stable: on a tie the earlier (default) candidate wins.
     let best = (0..scored.len())
         .max_by_key(|&i| (scored[i].2, usize::MAX - i))
         .unwrap_or(0);
+    // Stray gaps of tags that are not addresses can match a 64-bit layout by chance: with
+    // 4-byte ids it wins over the 32-bit default only when it explains most samples, and at least 16.
+    let best = if scored[best].0.word_size == 8
+        && scored[0].0.word_size == 4
+        && (scored[best].2 * 2 <= total || scored[best].2 < 16)
+    {
+        0
+    } else {
+        best
+    };
     let (model, sizes, v) = scored.swap_remove(best);
     let compressed_oops_source = if o.compressed_oops.is_some() {
         "set by the user (--compressed-oops)".to_string()
-    } else if dir.id_size() == 4 {
-        "4-byte identifiers: a 32-bit JVM".to_string()
     } else if total == 0 || v == 0 {
-        "no packed objects to measure: assumed the JVM default".to_string()
+        if model.word_size == 4 {
+            "4-byte identifiers and no address evidence: assumed a 32-bit JVM (the hprof agent \
+             writes 4-byte identifiers on 64-bit JVMs too: --compressed-oops on|off says which)"
+                .to_string()
+        } else {
+            "no packed objects to measure: assumed the JVM default".to_string()
+        }
     } else {
         format!("object address gaps: {v} of {total} sampled neighbours match this layout exactly")
     };
@@ -179,7 +214,26 @@ pub fn detect(
 
 #[cfg(test)]
 mod tests {
-    use super::feature_of;
+    use super::{allowed, candidates, feature_of};
+
+    #[test]
+    fn an_override_never_leaves_no_layout() {
+        for id_size in [4, 8] {
+            for c in [None, Some(true), Some(false)] {
+                let kept = allowed(candidates(11, id_size), c);
+                assert!(!kept.is_empty());
+                if let Some(c) = c {
+                    assert!(kept
+                        .iter()
+                        .all(|m| m.word_size == 8 && m.compressed_oops == c));
+                }
+            }
+        }
+        // 4-byte ids: the 32-bit layout is only the default, the 64-bit ones stay candidates.
+        let four = candidates(8, 4);
+        assert_eq!(four[0].word_size, 4);
+        assert!(four.iter().any(|m| m.word_size == 8));
+    }
 
     #[test]
     fn features() {
