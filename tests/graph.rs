@@ -456,6 +456,37 @@ fn the_index_cache_is_reused_and_a_damaged_one_rebuilt() {
     assert!(kept.stderr.contains("ignoring"), "{}", kept.stderr);
 }
 
+/// The cache's sections end wherever their contents do (the reachability levels are a byte per
+/// object): for every object count modulo 8, a second run reuses the first one's cache.
+#[test]
+fn the_index_cache_is_reused_whatever_the_object_count() {
+    for n in 80..88 {
+        let b = build(11, n, 2, 30);
+        let dir = TempDir::new("cache-sizes");
+        let path = dir.file("s.hprof", &b.bytes);
+        let cache = dir.path().join("cache");
+        let run = || {
+            oomsleuth([
+                "top".as_ref(),
+                "--json".as_ref(),
+                "--cache-dir".as_ref(),
+                cache.as_os_str(),
+                path.as_os_str(),
+            ])
+        };
+        let first = run();
+        assert_eq!(first.code, 0, "{}", first.stderr);
+        let second = run();
+        assert_eq!(second.code, 0, "{}", second.stderr);
+        assert!(
+            !second.stderr.contains("ignoring"),
+            "{n} objects: {}",
+            second.stderr
+        );
+        assert_eq!(second.stdout, first.stdout, "{n} objects");
+    }
+}
+
 /// A cache directory that cannot be created (here: below a regular file) costs the cache, not
 /// the answer: the command succeeds with the same output and says why nothing was saved, and
 /// leaves no temporary behind.
