@@ -1,7 +1,7 @@
 //! The object graph commands on hand-built dumps, checked against a naive reference: for every
 //! object, the retained size is what becomes unreachable from the GC roots when that object is
-//! removed. Graphs with cycles, weak references (whose referents are not strong edges),
-//! unreachable objects and no roots at all.
+//! removed. Graphs with cycles, weak references (whose referents are edges by default, as in
+//! Eclipse MAT, and not with `--strong-only`), unreachable objects and no roots at all.
 
 use crate::support::hprof_writer::{Grouping, HprofWriter, Root, TempDir, Ty, Value};
 use crate::synthetic::oomsleuth;
@@ -26,6 +26,9 @@ struct Built {
     bytes: Vec<u8>,
     /// Strong edges of every object (instances and classes), by id.
     edges: HashMap<u64, Vec<u64>>,
+    /// The referent of each weak holder whose referent is not null: an edge of the default
+    /// graph, not of the `--strong-only` one.
+    referents: HashMap<u64, u64>,
     roots: Vec<u64>,
     objects: Vec<u64>,
 }
@@ -60,6 +63,7 @@ fn build(seed: u64, n: usize, roots: usize, weak_share: u64) -> Built {
         .field("next", Ty::Object)
         .define();
     let mut edges: HashMap<u64, Vec<u64>> = HashMap::new();
+    let mut referents: HashMap<u64, u64> = HashMap::new();
     // Class objects: their superclass is a strong edge.
     edges.insert(object, vec![]);
     edges.insert(reference, vec![object]);
@@ -100,6 +104,9 @@ fn build(seed: u64, n: usize, roots: usize, weak_share: u64) -> Built {
             );
             assert_eq!(got, id);
             edges.insert(id, [next, holder].into_iter().filter(|&x| x != 0).collect());
+            if referent != 0 {
+                referents.insert(id, referent);
+            }
         } else {
             let a = near(&mut rng);
             let c = pick(&mut rng);
@@ -134,12 +141,32 @@ fn build(seed: u64, n: usize, roots: usize, weak_share: u64) -> Built {
     Built {
         bytes: w.finish(&Grouping::Segments { max_body: 1000 }),
         edges,
+        referents,
         roots: root_ids,
         objects,
     }
 }
 
-fn reachable(b: &Built, removed: Option<u64>) -> HashSet<u64> {
+/// Which graph the naive model walks: the default one (referents are edges) or `--strong-only`.
+#[derive(Clone, Copy, Debug)]
+enum View {
+    WithReferents,
+    StrongOnly,
+}
+
+impl View {
+    fn flags(self) -> &'static [&'static str] {
+        match self {
+            View::WithReferents => &[],
+            View::StrongOnly => &["--strong-only"],
+        }
+    }
+}
+
+/// The objects reachable from the roots in `view` once `removed` is taken out of the graph.
+/// (No object here lacks a referrer for the JVM's sake, so "held by the JVM" orphans never
+/// join the dominator tree: they stay unreachable, as docs/json.md has them.)
+fn reachable(b: &Built, removed: Option<u64>, view: View) -> HashSet<u64> {
     let mut seen = HashSet::new();
     let mut stack: Vec<u64> = b
         .roots
@@ -151,7 +178,12 @@ fn reachable(b: &Built, removed: Option<u64>) -> HashSet<u64> {
         if !seen.insert(v) {
             continue;
         }
-        for &w in b.edges.get(&v).map(|v| v.as_slice()).unwrap_or(&[]) {
+        let strong = b.edges.get(&v).map(|v| v.as_slice()).unwrap_or(&[]);
+        let referent = match view {
+            View::WithReferents => b.referents.get(&v),
+            View::StrongOnly => None,
+        };
+        for &w in strong.iter().chain(referent) {
             if Some(w) != removed && !seen.contains(&w) {
                 stack.push(w);
             }
@@ -191,69 +223,87 @@ fn retained_sizes_match_a_naive_reference_on_random_graphs() {
         );
         let dir = TempDir::new("graph");
         let path = dir.file("g.hprof", &b.bytes);
-        let json = top_json(&path, &[]);
-        let listed: HashMap<String, (u64, u64)> = json["objects"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|o| {
-                (
-                    o["id"].as_str().unwrap().to_string(),
-                    (
-                        o["shallow_bytes"].as_u64().unwrap(),
-                        o["retained_bytes"].as_u64().unwrap(),
-                    ),
-                )
-            })
-            .collect();
-        let live = reachable(&b, None);
-        assert_eq!(
-            listed.len(),
-            live.len(),
-            "seed {seed}: reachable objects listed"
-        );
-        assert_eq!(
-            json["heap"]["unreachable_objects"].as_u64(),
-            Some((b.objects.len() - live.len()) as u64),
-            "seed {seed}"
-        );
-        let shallow = |id: u64| listed[&hex(id)].0;
-        for &v in &live {
-            let without = reachable(&b, Some(v));
-            let expected: u64 = live
-                .iter()
-                .filter(|u| !without.contains(u))
-                .map(|&u| shallow(u))
-                .sum();
-            assert_eq!(
-                listed[&hex(v)].1,
-                expected,
-                "seed {seed}: retained size of {}",
-                hex(v)
-            );
+        for view in [View::WithReferents, View::StrongOnly] {
+            check_against_naive(&b, &top_json(&path, view.flags()), seed, view);
         }
-        let total: u64 = live.iter().map(|&u| shallow(u)).sum();
+    }
+}
+
+/// Every reachable object listed with the retained size the naive model gives it in `view`,
+/// and the heap's reachable and unreachable totals.
+fn check_against_naive(b: &Built, json: &Json, seed: u64, view: View) {
+    let listed: HashMap<String, (u64, u64)> = json["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| {
+            (
+                o["id"].as_str().unwrap().to_string(),
+                (
+                    o["shallow_bytes"].as_u64().unwrap(),
+                    o["retained_bytes"].as_u64().unwrap(),
+                ),
+            )
+        })
+        .collect();
+    let live = reachable(b, None, view);
+    assert_eq!(
+        listed.len(),
+        live.len(),
+        "seed {seed}, {view:?}: reachable objects listed"
+    );
+    assert_eq!(
+        json["heap"]["unreachable_objects"].as_u64(),
+        Some((b.objects.len() - live.len()) as u64),
+        "seed {seed}, {view:?}"
+    );
+    let shallow = |id: u64| listed[&hex(id)].0;
+    for &v in &live {
+        let without = reachable(b, Some(v), view);
+        let expected: u64 = live
+            .iter()
+            .filter(|u| !without.contains(u))
+            .map(|&u| shallow(u))
+            .sum();
         assert_eq!(
-            json["heap"]["reachable_bytes"].as_u64(),
-            Some(total),
-            "seed {seed}"
+            listed[&hex(v)].1,
+            expected,
+            "seed {seed}, {view:?}: retained size of {}",
+            hex(v)
         );
     }
+    let total: u64 = live.iter().map(|&u| shallow(u)).sum();
+    assert_eq!(
+        json["heap"]["reachable_bytes"].as_u64(),
+        Some(total),
+        "seed {seed}, {view:?}"
+    );
 }
 
 #[test]
 fn mostly_weak_references_keep_little_alive() {
-    // 95% weak holders: their referents are not kept, so most of the graph is unreachable.
+    // 95% weak holders: by default their referents are edges (as in MAT), so what they refer
+    // to is reachable; with --strong-only they are not kept, and most of the graph is not.
     let b = build(99, 400, 2, 95);
     let dir = TempDir::new("weak");
     let path = dir.file("w.hprof", &b.bytes);
-    let json = top_json(&path, &[]);
-    let live = reachable(&b, None);
-    assert_eq!(
-        json["heap"]["reachable_objects"].as_u64(),
-        Some(live.len() as u64)
+    let mut counts = vec![];
+    for view in [View::WithReferents, View::StrongOnly] {
+        let json = top_json(&path, view.flags());
+        let live = reachable(&b, None, view);
+        assert_eq!(
+            json["heap"]["reachable_objects"].as_u64(),
+            Some(live.len() as u64),
+            "{view:?}"
+        );
+        counts.push(live.len());
+    }
+    let (with_referents, strong_only) = (counts[0], counts[1]);
+    assert!(strong_only < 200, "{strong_only} strongly reachable");
+    assert!(
+        with_referents > strong_only,
+        "referents keep more alive: {with_referents} vs {strong_only}"
     );
-    assert!(live.len() < 200, "{} reachable", live.len());
 }
 
 #[test]
@@ -284,7 +334,7 @@ fn path_and_inspect_name_fields_and_indexes() {
     let b = build(3, 30, 1, 0);
     let dir = TempDir::new("path");
     let path = dir.file("p.hprof", &b.bytes);
-    let live = reachable(&b, None);
+    let live = reachable(&b, None, View::WithReferents);
     let target = *live.iter().filter(|&&v| v >= 0x10_0000).max().unwrap();
     let run = oomsleuth([
         "path".as_ref(),
@@ -404,6 +454,37 @@ fn the_index_cache_is_reused_and_a_damaged_one_rebuilt() {
     let kept = run(&["--keep-unreachable"]);
     assert_eq!(kept.code, 0);
     assert!(kept.stderr.contains("ignoring"), "{}", kept.stderr);
+}
+
+/// The cache's sections end wherever their contents do (the reachability levels are a byte per
+/// object): for every object count modulo 8, a second run reuses the first one's cache.
+#[test]
+fn the_index_cache_is_reused_whatever_the_object_count() {
+    for n in 80..88 {
+        let b = build(11, n, 2, 30);
+        let dir = TempDir::new("cache-sizes");
+        let path = dir.file("s.hprof", &b.bytes);
+        let cache = dir.path().join("cache");
+        let run = || {
+            oomsleuth([
+                "top".as_ref(),
+                "--json".as_ref(),
+                "--cache-dir".as_ref(),
+                cache.as_os_str(),
+                path.as_os_str(),
+            ])
+        };
+        let first = run();
+        assert_eq!(first.code, 0, "{}", first.stderr);
+        let second = run();
+        assert_eq!(second.code, 0, "{}", second.stderr);
+        assert!(
+            !second.stderr.contains("ignoring"),
+            "{n} objects: {}",
+            second.stderr
+        );
+        assert_eq!(second.stdout, first.stdout, "{n} objects");
+    }
 }
 
 /// A cache directory that cannot be created (here: below a regular file) costs the cache, not

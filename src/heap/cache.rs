@@ -684,6 +684,12 @@ fn write(
     }
     debug_assert_eq!(header.len(), header_len(key.len()));
     keep.write_at(0, &header)?;
+    // The checksum goes at the next multiple of 8, and the reader sums every byte before it:
+    // pad to there first (a last section of bytes, such as the reachability levels, ends
+    // anywhere), so that the padding is summed too.
+    let end = keep.size();
+    let pad = (end.div_ceil(8) * 8 - end) as usize;
+    keep.append(&[0u8; 8][..pad], 1)?;
     // Every byte before the checksum counts, gaps included: read back through the page cache
     // (the pages are all there, just written), one parallel pass.
     let sum = keep.with_contents(checksum)?;
