@@ -868,18 +868,7 @@ pub fn classloaders_with(
         for &s in slots.iter() {
             *m.entry(type_of_slot(s)).or_default() += 1;
         }
-        let mut v: Vec<TypeCount> = m
-            .into_iter()
-            .map(|(t, k)| TypeCount {
-                type_name: t.to_string(),
-                loaders: k,
-            })
-            .collect();
-        v.sort_by(|a, b| {
-            b.loaders
-                .cmp(&a.loaders)
-                .then(a.type_name.cmp(&b.type_name))
-        });
+        let v = type_counts(m);
         (slots.len() as u64, v)
     };
     let mut families: Vec<FamilyRow> = fams
@@ -1111,6 +1100,11 @@ fn parent_types(g: &Graph<'_, '_>, members: &[u32], loaders: &[ObjectIndex]) -> 
         };
         *m.entry(t).or_default() += 1;
     }
+    type_counts(m)
+}
+
+/// Loader counts per type, most loaders first (ties by name).
+fn type_counts(m: FxHashMap<&str, u64>) -> Vec<TypeCount> {
     let mut v: Vec<TypeCount> = m
         .into_iter()
         .map(|(t, k)| TypeCount {
