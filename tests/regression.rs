@@ -856,13 +856,23 @@ fn two_heap_dumps_in_one_file_are_never_mixed() {
     ]);
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("holds 2"), "{}", run.stderr);
-    // With the cache: each dump keeps its own.
-    for (n, want) in [("1", 3), ("2", 5), ("1", 3)] {
+    // With the cache: each dump keeps its own, and is never the answer for another.
+    for (n, want) in [("1", 3), ("2", 5), ("1", 3), ("2", 5)] {
         let (run, j) = analyze(&path, &["--dump", n]);
         assert_eq!(run.code, 0, "{}", run.stderr);
         assert_eq!(j["dump"]["objects"], want, "--dump {n}");
         assert_eq!(j["heap"]["dangling_references"], 0);
+        assert!(!run.stderr.contains("stale"), "{}", run.stderr);
     }
+    assert!(d.path().join("agent.hprof.dump1.oomsleuth-index").exists());
+    let (_, j) = analyze(&path, &[]);
+    assert_eq!(j["dump"]["objects"], 5, "the default, the last");
+    let text = oomsleuth(["analyze".as_ref(), path.as_os_str()]);
+    assert!(
+        text.stdout.contains("heap dump #2 of the 2 in the file"),
+        "{}",
+        text.stdout
+    );
 }
 
 /// MAT's MultipleSnapshots: the hprof agent's oracle_jdk7_21_hprofagent holds two dumps, #1 and
@@ -895,7 +905,7 @@ fn the_hprof_agent_dump_of_mat_holds_two_dumps_with_different_counts() {
     let (rows, w, _) = histogram_of(path);
     assert!(!rows.is_empty());
     assert!(
-        w.iter().any(|m| m.contains("analysed #2, the last")),
+        w.iter().any(|m| m.contains("analysed only #2, the last")),
         "{w:?}"
     );
     let (run, j) = analyze(path, &["--no-cache"]);
@@ -932,8 +942,7 @@ fn record_offsets(b: &[u8]) -> Vec<(u8, usize)> {
 fn first_root_offset(b: &[u8]) -> usize {
     let last = record_offsets(b)
         .into_iter()
-        .filter(|r| r.0 == 0x1C)
-        .next_back()
+        .rfind(|r| r.0 == 0x1C)
         .unwrap()
         .1;
     let u4 = |p: usize| u32::from_be_bytes(b[p..p + 4].try_into().unwrap()) as usize;

@@ -415,7 +415,8 @@ fn with_graph<T>(
     f: impl FnOnce(&Graph<'_, '_>) -> Result<T>,
 ) -> Result<T> {
     let bytes = open(&args.dump, env)?;
-    let location = cache::Location::for_dump(&args.dump.dump, env.cache_dir.as_deref());
+    let location = cache::Location::for_dump(&args.dump.dump, env.cache_dir.as_deref())
+        .for_heap_dump(args.dump.heap_dump);
     // Big arrays of the index go to scratch files beside where the cache goes (even with
     // --no-cache): file-backed pages, not anonymous memory.
     let scratch = location.scratch_for(bytes.bytes().len() as u64);

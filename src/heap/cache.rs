@@ -118,6 +118,23 @@ impl Location {
 }
 
 impl Location {
+    /// The cache of heap dump `n` (`--dump N`) of a file holding several: a file of its own
+    /// (`<dump>.dump2.oomsleuth-index`), so going back and forth between dumps rebuilds
+    /// neither. The key names the dump too: a cache is never the answer for another dump.
+    pub fn for_heap_dump(mut self, n: Option<u32>) -> Location {
+        if let Some(n) = n {
+            let name = self
+                .path
+                .file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let stem = name.strip_suffix(".oomsleuth-index").unwrap_or(&name);
+            self.path
+                .set_file_name(format!("{stem}.dump{n}.oomsleuth-index"));
+        }
+        self
+    }
+
     /// [`scratch`](Self::scratch) for a dump of `dump_bytes` bytes: the randomly written arrays
     /// of the dominator computation may take up to 40% of the dump's size on the heap (the
     /// target is anonymous memory at most half the dump), the rest goes to scratch files.

@@ -243,7 +243,7 @@ impl<'a> Directory<'a> {
             self.warnings.push(Warning {
                 offset: dump.offset,
                 message: format!(
-                    "the file holds {n} heap dumps ({}); analysed {which} alone (choose another with --dump N)",
+                    "the file holds {n} heap dumps ({}); analysed only {which} (choose another with --dump N)",
                     listed.join(", ")
                 ),
             });
