@@ -7,7 +7,9 @@ mod progress;
 use crate::analyses::graph::Graph;
 use crate::analyses::histogram::{self, SortBy};
 use crate::analyses::top::TopBy;
-use crate::analyses::{classloaders, dominator_tree, inspect, paths, report, suspects, top};
+use crate::analyses::{
+    classloaders, dominator_tree, inspect, paths, report, retained_set, suspects, top,
+};
 use crate::formats::files;
 use crate::formats::hprof::DumpBytes;
 use crate::heap::cache;
@@ -211,6 +213,23 @@ enum Command {
         #[arg(long)]
         referrers: bool,
         /// Print JSON (schema oomsleuth.inspect/1, see docs/json.md).
+        #[arg(long)]
+        json: bool,
+    },
+    /// What chosen objects retain when chosen references do not count (MAT's
+    /// customized_retained_set): `-x java.lang.ref.SoftReference:referent` as if soft references
+    /// were cleared.
+    Retained {
+        #[command(flatten)]
+        graph: GraphArgs,
+        /// The objects' ids (hex, 0x...).
+        #[arg(required = true)]
+        objects: Vec<String>,
+        /// References not to follow from the GC roots: CLASS:FIELD[,FIELD] (instances of CLASS and
+        /// its subclasses), 0xID:FIELD, or CLASS alone (all its instances' references). Repeatable.
+        #[arg(short = 'x', long = "exclude", value_name = "CLASS:FIELD")]
+        exclude: Vec<retained_set::Exclusion>,
+        /// Print JSON (schema oomsleuth.retained/1, see docs/json.md).
         #[arg(long)]
         json: bool,
     },
@@ -725,6 +744,23 @@ fn dispatch_other(cmd: Command, env: &Env) -> Result<String> {
                 reports::to_json(&r)
             } else {
                 reports::graph_text::inspect(&r, &env.style)
+            })
+        }),
+        Command::Retained {
+            graph,
+            objects,
+            exclude,
+            json,
+        } => with_graph(&graph, env, json, |g| {
+            let of = objects
+                .iter()
+                .map(|o| find_object(g, o))
+                .collect::<Result<Vec<_>>>()?;
+            let r = retained_set::retained_set(&g.heap, &of, &exclude);
+            Ok(if json {
+                reports::to_json(&r)
+            } else {
+                reports::graph_text::retained_set(&r, &env.style)
             })
         }),
         Command::Classloaders {
