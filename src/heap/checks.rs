@@ -228,3 +228,77 @@ pub fn index_warnings(
         .map(|message| Warning { offset: 0, message })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::formats::hprof::Directory;
+
+    /// A 4-byte-id dump of one HEAP DUMP record holding CLASS DUMPs of (class id, super id),
+    /// without fields or names.
+    fn classes_dump(classes: &[(u32, u32)]) -> Vec<u8> {
+        let mut body = vec![];
+        for &(id, sup) in classes {
+            body.push(0x20);
+            for v in [id, 0, sup, 0, 0, 0, 0, 0, 8] {
+                body.extend_from_slice(&v.to_be_bytes()); // ids and u4s alike: 4 bytes
+            }
+            body.extend_from_slice(&[0; 6]); // no constants, statics or fields
+        }
+        let mut b = b"JAVA PROFILE 1.0.2\0".to_vec();
+        b.extend_from_slice(&4u32.to_be_bytes());
+        b.extend_from_slice(&[0; 8]);
+        b.push(0x0C);
+        b.extend_from_slice(&0u32.to_be_bytes());
+        b.extend_from_slice(&(body.len() as u32).to_be_bytes());
+        b.extend_from_slice(&body);
+        b
+    }
+
+    #[test]
+    fn every_superclass_cycle_is_cut_once_and_chains_end() {
+        // 1 -> 2 -> 1 and 3 -> 3 are cycles; 4 leads into one; 5 has no superclass.
+        let data = classes_dump(&[(1, 2), (2, 1), (3, 3), (4, 1), (5, 0)]);
+        let dir = Directory::read(&data).unwrap();
+        let census = Census::scan(&dir, &|_| {});
+        let mut classes = ClassTable::build(&dir, &census.class_dumps);
+        assert_eq!(classes.len(), 5);
+        let w = break_superclass_cycles(&mut classes).expect("a warning");
+        assert!(
+            w.message.starts_with("2 superclass cycle(s)"),
+            "{}",
+            w.message
+        );
+        for c in 0..5 {
+            let chain: Vec<ClassIndex> = classes.ancestry(c).collect();
+            assert!(chain.len() <= 3, "class {c}: {chain:?}");
+        }
+        // Cut where each cycle closes, nowhere else: 4 still extends 1, 1 still extends 2.
+        let sup = |id: u64| {
+            let c = classes.get(classes.index_of(id).unwrap()).super_index;
+            (c != NO_CLASS).then(|| classes.get(c).id)
+        };
+        assert_eq!(sup(4), Some(1));
+        assert_eq!(sup(1), Some(2));
+        assert_eq!(sup(2), None);
+        assert_eq!(sup(3), None);
+        assert!(break_superclass_cycles(&mut classes).is_none());
+    }
+
+    #[test]
+    fn index_warnings_say_each_finding_once() {
+        assert!(index_warnings(0, 0, RootFallback::None).is_empty());
+        let w = index_warnings(100_000, 2, RootFallback::Unreferenced);
+        assert_eq!(w.len(), 3);
+        assert!(w[0].message.starts_with("100000 GC root record(s)"));
+        assert!(w[2].message.contains("no other object references"));
+        for f in [
+            RootFallback::None,
+            RootFallback::SystemClassesAndThreads,
+            RootFallback::Unreferenced,
+        ] {
+            assert_eq!(RootFallback::from_code(f as u64), Some(f));
+        }
+        assert_eq!(RootFallback::from_code(3), None);
+    }
+}
