@@ -1181,6 +1181,12 @@ fn gc_roots_to_missing_objects_are_counted_and_said_once() {
             obj: 0xdead_0000 + 8 * k,
         });
     }
+    // A thread root naming id 0 (as the hprof agent writes them) names no object: not counted.
+    w.root(Root::ThreadObject {
+        obj: 0,
+        thread: 9,
+        stack_trace: 0,
+    });
     let d = TempDir::new("dangling");
     let path = d.file(
         "r.hprof",

@@ -447,7 +447,9 @@ impl HeapIndex {
         //    names an object of the dump, MAT's roots of last resort.
         let mut roots = Vec::new();
         let mut dangling_roots = 0;
-        for r in &s.census.gc_roots {
+        // A root naming id 0 names no object (the hprof agent writes threads without one so):
+        // not dangling.
+        for r in s.census.gc_roots.iter().filter(|r| r.object_id != 0) {
             match lookup.find(&ids, r.object_id) {
                 Some(o) => roots.push(Root {
                     object: o,
