@@ -295,7 +295,7 @@ pub fn retained_set(
         shallow_bytes: shallow,
         classes,
         unmatched: resolved.unmatched,
-        warnings: heap.snap.warnings.clone(),
+        warnings: heap.warnings(),
     }
 }
 
