@@ -23,6 +23,7 @@ pub struct JdkClasses {
 }
 
 impl JdkClasses {
+    /// Defines them and roots every class the writer has so far as a system class: call it first.
     pub fn define(w: &mut HprofWriter) -> JdkClasses {
         let object = w.class("java.lang.Object").define();
         let object_array = w.array_class("[Ljava/lang/Object;", object);
@@ -86,19 +87,7 @@ impl JdkClasses {
             soft_reference,
             weak_reference,
         };
-        for obj in [
-            object,
-            object_array,
-            string,
-            integer,
-            array_list,
-            hash_map,
-            node,
-            node_array,
-            reference,
-            soft_reference,
-            weak_reference,
-        ] {
+        for obj in w.defined_classes() {
             w.root(Root::StickyClass { obj });
         }
         j
