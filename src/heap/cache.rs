@@ -41,8 +41,9 @@ use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 const MAGIC: &[u8; 16] = b"OOMSLEUTH-INDEX\0";
-/// Bumped whenever the layout of the file or the meaning of its contents changes.
-const VERSION: u32 = 6;
+/// Bumped whenever the layout of the file or the meaning of its contents changes (7: shallow
+/// sizes of JDK 5-7 class loaders and of 64-bit hprof-agent dumps changed).
+const VERSION: u32 = 7;
 /// Sections start on this boundary (any array type is aligned, and cache lines are not shared).
 const ALIGN: usize = 64;
 
