@@ -94,14 +94,21 @@ fn check(planted: &Json, report: &Json) -> Option<String> {
     })
 }
 
-fn run_one(jdk: Jdk, seed: u64) -> Outcome {
+/// One seed on one JDK; `collection`: plant a growing collection of this JDK class (the outcome's kind is
+/// then the class), else whatever the seed draws.
+fn run_one(jdk: Jdk, seed: u64, collection: Option<&str>) -> Outcome {
     let seed_text = seed.to_string();
-    let cap = capture_light("RandomHeap", &SOURCES, jdk, &[&seed_text]);
+    let mut args = vec![seed_text.as_str()];
+    args.extend(collection);
+    let cap = capture_light("RandomHeap", &SOURCES, jdk, &args);
     let report = analyze(&cap);
-    let kind = cap.planted["leak"]["kind"]
-        .as_str()
-        .unwrap_or("healthy")
-        .to_string();
+    let kind = match collection {
+        Some(c) => c.rsplit('.').next().unwrap_or(c).to_string(),
+        None => cap.planted["leak"]["kind"]
+            .as_str()
+            .unwrap_or("healthy")
+            .to_string(),
+    };
     let failure = check(&cap.planted, &report).map(|f| {
         format!(
             "{f}\n    planted: {}\n    dump: {}",
@@ -136,7 +143,7 @@ fn rates(outcomes: &[Outcome]) -> String {
         let (pass, all) = per_jdk
             .values()
             .fold((0, 0), |(p, a), &(x, y)| (p + x, a + y));
-        out += &format!("  {kind:<16} {pass:>3}/{all:<3}");
+        out += &format!("  {kind:<36} {pass:>3}/{all:<3}");
         for (jdk, (p, a)) in per_jdk {
             out += &format!("  jdk{jdk} {p}/{a}");
         }
@@ -145,48 +152,51 @@ fn rates(outcomes: &[Outcome]) -> String {
     out
 }
 
-#[test]
-fn random_heaps_name_their_planted_leak() {
-    let started = Instant::now();
-    let seeds: u64 = std::env::var("OOMSLEUTH_RANDOM_SEEDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(SEEDS);
+/// The JDKs the environment asks for (`OOMSLEUTH_RANDOM_JDKS`, default all) that are installed.
+fn jdks() -> Vec<Jdk> {
     let only = std::env::var("OOMSLEUTH_RANDOM_JDKS").unwrap_or_default();
     let wanted =
         |jdk: Jdk| only.is_empty() || only.split(',').any(|j| j == jdk.major().to_string());
-    let jobs: Vec<(Jdk, u64)> = Jdk::ALL
+    Jdk::ALL
         .iter()
-        .filter(|&&jdk| wanted(jdk) && have(jdk))
-        .flat_map(|&jdk| (1..=seeds).map(move |i| (jdk, u64::from(jdk.major()) * 1000 + i)))
-        .collect();
-    let Some(&(first_jdk, first_seed)) = jobs.first() else {
+        .copied()
+        .filter(|&jdk| wanted(jdk) && have(jdk))
+        .collect()
+}
+
+/// Runs every job, [`PARALLEL`] at a time, prints the pass rate per kind and JDK and fails with every
+/// misjudged heap.
+fn run_all(what: &str, jobs: &[(Jdk, u64, Option<&str>)]) {
+    let started = Instant::now();
+    let Some(&(first_jdk, first_seed, first_collection)) = jobs.first() else {
         return;
     };
     // One capture alone first: it compiles the fixtures, which the parallel ones then find cached.
-    let outcomes = Mutex::new(vec![run_one(first_jdk, first_seed)]);
+    let outcomes = Mutex::new(vec![run_one(first_jdk, first_seed, first_collection)]);
     let next = AtomicUsize::new(1);
     std::thread::scope(|scope| {
         for _ in 0..PARALLEL {
             scope.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(&(jdk, seed)) = jobs.get(i) else {
+                let Some(&(jdk, seed, collection)) = jobs.get(i) else {
                     break;
                 };
                 // A capture or analysis that panics is this seed's failure, not the end of the run.
-                let o = std::panic::catch_unwind(|| run_one(jdk, seed)).unwrap_or_else(|e| {
-                    let why = e
-                        .downcast_ref::<String>()
-                        .cloned()
-                        .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
-                        .unwrap_or_default();
-                    Outcome {
-                        jdk,
-                        seed,
-                        kind: "(capture or analysis failed)".into(),
-                        failure: Some(why),
-                    }
-                });
+                let o = std::panic::catch_unwind(|| run_one(jdk, seed, collection)).unwrap_or_else(
+                    |e| {
+                        let why = e
+                            .downcast_ref::<String>()
+                            .cloned()
+                            .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+                            .unwrap_or_default();
+                        Outcome {
+                            jdk,
+                            seed,
+                            kind: "(capture or analysis failed)".into(),
+                            failure: Some(why),
+                        }
+                    },
+                );
                 outcomes.lock().unwrap_or_else(|e| e.into_inner()).push(o);
             });
         }
@@ -194,7 +204,7 @@ fn random_heaps_name_their_planted_leak() {
     let mut outcomes = outcomes.into_inner().unwrap_or_else(|e| e.into_inner());
     outcomes.sort_by_key(|o| (o.jdk.major(), o.seed));
     eprintln!(
-        "random heaps: {} seeds in {:.0}s; pass rate per leak kind:\n{}",
+        "{what}: {} seeds in {:.0}s; pass rate per leak kind:\n{}",
         outcomes.len(),
         started.elapsed().as_secs_f64(),
         rates(&outcomes)
@@ -219,9 +229,80 @@ fn random_heaps_name_their_planted_leak() {
     }
     assert!(
         strict.is_empty(),
-        "{} of {} random heaps were misjudged:\n{}",
+        "{} of {} {what} were misjudged:\n{}",
         strict.len(),
         outcomes.len(),
         strict.join("\n")
     );
+}
+
+#[test]
+fn random_heaps_name_their_planted_leak() {
+    let seeds: u64 = std::env::var("OOMSLEUTH_RANDOM_SEEDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(SEEDS);
+    let jobs: Vec<(Jdk, u64, Option<&str>)> = jdks()
+        .into_iter()
+        .flat_map(|jdk| (1..=seeds).map(move |i| (jdk, u64::from(jdk.major()) * 1000 + i, None)))
+        .collect();
+    run_all("random heaps", &jobs);
+}
+
+/// Every JDK collection class the generator can grow (its `COLLECTIONS`; EnumMap cannot grow past its
+/// enum, so it is not among them).
+const GROWABLE: &[&str] = &[
+    "java.util.ArrayList",
+    "java.util.LinkedList",
+    "java.util.HashMap",
+    "java.util.HashSet",
+    "java.util.LinkedHashMap",
+    "java.util.LinkedHashSet",
+    "java.util.TreeMap",
+    "java.util.TreeSet",
+    "java.util.concurrent.ConcurrentHashMap",
+    "java.util.concurrent.ConcurrentSkipListMap",
+    "java.util.ArrayDeque",
+    "java.util.Vector",
+    "java.util.Stack",
+    "java.util.concurrent.CopyOnWriteArrayList",
+    "java.util.concurrent.ConcurrentLinkedQueue",
+    "java.util.concurrent.ConcurrentLinkedDeque",
+    "java.util.concurrent.LinkedBlockingQueue",
+    "java.util.concurrent.LinkedBlockingDeque",
+    "java.util.PriorityQueue",
+    "java.util.Hashtable",
+    "java.util.IdentityHashMap",
+    "java.util.concurrent.ConcurrentSkipListSet",
+    "java.util.concurrent.PriorityBlockingQueue",
+    "java.util.Collections$SynchronizedRandomAccessList",
+    "java.util.Collections$SynchronizedMap",
+    "java.util.Collections$UnmodifiableMap",
+    "java.util.WeakHashMap",
+    "java.util.Properties",
+    "java.util.concurrent.ArrayBlockingQueue",
+    "java.util.concurrent.CopyOnWriteArraySet",
+    "java.util.Collections$SynchronizedSet",
+    "java.util.Collections$CheckedRandomAccessList",
+];
+
+/// A growing collection of every kind, each in an otherwise random heap (the seed still draws the
+/// healthy mix, the element class, the holder and its names), on the oldest and newest JDK: the random
+/// heaps meet each kind only now and then.
+#[test]
+fn every_collection_kind_is_named_when_it_grows() {
+    let jobs: Vec<(Jdk, u64, Option<&str>)> = jdks()
+        .into_iter()
+        .filter(|jdk| matches!(jdk.major(), 11 | 25))
+        .flat_map(|jdk| {
+            GROWABLE.iter().enumerate().map(move |(i, &kind)| {
+                (
+                    jdk,
+                    u64::from(jdk.major()) * 1000 + 500 + i as u64,
+                    Some(kind),
+                )
+            })
+        })
+        .collect();
+    run_all("growing collections", &jobs);
 }
