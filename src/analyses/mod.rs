@@ -14,6 +14,7 @@ pub mod metaspace_estimate;
 pub mod paths;
 pub mod reflection;
 pub mod report;
+pub mod retained_set;
 pub mod suspects;
 pub mod top;
 pub mod waste;

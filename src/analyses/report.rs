@@ -346,7 +346,7 @@ pub fn analyze(
         dominators,
         collections,
         waste,
-        warnings: snap.warnings.clone(),
+        warnings: g.heap.warnings(),
         verdict: None,
         native: None,
         flame: None,

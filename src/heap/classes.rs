@@ -154,6 +154,14 @@ impl<'a> ClassTable<'a> {
         }
     }
 
+    /// Recomputes the walk order after `super_index` links were changed (cycles cut).
+    pub fn refresh_hierarchy(&mut self) {
+        let supers: Vec<ClassIndex> = self.classes.iter().map(|c| c.super_index).collect();
+        let (parent, order) = superclass_order(&supers);
+        let (pre, subtree) = preorder(&parent, &order);
+        (self.parent, self.order, self.pre, self.subtree) = (parent, order, pre, subtree);
+    }
+
     /// A value per class computed from the class and its superclass's value (`None` for a
     /// root), each class once, superclasses first: linear in the number of classes however deep
     /// the hierarchy. Indexed by class.
