@@ -7,6 +7,7 @@ mod cli;
 mod collections;
 mod generated;
 mod graph;
+mod instance_sizes;
 mod jvm_histogram;
 mod native;
 mod oracle;
