@@ -7,7 +7,9 @@ mod progress;
 use crate::analyses::graph::Graph;
 use crate::analyses::histogram::{self, SortBy};
 use crate::analyses::top::TopBy;
-use crate::analyses::{classloaders, dominator_tree, inspect, paths, report, suspects, top};
+use crate::analyses::{
+    classloaders, dominator_tree, growth, inspect, path_summary, paths, report, suspects, top,
+};
 use crate::formats::files;
 use crate::formats::hprof::DumpBytes;
 use crate::heap::cache;
@@ -224,6 +226,26 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// What grew between heap dumps taken apart: paths from the GC roots matched across the
+    /// dumps (retained bytes, objects, collection sizes), classes, class loaders and families;
+    /// with three dumps or more, what grew on every step apart from what grew once.
+    Diff {
+        /// Two or more heap dumps of one JVM (.hprof, .hprof.gz), oldest first.
+        #[arg(required = true, value_name = "DUMP")]
+        dumps: Vec<PathBuf>,
+        /// Override the detection of compressed oops (how big references and headers are).
+        #[arg(long, value_enum)]
+        compressed_oops: Option<OnOff>,
+        /// Neither read nor write the index caches.
+        #[arg(long)]
+        no_cache: bool,
+        /// How many growing paths to list (and twice as many classes).
+        #[arg(long, short = 'n', default_value_t = 20)]
+        top: usize,
+        /// Print JSON (schema oomsleuth.diff/1, see docs/json.md).
+        #[arg(long)]
+        json: bool,
+    },
     /// Beyond the heap dump: nmt, pmap, scan, classlog, gclog, jstat, diagnose (src/cli/native.rs).
     #[command(flatten)]
     Native(native::NativeCommand),
@@ -428,6 +450,42 @@ fn with_graph<T>(
         retention: &retention,
     };
     f(&g)
+}
+
+/// Each dump's path summary, one dump at a time (so only one index is open at once).
+fn summarise_dumps(
+    dumps: &[PathBuf],
+    compressed_oops: Option<OnOff>,
+    no_cache: bool,
+    env: &Env,
+    json: bool,
+) -> Result<Vec<path_summary::PathSummary>> {
+    if dumps.len() < 2 {
+        anyhow::bail!(
+            "diff needs two or more heap dumps of one JVM, oldest first (got {}): `oomsleuth diff OLD NEW [MORE...]`",
+            dumps.len()
+        );
+    }
+    dumps
+        .iter()
+        .map(|dump| {
+            let args = GraphArgs {
+                dump: DumpArgs {
+                    dump: dump.clone(),
+                    compressed_oops,
+                },
+                keep_unreachable: false,
+                strong_only: false,
+                no_cache,
+            };
+            with_graph(&args, env, json, |g| {
+                let t = std::time::Instant::now();
+                let s = path_summary::summarise(g, &Scratch::memory());
+                print_timings(&[("path summary", t.elapsed().as_secs_f64())]);
+                Ok(s)
+            })
+        })
+        .collect()
 }
 
 fn find_object(g: &Graph<'_, '_>, text: &str) -> Result<crate::heap::index::ObjectIndex> {
@@ -640,6 +698,21 @@ fn dispatch_other(cmd: Command, env: &Env) -> Result<String> {
     match cmd {
         Command::Analyze { .. } => unreachable!("handled by dispatch"),
         Command::Native(c) => native::run(c, &env.style),
+        Command::Diff {
+            dumps,
+            compressed_oops,
+            no_cache,
+            top,
+            json,
+        } => {
+            let summaries = summarise_dumps(&dumps, compressed_oops, no_cache, env, json)?;
+            let r = growth::diff(&summaries, &growth::Options { top });
+            Ok(if json {
+                reports::to_json(&r)
+            } else {
+                reports::diff_text::diff(&r, &env.style)
+            })
+        }
         Command::Top {
             graph,
             by,
