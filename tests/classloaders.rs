@@ -539,22 +539,65 @@ fn per_call_engine_counts_match_the_jvm_on_every_jdk() {
             "{jdk}: {summary}"
         );
         assert_eq!(r.reflection.applies, jdk.major() < 18, "{jdk}");
-        // The Metaspace estimate of the flood is within a factor of 1.5 of the chunks the JVM
-        // reports for it.
-        let ty = planted_str(&cap, "loader_type");
-        let jvm = jvm_chunk_bytes(jdk, cap.classloader_stats.by_type()[ty].chunk_bytes);
-        let est = r
-            .groups
-            .iter()
-            .find(|g| g.type_name == ty)
-            .unwrap()
-            .metaspace_estimate_bytes;
-        let ratio = est as f64 / jvm as f64;
-        assert!(
-            (1.0 / 1.5..=1.5).contains(&ratio),
-            "{jdk}: estimate {est} vs JVM chunks {jvm}"
-        );
+        assert_metaspace_near_jvm(jdk, &cap, &r, planted_str(&cap, "loader_type"));
     }
+}
+
+/// The Metaspace estimate of a loader type's loaders is within a factor of 1.5 of the chunks the JVM
+/// reports for them in `VM.classloader_stats`.
+fn assert_metaspace_near_jvm(jdk: Jdk, cap: &Capture, r: &ClassLoaders, ty: &str) {
+    if let Some(why) = metaspace_off(jdk, cap, r, ty) {
+        panic!("{why}");
+    }
+}
+
+/// Why the estimate is more than a factor of 1.5 from the JVM's chunks, or `None` when it is near.
+fn metaspace_off(jdk: Jdk, cap: &Capture, r: &ClassLoaders, ty: &str) -> Option<String> {
+    let ratio = metaspace_ratio(jdk, cap, r, ty);
+    (!(1.0 / 1.5..=1.5).contains(&ratio)).then(|| format!("{jdk} {ty}: {ratio:.2}x"))
+}
+
+/// The Metaspace estimate of a loader type's loaders over the chunks the JVM reports for them.
+fn metaspace_ratio(jdk: Jdk, cap: &Capture, r: &ClassLoaders, ty: &str) -> f64 {
+    let jvm = jvm_chunk_bytes(jdk, cap.classloader_stats.by_type()[ty].chunk_bytes);
+    let est = r
+        .groups
+        .iter()
+        .find(|g| g.type_name == ty)
+        .unwrap_or_else(|| panic!("{jdk}: no group of {ty}"))
+        .metaspace_estimate_bytes;
+    let ratio = est as f64 / jvm as f64;
+    eprintln!("{jdk} {ty}: Metaspace estimate {est} vs JVM chunks {jvm} ({ratio:.2}x)");
+    ratio
+}
+
+/// Reflection accessors (one class per DelegatingClassLoader, JDK 11 and 17): Metaspace within 1.5x
+/// of the JVM's; Groovy-like scripts compiled concurrently (three classes in each of 1,200 loaders):
+/// within 2x.
+#[test]
+fn metaspace_of_duplicate_scripts_and_accessors_is_near_the_jvm_on_every_jdk() {
+    let mut off = vec![];
+    for jdk in Jdk::ALL {
+        if jdk.home().is_none() {
+            panic!("{jdk} is not available: see scripts/install-jdks.sh");
+        }
+        let cap = capture("DuplicateScripts", jdk, true, false, &[]);
+        let r = analyse(&cap, Thresholds::default());
+        // Its classes are shells (empty methods, no constants): by the JVM's BlockSz 1.4 KB each, where
+        // the estimate, which cannot see methods, takes the ~2 KB of a class with method bodies. The
+        // loader's chunks are then 10 KiB against the JVM's 6: within 2x, not 1.5x (the real
+        // engines, whose classes have bodies, are within 1.5x: real_groovy_and_rhino_loaders_...).
+        let ty = planted_str(&cap, "loader_type");
+        let ratio = metaspace_ratio(jdk, &cap, &r, ty);
+        assert!((0.5..=2.0).contains(&ratio), "{jdk} {ty}: {ratio:.2}x");
+        if jdk.major() < 18 {
+            let cap = capture("ReflectionFlood", jdk, true, false, &[]);
+            let r = analyse(&cap, Thresholds::default());
+            let ty = "jdk.internal.reflect.DelegatingClassLoader";
+            off.extend(metaspace_off(jdk, &cap, &r, ty));
+        }
+    }
+    assert!(off.is_empty(), "{}", off.join("\n"));
 }
 
 /// The Metaspace chunks the JVM reports for a loader type, in bytes: JDK 16 to 20 print

@@ -23,7 +23,9 @@ use super::class_families::{classify, engine_of_class, engine_of_loader, Engine,
 use super::describe::{hex, object_ref};
 use super::dump_info::{Assumptions, DumpInfo};
 use super::graph::Graph;
-use super::metaspace_estimate::{class_meta, loader_chunks, ClassMeta, Method as MetaspaceMethod};
+use super::metaspace_estimate::{
+    carries_generator_marks, class_meta, loader_chunks, ClassMeta, Method as MetaspaceMethod,
+};
 use super::paths::Step;
 use super::reflection::{self, Reflection};
 use crate::formats::hprof::Warning;
@@ -528,9 +530,14 @@ pub fn classloaders_with(
         };
         let slot = facts.loader_slot[c];
         let loader_type = (slot < BOOT).then(|| heap.class_name(loaders[slot as usize]));
-        let kind = classify(&info.name).kind;
-        let engine =
+        let mut kind = classify(&info.name).kind;
+        let mut engine =
             engine_of_class(&info.name, kind).or_else(|| loader_type.and_then(engine_of_loader));
+        let statics = info.dump.statics().map(|st| heap.field_name(st.name_id));
+        if !carries_generator_marks(kind, engine, loader_type, statics) {
+            // Named like a generator's output but without its marks: costed as what it shows.
+            (kind, engine) = (FamilyKind::Numbered, None);
+        }
         facts.meta[c] = class_meta(
             info.is_array(),
             info.dump.fields().count() as u64,
@@ -567,7 +574,12 @@ pub fn classloaders_with(
     let mut l_meta: Vec<u64> = (0..nl)
         .map(|s| {
             let reflection = role_of(heap.class_name(loaders[s])) == LoaderRole::Reflection;
-            loader_chunks(l_used[s], l_classes[s], reflection)
+            loader_chunks(
+                l_used[s],
+                l_classes[s],
+                reflection,
+                heap.snap.vm.jdk_feature,
+            )
         })
         .collect();
 
