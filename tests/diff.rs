@@ -375,3 +375,70 @@ fn bad_inputs_give_clear_errors() {
         }
     }
 }
+
+/// `analyze OLD MID NEW`: the newest dump's suspects ranked by growth; the monotone leak first
+/// with Java's sizes, the fill-once cache after it, the stable catalog said to be stable.
+#[test]
+fn analyze_ranks_the_suspects_of_the_newest_dump_by_growth() {
+    let cap = growing(Jdk::J17);
+    let mut args: Vec<&OsStr> = [
+        "analyze",
+        "--json",
+        "--no-cache",
+        "--min-retained",
+        "0",
+        "--threshold",
+        "3",
+    ]
+    .iter()
+    .map(OsStr::new)
+    .collect();
+    args.extend(cap.hprofs.iter().map(|p| p.as_os_str()));
+    let run = oomsleuth(args);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let j = run.json();
+    assert_eq!(j["dump"]["path"], cap.hprofs[2].display().to_string());
+    let h = &j["history"];
+    let rows = h["suspects"]
+        .as_array()
+        .expect("suspects followed through the dumps");
+    assert_eq!(rows.len(), j["suspects"].as_array().unwrap().len());
+    let field = |name: &str| {
+        format!(
+            "static {} ",
+            cap.planted["structures"][name]["field"].as_str().unwrap()
+        )
+    };
+    assert!(
+        last_step(&rows[0]).starts_with(&field("leak")),
+        "{:#}",
+        rows[0]
+    );
+    assert_eq!(rows[0]["trend"], "monotone");
+    assert_eq!(rows[0]["stable"], false);
+    assert_eq!(u64s(&rows[0]["collection_size"]), java_sizes(&cap, "leak"));
+    let cache = rows
+        .iter()
+        .find(|r| last_step(r).starts_with(&field("fill_once")))
+        .expect("the cache is a suspect");
+    assert_eq!(cache["trend"], "grew_once");
+    let catalog = rows
+        .iter()
+        .find(|r| last_step(r).starts_with(&field("stable")))
+        .expect("the catalog is a suspect at --threshold 3");
+    assert_eq!(catalog["stable"], true);
+    assert_eq!(
+        u64s(&catalog["collection_size"]),
+        java_sizes(&cap, "stable")
+    );
+
+    // One dump: no history in the document.
+    let run = oomsleuth([
+        OsStr::new("analyze"),
+        OsStr::new("--json"),
+        OsStr::new("--no-cache"),
+        cap.hprofs[0].as_os_str(),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.json().get("history").is_none());
+}

@@ -538,6 +538,109 @@ impl<'s> Matcher<'s> {
     }
 }
 
+/// A suspect of the newest dump, followed along its path through every dump.
+#[derive(Clone, Debug, Serialize)]
+pub struct SuspectGrowth {
+    /// Its rank among the newest dump's suspects.
+    pub rank: usize,
+    pub title: String,
+    /// The path of the object its story ends at, as in `growth`.
+    pub path: Vec<String>,
+    /// Retained bytes of that path in each dump (0 where a dump lacks it).
+    pub retained_bytes: Vec<u64>,
+    pub collection_size: Vec<Option<u64>>,
+    pub trend: Trend,
+    pub growth_bytes: i64,
+    pub growth_bytes_per_hour: Option<f64>,
+    /// It did not grow: big, but not what makes the heap grow.
+    pub stable: bool,
+}
+
+/// The newest dump's suspects ranked by their growth across the dumps (`analyze OLD NEW`).
+#[derive(Clone, Debug, Serialize)]
+pub struct SuspectHistory {
+    pub dumps: Vec<DumpColumn>,
+    pub hours: Option<f64>,
+    /// Monotone growth first (three dumps or more), then by growth, then by rank.
+    pub suspects: Vec<SuspectGrowth>,
+}
+
+/// Follows each suspect (rank, title, path key in [`PathSummary::key`] form) through `dumps`
+/// (oldest first, the suspects' dump last).
+pub fn suspect_history(
+    dumps: &[PathSummary],
+    suspects: &[(usize, String, String)],
+) -> SuspectHistory {
+    let hours = hours_between(dumps);
+    let index: Vec<FxHashMap<String, usize>> = dumps.iter().map(keys_of).collect();
+    let mut rows: Vec<SuspectGrowth> = suspects
+        .iter()
+        .map(|(rank, title, key)| {
+            let at: Vec<Option<&PathRow>> = dumps
+                .iter()
+                .zip(&index)
+                .map(|(d, ix)| ix.get(key).and_then(|&p| d.paths.get(p)))
+                .collect();
+            let bytes: Vec<u64> = at
+                .iter()
+                .map(|r| r.map_or(0, |r| r.retained_bytes))
+                .collect();
+            let t = trend(&bytes, bytes_tolerance);
+            let growth = change(&bytes);
+            SuspectGrowth {
+                rank: *rank,
+                title: title.clone(),
+                path: key.split(" → ").map(str::to_string).collect(),
+                collection_size: at
+                    .iter()
+                    .map(|r| r.and_then(|r| r.collection_size))
+                    .collect(),
+                stable: !t.grew(),
+                trend: t,
+                growth_bytes: growth,
+                growth_bytes_per_hour: per_hour(growth, hours),
+                retained_bytes: bytes,
+            }
+        })
+        .collect();
+    let monotone_first = dumps.len() >= 3;
+    rows.sort_by(|a, b| {
+        let m = |r: &SuspectGrowth| monotone_first && r.trend == Trend::Monotone;
+        m(b).cmp(&m(a))
+            .then(b.trend.grew().cmp(&a.trend.grew()))
+            .then(b.growth_bytes.cmp(&a.growth_bytes))
+            .then(a.rank.cmp(&b.rank))
+    });
+    SuspectHistory {
+        dumps: dumps.iter().map(column).collect(),
+        hours,
+        suspects: rows,
+    }
+}
+
+/// Path key -> path, for one dump (keys built parents first).
+fn keys_of(d: &PathSummary) -> FxHashMap<String, usize> {
+    let mut keys: Vec<String> = Vec::with_capacity(d.paths.len());
+    let mut out = FxHashMap::default();
+    for (p, row) in d.paths.iter().enumerate() {
+        let key = match row.parent {
+            None => String::new(),
+            Some(up) => {
+                let parent = &keys[up as usize];
+                let step = format!("{} {}", row.step, row.class);
+                if parent.is_empty() {
+                    step
+                } else {
+                    format!("{parent} → {step}")
+                }
+            }
+        };
+        out.insert(key.clone(), p);
+        keys.push(key);
+    }
+    out
+}
+
 fn class_growth(dumps: &[PathSummary], top: usize) -> Vec<ClassGrowth> {
     let names: BTreeSet<&str> = dumps
         .iter()

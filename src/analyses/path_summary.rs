@@ -510,3 +510,26 @@ fn family_counts(g: &Graph<'_, '_>) -> BTreeMap<String, u64> {
     out.retain(|_, n| *n > 1);
     out
 }
+
+/// Each suspect's (rank, title, path key): the path of the object its story ends at (the map or
+/// collection that grows, else its holder), for following it across dumps.
+pub fn suspect_keys(
+    g: &Graph<'_, '_>,
+    suspects: &[super::suspects::Suspect],
+    min_path_bytes: u64,
+) -> Vec<(usize, String, String)> {
+    suspects
+        .iter()
+        .filter_map(|s| {
+            let id = s
+                .path
+                .last()
+                .map(|st| &st.object.id)
+                .or(s.holder.as_ref().map(|h| &h.id))?;
+            let v = g
+                .heap
+                .find(u64::from_str_radix(id.strip_prefix("0x")?, 16).ok()?)?;
+            Some((s.rank, s.title.clone(), path_key_of(g, v, min_path_bytes)))
+        })
+        .collect()
+}

@@ -95,7 +95,9 @@ enum Command {
     )]
     Analyze {
         /// A heap dump (.hprof, .hprof.gz), and/or NMT outputs, pmap -x / smaps, GC logs, class
-        /// logs, jstat outputs, or directories holding them: told apart by content.
+        /// logs, jstat outputs, or directories holding them: told apart by content. With several
+        /// dumps of one JVM (oldest first), the newest is analysed and its suspects are ranked by
+        /// their growth through the older ones.
         #[arg(required = true, value_name = "PATH")]
         paths: Vec<PathBuf>,
         /// Override the detection of compressed oops (how big references and headers are).
@@ -466,6 +468,17 @@ fn summarise_dumps(
             dumps.len()
         );
     }
+    summaries_of(dumps, compressed_oops, no_cache, env, json)
+}
+
+/// [`summarise_dumps`] of any number of dumps.
+fn summaries_of(
+    dumps: &[PathBuf],
+    compressed_oops: Option<OnOff>,
+    no_cache: bool,
+    env: &Env,
+    json: bool,
+) -> Result<Vec<path_summary::PathSummary>> {
     dumps
         .iter()
         .map(|dump| {
@@ -535,18 +548,12 @@ fn dispatch(cmd: Command, env: &Env) -> Result<(String, i32)> {
         if !(0.0..=100.0).contains(&threshold) {
             anyhow::bail!("--threshold {threshold} is not a percentage between 0 and 100");
         }
-        let (dumps, others) = report::sort_inputs(&paths)?;
-        if dumps.len() > 1 {
-            anyhow::bail!(
-                "{} heap dumps given ({}): analyze one at a time",
-                dumps.len(),
-                dumps
-                    .iter()
-                    .map(|d| d.display().to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
-        }
+        let (mut dumps, others) = report::sort_inputs(&paths)?;
+        // Older dumps before the newest (`analyze OLD NEW`): summarised one at a time first, so
+        // the newest's suspects can be followed through them.
+        let newest = dumps.pop();
+        let older = summaries_of(&dumps, compressed_oops, no_cache, env, json)?;
+        let dumps: Vec<PathBuf> = newest.into_iter().collect();
         let native = if others.is_empty() {
             None
         } else if dumps.is_empty() {
@@ -605,6 +612,13 @@ fn dispatch(cmd: Command, env: &Env) -> Result<(String, i32)> {
                 ..Default::default()
             };
             let mut r = report::analyze(g, children, &opts, env.progress.as_ref());
+            if !older.is_empty() {
+                let mut all = older;
+                all.push(path_summary::summarise(g, &Scratch::memory()));
+                let min = all.last().map_or(0, |s| s.min_path_bytes);
+                let keys = path_summary::suspect_keys(g, &r.suspects, min);
+                r.history = Some(growth::suspect_history(&all, &keys));
+            }
             if let Some(mut v) = native {
                 // One story: the verdict names the dump's suspect that explains the growing area.
                 let areas: Vec<crate::analyses::verdict::SuspectArea> = r
@@ -639,6 +653,10 @@ fn dispatch(cmd: Command, env: &Env) -> Result<(String, i32)> {
                 reports::to_json(&r)
             } else {
                 let mut text = reports::report_text::report(&r, &env.style);
+                if let Some(h) = &r.history {
+                    text.push('\n');
+                    text.push_str(&reports::diff_text::suspect_history(h, &env.style));
+                }
                 if let Some(v) = &r.native {
                     text.push('\n');
                     text.push_str(&reports::native_text::verdict(v, &env.style));

@@ -2,7 +2,7 @@
 //! collections, classes, class loaders and families, each with its figure in every dump.
 
 use super::text::{human_bytes, thousands, Style, Table};
-use crate::analyses::growth::{DiffReport, PathGrowth, Trend};
+use crate::analyses::growth::{DiffReport, PathGrowth, SuspectHistory, Trend};
 use std::fmt::Write;
 
 /// Rows of the class and collection tables.
@@ -224,6 +224,61 @@ fn loaders(r: &DiffReport, style: &Style, out: &mut String) {
         }
         t.render(style, out);
     }
+}
+
+/// `analyze OLD NEW`: the newest dump's suspects ranked by their growth.
+pub fn suspect_history(h: &SuspectHistory, style: &Style) -> String {
+    let mut out = String::new();
+    let span = h
+        .hours
+        .map(|x| format!(" over {}", duration(x)))
+        .unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "{}",
+        style.bold(&format!(
+            "Suspects by growth through {} dumps{span} (oldest first)",
+            h.dumps.len()
+        ))
+    );
+    if h.suspects.is_empty() {
+        let _ = writeln!(out, "  No suspect in the newest dump to follow.");
+    }
+    for s in &h.suspects {
+        let verdict = if s.stable {
+            "stable: it did not grow".to_string()
+        } else {
+            format!(
+                "{} {}{}",
+                signed_bytes(s.growth_bytes),
+                s.trend.label(),
+                per_hour_text(s.growth_bytes_per_hour)
+            )
+        };
+        let head = format!("Suspect {}: {verdict}", s.rank);
+        let head = if s.trend == Trend::Monotone {
+            style.yellow(&head)
+        } else {
+            head
+        };
+        let _ = writeln!(out, "{head}");
+        let _ = writeln!(out, "  {}", s.title);
+        let _ = writeln!(out, "  retained {}", series_bytes(&s.retained_bytes));
+        if s.collection_size.iter().any(|c| c.is_some()) {
+            let sizes: Vec<String> = s
+                .collection_size
+                .iter()
+                .map(|c| c.map_or("-".to_string(), thousands))
+                .collect();
+            let _ = writeln!(out, "  size {}", sizes.join(" → "));
+        }
+        let _ = writeln!(
+            out,
+            "  {}",
+            style.dim(&format!("path: {}", short_path(&s.path)))
+        );
+    }
+    out
 }
 
 fn join(v: &[u64]) -> String {
