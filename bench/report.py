@@ -19,6 +19,7 @@ LABELS = {
     "hprof-slurp": "hprof-slurp",
     "top-cold": "oomsleuth top (cold)",
     "top-cached": "oomsleuth top (cached)",
+    "analyze-cold": "oomsleuth analyze (cold)",
     "oracle": "visualvm oracle (-Xmx20g)",
 }
 
@@ -30,6 +31,8 @@ MAX_MEM_PCT = 10.0
 MIN_SPEEDUP_VS_ORACLE = 20.0
 MAX_TOP_MEM_PCT = 50.0
 MAX_CACHED_PCT = 10.0
+# issue 13: analyze (cold) vs top (cold)
+MAX_ANALYZE_VS_TOP = 1.3
 
 
 def main():
@@ -73,6 +76,8 @@ def main():
         speedups["top_vs_oracle"] = round(wall("oracle") / wall("top-cold"), 2)
     if wall("top-cold") and wall("hprof-slurp"):
         speedups["top_vs_hprof_slurp"] = round(wall("hprof-slurp") / wall("top-cold"), 2)
+    if wall("top-cold") and wall("analyze-cold"):
+        speedups["analyze_vs_top"] = round(wall("analyze-cold") / wall("top-cold"), 2)
     if wall("top-cold") and wall("top-cached"):
         speedups["top_cached_pct_of_cold"] = round(wall("top-cached") / wall("top-cold") * 100, 1)
 
@@ -100,6 +105,11 @@ def main():
         if "top_cached_pct_of_cold" in speedups:
             v = speedups["top_cached_pct_of_cold"]
             targets["top_cached_lt_10pct_of_cold"] = {"value": v, "limit": MAX_CACHED_PCT, "pass": v < MAX_CACHED_PCT}
+
+    if "analyze_vs_top" in speedups:
+        v = speedups["analyze_vs_top"]
+        targets["analyze_cold_le_1_3x_top_cold"] = {"value": v, "limit": MAX_ANALYZE_VS_TOP,
+                                                     "pass": v <= MAX_ANALYZE_VS_TOP}
 
     # table
     print()

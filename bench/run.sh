@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Benchmarks `oomsleuth histogram` against dd (the read limit) and hprof-slurp (the peer), and `oomsleuth top`
 # cold (no index cache) and cached (second run) against hprof-slurp and, with --with-oracle, VisualVM's heap
-# library, on one dump.
+# library, and `oomsleuth analyze` cold against `top` cold (the main job costs at most 1.3x the index), on
+# one dump.
 #
 # Usage: bench/run.sh [options] [DUMP.hprof | SIZE]      (default SIZE=4g -> target/bench/heap-4g.hprof)
 #   -n, --runs N       runs per tool, best wall time is kept (default 3, or $RUNS)
 #   --with-oracle      also time VisualVM's heap library (../shared/oracle/run.sh DUMP, JAVA_OPTS=-Xmx20g; the
 #                      *.hwcache beside the dump is removed before each run). Slow and needs ~15x the dump in
 #                      RAM: only on dumps of 1 GB or less. See bench/README.md
-#   --no-top           skip `oomsleuth top`
+#   --no-top           skip `oomsleuth top` (and `analyze`)
+#   --no-analyze       skip `oomsleuth analyze` cold (timed against cold `top`: target at most 1.3x)
 #   --oracle-runs N    runs for the (slow) oracle (default 1)
 #   --build            run `cargo build --release` even if target/release/oomsleuth exists
 #   --name NAME        results go to target/bench/results-NAME.json (default: dump file name sans .hprof)
@@ -25,6 +27,7 @@ runs=${RUNS:-3}
 oracle_runs=1
 with_oracle=0
 with_top=1
+with_analyze=1
 force_build=0
 name=
 interval=0.02
@@ -34,6 +37,7 @@ while [ $# -gt 0 ]; do
     -n|--runs) runs=$2; shift 2 ;;
     --with-oracle) with_oracle=1; shift ;;
     --no-top) with_top=0; shift ;;
+    --no-analyze) with_analyze=0; shift ;;
     --oracle-runs) oracle_runs=$2; shift 2 ;;
     --build) force_build=1; shift ;;
     --name) name=$2; shift 2 ;;
@@ -150,6 +154,13 @@ if [ "$with_top" = 1 ]; then
     cmp -s "$out_dir/top.json" "$out_dir/top-cached.json" || echo "run.sh: WARNING: cached top differs from cold top" >&2
     meta+=(--meta "index_cache_bytes=$(du -cb "$cache" | tail -1 | cut -f1)")
     rm -rf "$cache"
+    if [ "$with_analyze" = 1 ] && has_subcommand analyze; then
+      # The main job, cold, against cold top (target: at most 1.3x): the same index plus the analyses.
+      measure analyze-cold "$runs" --stdout "$out_dir/analyze.json" --stderr "$out_dir/analyze-cold.stderr" \
+        --env OOMSLEUTH_TIMINGS=1 --before-each "rm -rf '$cache'" -- "$oomsleuth" analyze "$dump" --json --cache-dir "$cache"
+      sed 's/^/   /' "$out_dir/analyze-cold.stderr" >&2
+      rm -rf "$cache"
+    fi
   else
     echo "run.sh: SKIP oomsleuth top: not implemented yet" >&2
     specs+=("top-cold=skip:not available")

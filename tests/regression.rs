@@ -778,3 +778,477 @@ fn no_peer_dump_panics_with_any_compressed_oops_setting() {
         }
     }
 }
+
+// ---- 5. HPROF structure: several dumps, no roots, what the writer got wrong ------------------
+
+/// A dump of `n` `com.Foo` objects, each a GC root. Ids come from one counter, so two writers
+/// give the classes (and the first objects) the same ids, as two dumps of one JVM do.
+fn foos(n: usize) -> HprofWriter {
+    let mut w = HprofWriter::hotspot(8);
+    let object = w.class("java.lang.Object").define();
+    let foo_class = w
+        .class("com.Foo")
+        .extends(object)
+        .field("x", Ty::Int)
+        .define();
+    for id in w.instances(foo_class, n) {
+        w.root(Root::Unknown { obj: id });
+    }
+    w
+}
+
+/// A file as the hprof agent writes it: the names once, then each dump as a segment closed by
+/// HEAP DUMP END.
+fn several_dumps(dumps: &[HprofWriter]) -> Vec<u8> {
+    use crate::support::hprof_writer::put_record_header;
+    let mut bytes = dumps.last().unwrap().header_and_records();
+    for w in dumps {
+        let body = w.heap_body();
+        put_record_header(&mut bytes, 0x1C, body.len() as u32);
+        bytes.extend_from_slice(&body);
+        put_record_header(&mut bytes, 0x2C, 0);
+    }
+    bytes
+}
+
+fn count_of(rows: &[(String, u64)], class: &str) -> Option<u64> {
+    rows.iter().find(|(c, _)| c == class).map(|r| r.1)
+}
+
+/// The objects of two dumps in one file were merged (3 + 5 `com.Foo`, ids twice). Now the last
+/// is analysed with a note naming both, `--dump N` picks one, a number the file lacks is an
+/// error, and the cache of one dump is never the answer for another.
+#[test]
+fn two_heap_dumps_in_one_file_are_never_mixed() {
+    let d = TempDir::new("two-dumps");
+    let path = d.file("agent.hprof", &several_dumps(&[foos(3), foos(5)]));
+    let (rows, w, code) = histogram_of(&path);
+    assert_eq!(code, 0, "{w:?}");
+    assert_eq!(count_of(&rows, "com.Foo"), Some(5), "{rows:?}");
+    assert!(
+        w.iter()
+            .any(|m| m.contains("2 heap dumps") && m.contains("--dump")),
+        "{w:?}"
+    );
+    let run = oomsleuth([
+        "histogram".as_ref(),
+        "--dump".as_ref(),
+        "1".as_ref(),
+        "--json".as_ref(),
+        path.as_os_str(),
+    ]);
+    let j: Json = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(j["dump"]["analysed_dump"], 1);
+    let listed = j["dump"]["heap_dumps"].as_array().unwrap();
+    assert_eq!(listed.len(), 2);
+    assert_eq!(listed[0]["objects"], 3);
+    assert!(listed[1]["objects"].is_null());
+    assert!(j["classes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["name"] == "com.Foo" && r["instances"] == 3));
+    let run = oomsleuth([
+        "histogram".as_ref(),
+        "--dump".as_ref(),
+        "3".as_ref(),
+        path.as_os_str(),
+    ]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("holds 2"), "{}", run.stderr);
+    // With the cache: each dump keeps its own, and is never the answer for another.
+    for (n, want) in [("1", 3), ("2", 5), ("1", 3), ("2", 5)] {
+        let (run, j) = analyze(&path, &["--dump", n]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert_eq!(j["dump"]["objects"], want, "--dump {n}");
+        assert_eq!(j["heap"]["dangling_references"], 0);
+        assert!(!run.stderr.contains("stale"), "{}", run.stderr);
+    }
+    assert!(d.path().join("agent.hprof.dump1.oomsleuth-index").exists());
+    let (_, j) = analyze(&path, &[]);
+    assert_eq!(j["dump"]["objects"], 5, "the default, the last");
+    let text = oomsleuth(["analyze".as_ref(), path.as_os_str()]);
+    assert!(
+        text.stdout.contains("heap dump #2 of the 2 in the file"),
+        "{}",
+        text.stdout
+    );
+}
+
+/// MAT's MultipleSnapshots: the hprof agent's oracle_jdk7_21_hprofagent holds two dumps, #1 and
+/// #2, with different object counts (two HEAP DUMP records, no segments).
+#[test]
+fn the_hprof_agent_dump_of_mat_holds_two_dumps_with_different_counts() {
+    let Some(dumps) = peer_dumps() else { return };
+    let Some(path) = dumps
+        .iter()
+        .find(|p| p.ends_with("oracle_jdk7_21_hprofagent.hprof"))
+    else {
+        eprintln!("note: oracle_jdk7_21_hprofagent.hprof is absent; skipping");
+        return;
+    };
+    let objects = |n: &str| {
+        let (run, j) = run_json(&[
+            "histogram".as_ref(),
+            "--json".as_ref(),
+            "--dump".as_ref(),
+            n.as_ref(),
+            path.as_os_str(),
+        ]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert_eq!(j["dump"]["heap_dumps"].as_array().unwrap().len(), 2);
+        j["dump"]["objects"].as_u64().unwrap()
+    };
+    let (one, two) = (objects("1"), objects("2"));
+    assert!(one > 0 && two > 0);
+    assert_ne!(one, two, "MAT: the two dumps have different object counts");
+    let (rows, w, _) = histogram_of(path);
+    assert!(!rows.is_empty());
+    assert!(
+        w.iter().any(|m| m.contains("analysed only #2, the last")),
+        "{w:?}"
+    );
+    let (run, j) = analyze(path, &["--no-cache"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(j["dump"]["objects"].as_u64(), Some(two));
+}
+
+/// The demo dump (`demo/leaking-map.hprof.gz`), inflated.
+fn demo_bytes() -> Vec<u8> {
+    use std::io::Read;
+    let gz = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("demo/leaking-map.hprof.gz"))
+        .unwrap();
+    let mut out = vec![];
+    flate2::read::MultiGzDecoder::new(&gz[..])
+        .read_to_end(&mut out)
+        .unwrap();
+    out
+}
+
+/// Offsets of the top-level records of an HPROF file, with their tags.
+fn record_offsets(b: &[u8]) -> Vec<(u8, usize)> {
+    let mut p = b.iter().position(|&c| c == 0).unwrap() + 1 + 12;
+    let mut v = vec![];
+    while p + 9 <= b.len() {
+        let len = u32::from_be_bytes(b[p + 5..p + 9].try_into().unwrap()) as usize;
+        v.push((b[p], p));
+        p += 9 + len;
+    }
+    v
+}
+
+/// Where the GC roots of a JDK 17+ dump start: the first sub-record of its last segment that is
+/// not an object (instances and arrays come first, the roots after them). Walks 8-byte ids.
+fn first_root_offset(b: &[u8]) -> usize {
+    let last = record_offsets(b)
+        .into_iter()
+        .rfind(|r| r.0 == 0x1C)
+        .unwrap()
+        .1;
+    let u4 = |p: usize| u32::from_be_bytes(b[p..p + 4].try_into().unwrap()) as usize;
+    let mut p = last + 9;
+    loop {
+        let body = p + 1;
+        p = match b[p] {
+            0x21 => body + 8 + 4 + 8 + 4 + u4(body + 20),
+            0x22 => body + 8 + 4 + 4 + 8 + 8 * u4(body + 12),
+            0x23 => {
+                let elem = [0, 0, 0, 0, 1, 2, 4, 8, 1, 2, 4, 8][b[body + 16] as usize];
+                body + 8 + 4 + 4 + 1 + elem * u4(body + 12)
+            }
+            _ => return p,
+        };
+    }
+}
+
+/// r01: JDK 17+ writes the GC roots last, so a truncated dump has none: "live heap 0 B", no
+/// suspect. As MAT does, system classes and threads are then the roots, and the demo's leak
+/// (the HashMap held by ConnectionRegistry.byIp) is still found, with a warning saying so.
+#[test]
+fn a_dump_that_lost_its_roots_falls_back_to_system_classes_and_threads() {
+    let d = TempDir::new("noroots");
+    let bytes = demo_bytes();
+    let cut = d.file("cut.hprof", &bytes[..first_root_offset(&bytes)]);
+    let (run, j) = analyze(&cut, &["--no-cache", "--fail-on-suspect"]);
+    let w = warnings(&j);
+    let fallback = |w: &[String]| {
+        w.iter()
+            .any(|m| m.contains("system classes") && m.contains("taken as the GC roots"))
+    };
+    assert!(w.iter().any(|m| m.contains("truncated")), "{w:?}");
+    assert!(fallback(&w), "{w:?}");
+    assert_eq!(run.code, 1, "the leak is found: {}", run.stderr);
+    let first = j["suspects"][0]["title"].as_str().unwrap_or_default();
+    assert!(
+        first.contains("java.util.HashMap") && first.contains("ConnectionRegistry.byIp"),
+        "{first}"
+    );
+    // The shared r01 is cut much earlier (most objects are gone): the fallback is said there too.
+    if let Some(p) = shared("r01-cut-at-segment-boundary.hprof") {
+        let (run, j) = analyze(&p, &["--no-cache"]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert!(fallback(&warnings(&j)), "{:?}", warnings(&j));
+    }
+}
+
+/// With no root, no system class and no thread, every object nothing references is a root.
+#[test]
+fn without_roots_or_threads_unreferenced_objects_are_the_roots() {
+    let mut w = HprofWriter::hotspot(8);
+    let object = w.class("java.lang.Object").loader(0x77).define();
+    let node = w
+        .class("com.Node")
+        .extends(object)
+        .loader(0x77)
+        .field("next", Ty::Object)
+        .define();
+    use crate::support::hprof_writer::Value;
+    let tail = w.instance_with(node, &[Value::Object(0)]);
+    let head = w.instance_with(node, &[Value::Object(tail)]);
+    let d = TempDir::new("unref");
+    let path = d.file(
+        "u.hprof",
+        &w.finish(&Grouping::Segments { max_body: 1 << 16 }),
+    );
+    let (run, j) = analyze(&path, &["--no-cache"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        warnings(&j)
+            .iter()
+            .any(|m| m.contains("no other object references")),
+        "{:?}",
+        warnings(&j)
+    );
+    // The head is the one root and retains the tail.
+    let (run, j) = run_json(&[
+        "top".as_ref(),
+        "--json".as_ref(),
+        "--no-cache".as_ref(),
+        path.as_os_str(),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let head_id = format!("0x{head:x}");
+    let row = j["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["id"] == head_id.as_str())
+        .cloned()
+        .unwrap_or(Json::Null);
+    assert!(
+        row["retained_bytes"].as_u64() > row["shallow_bytes"].as_u64(),
+        "{row}"
+    );
+}
+
+/// The r15 reproducers' analyze and histogram warnings, or `None` when absent.
+fn r15(name: &str) -> Option<(Json, Vec<String>)> {
+    let p = shared(name)?;
+    let (run, j) = analyze(&p, &["--no-cache"]);
+    assert_eq!(run.code, 0, "{name}: {}", run.stderr);
+    let (_, hw, code) = histogram_of(&p);
+    assert_eq!(code, 0);
+    let mut w = warnings(&j);
+    w.extend(hw);
+    Some((j, w))
+}
+
+/// r15: a superclass cycle (A -> B -> A) or a class its own superclass was accepted silently,
+/// and every instance counted 10,000 laps of fields (40 KB for three ints).
+#[test]
+fn superclass_cycles_are_cut_and_said() {
+    let mut w = HprofWriter::hotspot(8);
+    let (a, b, c) = (w.alloc_id(), w.alloc_id(), w.alloc_id());
+    w.class("com.A")
+        .id(a)
+        .extends(b)
+        .field("x", Ty::Int)
+        .define();
+    w.class("com.B")
+        .id(b)
+        .extends(a)
+        .field("y", Ty::Int)
+        .define();
+    w.class("com.C")
+        .id(c)
+        .extends(c)
+        .field("z", Ty::Long)
+        .define();
+    for k in [a, b, c] {
+        let o = w.instance(k);
+        w.root(Root::Unknown { obj: o });
+    }
+    let d = TempDir::new("cycle");
+    let path = d.file(
+        "c.hprof",
+        &w.finish(&Grouping::Segments { max_body: 1 << 16 }),
+    );
+    let (rows, warns, code) = histogram_of(&path);
+    assert_eq!(code, 0);
+    for class in ["com.A", "com.B", "com.C"] {
+        assert_eq!(count_of(&rows, class), Some(1), "{rows:?}");
+    }
+    assert!(
+        warns.iter().any(|m| m.contains("2 superclass cycle")),
+        "{warns:?}"
+    );
+    let (run, j) = analyze(&path, &["--no-cache"]);
+    assert_eq!(run.code, 0);
+    assert!(warnings(&j).iter().any(|m| m.contains("superclass cycle")));
+    // Each field once: no instance of a class with two int fields is near a kilobyte.
+    for r in j["histogram"].as_array().unwrap() {
+        assert!(r["shallow_bytes"].as_u64().unwrap() < 256, "{r}");
+    }
+    if let Some((j, w)) = r15("r15-cyclic-superclass.hprof") {
+        assert!(w.iter().any(|m| m.contains("superclass cycle")), "{w:?}");
+        for r in j["histogram"].as_array().unwrap() {
+            assert!(r["shallow_bytes"].as_u64().unwrap() < 1024, "{r}");
+        }
+    }
+}
+
+/// r15: instances of a class id with no CLASS DUMP record were analysed silently (histogram
+/// only warned when the rows it showed held one).
+#[test]
+fn instances_of_undeclared_classes_are_said_in_every_output() {
+    let mut w = leak(3);
+    let ghost = w.alloc_id();
+    let o = w.instance(ghost);
+    w.root(Root::Unknown { obj: o });
+    let d = TempDir::new("ghost");
+    let path = d.file(
+        "g.hprof",
+        &w.finish(&Grouping::Segments { max_body: 1 << 16 }),
+    );
+    let (run, j) = analyze(&path, &["--no-cache"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let said = |w: &[String]| w.iter().any(|m| m.contains("no CLASS DUMP record"));
+    assert!(said(&warnings(&j)), "{:?}", warnings(&j));
+    let run = oomsleuth([
+        "histogram".as_ref(),
+        "--json".as_ref(),
+        "-n".as_ref(),
+        "1".as_ref(),
+        "--filter".as_ref(),
+        "Leak".as_ref(),
+        path.as_os_str(),
+    ]);
+    let j: Json = serde_json::from_str(&run.stdout).unwrap();
+    assert!(
+        said(&warnings(&j)),
+        "a filter hid the warning: {:?}",
+        warnings(&j)
+    );
+    if let Some((_, w)) = r15("r15-instance-unknown-class.hprof") {
+        assert!(said(&w), "{w:?}");
+    }
+}
+
+/// r15: two records with one object id were both counted and one silently dropped from the graph.
+#[test]
+fn duplicate_object_ids_are_counted_and_said_once() {
+    let mut w = leak(3);
+    let dup = w.sub_records()[w.sub_record_count() - 3].clone(); // a com.Leak instance
+    w.raw_sub_record(dup.clone());
+    w.raw_sub_record(dup);
+    let d = TempDir::new("dup");
+    let path = d.file(
+        "d.hprof",
+        &w.finish(&Grouping::Segments { max_body: 1 << 16 }),
+    );
+    let (run, j) = analyze(&path, &["--no-cache"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let hits: Vec<String> = warnings(&j)
+        .into_iter()
+        .filter(|m| m.contains("more than one record"))
+        .collect();
+    assert_eq!(hits.len(), 1, "{:?}", warnings(&j));
+    assert!(hits[0].starts_with("2 object id"), "{hits:?}");
+    if let Some((_, w)) = r15("r15-duplicate-ids.hprof") {
+        assert!(
+            w.iter().any(|m| m.contains("more than one record")),
+            "{w:?}"
+        );
+    }
+}
+
+/// r15: 100,000 GC roots to objects not in the dump were dropped silently.
+#[test]
+fn gc_roots_to_missing_objects_are_counted_and_said_once() {
+    let mut w = leak(3);
+    for k in 0..1000u64 {
+        w.root(Root::Unknown {
+            obj: 0xdead_0000 + 8 * k,
+        });
+    }
+    // A thread root naming id 0 (as the hprof agent writes them) names no object: not counted.
+    w.root(Root::ThreadObject {
+        obj: 0,
+        thread: 9,
+        stack_trace: 0,
+    });
+    let d = TempDir::new("dangling");
+    let path = d.file(
+        "r.hprof",
+        &w.finish(&Grouping::Segments { max_body: 1 << 16 }),
+    );
+    let (run, j) = analyze(&path, &["--no-cache"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let hits: Vec<String> = warnings(&j)
+        .into_iter()
+        .filter(|m| m.contains("GC root record(s) name objects that are not in the dump"))
+        .collect();
+    assert_eq!(hits.len(), 1, "{:?}", warnings(&j));
+    assert!(hits[0].starts_with("1000 "), "{hits:?}");
+    // The real root still holds the leak.
+    assert!(
+        j["heap"]["live_objects"].as_u64().unwrap_or(0) >= 7,
+        "{}",
+        j["heap"]
+    );
+    if let Some((_, w)) = r15("r15-roots-dangling-100k.hprof") {
+        assert!(
+            w.iter()
+                .any(|m| m.contains("GC root record(s) name objects that are not in the dump")),
+            "{w:?}"
+        );
+    }
+}
+
+/// r14: a member whose ISIZE is wrong hid the next member (it was no longer found as one) or,
+/// in the last member, made the file "empty". Each member's bytes are read whatever its ISIZE.
+#[test]
+fn a_wrong_gzip_size_field_never_hides_data() {
+    let d = TempDir::new("isize");
+    let bytes = leak(400).finish(&Grouping::Segments { max_body: 1 << 14 });
+    let gz = hotspot_gzip(&bytes, 1 << 14);
+    let (want, _, _) = histogram_of(&d.file("full.hprof.gz", &gz));
+    let starts: Vec<usize> = (1..gz.len() - 3)
+        .filter(|&i| gz[i..].starts_with(&[0x1f, 0x8b, 8, 0]))
+        .collect();
+    assert!(starts.len() >= 3);
+    // The ISIZE before each member header, and the file's last one.
+    let mut at: Vec<usize> = starts.iter().map(|s| s - 4).collect();
+    at.push(gz.len() - 4);
+    for (k, &p) in at.iter().enumerate() {
+        let mut bad = gz.clone();
+        bad[p..p + 4].fill(0);
+        let (got, w, code) = histogram_of(&d.file(&format!("bad{k}.hprof.gz"), &bad));
+        assert_eq!(code, 0, "{k}: {w:?}");
+        assert_eq!(got, want, "ISIZE {k} of {}: {w:?}", at.len());
+        assert!(
+            w.iter().any(|m| m.contains("says it holds 0 bytes")),
+            "{k}: {w:?}"
+        );
+        assert!(!w.iter().any(|m| m.contains("truncated")), "{k}: {w:?}");
+    }
+    if let Some(p) = shared("r14-hotspot-bad-last-isize.hprof.gz") {
+        let run = oomsleuth(["histogram".as_ref(), "--json".as_ref(), p.as_os_str()]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert!(!run.stderr.contains("empty file"), "{}", run.stderr);
+        let j: Json = serde_json::from_str(&run.stdout).unwrap();
+        assert!(warnings(&j)
+            .iter()
+            .any(|m| m.contains("says it holds 0 bytes")));
+    }
+}

@@ -355,3 +355,72 @@ fn the_discriminator_may_be_a_field_of_a_referenced_object() {
     assert_eq!(d["elsewhere_count"], 0, "{d:#}");
     assert_eq!(d["elsewhere_examined"], 300, "{d:#}");
 }
+
+/// 3,000 handlers, every instance of their class in one list (nothing to contrast with), each with
+/// the shared `LEVEL` object (whose name is a string) and an error manager of its own whose flag is
+/// false: what every one of them has says nothing of which leak, so there is no discriminator. Their
+/// `state` string, the same on each ("OPEN"), describes them and is kept.
+#[test]
+fn no_discriminator_from_shared_objects_or_flags_without_contrast() {
+    for with_state in [false, true] {
+        let mut w = HprofWriter::hotspot(8);
+        let j = jdk(&mut w);
+        let string_class = w
+            .class("java.lang.String")
+            .extends(j.object)
+            .field("value", Ty::Object)
+            .field("coder", Ty::Byte)
+            .define();
+        w.root(Root::StickyClass { obj: string_class });
+        let level_class = w
+            .class("com.example.Level")
+            .extends(j.object)
+            .field("name", Ty::Object)
+            .define();
+        let manager_class = w
+            .class("com.example.ErrorManager")
+            .extends(j.object)
+            .field("reported", Ty::Boolean)
+            .define();
+        let handler = w
+            .class("com.example.Handler")
+            .extends(j.object)
+            .field("level", Ty::Object)
+            .field("errors", Ty::Object)
+            .field("state", Ty::Object)
+            .field("buffer", Ty::Object)
+            .define();
+        let name = string(&mut w, string_class, "ALL");
+        let level = w.instance_with(level_class, &[Value::Object(name)]);
+        holder(&mut w, &j, "com.example.Levels", "ALL", level);
+        let open = string(&mut w, string_class, "OPEN");
+        let handlers: Vec<u64> = (0..3000)
+            .map(|_| {
+                let m = w.instance_with(manager_class, &[Value::Boolean(false)]);
+                let b = w.primitive_array(Ty::Byte, 1000);
+                let state = if with_state { open } else { 0 };
+                w.instance_with(
+                    handler,
+                    &[
+                        Value::Object(level),
+                        Value::Object(m),
+                        Value::Object(state),
+                        Value::Object(b),
+                    ],
+                )
+            })
+            .collect();
+        let list = array_list(&mut w, &j, &handlers);
+        holder(&mut w, &j, "com.example.Bus", "HANDLERS", list);
+        let r = analyze(&w, "suspects-no-discriminator");
+        let s = first(&r);
+        assert_eq!(s["accumulated"]["count"], 3000, "{s:#}");
+        let d = &s["discriminator"];
+        if with_state {
+            assert_eq!(d["field"], "state", "{d:#}");
+            assert_eq!(d["value"], "\"OPEN\"", "{d:#}");
+        } else {
+            assert!(d.is_null(), "{d:#}");
+        }
+    }
+}

@@ -13,6 +13,7 @@ mod native;
 mod oracle;
 mod reachability;
 mod regression;
+mod retained_set;
 mod support;
 mod suspects;
 mod synthetic;

@@ -971,7 +971,7 @@ pub fn classloaders_with(
         duplicates.truncate(opts.max_rows);
     }
 
-    let mut warnings = heap.snap.warnings.clone();
+    let mut warnings = heap.warnings();
     if loader_base.is_none() {
         warnings.push(Warning {
             offset: 0,

@@ -21,8 +21,27 @@ pub struct DumpInfo {
     pub classes: u64,
     pub gc_roots: BTreeMap<&'static str, u64>,
     pub heap_records: u64,
+    /// Every heap dump in the file (the hprof agent writes several into one); only one is
+    /// analysed, and `objects` etc. are its own.
+    pub heap_dumps: Vec<HeapDumpRow>,
+    /// The number of the dump analysed (1-based), null when the file holds none.
+    pub analysed_dump: Option<u32>,
     /// Reading stopped before the end of the file (see `warnings`).
     pub truncated: bool,
+}
+
+/// One heap dump of the file.
+#[derive(Clone, Debug, Serialize)]
+pub struct HeapDumpRow {
+    pub number: u32,
+    /// Offset of its first record in the (uncompressed) file.
+    pub offset: u64,
+    pub bytes: u64,
+    pub records: u64,
+    /// Closed as the format says (not cut short).
+    pub complete: bool,
+    /// Instances and arrays: counted for the analysed dump only (null for the others).
+    pub objects: Option<u64>,
 }
 
 /// The `assumptions` object: how shallow sizes were computed and why.
@@ -59,6 +78,21 @@ impl DumpInfo {
             classes: s.classes.len() as u64,
             gc_roots: s.census.roots.iter().map(|(k, v)| (k.name(), *v)).collect(),
             heap_records: s.dir.heap_records(),
+            heap_dumps: s
+                .dir
+                .dumps
+                .iter()
+                .enumerate()
+                .map(|(i, h)| HeapDumpRow {
+                    number: h.number,
+                    offset: h.offset,
+                    bytes: h.bytes,
+                    records: h.records,
+                    complete: h.complete,
+                    objects: (i == s.dir.chosen).then_some(s.census.objects),
+                })
+                .collect(),
+            analysed_dump: s.dir.chosen_dump().map(|h| h.number),
             truncated: s.truncated(),
         }
     }

@@ -183,14 +183,8 @@ pub fn histogram(s: &Snapshot<'_>, opts: &Options) -> Histogram {
     if let Some(n) = opts.top {
         all.truncate(n);
     }
-    let unknown = all
-        .iter()
-        .filter(|r| r.name.starts_with("<unknown class"))
-        .count();
-    let mut warnings = s.warnings.clone();
-    if unknown > 0 {
-        warnings.push(Warning { offset: 0, message: format!("{unknown} class(es) have objects but no CLASS DUMP record; their sizes are unknown and counted as 0") });
-    }
+    // Objects of undeclared classes are warned about by the snapshot (checks::undeclared_classes).
+    let warnings = s.warnings.clone();
     Histogram {
         schema: SCHEMA,
         dump: DumpInfo::of(s),

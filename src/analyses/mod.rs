@@ -16,6 +16,7 @@ pub mod path_summary;
 pub mod paths;
 pub mod reflection;
 pub mod report;
+pub mod retained_set;
 pub mod suspects;
 pub mod top;
 pub mod waste;

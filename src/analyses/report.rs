@@ -350,7 +350,7 @@ pub fn analyze(
         dominators,
         collections,
         waste,
-        warnings: snap.warnings.clone(),
+        warnings: g.heap.warnings(),
         verdict: None,
         native: None,
         history: None,

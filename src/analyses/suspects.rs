@@ -1257,10 +1257,25 @@ impl<'g, 's, 'a> Ctx<'g, 's, 'a> {
             }
         }
         let n = sample.len() as u64;
+        // Fields that name one same object for (nearly) every element: what is found through them
+        // (`logLevel.resourceBundleName` of a shared `Level.ALL`) describes that object, not them.
+        let shared: Vec<&str> = counts
+            .iter()
+            .filter(|(_, pref, map)| {
+                *pref == 3 && map.values().max().is_some_and(|&c| c * 10 >= n * 9)
+            })
+            .map(|(name, _, _)| name.as_str())
+            .collect();
         let mut best: Option<(f64, u8, Discriminator)> = None;
         for (name, pref, map) in counts.iter() {
             if *pref >= 3 {
                 continue; // identity of other objects, or back-references up the path
+            }
+            if name
+                .split_once('.')
+                .is_some_and(|(parent, _)| shared.contains(&parent))
+            {
+                continue;
             }
             let Some((value, &count)) = map.iter().max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
             else {
@@ -1284,6 +1299,10 @@ impl<'g, 's, 'a> Ctx<'g, 's, 'a> {
             };
             let score = match (ec, en) {
                 (Some(h), Some(t)) => share - h as f64 / t.max(1) as f64,
+                // Nothing to contrast with: only a state written as text (a status string, an
+                // enum constant) on the objects themselves describes them; a flag or a null that
+                // every one of them has (`errorManager.reported == false`) does not.
+                _ if *pref > 0 || name.contains('.') => continue,
                 _ => share - 0.5,
             };
             if score <= 0.25 {

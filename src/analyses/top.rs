@@ -167,6 +167,6 @@ pub fn top(g: &Graph<'_, '_>, by: TopBy, n: usize) -> Top {
         by,
         objects,
         classes: rows,
-        warnings: heap.snap.warnings.clone(),
+        warnings: heap.warnings(),
     }
 }

@@ -8,7 +8,8 @@ use crate::analyses::graph::Graph;
 use crate::analyses::histogram::{self, SortBy};
 use crate::analyses::top::TopBy;
 use crate::analyses::{
-    classloaders, dominator_tree, growth, inspect, path_summary, paths, report, suspects, top,
+    classloaders, dominator_tree, growth, inspect, path_summary, paths, report, retained_set,
+    suspects, top,
 };
 use crate::formats::files;
 use crate::formats::hprof::DumpBytes;
@@ -84,6 +85,10 @@ struct DumpArgs {
     /// Override the detection of compressed oops (how big references and headers are).
     #[arg(long, value_enum)]
     compressed_oops: Option<OnOff>,
+    /// Which heap dump to analyse when the file holds several (the JVMTI hprof agent writes
+    /// one per request into the same file): 1-based, default the last.
+    #[arg(long = "dump", value_name = "N")]
+    heap_dump: Option<u32>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -103,6 +108,10 @@ enum Command {
         /// Override the detection of compressed oops (how big references and headers are).
         #[arg(long, value_enum)]
         compressed_oops: Option<OnOff>,
+        /// Which heap dump to analyse when the file holds several (the JVMTI hprof agent writes
+        /// one per request into the same file): 1-based, default the last.
+        #[arg(long = "dump", value_name = "N")]
+        heap_dump: Option<u32>,
         /// Count objects no GC root reaches, as roots of their own (as MAT's option does).
         #[arg(long)]
         keep_unreachable: bool,
@@ -207,6 +216,23 @@ enum Command {
         #[arg(long)]
         referrers: bool,
         /// Print JSON (schema oomsleuth.inspect/1, see docs/json.md).
+        #[arg(long)]
+        json: bool,
+    },
+    /// What chosen objects retain when chosen references do not count (MAT's
+    /// customized_retained_set): `-x java.lang.ref.SoftReference:referent` as if soft references
+    /// were cleared.
+    Retained {
+        #[command(flatten)]
+        graph: GraphArgs,
+        /// The objects' ids (hex, 0x...).
+        #[arg(required = true)]
+        objects: Vec<String>,
+        /// References not to follow from the GC roots: CLASS:FIELD[,FIELD] (instances of CLASS and
+        /// its subclasses), 0xID:FIELD, or CLASS alone (all its instances' references). Repeatable.
+        #[arg(short = 'x', long = "exclude", value_name = "CLASS:FIELD")]
+        exclude: Vec<retained_set::Exclusion>,
+        /// Print JSON (schema oomsleuth.retained/1, see docs/json.md).
         #[arg(long)]
         json: bool,
     },
@@ -391,6 +417,7 @@ fn overrides(args: &DumpArgs) -> Overrides {
     Overrides {
         compressed_oops: args.compressed_oops.map(|o| o == OnOff::On),
         jdk_feature: None,
+        dump: args.heap_dump,
     }
 }
 
@@ -430,7 +457,8 @@ fn with_graph<T>(
     f: impl FnOnce(&Graph<'_, '_>) -> Result<T>,
 ) -> Result<T> {
     let bytes = open(&args.dump, env)?;
-    let location = cache::Location::for_dump(&args.dump.dump, env.cache_dir.as_deref());
+    let location = cache::Location::for_dump(&args.dump.dump, env.cache_dir.as_deref())
+        .for_heap_dump(args.dump.heap_dump);
     // Big arrays of the index go to scratch files beside where the cache goes (even with
     // --no-cache): file-backed pages, not anonymous memory.
     let scratch = location.scratch_for(bytes.bytes().len() as u64);
@@ -446,6 +474,11 @@ fn with_graph<T>(
         env.progress.as_ref(),
     )?;
     warn_to_stderr(&snap, json);
+    // What the graph found wrong with the dump (no roots, ids twice): said on stderr too, as
+    // not every graph command's output has a place for warnings.
+    for w in index.warnings() {
+        eprintln!("warning: {}: {}", args.dump.dump.display(), w.message);
+    }
     print_timings(&snap.timings);
     let g = Graph {
         heap: Heap::new(&snap, &index),
@@ -486,6 +519,7 @@ fn summaries_of(
                 dump: DumpArgs {
                     dump: dump.clone(),
                     compressed_oops,
+                    heap_dump: None,
                 },
                 keep_unreachable: false,
                 strong_only: false,
@@ -534,6 +568,7 @@ fn dispatch(cmd: Command, env: &Env) -> Result<(String, i32)> {
     if let Command::Analyze {
         paths,
         compressed_oops,
+        heap_dump,
         keep_unreachable,
         strong_only,
         no_cache,
@@ -592,6 +627,7 @@ fn dispatch(cmd: Command, env: &Env) -> Result<(String, i32)> {
             dump: DumpArgs {
                 dump,
                 compressed_oops,
+                heap_dump,
             },
             keep_unreachable,
             strong_only,
@@ -799,6 +835,23 @@ fn dispatch_other(cmd: Command, env: &Env) -> Result<String> {
                 reports::to_json(&r)
             } else {
                 reports::graph_text::inspect(&r, &env.style)
+            })
+        }),
+        Command::Retained {
+            graph,
+            objects,
+            exclude,
+            json,
+        } => with_graph(&graph, env, json, |g| {
+            let of = objects
+                .iter()
+                .map(|o| find_object(g, o))
+                .collect::<Result<Vec<_>>>()?;
+            let r = retained_set::retained_set(&g.heap, &of, &exclude);
+            Ok(if json {
+                reports::to_json(&r)
+            } else {
+                reports::graph_text::retained_set(&r, &env.style)
             })
         }),
         Command::Classloaders {

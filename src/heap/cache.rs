@@ -2,7 +2,7 @@
 //! census pass found, saved after the first command so later commands on the same dump skip
 //! every whole-heap pass.
 //!
-//! File layout (version 6): the `OOMSLEUTH-INDEX` magic, the format version, a key (the dump's
+//! File layout (version 7): the `OOMSLEUTH-INDEX` magic, the format version, a key (the dump's
 //! size, mtime and a hash of every byte of it, plus every option that changes the result), a
 //! table of sections, then the sections themselves, each an array of native little-endian
 //! integers starting on a 64-byte boundary (in any order, with gaps of zeros), and
@@ -17,6 +17,7 @@
 //! is ignored and rebuilt, never trusted.
 
 use super::census::{Census, Counts, GapSample, ObjectShape, Unit};
+use super::checks::RootFallback;
 use super::column::{bytes_of, Column, KeepFile, Pod, Scratch};
 use super::dominators::{DominatorTree, NONE};
 use super::fxhash::new_map;
@@ -42,7 +43,7 @@ use std::time::Instant;
 
 const MAGIC: &[u8; 16] = b"OOMSLEUTH-INDEX\0";
 /// Bumped whenever the layout of the file or the meaning of its contents changes.
-const VERSION: u32 = 6;
+const VERSION: u32 = 7;
 /// Sections start on this boundary (any array type is aligned, and cache lines are not shared).
 const ALIGN: usize = 64;
 
@@ -117,6 +118,23 @@ impl Location {
 }
 
 impl Location {
+    /// The cache of heap dump `n` (`--dump N`) of a file holding several: a file of its own
+    /// (`<dump>.dump2.oomsleuth-index`), so going back and forth between dumps rebuilds
+    /// neither. The key names the dump too: a cache is never the answer for another dump.
+    pub fn for_heap_dump(mut self, n: Option<u32>) -> Location {
+        if let Some(n) = n {
+            let name = self
+                .path
+                .file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let stem = name.strip_suffix(".oomsleuth-index").unwrap_or(&name);
+            self.path
+                .set_file_name(format!("{stem}.dump{n}.oomsleuth-index"));
+        }
+        self
+    }
+
     /// [`scratch`](Self::scratch) for a dump of `dump_bytes` bytes: the randomly written arrays
     /// of the dominator computation may take up to 40% of the dump's size on the heap (the
     /// target is anonymous memory at most half the dump), the rest goes to scratch files.
@@ -204,6 +222,7 @@ fn key(bytes: &DumpBytes, overrides: Overrides, opts: GraphOptions) -> Vec<u8> {
     k.push(opts.keep_unreachable as u8 | (opts.strong_only as u8) << 1);
     k.extend_from_slice(&opt(overrides.compressed_oops.map(|b| b as u32)).to_le_bytes());
     k.extend_from_slice(&opt(overrides.jdk_feature).to_le_bytes());
+    k.extend_from_slice(&opt(overrides.dump).to_le_bytes());
     k
 }
 
@@ -471,7 +490,10 @@ mod sc {
     pub const CENSUS_OBJECTS: usize = 8;
     pub const CLASSES: usize = 9;
     pub const STRONG_ONLY: usize = 10;
-    pub const COUNT: usize = 11;
+    pub const DANGLING_ROOTS: usize = 11;
+    pub const DUPLICATE_IDS: usize = 12;
+    pub const ROOT_FALLBACK: usize = 13;
+    pub const COUNT: usize = 14;
 }
 
 fn opt32(v: Option<u32>) -> u64 {
@@ -611,6 +633,9 @@ fn write(
     scalars[sc::CENSUS_OBJECTS] = snap.census.objects;
     scalars[sc::CLASSES] = snap.classes.len() as u64;
     scalars[sc::STRONG_ONLY] = index.strong_only as u64;
+    scalars[sc::DANGLING_ROOTS] = index.dangling_roots;
+    scalars[sc::DUPLICATE_IDS] = index.duplicate_ids;
+    scalars[sc::ROOT_FALLBACK] = index.root_fallback as u64;
     let big: Vec<u64> = index
         .big_shallow
         .iter()
@@ -1132,6 +1157,9 @@ impl CacheFile {
             roots,
             class_objects,
             dangling: s[sc::DANGLING],
+            dangling_roots: s[sc::DANGLING_ROOTS],
+            duplicate_ids: s[sc::DUPLICATE_IDS],
+            root_fallback: RootFallback::from_code(s[sc::ROOT_FALLBACK])?,
             referents,
             restored,
             reach,

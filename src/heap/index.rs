@@ -16,6 +16,7 @@
 //! ([`HeapIndex::restored`], see [`super::reachability`]). A virtual root (node `len()`) points
 //! at every GC root.
 
+use super::checks::{fallback_roots, RootEvidence, RootFallback};
 use super::classes::{ClassIndex, ClassTable, NO_CLASS};
 use super::column::{Column, Scratch};
 use super::graph::{Csr, Node};
@@ -182,6 +183,12 @@ pub struct HeapIndex {
     pub class_objects: Vec<(ObjectIndex, ClassIndex)>,
     /// References to ids that are not in the dump (dropped).
     pub dangling: u64,
+    /// GC root records naming ids that are not in the dump (dropped).
+    pub dangling_roots: u64,
+    /// Object records beyond the first with the same id (the first is kept).
+    pub duplicate_ids: u64,
+    /// The roots of last resort taken when the dump's own name no object in it.
+    pub root_fallback: RootFallback,
     /// `java.lang.ref.Reference` objects whose row ends with their referent, with the referent's
     /// strength (`reachability::SOFT`..`PHANTOM`), sorted by object.
     pub referents: Vec<(ObjectIndex, u8)>,
@@ -197,6 +204,12 @@ pub struct HeapIndex {
 }
 
 impl HeapIndex {
+    /// What building the index found wrong with the dump (roots to missing objects, duplicate
+    /// ids, the roots of last resort), one warning each.
+    pub fn warnings(&self) -> Vec<crate::formats::hprof::Warning> {
+        super::checks::index_warnings(self.dangling_roots, self.duplicate_ids, self.root_fallback)
+    }
+
     pub fn len(&self) -> usize {
         self.offsets.len()
     }
@@ -328,7 +341,7 @@ impl HeapIndex {
         let mut laps = super::timing::Laps::start("index");
         // The ids are searched for every reference: in anonymous (huge) pages while indexing,
         // then dropped (the index reads them from the dump).
-        let (ids, offsets) = object_table(s, progress, scratch);
+        let (ids, offsets, duplicate_ids) = object_table(s, progress, scratch);
         laps.lap("objects");
         let lookup = IdLookup::build_in(&ids, scratch);
         laps.lap("lookup");
@@ -419,20 +432,48 @@ impl HeapIndex {
             w = wend;
         }
         laps.lap("references");
-        // 4. Roots, as edges of the virtual root (each object once, in root order).
+        let class_objects = {
+            let mut v: Vec<(ObjectIndex, ClassIndex)> = s
+                .classes
+                .classes
+                .iter()
+                .enumerate()
+                .filter_map(|(i, c)| Some((lookup.find(&ids, c.id)?, i as ClassIndex)))
+                .collect();
+            v.sort_unstable();
+            v
+        };
+        // 4. Roots, as edges of the virtual root (each object once, in root order); when none
+        //    names an object of the dump, MAT's roots of last resort.
         let mut roots = Vec::new();
-        let mut first_seen: Vec<(ObjectIndex, u32)> = Vec::new();
-        for r in &s.census.gc_roots {
-            if let Some(o) = lookup.find(&ids, r.object_id) {
-                first_seen.push((o, roots.len() as u32));
-                roots.push(Root {
+        let mut dangling_roots = 0;
+        // A root naming id 0 names no object (the hprof agent writes threads without one so):
+        // not dangling.
+        for r in s.census.gc_roots.iter().filter(|r| r.object_id != 0) {
+            match lookup.find(&ids, r.object_id) {
+                Some(o) => roots.push(Root {
                     object: o,
                     kind: r.kind,
                     thread_serial: r.thread_serial,
                     frame: r.frame,
-                });
+                }),
+                None => dangling_roots += 1,
             }
         }
+        let mut root_fallback = RootFallback::None;
+        if roots.is_empty() && n > 0 {
+            (roots, root_fallback) = fallback_roots(&RootEvidence {
+                classes: &s.classes,
+                class_of: &class_of,
+                class_objects: &class_objects,
+                targets: &targets[..cursor],
+            });
+        }
+        let mut first_seen: Vec<(ObjectIndex, u32)> = roots
+            .iter()
+            .enumerate()
+            .map(|(k, r)| (r.object, k as u32))
+            .collect();
         first_seen.sort_unstable();
         first_seen.dedup_by_key(|p| p.0);
         first_seen.sort_unstable_by_key(|p| p.1);
@@ -450,17 +491,6 @@ impl HeapIndex {
             acc += *d;
             *d = acc;
         }
-        let class_objects = {
-            let mut v: Vec<(ObjectIndex, ClassIndex)> = s
-                .classes
-                .classes
-                .iter()
-                .enumerate()
-                .filter_map(|(i, c)| Some((lookup.find(&ids, c.id)?, i as ClassIndex)))
-                .collect();
-            v.sort_unstable();
-            v
-        };
         laps.lap("rest");
         let mut refs = Csr {
             starts: degree,
@@ -497,6 +527,9 @@ impl HeapIndex {
             lookup,
             class_objects,
             dangling,
+            dangling_roots,
+            duplicate_ids,
+            root_fallback,
             referents,
             restored,
             reach,
@@ -664,7 +697,7 @@ fn object_table(
     s: &Snapshot<'_>,
     progress: &(dyn Fn(u64) + Sync),
     scratch: &Scratch,
-) -> (Column<u64>, Column<u64>) {
+) -> (Column<u64>, Column<u64>, u64) {
     let data = s.bytes.bytes();
     let id_size = s.dir.id_size();
     let mut units: Vec<_> = s
@@ -754,14 +787,18 @@ fn object_table(
         ok
     };
     if sorted {
-        return (ids, offsets);
+        return (ids, offsets, 0);
     }
     // The general case: sort (id, offset) pairs, drop duplicates and the zero ids of bodies
     // that ended early.
     let mut pairs: Vec<(u64, u64)> = (0..objects).map(|k| (ids[k], offsets[k])).collect();
     pairs.extend(classes);
     pairs.par_sort_unstable_by_key(|p| p.0);
+    // Zero ids (bodies that ended early) are not duplicates: they are dropped below.
+    let zeros = pairs.iter().take_while(|p| p.0 == 0).count();
+    let before = pairs.len() - zeros.saturating_sub(1);
     pairs.dedup_by_key(|p| p.0);
+    let duplicates = (before - pairs.len()) as u64;
     if pairs.first().is_some_and(|p| p.0 == 0) {
         pairs.remove(0);
     }
@@ -772,7 +809,7 @@ fn object_table(
     }
     ids.truncate(pairs.len());
     offsets.truncate(pairs.len());
-    (ids, offsets)
+    (ids, offsets, duplicates)
 }
 
 #[derive(Default)]

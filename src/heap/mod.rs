@@ -4,6 +4,7 @@
 
 pub mod cache;
 pub mod census;
+pub mod checks;
 pub mod classes;
 pub mod column;
 pub mod dominators;

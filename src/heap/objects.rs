@@ -80,6 +80,14 @@ impl<'s, 'a> Heap<'s, 'a> {
         Heap { snap, index }
     }
 
+    /// The snapshot's warnings and then the index's (what the graph found wrong): what every
+    /// report of the graph carries.
+    pub fn warnings(&self) -> Vec<crate::formats::hprof::Warning> {
+        let mut w = self.snap.warnings.clone();
+        w.extend(self.index.warnings());
+        w
+    }
+
     fn id_size(&self) -> u8 {
         self.snap.dir.id_size()
     }

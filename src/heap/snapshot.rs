@@ -83,10 +83,11 @@ impl<'a> Snapshot<'a> {
     ) -> Result<Snapshot<'a>, LoadError> {
         let mut timings = vec![];
         let t = Instant::now();
-        let dir = Directory::read(bytes.bytes()).map_err(|source| LoadError {
-            path: bytes.path.display().to_string(),
-            source,
-        })?;
+        let dir =
+            Directory::read_dump(bytes.bytes(), overrides.dump).map_err(|source| LoadError {
+                path: bytes.path.display().to_string(),
+                source,
+            })?;
         timings.push(("directory", t.elapsed().as_secs_f64()));
         let t = Instant::now();
         let cached = cached(&dir);
@@ -102,7 +103,8 @@ impl<'a> Snapshot<'a> {
         };
         timings.push(("census", t.elapsed().as_secs_f64()));
         let t = Instant::now();
-        let classes = ClassTable::build(&dir, &census.class_dumps);
+        let mut classes = ClassTable::build(&dir, &census.class_dumps);
+        let cycles = super::checks::break_superclass_cycles(&mut classes);
         let (vm, sizes) = detect(&dir, &census, &classes, overrides);
         timings.push(("layout", t.elapsed().as_secs_f64()));
         let mut warnings: Vec<Warning> = bytes
@@ -115,6 +117,8 @@ impl<'a> Snapshot<'a> {
             .collect();
         warnings.extend(dir.warnings.iter().cloned());
         warnings.extend(census.warnings.iter().cloned());
+        warnings.extend(cycles);
+        warnings.extend(super::checks::undeclared_classes(&census, &classes));
         if dir.heap_bodies.is_empty() && dir.error.is_none() {
             warnings.push(Warning { offset: dir.end_offset, message: "the file holds no heap dump records (an allocation-sites or CPU profile?): there are no objects to analyse".into() });
         }

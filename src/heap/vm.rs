@@ -26,6 +26,10 @@ pub struct VmFacts {
 pub struct Overrides {
     pub compressed_oops: Option<bool>,
     pub jdk_feature: Option<u32>,
+    /// Which heap dump of a file holding several to analyse (`--dump N`, 1-based; default the
+    /// last). Not a JVM fact, but like these it changes every result, so it travels with them
+    /// (and into the cache key).
+    pub dump: Option<u32>,
 }
 
 /// The feature number of a version string: `1.8.0_392` -> 8, `17.0.15` -> 17, `25` -> 25.

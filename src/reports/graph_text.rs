@@ -5,6 +5,7 @@ use crate::analyses::dominator_tree::{DominatorReport, TreeNode};
 use crate::analyses::graph::{HeapTotals, Reachability};
 use crate::analyses::inspect::{FieldRow, Inspection};
 use crate::analyses::paths::PathReport;
+use crate::analyses::retained_set::RetainedSet;
 use crate::analyses::top::{Top, TopBy};
 use std::fmt::Write;
 
@@ -361,5 +362,46 @@ pub fn inspect(i: &Inspection, style: &Style) -> String {
             );
         }
     }
+    out
+}
+
+/// The retained set as a class histogram, biggest first.
+pub fn retained_set(r: &RetainedSet, style: &Style) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} {} in {}",
+        style.bold("Retained set of"),
+        r.of.join(", "),
+        r.dump.path
+    );
+    if !r.excluded.is_empty() {
+        let _ = writeln!(out, "references not followed: {}", r.excluded.join("  "));
+    }
+    for u in &r.unmatched {
+        let _ = writeln!(
+            out,
+            "{} {u} matches nothing in this dump",
+            style.yellow("note:")
+        );
+    }
+    let _ = writeln!(
+        out,
+        "{} objects, {} shallow ({}), {} classes\n",
+        thousands(r.objects),
+        thousands(r.shallow_bytes),
+        human_bytes(r.shallow_bytes),
+        r.classes.len()
+    );
+    let mut table = Table::new(&["objects", "shallow", "class"]);
+    for c in &r.classes {
+        table.row(vec![
+            thousands(c.objects),
+            thousands(c.shallow_bytes),
+            c.class.clone(),
+        ]);
+    }
+    table.render(style, &mut out);
+    warnings(&r.warnings, style, &mut out);
     out
 }

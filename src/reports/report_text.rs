@@ -259,6 +259,22 @@ pub fn report(r: &Report, style: &Style) -> String {
             thousands(s.class_loaders)
         ))
     );
+    if r.dump.heap_dumps.len() > 1 {
+        // The hprof agent writes several dumps into one file: say which one this is.
+        let listed: Vec<String> = r
+            .dump
+            .heap_dumps
+            .iter()
+            .map(|h| format!("#{} at byte {}", h.number, thousands(h.offset)))
+            .collect();
+        let line = format!(
+            "heap dump #{} of the {} in the file ({}); choose with --dump N",
+            r.dump.analysed_dump.unwrap_or(0),
+            r.dump.heap_dumps.len(),
+            listed.join(", ")
+        );
+        out.push_str(&style.dim(&wrap(&line, 0)));
+    }
     let roots: Vec<String> = s
         .gc_roots
         .iter()

@@ -55,13 +55,16 @@ pub enum HprofError {
     /// The identifier size in the header is not 4 or 8.
     #[error("unsupported identifier size {size} at byte {offset} (HPROF uses 4 or 8)")]
     UnsupportedIdSize { offset: u64, size: u32 },
+    /// `--dump N` names a heap dump the file does not hold.
+    #[error("there is no heap dump {asked} in the file: it holds {dumps} (choose one of 1 to {dumps} with --dump N)")]
+    NoSuchDump { asked: u32, dumps: u32 },
 }
 
 impl HprofError {
     /// The byte offset the error points at.
     pub fn offset(&self) -> u64 {
         match *self {
-            HprofError::NotHprof { .. } => 0,
+            HprofError::NotHprof { .. } | HprofError::NoSuchDump { .. } => 0,
             HprofError::Truncated { offset, .. }
             | HprofError::Corrupt { offset, .. }
             | HprofError::BadLength { offset, .. }

@@ -381,25 +381,41 @@ fn trailer_problem(
     member: usize,
     start: usize,
 ) -> Option<String> {
-    let Some(t) = gz.get(at..at + 8) else {
+    let mut c = flate2::Crc::new();
+    c.update(data);
+    trailer_check(
+        gz.get(at..at + 8),
+        c.sum(),
+        data.len() as u64,
+        member,
+        start,
+    )
+}
+
+/// Checks a member's `trailer` (CRC32 and ISIZE, the size modulo 2^32) against the CRC32 `sum`
+/// and length `len` of what it inflated to.
+fn trailer_check(
+    trailer: Option<&[u8]>,
+    sum: u32,
+    len: u64,
+    member: usize,
+    start: usize,
+) -> Option<String> {
+    let Some(t) = trailer else {
         return Some(format!(
             "gzip member {member} (compressed byte {start}) has no CRC32/size trailer; its data could not be verified"
         ));
     };
     let crc = u32::from_le_bytes(t[..4].try_into().unwrap());
     let isize = u32::from_le_bytes(t[4..].try_into().unwrap());
-    let mut c = flate2::Crc::new();
-    c.update(data);
-    if c.sum() != crc {
+    if sum != crc {
         return Some(format!(
-            "gzip member {member} (compressed byte {start}) fails its CRC32 check: its {} bytes are damaged",
-            data.len()
+            "gzip member {member} (compressed byte {start}) fails its CRC32 check: its {len} bytes are damaged"
         ));
     }
-    if isize != data.len() as u32 {
+    if isize != len as u32 {
         return Some(format!(
-            "gzip member {member} (compressed byte {start}) says it holds {isize} bytes but inflates to {}; used what it inflates to",
-            data.len()
+            "gzip member {member} (compressed byte {start}) says it holds {isize} bytes but inflates to {len}; used what it inflates to"
         ));
     }
     None
@@ -513,6 +529,16 @@ fn inflate_hotspot(
     let mut good = 0usize;
     for (i, r) in results.iter().enumerate() {
         match r {
+            // The last member is followed by another that was not found (its predecessor's
+            // ISIZE was wrong), or filled a window sized by a wrong ISIZE: read one by one.
+            Ok((member_end, _, None, _))
+                if i == last
+                    && *member_end < gz.len()
+                    && parse_member_header(gz, *member_end).is_some() =>
+            {
+                return Ok(None)
+            }
+            Ok((_, n, Some(_), _)) if i == last && *n == lens[i] => return Ok(None),
             Ok((member_end, n, None, check))
                 if i == last || (*member_end == ends[i] && *n == lens[i]) =>
             {
@@ -597,50 +623,85 @@ fn memchr_gzip_candidates(gz: &[u8]) -> Vec<usize> {
     v
 }
 
-/// Sequential inflation of any gzip file (one or more members) into a scratch file.
+/// Sequential inflation of any gzip file (one or more members) into a scratch file, member by
+/// member: each member's CRC32 and size are checked against its trailer, and a mismatch is a
+/// warning, never the end of the data (the next member is read all the same).
 fn inflate_stream(path: &Path, gz: &[u8], dir: &Path) -> Result<DumpBytes, InputError> {
-    let mut file = scratch_file(path, dir, 0)?;
-    let mut dec = flate2::bufread::MultiGzDecoder::new(gz);
+    let mut out = StreamOut {
+        path,
+        dir,
+        file: scratch_file(path, dir, 0)?,
+        total: 0,
+        walk: RecordWalk::default(),
+        warnings: vec![],
+    };
     let mut buf = vec![0u8; 1 << 20];
-    let mut total = 0u64;
-    let mut warnings = vec![];
-    let mut walk = RecordWalk::default();
-    loop {
-        match dec.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => {
-                if let Err(what) = walk.feed(&buf[..n]) {
-                    // Write what was still HPROF, then stop: the rest is not a heap dump.
-                    let good = (walk.pos_checked - total).saturating_sub(9) as usize;
-                    let good = good.min(n);
-                    let _ = file.write_all(&buf[..good]);
-                    total += good as u64;
-                    warnings.push(format!(
-                        "{what}; stopped inflating there and read the {total} bytes before it"
-                    ));
-                    break;
-                }
-                file.write_all(&buf[..n])
-                    .map_err(|source| InputError::Scratch {
-                        path: path.into(),
-                        dir: dir.into(),
-                        source,
-                    })?;
-                total += n as u64;
+    let mut at = 0usize;
+    let mut member = 0usize;
+    while at < gz.len() {
+        let Some(h) = parse_member_header(gz, at) else {
+            if member == 0 {
+                return Err(InputError::Gzip {
+                    path: path.into(),
+                    offset: 0,
+                    what: "bad gzip member header".into(),
+                });
             }
-            Err(e) => {
-                if total == 0 {
+            if gz[at..].iter().any(|&b| b != 0) {
+                out.warnings.push(format!("the {} bytes after the last gzip member (from compressed byte {at}) are not a gzip member; ignored", gz.len() - at));
+            }
+            break;
+        };
+        let mut d = flate2::Decompress::new(false);
+        let mut crc = flate2::Crc::new();
+        let ended = loop {
+            let in_before = d.total_in() as usize;
+            let out_before = d.total_out();
+            let input = &gz[h.data_start + in_before..];
+            let status = d.decompress(input, &mut buf, flate2::FlushDecompress::None);
+            let n = (d.total_out() - out_before) as usize;
+            crc.update(&buf[..n]);
+            if !out.write(&buf[..n])? {
+                break Stop::NotHprof;
+            }
+            match status {
+                Ok(flate2::Status::StreamEnd) => break Stop::MemberEnd,
+                Ok(_) if n == 0 && d.total_in() as usize == in_before => {
+                    break Stop::Broken("unexpected end of compressed data".into())
+                }
+                Ok(_) => {}
+                Err(e) => break Stop::Broken(e.to_string()),
+            }
+        };
+        match ended {
+            Stop::NotHprof => break,
+            Stop::Broken(what) => {
+                if out.total == 0 {
                     return Err(InputError::Gzip {
                         path: path.into(),
-                        offset: 0,
-                        what: e.to_string(),
+                        offset: at as u64,
+                        what,
                     });
                 }
-                warnings.push(format!("the gzip stream is truncated or corrupt ({e}); read the {total} uncompressed bytes before it"));
+                out.warnings.push(format!("the gzip stream is truncated or corrupt at compressed byte {at} (gzip member {member}: {what}); read the {} uncompressed bytes before it", out.total));
                 break;
             }
+            Stop::MemberEnd => {}
         }
+        let trailer_at = h.data_start + d.total_in() as usize;
+        let trailer = gz.get(trailer_at..trailer_at + 8);
+        let (sum, len) = (crc.sum(), d.total_out());
+        out.warnings
+            .extend(trailer_check(trailer, sum, len, member, at));
+        at = trailer_at + 8;
+        member += 1;
     }
+    let StreamOut {
+        file,
+        total,
+        warnings,
+        ..
+    } = out;
     let map = if total == 0 {
         None
     } else {
@@ -661,6 +722,52 @@ fn inflate_stream(path: &Path, gz: &[u8], dir: &Path) -> Result<DumpBytes, Input
         },
         warnings,
     })
+}
+
+/// Why one member's inflation loop stopped.
+enum Stop {
+    MemberEnd,
+    /// The inflated data stopped being HPROF (said in a warning already).
+    NotHprof,
+    Broken(String),
+}
+
+/// Where [`inflate_stream`] writes: the scratch file, checked as HPROF as it grows.
+struct StreamOut<'p> {
+    path: &'p Path,
+    dir: &'p Path,
+    file: File,
+    total: u64,
+    walk: RecordWalk,
+    warnings: Vec<String>,
+}
+
+impl StreamOut<'_> {
+    /// Appends `chunk`; `false` (with a warning) when the data stopped being HPROF in it, after
+    /// writing what still was.
+    fn write(&mut self, chunk: &[u8]) -> Result<bool, InputError> {
+        let (keep, ok) = match self.walk.feed(chunk) {
+            Ok(()) => (chunk.len(), true),
+            Err(what) => {
+                let good = (self.walk.pos_checked - self.total).saturating_sub(9) as usize;
+                let good = good.min(chunk.len());
+                self.warnings.push(format!(
+                    "{what}; stopped inflating there and read the {} bytes before it",
+                    self.total + good as u64
+                ));
+                (good, false)
+            }
+        };
+        self.file
+            .write_all(&chunk[..keep])
+            .map_err(|source| InputError::Scratch {
+                path: self.path.into(),
+                dir: self.dir.into(),
+                source,
+            })?;
+        self.total += keep as u64;
+        Ok(ok)
+    }
 }
 
 #[cfg(test)]
@@ -777,6 +884,39 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    /// Read member by member, a wrong ISIZE (or CRC) is a warning and the next member is still
+    /// read; bytes after the last member that are not one are said, not silently dropped.
+    #[test]
+    fn a_plain_gzip_member_with_a_wrong_size_hides_nothing() {
+        let data = sample(30_000);
+        let mut gz = vec![];
+        let mut ends = vec![];
+        for chunk in data.chunks(12_000) {
+            let mut e = GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            e.write_all(chunk).unwrap();
+            gz.extend(e.finish().unwrap());
+            ends.push(gz.len());
+        }
+        let mut bad = gz.clone();
+        bad[ends[0] - 4..ends[0]].fill(0);
+        bad.extend_from_slice(b"garbage");
+        let d = open_bytes(&bad);
+        assert_eq!(d.bytes(), &data[..]);
+        assert!(
+            d.warnings
+                .iter()
+                .any(|w| w.contains("member 0") && w.contains("says it holds 0 bytes")),
+            "{:?}",
+            d.warnings
+        );
+        assert!(
+            d.warnings.iter().any(|w| w.contains("not a gzip member")),
+            "{:?}",
+            d.warnings
+        );
+        assert_eq!(d.warnings.len(), 2, "{:?}", d.warnings);
     }
 
     #[test]
