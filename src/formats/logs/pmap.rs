@@ -82,8 +82,8 @@ pub fn parse(text: &str) -> Pmap {
                 .split_whitespace()
                 .filter_map(|t| t.parse().ok())
                 .collect();
-            p.total_size = v.first().map(|k| k * 1024);
-            p.total_rss = v.get(1).map(|k| k * 1024);
+            p.total_size = v.first().map(|k| k.saturating_mul(1024));
+            p.total_rss = v.get(1).map(|k| k.saturating_mul(1024));
             continue;
         }
         let mut toks = line.split_whitespace();
@@ -99,8 +99,8 @@ pub fn parse(text: &str) -> Pmap {
             let name = toks.collect::<Vec<_>>().join(" ");
             Some(Mapping {
                 start,
-                size: kb * 1024,
-                rss: Some(rss * 1024),
+                size: kb.saturating_mul(1024),
+                rss: Some(rss.saturating_mul(1024)),
                 perms: mode.to_string(),
                 name,
             })
@@ -142,6 +142,16 @@ mod tests {
         assert!(p.mappings[1].no_access());
         // The two "... [trimmed ...]" marker lines are the only unknown lines.
         assert_eq!(p.stats.skipped, 2, "{:?}", p.stats.skipped_examples);
+    }
+
+    #[test]
+    fn huge_sizes_saturate() {
+        let p = parse(
+            "00400000 18446744073709551615 18446744073709551615 0 r-x-- java\n\
+                       total kB 18446744073709551615 18446744073709551615 0\n",
+        );
+        assert_eq!(p.mappings[0].size, u64::MAX);
+        assert_eq!(p.total_rss, Some(u64::MAX));
     }
 
     #[test]

@@ -89,17 +89,18 @@ pub fn parse(text: &str) -> Smaps {
             }
             continue;
         };
-        let bytes = kb * 1024;
+        // Sizes a kernel writes fit; a damaged or hostile file's saturate, never overflow.
+        let bytes = kb.saturating_mul(1024);
         match key {
             "Rss" => {
-                rollup.rss += bytes;
+                rollup.rss = rollup.rss.saturating_add(bytes);
                 if let Some(m) = s.mappings.last_mut() {
                     m.rss = Some(bytes);
                 }
             }
-            "Pss" => rollup.pss += bytes,
-            "Anonymous" => rollup.anonymous += bytes,
-            "Swap" => rollup.swap += bytes,
+            "Pss" => rollup.pss = rollup.pss.saturating_add(bytes),
+            "Anonymous" => rollup.anonymous = rollup.anonymous.saturating_add(bytes),
+            "Swap" => rollup.swap = rollup.swap.saturating_add(bytes),
             _ => {}
         }
     }
@@ -114,6 +115,18 @@ mod tests {
     use super::*;
 
     use crate::formats::logs::sample;
+
+    /// Found by `cargo fuzz run parse_smaps`: sizes of 20 digits and more in kB overflowed.
+    #[test]
+    fn huge_sizes_saturate() {
+        let text = "7f0000000000-7f0000001000 rw-p 00000000 00:00 0\n\
+                    SwapPss:00000013371215493478744044 kB\n\
+                    Rss: 18446744073709551615 kB\nRss: 18446744073709551615 kB\n\
+                    Pss: 18446744073709551615 kB\nPss: 18014398509481984 kB\n";
+        let s = parse(text);
+        let r = s.rollup.expect("a rollup");
+        assert_eq!((r.rss, r.pss), (u64::MAX, u64::MAX));
+    }
 
     #[test]
     fn rollup() {
