@@ -235,7 +235,7 @@ fn registry_dump(step: u64) -> (Vec<u8>, u64) {
         .extends(object)
         .field("payload", Ty::Object)
         .define();
-    let mut fill = |w: &mut HprofWriter, n: u64| -> u64 {
+    let fill = |w: &mut HprofWriter, n: u64| -> u64 {
         let elems: Vec<u64> = (0..n)
             .map(|_| {
                 let payload = w.primitive_array(Ty::Byte, 100);
