@@ -5,6 +5,7 @@ mod bad_input;
 mod classloaders;
 mod cli;
 mod collections;
+mod diff;
 mod generated;
 mod graph;
 mod instance_sizes;
