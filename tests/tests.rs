@@ -8,6 +8,7 @@ mod collections;
 mod generated;
 mod graph;
 mod jvm_histogram;
+mod jvms;
 mod native;
 mod oracle;
 mod reachability;

@@ -10,6 +10,7 @@ pub mod dump_info;
 pub mod graph;
 pub mod histogram;
 pub mod inspect;
+pub mod jvms;
 pub mod metaspace_estimate;
 pub mod paths;
 pub mod reflection;
