@@ -3,6 +3,7 @@
 //! Eclipse MAT's own test dump with the number its QueriesTest asserts.
 
 use crate::support::hprof_writer::{Grouping, HprofWriter, Root, TempDir, Ty, Value};
+use crate::support::jdk_classes::JdkClasses;
 use crate::synthetic::oomsleuth;
 use serde_json::Value as Json;
 use std::path::Path;
@@ -43,35 +44,24 @@ fn classes(j: &Json) -> Vec<(String, u64)> {
 /// A session holds a buffer that a soft cache entry (a SoftReference subclass, rooted) also names.
 /// Its retained set: the session alone while soft references count; session, buffer and the
 /// buffer's bytes when they do not (`-x java.lang.ref.SoftReference:referent`, subclasses included,
-/// or the one cache entry by id). A strong second holder keeps the buffer out either way.
+/// or the one cache entry by id).
 #[test]
 fn excluded_references_do_not_keep_objects_out_of_a_retained_set() {
     let mut w = HprofWriter::hotspot(8);
-    let object = w.class("java.lang.Object").define();
-    let reference = w
-        .class("java.lang.ref.Reference")
-        .extends(object)
-        .field("referent", Ty::Object)
-        .field("queue", Ty::Object)
-        .define();
-    let soft = w
-        .class("java.lang.ref.SoftReference")
-        .extends(reference)
-        .field("timestamp", Ty::Long)
-        .define();
+    let j = JdkClasses::define(&mut w);
     let entry = w
         .class("com.example.CacheEntry")
-        .extends(soft)
+        .extends(j.soft_reference)
         .field("key", Ty::Object)
         .define();
     let session = w
         .class("com.example.Session")
-        .extends(object)
+        .extends(j.object)
         .field("buffer", Ty::Object)
         .define();
     let buffer = w
         .class("com.example.Buffer")
-        .extends(object)
+        .extends(j.object)
         .field("bytes", Ty::Object)
         .define();
     let bytes = w.primitive_array(Ty::Byte, 1000);
@@ -91,7 +81,7 @@ fn excluded_references_do_not_keep_objects_out_of_a_retained_set() {
         w.root(Root::JniGlobal { obj, jni_ref: obj });
     }
     // The classes are the system's, as HotSpot's dump writer roots them.
-    for obj in [object, reference, soft, entry, session, buffer] {
+    for obj in [entry, session, buffer] {
         w.root(Root::StickyClass { obj });
     }
     let dir = TempDir::new("retained");

@@ -6,74 +6,12 @@
 //! declares it (grouping); one huge array is its own element.
 
 use crate::support::hprof_writer::{Grouping, HprofWriter, Root, TempDir, Ty, Value};
+use crate::support::jdk_classes::JdkClasses;
 use crate::synthetic::oomsleuth;
 use serde_json::Value as Json;
 
-/// The JDK classes these dumps use, with the fields the analysis reads.
-struct Jdk {
-    object: u64,
-    object_array: u64,
-    array_list: u64,
-    hash_map: u64,
-    node: u64,
-    node_array: u64,
-    integer: u64,
-    reference: u64,
-}
-
-fn jdk(w: &mut HprofWriter) -> Jdk {
-    let object = w.class("java.lang.Object").define();
-    w.root(Root::StickyClass { obj: object });
-    let object_array = w.array_class("[Ljava/lang/Object;", object);
-    let array_list = w
-        .class("java.util.ArrayList")
-        .extends(object)
-        .field("size", Ty::Int)
-        .field("elementData", Ty::Object)
-        .define();
-    let hash_map = w
-        .class("java.util.HashMap")
-        .extends(object)
-        .field("table", Ty::Object)
-        .field("size", Ty::Int)
-        .define();
-    let node = w
-        .class("java.util.HashMap$Node")
-        .extends(object)
-        .field("hash", Ty::Int)
-        .field("key", Ty::Object)
-        .field("value", Ty::Object)
-        .field("next", Ty::Object)
-        .define();
-    let node_array = w.array_class("[Ljava/util/HashMap$Node;", object);
-    let integer = w
-        .class("java.lang.Integer")
-        .extends(object)
-        .field("value", Ty::Int)
-        .define();
-    let reference = w
-        .class("java.lang.ref.Reference")
-        .extends(object)
-        .field("referent", Ty::Object)
-        .field("queue", Ty::Object)
-        .define();
-    for c in [array_list, hash_map, node, node_array, integer, reference] {
-        w.root(Root::StickyClass { obj: c });
-    }
-    Jdk {
-        object,
-        object_array,
-        array_list,
-        hash_map,
-        node,
-        node_array,
-        integer,
-        reference,
-    }
-}
-
 /// An element class with a payload array field.
-fn item_class(w: &mut HprofWriter, j: &Jdk, name: &str) -> u64 {
+fn item_class(w: &mut HprofWriter, j: &JdkClasses, name: &str) -> u64 {
     w.class(name)
         .extends(j.object)
         .field("id", Ty::Int)
@@ -84,25 +22,6 @@ fn item_class(w: &mut HprofWriter, j: &Jdk, name: &str) -> u64 {
 fn item(w: &mut HprofWriter, class: u64, id: i32, bytes: u32) -> u64 {
     let payload = w.primitive_array(Ty::Byte, bytes);
     w.instance_with(class, &[Value::Int(id), Value::Object(payload)])
-}
-
-fn array_list(w: &mut HprofWriter, j: &Jdk, elements: &[u64]) -> u64 {
-    let data = w.object_array(j.object_array, elements);
-    w.instance_with(
-        j.array_list,
-        &[Value::Int(elements.len() as i32), Value::Object(data)],
-    )
-}
-
-/// A class with one static field holding `value`, as a sticky-class root.
-fn holder(w: &mut HprofWriter, j: &Jdk, class: &str, field: &str, value: u64) -> u64 {
-    let c = w
-        .class(class)
-        .extends(j.object)
-        .static_field(field, Value::Object(value))
-        .define();
-    w.root(Root::StickyClass { obj: c });
-    c
 }
 
 fn analyze(w: &HprofWriter, label: &str) -> Json {
@@ -129,7 +48,7 @@ fn first(j: &Json) -> &Json {
 #[test]
 fn map_entries_in_bucket_chains_are_counted_and_the_field_owning_the_map_is_the_holder() {
     let mut w = HprofWriter::hotspot(8);
-    let j = jdk(&mut w);
+    let j = JdkClasses::define(&mut w);
     let session = item_class(&mut w, &j, "com.example.Session");
     let buckets = 64;
     let mut heads = vec![0u64; buckets];
@@ -155,7 +74,7 @@ fn map_entries_in_bucket_chains_are_counted_and_the_field_owning_the_map_is_the_
         .field("byId", Ty::Object)
         .define();
     let service = w.instance_with(service_class, &[Value::Object(map)]);
-    holder(&mut w, &j, "com.example.App", "SESSIONS", service);
+    j.holder(&mut w, "com.example.App", "SESSIONS", service);
     let r = analyze(&w, "suspects-chains");
     let s = first(&r);
     assert_eq!(s["owner"]["class"], "com.example.SessionService", "{s:#}");
@@ -170,14 +89,14 @@ fn map_entries_in_bucket_chains_are_counted_and_the_field_owning_the_map_is_the_
 #[test]
 fn distinct_classes_each_with_a_modest_cache_and_their_loaders_class_list_are_no_suspect() {
     let mut w = HprofWriter::hotspot(8);
-    let j = jdk(&mut w);
+    let j = JdkClasses::define(&mut w);
     let loader_class = w
         .class("com.example.AppLoader")
         .extends(j.object)
         .field("classes", Ty::Object)
         .define();
     let class_ids: Vec<u64> = (0..40).map(|_| w.alloc_id()).collect();
-    let class_list = array_list(&mut w, &j, &class_ids);
+    let class_list = j.array_list(&mut w, &class_ids);
     let loader = w.instance_with(loader_class, &[Value::Object(class_list)]);
     w.root(Root::JniGlobal {
         obj: loader,
@@ -186,7 +105,7 @@ fn distinct_classes_each_with_a_modest_cache_and_their_loaders_class_list_are_no
     for (k, &id) in class_ids.iter().enumerate() {
         let elem = item_class(&mut w, &j, &format!("com.example.Entry{k}"));
         let items: Vec<u64> = (0..20).map(|i| item(&mut w, elem, i, 2000)).collect();
-        let list = array_list(&mut w, &j, &items);
+        let list = j.array_list(&mut w, &items);
         w.class(&format!("com.example.Cache{k}"))
             .id(id)
             .extends(j.object)
@@ -203,7 +122,7 @@ fn distinct_classes_each_with_a_modest_cache_and_their_loaders_class_list_are_no
 #[test]
 fn thread_locals_of_pooled_threads_are_one_suspect_named_by_the_declaring_static() {
     let mut w = HprofWriter::hotspot(8);
-    let j = jdk(&mut w);
+    let j = JdkClasses::define(&mut w);
     let thread_local = w
         .class("java.lang.ThreadLocal")
         .extends(j.object)
@@ -234,11 +153,11 @@ fn thread_locals_of_pooled_threads_are_one_suspect_named_by_the_declaring_static
         w.root(Root::StickyClass { obj: c });
     }
     let tl = w.instance_with(thread_local, &[Value::Int(7)]);
-    holder(&mut w, &j, "com.example.RequestContext", "SCRATCH", tl);
+    j.holder(&mut w, "com.example.RequestContext", "SCRATCH", tl);
     let buffer = item_class(&mut w, &j, "com.example.ScratchBuffer");
     for t in 0..4 {
         let items: Vec<u64> = (0..400).map(|i| item(&mut w, buffer, i, 1000)).collect();
-        let list = array_list(&mut w, &j, &items);
+        let list = j.array_list(&mut w, &items);
         // WeakReference fields come after the entry's own: value, then referent and queue.
         let e = w.instance_with(
             entry,
@@ -272,14 +191,14 @@ fn thread_locals_of_pooled_threads_are_one_suspect_named_by_the_declaring_static
 #[test]
 fn one_huge_array_is_its_own_element() {
     let mut w = HprofWriter::hotspot(8);
-    let j = jdk(&mut w);
+    let j = JdkClasses::define(&mut w);
     let big = w.primitive_array(Ty::Long, 400_000);
-    holder(&mut w, &j, "com.example.Tables", "BIG", big);
+    j.holder(&mut w, "com.example.Tables", "BIG", big);
     for k in 0..10 {
         let elem = item_class(&mut w, &j, &format!("com.example.Small{k}"));
         let items: Vec<u64> = (0..10).map(|i| item(&mut w, elem, i, 2000)).collect();
-        let list = array_list(&mut w, &j, &items);
-        holder(&mut w, &j, &format!("com.example.Holder{k}"), "ITEMS", list);
+        let list = j.array_list(&mut w, &items);
+        j.holder(&mut w, &format!("com.example.Holder{k}"), "ITEMS", list);
     }
     let r = analyze(&w, "suspects-array");
     let s = first(&r);
@@ -293,26 +212,12 @@ fn one_huge_array_is_its_own_element() {
     assert_eq!(r["suspects"].as_array().map(Vec::len), Some(1), "{r:#}");
 }
 
-/// A string as HotSpot 9+ lays it out: a Latin-1 `byte[]` and a coder.
-fn string(w: &mut HprofWriter, class: u64, text: &str) -> u64 {
-    let bytes: Vec<Value> = text.bytes().map(|b| Value::Byte(b as i8)).collect();
-    let value = w.primitive_array_of(Ty::Byte, &bytes);
-    w.instance_with(class, &[Value::Object(value), Value::Byte(0)])
-}
-
 /// 2,000 leaked contexts whose client node's address is "$UNKNOWN", against 300 live ones with real
 /// addresses: the discriminator goes one field deeper, `client.ip`.
 #[test]
 fn the_discriminator_may_be_a_field_of_a_referenced_object() {
     let mut w = HprofWriter::hotspot(8);
-    let j = jdk(&mut w);
-    let string_class = w
-        .class("java.lang.String")
-        .extends(j.object)
-        .field("value", Ty::Object)
-        .field("coder", Ty::Byte)
-        .define();
-    w.root(Root::StickyClass { obj: string_class });
+    let j = JdkClasses::define(&mut w);
     let node_class = w
         .class("com.example.ClientNode")
         .extends(j.object)
@@ -324,7 +229,7 @@ fn the_discriminator_may_be_a_field_of_a_referenced_object() {
         .field("client", Ty::Object)
         .field("buffer", Ty::Object)
         .define();
-    let unknown = string(&mut w, string_class, "$UNKNOWN");
+    let unknown = j.string(&mut w, "$UNKNOWN");
     let context_with = |w: &mut HprofWriter, ip: u64| {
         let node = w.instance_with(node_class, &[Value::Object(ip)]);
         let buffer = w.primitive_array(Ty::Byte, 1500);
@@ -333,18 +238,14 @@ fn the_discriminator_may_be_a_field_of_a_referenced_object() {
     let leaked: Vec<u64> = (0..2000).map(|_| context_with(&mut w, unknown)).collect();
     let open: Vec<u64> = (0..300)
         .map(|i| {
-            let ip = string(
-                &mut w,
-                string_class,
-                &format!("10.0.{}.{}", i / 250, i % 250),
-            );
+            let ip = j.string(&mut w, &format!("10.0.{}.{}", i / 250, i % 250));
             context_with(&mut w, ip)
         })
         .collect();
-    let closed = array_list(&mut w, &j, &leaked);
-    holder(&mut w, &j, "com.example.Registry", "CLOSED", closed);
-    let live = array_list(&mut w, &j, &open);
-    holder(&mut w, &j, "com.example.Registry2", "OPEN", live);
+    let closed = j.array_list(&mut w, &leaked);
+    j.holder(&mut w, "com.example.Registry", "CLOSED", closed);
+    let live = j.array_list(&mut w, &open);
+    j.holder(&mut w, "com.example.Registry2", "OPEN", live);
     let r = analyze(&w, "suspects-discriminator");
     let s = first(&r);
     assert_eq!(s["owner"]["field"], "CLOSED", "{s:#}");
@@ -364,14 +265,7 @@ fn the_discriminator_may_be_a_field_of_a_referenced_object() {
 fn no_discriminator_from_shared_objects_or_flags_without_contrast() {
     for with_state in [false, true] {
         let mut w = HprofWriter::hotspot(8);
-        let j = jdk(&mut w);
-        let string_class = w
-            .class("java.lang.String")
-            .extends(j.object)
-            .field("value", Ty::Object)
-            .field("coder", Ty::Byte)
-            .define();
-        w.root(Root::StickyClass { obj: string_class });
+        let j = JdkClasses::define(&mut w);
         let level_class = w
             .class("com.example.Level")
             .extends(j.object)
@@ -390,10 +284,10 @@ fn no_discriminator_from_shared_objects_or_flags_without_contrast() {
             .field("state", Ty::Object)
             .field("buffer", Ty::Object)
             .define();
-        let name = string(&mut w, string_class, "ALL");
+        let name = j.string(&mut w, "ALL");
         let level = w.instance_with(level_class, &[Value::Object(name)]);
-        holder(&mut w, &j, "com.example.Levels", "ALL", level);
-        let open = string(&mut w, string_class, "OPEN");
+        j.holder(&mut w, "com.example.Levels", "ALL", level);
+        let open = j.string(&mut w, "OPEN");
         let handlers: Vec<u64> = (0..3000)
             .map(|_| {
                 let m = w.instance_with(manager_class, &[Value::Boolean(false)]);
@@ -410,8 +304,8 @@ fn no_discriminator_from_shared_objects_or_flags_without_contrast() {
                 )
             })
             .collect();
-        let list = array_list(&mut w, &j, &handlers);
-        holder(&mut w, &j, "com.example.Bus", "HANDLERS", list);
+        let list = j.array_list(&mut w, &handlers);
+        j.holder(&mut w, "com.example.Bus", "HANDLERS", list);
         let r = analyze(&w, "suspects-no-discriminator");
         let s = first(&r);
         assert_eq!(s["accumulated"]["count"], 3000, "{s:#}");

@@ -53,6 +53,8 @@ pub struct Assumptions {
     pub compressed_oops: bool,
     pub compressed_oops_source: String,
     pub compressed_class_pointers: bool,
+    /// Machine word and native pointer size: 4 on a 32-bit JVM, 8 on a 64-bit one.
+    pub address_bytes: u32,
     pub object_header_bytes: u32,
     pub reference_bytes: u32,
     pub object_alignment: u32,
@@ -99,6 +101,24 @@ impl DumpInfo {
 }
 
 impl Assumptions {
+    /// The release as every report prints it: the dump's version string, else the feature
+    /// release decided from markers, marked as guessed.
+    pub fn jdk_label(&self) -> String {
+        match &self.jdk_version {
+            Some(v) => v.clone(),
+            None => format!("{} (guessed)", self.jdk_feature),
+        }
+    }
+
+    /// The object layout in a few words: `32-bit`, or whether the 64-bit JVM compresses oops.
+    pub fn layout_label(&self) -> &'static str {
+        match (self.address_bytes, self.compressed_oops) {
+            (4, _) => "32-bit",
+            (_, true) => "compressed oops on",
+            (_, false) => "compressed oops off",
+        }
+    }
+
     pub fn of(s: &Snapshot<'_>) -> Assumptions {
         let m = &s.vm.layout;
         Assumptions {
@@ -108,6 +128,7 @@ impl Assumptions {
             compressed_oops: m.compressed_oops,
             compressed_oops_source: s.vm.compressed_oops_source.clone(),
             compressed_class_pointers: m.compressed_class_pointers,
+            address_bytes: m.word_size,
             object_header_bytes: m.header_size(),
             reference_bytes: m.oop_size(),
             object_alignment: m.object_alignment,

@@ -168,6 +168,10 @@ pub struct Report {
     pub verdict: Option<crate::analyses::verdict::Verdict>,
     /// The full `oomsleuth.verdict/1` analysis of those files (time series, per-file findings).
     pub native: Option<crate::analyses::verdict::VerdictReport>,
+    /// With older dumps given before this one (`analyze OLD NEW`): the suspects ranked by their
+    /// growth across the dumps (`oomsleuth.diff/1`'s terms).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub history: Option<crate::analyses::growth::SuspectHistory>,
     /// For the HTML report only.
     #[serde(skip)]
     pub flame: Option<FlameNode>,
@@ -349,6 +353,7 @@ pub fn analyze(
         warnings: g.heap.warnings(),
         verdict: None,
         native: None,
+        history: None,
         flame: None,
         objects: BTreeMap::new(),
     };

@@ -8,7 +8,8 @@ use crate::analyses::graph::Graph;
 use crate::analyses::histogram::{self, SortBy};
 use crate::analyses::top::TopBy;
 use crate::analyses::{
-    classloaders, dominator_tree, inspect, paths, report, retained_set, suspects, top,
+    classloaders, dominator_tree, growth, inspect, path_summary, paths, report, retained_set,
+    suspects, top,
 };
 use crate::formats::files;
 use crate::formats::hprof::DumpBytes;
@@ -99,7 +100,9 @@ enum Command {
     )]
     Analyze {
         /// A heap dump (.hprof, .hprof.gz), and/or NMT outputs, pmap -x / smaps, GC logs, class
-        /// logs, jstat outputs, or directories holding them: told apart by content.
+        /// logs, jstat outputs, or directories holding them: told apart by content. With several
+        /// dumps of one JVM (oldest first), the newest is analysed and its suspects are ranked by
+        /// their growth through the older ones.
         #[arg(required = true, value_name = "PATH")]
         paths: Vec<PathBuf>,
         /// Override the detection of compressed oops (how big references and headers are).
@@ -248,6 +251,26 @@ enum Command {
         #[arg(long, default_value_t = 50)]
         max_rows: usize,
         /// Print JSON (schema oomsleuth.classloaders/1, see docs/json.md).
+        #[arg(long)]
+        json: bool,
+    },
+    /// What grew between heap dumps taken apart: paths from the GC roots matched across the
+    /// dumps (retained bytes, objects, collection sizes), classes, class loaders and families;
+    /// with three dumps or more, what grew on every step apart from what grew once.
+    Diff {
+        /// Two or more heap dumps of one JVM (.hprof, .hprof.gz), oldest first.
+        #[arg(required = true, value_name = "DUMP")]
+        dumps: Vec<PathBuf>,
+        /// Override the detection of compressed oops (how big references and headers are).
+        #[arg(long, value_enum)]
+        compressed_oops: Option<OnOff>,
+        /// Neither read nor write the index caches.
+        #[arg(long)]
+        no_cache: bool,
+        /// How many growing paths to list (and twice as many classes).
+        #[arg(long, short = 'n', default_value_t = 20)]
+        top: usize,
+        /// Print JSON (schema oomsleuth.diff/1, see docs/json.md).
         #[arg(long)]
         json: bool,
     },
@@ -464,6 +487,54 @@ fn with_graph<T>(
     f(&g)
 }
 
+/// Each dump's path summary, one dump at a time (so only one index is open at once).
+fn summarise_dumps(
+    dumps: &[PathBuf],
+    compressed_oops: Option<OnOff>,
+    no_cache: bool,
+    env: &Env,
+    json: bool,
+) -> Result<Vec<path_summary::PathSummary>> {
+    if dumps.len() < 2 {
+        anyhow::bail!(
+            "diff needs two or more heap dumps of one JVM, oldest first (got {}): `oomsleuth diff OLD NEW [MORE...]`",
+            dumps.len()
+        );
+    }
+    summaries_of(dumps, compressed_oops, no_cache, env, json)
+}
+
+/// [`summarise_dumps`] of any number of dumps.
+fn summaries_of(
+    dumps: &[PathBuf],
+    compressed_oops: Option<OnOff>,
+    no_cache: bool,
+    env: &Env,
+    json: bool,
+) -> Result<Vec<path_summary::PathSummary>> {
+    dumps
+        .iter()
+        .map(|dump| {
+            let args = GraphArgs {
+                dump: DumpArgs {
+                    dump: dump.clone(),
+                    compressed_oops,
+                    heap_dump: None,
+                },
+                keep_unreachable: false,
+                strong_only: false,
+                no_cache,
+            };
+            with_graph(&args, env, json, |g| {
+                let t = std::time::Instant::now();
+                let s = path_summary::summarise(g, &Scratch::memory());
+                print_timings(&[("path summary", t.elapsed().as_secs_f64())]);
+                Ok(s)
+            })
+        })
+        .collect()
+}
+
 fn find_object(g: &Graph<'_, '_>, text: &str) -> Result<crate::heap::index::ObjectIndex> {
     let id = parse_object_id(text)?;
     g.heap.find(id).with_context(|| format!("no object with id 0x{id:x} in {}: ids are as printed by `oomsleuth top` or `dominators`", g.heap.snap.bytes.path.display()))
@@ -512,18 +583,12 @@ fn dispatch(cmd: Command, env: &Env) -> Result<(String, i32)> {
         if !(0.0..=100.0).contains(&threshold) {
             anyhow::bail!("--threshold {threshold} is not a percentage between 0 and 100");
         }
-        let (dumps, others) = report::sort_inputs(&paths)?;
-        if dumps.len() > 1 {
-            anyhow::bail!(
-                "{} heap dumps given ({}): analyze one at a time",
-                dumps.len(),
-                dumps
-                    .iter()
-                    .map(|d| d.display().to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
-        }
+        let (mut dumps, others) = report::sort_inputs(&paths)?;
+        // Older dumps before the newest (`analyze OLD NEW`): summarised one at a time first, so
+        // the newest's suspects can be followed through them.
+        let newest = dumps.pop();
+        let older = summaries_of(&dumps, compressed_oops, no_cache, env, json)?;
+        let dumps: Vec<PathBuf> = newest.into_iter().collect();
         let native = if others.is_empty() {
             None
         } else if dumps.is_empty() {
@@ -583,6 +648,13 @@ fn dispatch(cmd: Command, env: &Env) -> Result<(String, i32)> {
                 ..Default::default()
             };
             let mut r = report::analyze(g, children, &opts, env.progress.as_ref());
+            if !older.is_empty() {
+                let mut all = older;
+                all.push(path_summary::summarise(g, &Scratch::memory()));
+                let min = all.last().map_or(0, |s| s.min_path_bytes);
+                let keys = path_summary::suspect_keys(g, &r.suspects, min);
+                r.history = Some(growth::suspect_history(&all, &keys));
+            }
             if let Some(mut v) = native {
                 // One story: the verdict names the dump's suspect that explains the growing area.
                 let areas: Vec<crate::analyses::verdict::SuspectArea> = r
@@ -617,6 +689,10 @@ fn dispatch(cmd: Command, env: &Env) -> Result<(String, i32)> {
                 reports::to_json(&r)
             } else {
                 let mut text = reports::report_text::report(&r, &env.style);
+                if let Some(h) = &r.history {
+                    text.push('\n');
+                    text.push_str(&reports::diff_text::suspect_history(h, &env.style));
+                }
                 if let Some(v) = &r.native {
                     text.push('\n');
                     text.push_str(&reports::native_text::verdict(v, &env.style));
@@ -676,6 +752,21 @@ fn dispatch_other(cmd: Command, env: &Env) -> Result<String> {
     match cmd {
         Command::Analyze { .. } => unreachable!("handled by dispatch"),
         Command::Native(c) => native::run(c, &env.style),
+        Command::Diff {
+            dumps,
+            compressed_oops,
+            no_cache,
+            top,
+            json,
+        } => {
+            let summaries = summarise_dumps(&dumps, compressed_oops, no_cache, env, json)?;
+            let r = growth::diff(&summaries, &growth::Options { top });
+            Ok(if json {
+                reports::to_json(&r)
+            } else {
+                reports::diff_text::diff(&r, &env.style)
+            })
+        }
         Command::Top {
             graph,
             by,

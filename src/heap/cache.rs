@@ -2,7 +2,7 @@
 //! census pass found, saved after the first command so later commands on the same dump skip
 //! every whole-heap pass.
 //!
-//! File layout (version 7): the `OOMSLEUTH-INDEX` magic, the format version, a key (the dump's
+//! File layout (version 8): the `OOMSLEUTH-INDEX` magic, the format version, a key (the dump's
 //! size, mtime and a hash of every byte of it, plus every option that changes the result), a
 //! table of sections, then the sections themselves, each an array of native little-endian
 //! integers starting on a 64-byte boundary (in any order, with gaps of zeros), and
@@ -42,8 +42,9 @@ use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 const MAGIC: &[u8; 16] = b"OOMSLEUTH-INDEX\0";
-/// Bumped whenever the layout of the file or the meaning of its contents changes.
-const VERSION: u32 = 7;
+/// Bumped whenever the layout of the file or the meaning of its contents changes (8: shallow
+/// sizes of JDK 5-7 class loaders and of 64-bit hprof-agent dumps changed).
+const VERSION: u32 = 8;
 /// Sections start on this boundary (any array type is aligned, and cache lines are not shared).
 const ALIGN: usize = 64;
 

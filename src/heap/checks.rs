@@ -41,6 +41,7 @@ pub fn break_superclass_cycles(classes: &mut ClassTable<'_>) -> Option<Warning> 
     if cut.is_empty() {
         return None;
     }
+    classes.refresh_hierarchy();
     let names: Vec<&str> = cut
         .iter()
         .take(EXAMPLES)

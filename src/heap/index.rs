@@ -831,6 +831,25 @@ pub struct RefPlan {
     referent_at: Vec<(u32, u8)>,
 }
 
+/// Per class: the bytes of field data in its instance records (its own fields and all its
+/// superclasses'), and the nearest class in its ancestry (itself included) that declares a field
+/// `wanted` picks, or `NO_CLASS`. Computed once per class, superclasses first, so walks that
+/// visit only the classes holding such fields cost what they find, not the hierarchy's depth.
+pub fn ancestry_fields(
+    classes: &crate::heap::classes::ClassTable<'_>,
+    id_size: u8,
+    wanted: impl Fn(&crate::formats::hprof::reader::FieldDecl) -> bool,
+) -> Vec<(u32, ClassIndex)> {
+    classes.per_class(|c, sup| {
+        let (inherited, nearest) = sup.copied().unwrap_or((0u32, NO_CLASS));
+        let has = classes.get(c).dump.fields().any(|f| wanted(&f));
+        (
+            inherited.saturating_add(classes.own_field_bytes(c, id_size)),
+            if has { c } else { nearest },
+        )
+    })
+}
+
 impl RefPlan {
     /// `with_referents`: whether `Reference.referent` is an edge (not in the strong-only view).
     pub fn build(s: &Snapshot<'_>, with_referents: bool) -> RefPlan {
@@ -848,12 +867,26 @@ impl RefPlan {
         let mut offsets = Vec::new();
         let mut referent_at = Vec::with_capacity(classes.len());
         starts.push(0);
+        let facts = ancestry_fields(classes, ids as u8, |f| f.ty == BasicType::Object);
         for i in 0..classes.len() as ClassIndex {
-            let mut pos = 0u32;
             let mut at = u32::MAX;
-            for c in classes.ancestry(i) {
-                let is_reference = Some(c) == reference;
-                for f in classes.get(c).dump.fields() {
+            // Only classes with instances get a plan: its size is then bounded by theirs.
+            let has_instances = s
+                .census
+                .by_class
+                .get(&classes.get(i).id)
+                .is_some_and(|c| c.instances > 0);
+            let total = facts[i as usize].0;
+            let mut k = if has_instances {
+                facts[i as usize].1
+            } else {
+                NO_CLASS
+            };
+            while k != NO_CLASS {
+                // Own fields first, then the superclasses': k's start after the part below it.
+                let mut pos = total.saturating_sub(facts[k as usize].0);
+                let is_reference = Some(k) == reference;
+                for f in classes.get(k).dump.fields() {
                     if f.ty == BasicType::Object {
                         if is_reference && Some(f.name_id) == referent {
                             at = pos;
@@ -861,8 +894,14 @@ impl RefPlan {
                             offsets.push(pos);
                         }
                     }
-                    pos += f.ty.hprof_size(ids as u8) as u32;
+                    pos = pos.saturating_add(f.ty.hprof_size(ids as u8) as u32);
                 }
+                let p = classes.parent(k);
+                k = if p == NO_CLASS {
+                    NO_CLASS
+                } else {
+                    facts[p as usize].1
+                };
             }
             let s = strength[i as usize];
             referent_at.push(if with_referents && s != reach::STRONG {

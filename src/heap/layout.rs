@@ -12,9 +12,13 @@
 //!
 //! Both are replicated step by step, including fields HotSpot injects that the dump does not list
 //! (`Class.klass`, `ClassLoader.loader_data`, ...) and `@Contended` padding of JDK classes. JDK
-//! differences live in the tables at the end of this file, nowhere else.
+//! differences live in [`super::jdk::release`], nowhere else.
 
 use super::classes::{ClassIndex, ClassTable, NO_CLASS};
+pub use super::jdk::release::has_hidden_space;
+use super::jdk::release::{
+    contended_class, contended_group, injected_fields, HARD_CODED_OFFSET_CLASSES,
+};
 use crate::formats::hprof::{BasicType, Directory};
 use serde::Serialize;
 
@@ -47,12 +51,12 @@ impl LayoutModel {
         }
     }
 
-    /// A 32-bit HotSpot: 8-byte headers, 4-byte references.
+    /// A 32-bit HotSpot: 8-byte headers, 4-byte references, nothing compressed.
     pub fn hotspot_32bit(jdk_feature: u32) -> LayoutModel {
         LayoutModel {
             jdk_feature,
-            compressed_oops: true,
-            compressed_class_pointers: true,
+            compressed_oops: false,
+            compressed_class_pointers: false,
             object_alignment: 8,
             word_size: 4,
         }
@@ -69,7 +73,7 @@ impl LayoutModel {
     }
 
     pub fn oop_size(&self) -> u32 {
-        if self.compressed_oops {
+        if self.compressed_oops || self.word_size == 4 {
             4
         } else {
             8
@@ -146,7 +150,43 @@ struct ClassLayout {
     /// JDK 6-14: instance field area in reference-size units after the header.
     nonstatic_field_size: u32,
     instance_size: u32,
+    /// JDK 6-14: the offset of the class's own field of each [`category`] that has exactly one.
+    unique_offsets: [Option<u32>; 5],
     done: bool,
+}
+
+/// The field classes HotSpot's pre-JDK-15 layout places together: longs and doubles, ints and
+/// floats, shorts and chars, bytes and booleans, references.
+fn category(ty: BasicType) -> usize {
+    match ty {
+        BasicType::Object => 4,
+        t => match t.java_size() {
+            Some(8) => 0,
+            Some(4) => 1,
+            Some(2) => 2,
+            _ => 3,
+        },
+    }
+}
+
+/// A field offset the JVM itself recorded (a `static long xOffset` that JDK classes fill from
+/// `Unsafe.objectFieldOffset`): evidence of the layout, compared with what a model predicts.
+#[derive(Clone, Copy, Debug)]
+pub struct OffsetProbe {
+    pub class: ClassIndex,
+    /// The field's [`category`] (by type), which it must be alone in among the class's fields.
+    pub category: usize,
+    pub offset: u64,
+}
+
+impl OffsetProbe {
+    pub fn new(class: ClassIndex, ty: BasicType, offset: u64) -> OffsetProbe {
+        OffsetProbe {
+            class,
+            category: category(ty),
+            offset,
+        }
+    }
 }
 
 /// A field as the layout sees it: its size (and so alignment) and whether it is a reference.
@@ -163,6 +203,17 @@ pub fn compute_sizes(
     classes: &ClassTable<'_>,
     dir: &Directory<'_>,
 ) -> ClassSizes {
+    compute_sizes_probed(model, classes, dir, &[]).0
+}
+
+/// [`compute_sizes`], and for each of the JVM's recorded field offsets whether the model
+/// predicts it (`None`: the model cannot place that field alone).
+pub fn compute_sizes_probed(
+    model: &LayoutModel,
+    classes: &ClassTable<'_>,
+    dir: &Directory<'_>,
+    probes: &[OffsetProbe],
+) -> (ClassSizes, Vec<Option<bool>>) {
     let n = classes.len();
     let mut layouts: Vec<ClassLayout> = vec![ClassLayout::default(); n];
     let mut instance = vec![0u32; n];
@@ -214,11 +265,23 @@ pub fn compute_sizes(
             model.align(off as u64) as u32
         })
         .collect();
-    ClassSizes {
-        instance,
-        mirror,
-        class_instance,
-    }
+    let matched = probes
+        .iter()
+        .map(|p| {
+            layouts
+                .get(p.class as usize)
+                .and_then(|l| l.unique_offsets.get(p.category).copied().flatten())
+                .map(|o| u64::from(o) == p.offset)
+        })
+        .collect();
+    (
+        ClassSizes {
+            instance,
+            mirror,
+            class_instance,
+        },
+        matched,
+    )
 }
 
 fn field_name<'d>(dir: &Directory<'d>, id: u64) -> &'d [u8] {
@@ -537,6 +600,7 @@ fn layout_new(
         contended,
         nonstatic_field_size: 0,
         instance_size: model.align(end as u64) as u32,
+        unique_offsets: [None; 5],
         done: true,
     }
 }
@@ -571,6 +635,9 @@ fn layout_old(
     let mut shorts = count(2, false);
     let mut bytes = count(1, false);
     let mut oops = fields.iter().filter(regular).filter(|f| f.oop).count() as u32;
+    let initial = [doubles, words, shorts, bytes, oops];
+    // Where the first field of each category went when it filled the gap before the longs.
+    let mut in_gap: [Option<u32>; 5] = [None; 5];
     // Hard-coded-offset JDK classes: references first, no gap filling.
     let (style0, compact) = if hard_coded {
         (true, false)
@@ -591,19 +658,27 @@ fn layout_old(
         next_double = offset.div_ceil(8) * 8;
         if compact && offset != next_double {
             let mut length = next_double - offset;
+            let mut at = offset;
             if words > 0 {
+                in_gap[1] = Some(at);
                 words -= 1;
                 length -= 4;
+                at += 4;
             }
             while length >= 2 && shorts > 0 {
+                in_gap[2].get_or_insert(at);
                 shorts -= 1;
                 length -= 2;
+                at += 2;
             }
             while length > 0 && bytes > 0 {
+                in_gap[3].get_or_insert(at);
                 bytes -= 1;
                 length -= 1;
+                at += 1;
             }
             if length >= oop && oops > 0 && !style0 {
+                in_gap[4] = Some(at);
                 oops -= 1;
             }
         }
@@ -619,7 +694,10 @@ fn layout_old(
         }
         padded = next_oop + oops * oop;
     }
-    let _ = (next_oop, &mut doubles);
+    let _ = &mut doubles;
+    let starts = [next_double, next_word, next_short, next_byte, next_oop];
+    let unique_offsets: [Option<u32>; 5] =
+        std::array::from_fn(|k| (initial[k] == 1).then(|| in_gap[k].unwrap_or(starts[k])));
     // @Contended fields: each group padded before, fields in size order.
     let mut groups: Vec<u32> = fields.iter().map(|f| f.group).filter(|&g| g != 0).collect();
     groups.sort_unstable();
@@ -648,152 +726,10 @@ fn layout_old(
         contended: class_contended || !groups.is_empty(),
         nonstatic_field_size: super_size + (nonstatic_end - first) / oop,
         instance_size: model.align(end as u64) as u32,
+        unique_offsets,
         done: true,
     }
 }
-
-// ---------------------------------------------------------------------------------------------
-// JDK differences: the only place that knows them.
-
-use BasicType::{Boolean as Z, Byte as B, Int as I, Long as J, Object as L, Short as S};
-
-/// Fields HotSpot adds to JDK classes (javaClasses.hpp `*_INJECTED_FIELDS`); the dump omits
-/// them. `intptr` fields are longs on 64-bit JVMs.
-fn injected_fields(jdk: u32, class: &str) -> &'static [(BasicType, &'static str)] {
-    match class {
-        "java.lang.Class" => match jdk {
-            0..=8 => &[
-                (J, "klass"),
-                (J, "array_klass"),
-                (I, "oop_size"),
-                (I, "static_oop_field_count"),
-                (L, "protection_domain"),
-                (L, "init_lock"),
-                (L, "signers"),
-            ],
-            9..=18 => &[
-                (J, "klass"),
-                (J, "array_klass"),
-                (I, "oop_size"),
-                (I, "static_oop_field_count"),
-                (L, "protection_domain"),
-                (L, "init_lock"),
-                (L, "signers"),
-            ],
-            _ => &[
-                (J, "klass"),
-                (J, "array_klass"),
-                (I, "oop_size"),
-                (I, "static_oop_field_count"),
-                (L, "protection_domain"),
-                (L, "init_lock"),
-                (L, "signers"),
-                (L, "source_file"),
-            ],
-        },
-        "java.lang.ClassLoader" => &[(J, "loader_data")],
-        "java.lang.invoke.MemberName" => match jdk {
-            0..=8 => &[(L, "vmloader"), (J, "vmindex"), (J, "vmtarget")],
-            9..=10 => &[(J, "vmindex"), (J, "vmtarget")],
-            _ => &[(J, "vmindex")],
-        },
-        "java.lang.invoke.ResolvedMethodName" => &[(J, "vmtarget"), (L, "vmholder")],
-        "java.lang.invoke.MethodHandleNatives$CallSiteContext" => match jdk {
-            0..=10 => &[(J, "vmdependencies")],
-            _ => &[(J, "vmdependencies"), (J, "last_cleanup")],
-        },
-        "java.lang.StackFrameInfo" => &[(S, "version")],
-        "java.lang.Module" => &[(J, "module_entry")],
-        "java.lang.String" if jdk >= 17 => &[(B, "flags")],
-        "java.lang.InternalError" if jdk >= 15 => &[(Z, "during_unsafe_access")],
-        "java.lang.Thread" => match jdk {
-            0..=18 => &[],
-            19..=25 => &[
-                (J, "jvmti_thread_state"),
-                (I, "jvmti_VTMS_transition_disable_count"),
-                (Z, "jvmti_is_in_VTMS_transition"),
-                (S, "jfr_epoch"),
-            ],
-            // JDK 26 moved the VTMS transition state out of the Thread object.
-            _ => &[(J, "jvmti_thread_state"), (S, "jfr_epoch")],
-        },
-        "java.lang.VirtualThread" if jdk >= 19 => &[(S, "jfr_epoch")],
-        _ => &[],
-    }
-}
-
-/// `@Contended` groups of JDK class fields: 0 = not contended, else a group number.
-fn contended_group(jdk: u32, class: &str, field: &[u8]) -> u32 {
-    match (class, field) {
-        // JDK 19+ (virtual threads) dropped the annotation.
-        (
-            "java.lang.Thread",
-            b"threadLocalRandomSeed"
-            | b"threadLocalRandomProbe"
-            | b"threadLocalRandomSecondarySeed",
-        ) if jdk <= 18 => 1,
-        // Offsets measured with Unsafe.objectFieldOffset on JDK 11, 17.0.15, 21.0.8 and 25.0.2.
-        ("java.util.concurrent.ForkJoinPool", b"ctl") if jdk >= 9 => 1,
-        ("java.util.concurrent.ForkJoinPool", b"parallelism") if jdk >= 21 => 1,
-        ("java.util.concurrent.ForkJoinPool$WorkQueue", b"top" | b"source" | b"nsteals")
-            if jdk >= 16 =>
-        {
-            1
-        }
-        ("java.util.concurrent.ForkJoinPool$WorkQueue", b"access") if (21..=24).contains(&jdk) => 1,
-        ("java.util.concurrent.ForkJoinPool$WorkQueue", b"phase") if jdk >= 21 => 1,
-        ("java.util.concurrent.ForkJoinPool$WorkQueue", b"stackPred" | b"parking") if jdk >= 25 => {
-            1
-        }
-        _ => 0,
-    }
-}
-
-/// Whether HotSpot gives instances of `class` (itself, not its superclasses) space that the
-/// dump's field list does not show: injected fields or `@Contended` padding. What a tool that
-/// sizes objects from the dump alone misses.
-pub fn has_hidden_space(jdk: u32, class: &str) -> bool {
-    !injected_fields(jdk, class).is_empty()
-        || contended_class(jdk, class)
-        || (class == "java.lang.Thread" && jdk <= 18)
-        || matches!(
-            class,
-            "java.util.concurrent.ForkJoinPool" | "java.util.concurrent.ForkJoinPool$WorkQueue"
-        )
-}
-
-/// JDK classes annotated `@Contended` as a whole.
-fn contended_class(jdk: u32, class: &str) -> bool {
-    match class {
-        "java.util.concurrent.ConcurrentHashMap$CounterCell"
-        | "java.util.concurrent.atomic.Striped64$Cell" => true,
-        "java.util.concurrent.Exchanger$Node" => true,
-        "java.util.concurrent.ForkJoinPool" => jdk <= 8,
-        // JDK 9-15; JDK 16's rewrite annotates some of its fields instead (see contended_group).
-        "java.util.concurrent.ForkJoinPool$WorkQueue" => jdk <= 15,
-        _ => false,
-    }
-}
-
-/// JDK 6-14 classes laid out with references first and no gap filling (hard-coded offsets).
-const HARD_CODED_OFFSET_CLASSES: &[&str] = &[
-    "java.lang.AssertionStatusDirectives",
-    "java.lang.Class",
-    "java.lang.ClassLoader",
-    "java.lang.ref.Reference",
-    "java.lang.ref.SoftReference",
-    "java.lang.StackTraceElement",
-    "java.lang.String",
-    "java.lang.Throwable",
-    "java.lang.Boolean",
-    "java.lang.Character",
-    "java.lang.Float",
-    "java.lang.Double",
-    "java.lang.Byte",
-    "java.lang.Short",
-    "java.lang.Integer",
-    "java.lang.Long",
-];
 
 #[cfg(test)]
 mod tests {
@@ -840,6 +776,41 @@ mod tests {
         assert_eq!(b2.instance_size, 24);
         let a = layout_old(&m, Some(&obj), &[f(8, false), f(4, false)], false, false);
         assert_eq!(a.instance_size, 24);
+    }
+
+    /// An `AtomicInteger`: its one int right after the header (what `valueOffset` records) on
+    /// each layout; a long after a 12-byte header leaves the gap to the int.
+    #[test]
+    fn old_layout_places_lone_fields_where_the_jvm_records_them() {
+        let int = LField {
+            size: 4,
+            oop: false,
+            group: 0,
+        };
+        for (m, at) in [
+            (LayoutModel::hotspot_32bit(6), 8),
+            (LayoutModel::hotspot(6, true), 12),
+            (LayoutModel::hotspot(6, false), 16),
+        ] {
+            let obj = layout_old(&m, None, &[], false, false);
+            let l = layout_old(&m, Some(&obj), &[int], false, false);
+            assert_eq!(
+                l.unique_offsets[category(BasicType::Int)],
+                Some(at),
+                "{m:?}"
+            );
+            assert_eq!(l.unique_offsets[category(BasicType::Long)], None);
+        }
+        let m = LayoutModel::hotspot(8, true);
+        let obj = layout_old(&m, None, &[], false, false);
+        let l = layout_old(
+            &m,
+            Some(&obj),
+            &[f(8, false), int, f(4, true)],
+            false,
+            false,
+        );
+        assert_eq!(l.unique_offsets, [Some(16), Some(12), None, None, Some(24)]);
     }
 
     #[test]

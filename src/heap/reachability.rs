@@ -90,21 +90,20 @@ pub fn reference_strengths(classes: &ClassTable<'_>) -> Vec<u8> {
         ("java.lang.ref.PhantomReference", PHANTOM),
     ]
     .map(|(n, k)| (classes.find(n), k));
-    (0..classes.len() as ClassIndex)
-        .map(|c| {
-            let mut is_reference = false;
-            for a in classes.ancestry(c) {
-                if let Some(&(_, k)) = kinds.iter().find(|(i, _)| *i == Some(a)) {
-                    return k;
-                }
-                is_reference |= a == reference;
-            }
+    // Per class, superclasses first: the nearest reference kind in its ancestry, and whether
+    // `Reference` itself is in it.
+    let found = classes.per_class(|c, sup| {
+        let (kind, is_reference) = sup.copied().unwrap_or((None, false));
+        let own = kinds.iter().find(|(i, _)| *i == Some(c)).map(|&(_, k)| k);
+        (own.or(kind), is_reference || c == reference)
+    });
+    found
+        .into_iter()
+        .map(|(kind, is_reference)| match kind {
+            Some(k) => k,
             // Another direct subclass of Reference: held no more strongly than a weak one.
-            if is_reference {
-                WEAK
-            } else {
-                STRONG
-            }
+            None if is_reference => WEAK,
+            None => STRONG,
         })
         .collect()
 }
@@ -141,22 +140,21 @@ pub fn naming_fields(
         .map(|(k, _)| *k)
         .collect();
     let id_size = dir.id_size();
-    (0..classes.len() as ClassIndex)
-        .map(|i| {
-            let mut pos = 0u32;
-            let mut found = u32::MAX;
-            for c in classes.ancestry(i) {
-                for f in classes.get(c).dump.fields() {
-                    if found == u32::MAX && f.ty == BasicType::Object && names.contains(&f.name_id)
-                    {
-                        found = pos;
-                    }
-                    pos += f.ty.hprof_size(id_size) as u32;
-                }
+    // The first such field in record order: the class's own, else its superclass's (after the
+    // class's own fields). Per class once, superclasses first.
+    classes.per_class(|c, sup| {
+        let mut pos = 0u32;
+        for f in classes.get(c).dump.fields() {
+            if f.ty == BasicType::Object && names.contains(&f.name_id) {
+                return pos;
             }
-            found
-        })
-        .collect()
+            pos = pos.saturating_add(f.ty.hprof_size(id_size) as u32);
+        }
+        match sup {
+            Some(&p) if p != u32::MAX => p.saturating_add(pos),
+            _ => u32::MAX,
+        }
+    })
 }
 
 /// The graph as classification sees it: the edges, and which rows end with a referent edge.

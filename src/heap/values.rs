@@ -25,7 +25,19 @@ pub fn read_string(
     let SubRecord::PrimitiveArray(arr) = census.find_object(dir, value_id)? else {
         return None;
     };
-    Some(decode_string_value(arr.element_type, arr.data, coder))
+    // JDK 5-7u5 strings may share a longer char[]: `offset` and `count` say which chars.
+    let int_field = |name: &str| {
+        classes
+            .instance_field(dir, class, inst.fields, name)
+            .and_then(|(_, b)| Some(u32::from_be_bytes(b.try_into().ok()?) as usize))
+    };
+    let data = match (int_field("offset"), int_field("count")) {
+        (Some(offset), Some(count)) if arr.element_type == BasicType::Char => arr
+            .data
+            .get(offset.checked_mul(2)?..offset.checked_add(count)?.checked_mul(2)?)?,
+        _ => arr.data,
+    };
+    Some(decode_string_value(arr.element_type, data, coder))
 }
 
 /// Decodes a String's `value` array: `byte[]` Latin-1 (coder 0) or UTF-16 in the JVM's byte

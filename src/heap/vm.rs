@@ -2,9 +2,13 @@
 //! (compressed oops, compressed class pointers), each with how it was decided.
 
 use super::census::{Census, ObjectShape};
+use super::classes::ClassIndex;
 use super::classes::ClassTable;
-use super::layout::{compute_sizes, ClassSizes, LayoutModel};
+use super::jdk::release::{release_from_markers, VERSION_FIELDS};
+use super::jdk::release::{LayoutConstant, UNSAFE_CLASSES, UNSAFE_LAYOUT_FIELDS};
+use super::layout::{compute_sizes_probed, ClassSizes, LayoutModel, OffsetProbe};
 use super::values::read_string;
+use crate::formats::hprof::BasicType;
 use crate::formats::hprof::Directory;
 use serde::Serialize;
 
@@ -44,10 +48,7 @@ fn detect_release(
     census: &Census<'_>,
     classes: &ClassTable<'_>,
 ) -> (Option<String>, u32, String) {
-    for (class, field) in [
-        ("java.lang.VersionProps", "java_version"),
-        ("sun.misc.Version", "java_version"),
-    ] {
+    for &(class, field) in VERSION_FIELDS {
         if let Some(c) = classes.find(class) {
             if let Some(id) = classes.static_object(dir, c, field) {
                 if let Some(s) = read_string(dir, census, classes, id) {
@@ -58,33 +59,20 @@ fn detect_release(
             }
         }
     }
-    // Markers: classes and fields that appeared in known releases.
-    let has = |n: &str| classes.find(n).is_some();
-    let string_has = |field: &str| {
-        classes
-            .find("java.lang.String")
-            .map(|c| {
-                classes.get(c).dump.fields().any(|f| {
-                    dir.strings
-                        .get(&f.name_id)
-                        .map(|b| *b == field.as_bytes())
-                        .unwrap_or(false)
-                })
+    let has_class = |n: &str| classes.find(n).is_some();
+    let has_field = |class: &str, field: &str| {
+        classes.find(class).is_some_and(|c| {
+            classes.get(c).dump.fields().any(|f| {
+                dir.strings
+                    .get(&f.name_id)
+                    .is_some_and(|b| *b == field.as_bytes())
             })
-            .unwrap_or(false)
+        })
     };
-    let (f, why) = if has("java.lang.VirtualThread") {
-        (21, "java.lang.VirtualThread is loaded")
-    } else if has("java.lang.Record") {
-        (17, "java.lang.Record is loaded")
-    } else if string_has("hashIsZero") {
-        (13, "String.hashIsZero exists")
-    } else if has("java.lang.Module") {
-        (11, "java.lang.Module is loaded")
-    } else if !classes.is_empty() {
-        (8, "no java.lang.Module class")
-    } else {
-        (17, "no classes in the dump: assumed")
+    let (f, why) = match release_from_markers(&has_class, &has_field) {
+        Some(m) => m,
+        None if !classes.is_empty() => (8, "no marker of any release: assumed"),
+        None => (17, "no classes in the dump: assumed"),
     };
     (None, f, format!("guessed from class markers ({why})"))
 }
@@ -154,7 +142,116 @@ fn votes(
         .count()
 }
 
+/// A static `int` or `long` field's value.
+fn static_number(
+    dir: &Directory<'_>,
+    classes: &ClassTable<'_>,
+    class: ClassIndex,
+    name: &[u8],
+) -> Option<i64> {
+    let s = classes
+        .get(class)
+        .dump
+        .statics()
+        .find(|s| dir.strings.get(&s.name_id).is_some_and(|b| *b == name))?;
+    match s.ty {
+        BasicType::Int => Some(i32::from_be_bytes(s.value.try_into().ok()?) as i64),
+        BasicType::Long => Some(i64::from_be_bytes(s.value.try_into().ok()?)),
+        _ => None,
+    }
+}
+
+/// What the JVM's `Unsafe` recorded about its own layout, each with the field it came from.
+fn unsafe_constants(
+    dir: &Directory<'_>,
+    classes: &ClassTable<'_>,
+) -> Vec<(String, LayoutConstant, i64)> {
+    let mut found = vec![];
+    for &class in UNSAFE_CLASSES {
+        let Some(c) = classes.find(class) else {
+            continue;
+        };
+        for &(field, what) in UNSAFE_LAYOUT_FIELDS {
+            if let Some(value) = static_number(dir, classes, c, field.as_bytes()) {
+                found.push((format!("{class}.{field} = {value}"), what, value));
+            }
+        }
+        if !found.is_empty() {
+            break;
+        }
+    }
+    found
+}
+
+/// Whether a model agrees with one of `Unsafe`'s constants.
+fn agrees(m: &LayoutModel, what: LayoutConstant, value: i64) -> bool {
+    let v = match what {
+        LayoutConstant::AddressSize => m.word_size,
+        LayoutConstant::ReferenceScale => m.oop_size(),
+        LayoutConstant::IntArrayBase => m.array_base(BasicType::Int),
+    };
+    i64::from(v) == value
+}
+
+/// The field offsets the JVM recorded in JDK classes: each `static long xOffset` whose class
+/// declares an instance field `x` alone of its kind (so the field order the writer used does
+/// not matter: HotSpot's dumper lists fields in reverse, the hprof agent in declaration order).
+fn offset_probes(dir: &Directory<'_>, classes: &ClassTable<'_>) -> Vec<(OffsetProbe, String)> {
+    let mut probes = vec![];
+    for (i, c) in classes.classes.iter().enumerate() {
+        if c.loader_id != 0 {
+            continue;
+        }
+        for s in c.dump.statics() {
+            let Some(name) = dir.strings.get(&s.name_id) else {
+                continue;
+            };
+            let Some(field) = name.strip_suffix(b"Offset") else {
+                continue;
+            };
+            if s.ty != BasicType::Long || field.is_empty() {
+                continue;
+            }
+            let Some(f) = c
+                .dump
+                .fields()
+                .find(|f| dir.strings.get(&f.name_id).is_some_and(|b| *b == field))
+            else {
+                continue;
+            };
+            let Some(value) = static_number(dir, classes, i as ClassIndex, name) else {
+                continue;
+            };
+            if value <= 0 {
+                continue;
+            }
+            probes.push((
+                OffsetProbe::new(i as ClassIndex, f.ty, value as u64),
+                format!("{}.{}", c.name, String::from_utf8_lossy(name)),
+            ));
+        }
+    }
+    probes
+}
+
+/// One candidate layout with its sizes and the evidence for it.
+struct Scored {
+    model: LayoutModel,
+    sizes: ClassSizes,
+    gaps: usize,
+    /// Per probe: whether the model predicts the recorded offset (`None`: cannot tell).
+    probed: Vec<Option<bool>>,
+    offsets: usize,
+    constants: usize,
+}
+
 /// Decides the JVM facts and returns them with the class sizes under the chosen layout.
+///
+/// The layout is decided from the evidence, strongest first: the constants of the JVM's own
+/// `Unsafe` (JDK 7+: address size, reference scale, array base), then the field offsets it
+/// recorded in JDK classes plus the address gaps between neighbouring objects. Identifier size
+/// proves nothing (the hprof agent writes 4-byte ids on 64-bit JVMs), it only orders the
+/// defaults when there is no evidence at all.
 pub fn detect(
     dir: &Directory<'_>,
     census: &Census<'_>,
@@ -166,54 +263,114 @@ pub fn detect(
         feature = f;
         jdk_source = "set by the user".into();
     }
-    let mut scored: Vec<(LayoutModel, ClassSizes, usize)> =
-        allowed(candidates(feature, dir.id_size()), o.compressed_oops)
-            .into_iter()
-            .map(|m| {
-                let sizes = compute_sizes(&m, classes, dir);
-                let v = votes(&m, &sizes, census, classes);
-                (m, sizes, v)
-            })
-            .collect();
+    let constants = unsafe_constants(dir, classes);
+    let probes = offset_probes(dir, classes);
+    let plain: Vec<OffsetProbe> = probes.iter().map(|p| p.0).collect();
+    let mut scored: Vec<Scored> = allowed(candidates(feature, dir.id_size()), o.compressed_oops)
+        .into_iter()
+        .map(|m| {
+            let (sizes, probed) = compute_sizes_probed(&m, classes, dir, &plain);
+            let gaps = votes(&m, &sizes, census, classes);
+            let constants = constants.iter().filter(|c| agrees(&m, c.1, c.2)).count();
+            let offsets = probed.iter().filter(|p| **p == Some(true)).count();
+            Scored {
+                model: m,
+                sizes,
+                gaps,
+                probed,
+                offsets,
+                constants,
+            }
+        })
+        .collect();
     let total = census.gap_samples.len();
     // Stable: on a tie the earlier (default) candidate wins.
     let best = (0..scored.len())
-        .max_by_key(|&i| (scored[i].2, usize::MAX - i))
+        .max_by_key(|&i| {
+            let s = &scored[i];
+            (s.constants, s.offsets + s.gaps, usize::MAX - i)
+        })
         .unwrap_or(0);
     // Stray gaps of tags that are not addresses can match a 64-bit layout by chance: with
-    // 4-byte ids it wins over the 32-bit default only when it explains most samples, and at least 16.
-    let best = if scored[best].0.word_size == 8
-        && scored[0].0.word_size == 4
-        && (scored[best].2 * 2 <= total || scored[best].2 < 16)
+    // 4-byte ids and only gaps to go by, it wins over the 32-bit default only when it explains
+    // most samples, and at least 16.
+    let b = &scored[best];
+    let best = if b.model.word_size == 8
+        && scored[0].model.word_size == 4
+        && b.constants == 0
+        && b.offsets <= scored[0].offsets
+        && (b.gaps * 2 <= total || b.gaps < 16)
     {
         0
     } else {
         best
     };
-    let (model, sizes, v) = scored.swap_remove(best);
+    let chosen = scored.swap_remove(best);
     let compressed_oops_source = if o.compressed_oops.is_some() {
         "set by the user (--compressed-oops)".to_string()
-    } else if total == 0 || v == 0 {
-        if model.word_size == 4 {
-            "4-byte identifiers and no address evidence: assumed a 32-bit JVM (the hprof agent \
-             writes 4-byte identifiers on 64-bit JVMs too: --compressed-oops on|off says which)"
-                .to_string()
-        } else {
-            "no packed objects to measure: assumed the JVM default".to_string()
-        }
     } else {
-        format!("object address gaps: {v} of {total} sampled neighbours match this layout exactly")
+        layout_evidence(&chosen, &constants, &probes, total)
     };
     (
         VmFacts {
             jdk_version: version,
             jdk_feature: feature,
             jdk_source,
-            layout: model,
+            layout: chosen.model,
             compressed_oops_source,
         },
-        sizes,
+        chosen.sizes,
     )
+}
+
+/// Says what decided the layout, in the words a user can check.
+fn layout_evidence(
+    chosen: &Scored,
+    constants: &[(String, LayoutConstant, i64)],
+    probes: &[(OffsetProbe, String)],
+    gap_samples: usize,
+) -> String {
+    let mut parts = vec![];
+    if chosen.constants > 0 {
+        let agreed: Vec<&str> = constants
+            .iter()
+            .filter(|c| agrees(&chosen.model, c.1, c.2))
+            .map(|c| c.0.as_str())
+            .collect();
+        parts.push(format!("the JVM's own constants ({})", agreed.join(", ")));
+    }
+    if chosen.offsets > 0 {
+        let told = chosen.probed.iter().filter(|p| p.is_some()).count();
+        let names: Vec<&str> = probes
+            .iter()
+            .zip(&chosen.probed)
+            .filter(|(_, m)| **m == Some(true))
+            .take(3)
+            .map(|(p, _)| p.1.as_str())
+            .collect();
+        parts.push(format!(
+            "field offsets the JVM recorded: {} of {told} match ({}{})",
+            chosen.offsets,
+            names.join(", "),
+            if chosen.offsets > 3 { ", ..." } else { "" }
+        ));
+    }
+    if chosen.gaps > 0 {
+        parts.push(format!(
+            "object address gaps: {} of {gap_samples} sampled neighbours match this layout exactly",
+            chosen.gaps
+        ));
+    }
+    if !parts.is_empty() {
+        return parts.join("; ");
+    }
+    if chosen.model.word_size == 4 {
+        "4-byte identifiers and no layout evidence: assumed a 32-bit JVM (the hprof agent \
+         writes 4-byte identifiers on 64-bit JVMs too: --compressed-oops on|off says which)"
+            .to_string()
+    } else {
+        "no packed objects or recorded offsets to measure: assumed the JVM default".to_string()
+    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Reports: render analysis results as text for a terminal or as JSON. Nothing here computes.
 
 pub mod classloaders_text;
+pub mod diff_text;
 pub mod graph_text;
 pub mod html;
 pub mod jvms_text;

@@ -249,10 +249,10 @@ pub fn report(r: &Report, style: &Style) -> String {
         out,
         "{}",
         style.dim(&format!(
-            "JDK {}, {}-byte ids, compressed oops {}\nlive heap {} in {} objects, {} classes, {} class loaders",
-            s.jdk.clone().unwrap_or_else(|| "?".into()),
+            "JDK {}, {}-byte ids, {}\nlive heap {} in {} objects, {} classes, {} class loaders",
+            r.assumptions.jdk_label(),
             s.identifier_size,
-            if s.compressed_oops { "on" } else { "off" },
+            r.assumptions.layout_label(),
             human_bytes(s.live_bytes),
             thousands(s.live_objects),
             thousands(s.classes),

@@ -116,18 +116,15 @@ impl Table {
 pub fn histogram(h: &Histogram, style: &Style) -> String {
     let mut out = String::new();
     let a = &h.assumptions;
-    let jdk = a
-        .jdk_version
-        .clone()
-        .unwrap_or_else(|| format!("{} (guessed)", a.jdk_feature));
     let _ = writeln!(
         out,
         "{} {}  {}",
         style.bold("Class histogram of"),
         h.dump.path,
         style.dim(&format!(
-            "JDK {jdk}, compressed oops {}, {} objects, {} classes",
-            if a.compressed_oops { "on" } else { "off" },
+            "JDK {}, {}, {} objects, {} classes",
+            a.jdk_label(),
+            a.layout_label(),
             thousands(h.dump.objects),
             thousands(h.dump.classes)
         ))

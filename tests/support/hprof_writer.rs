@@ -640,6 +640,13 @@ impl HprofWriter {
         out
     }
 
+    /// The ids of every class defined with this writer so far, in id order.
+    pub fn defined_classes(&self) -> Vec<u64> {
+        let mut ids: Vec<u64> = self.classes.keys().copied().collect();
+        ids.sort_unstable();
+        ids
+    }
+
     /// Name of a class defined with this writer.
     pub fn class_name(&self, class: u64) -> Option<&str> {
         self.classes.get(&class).map(|c| c.name.as_str())

@@ -1219,6 +1219,69 @@ pub struct LightCapture {
 /// capture after a source change compiles the fixtures; callers start with one capture alone so that
 /// parallel ones find the compiled classes.
 pub fn capture_light(fixture: &str, sources: &[&str], jdk: Jdk, args: &[&str]) -> LightCapture {
+    let (dir, planted) = light_run(fixture, sources, jdk, args, 1);
+    LightCapture {
+        hprof: dir.join("heap.hprof"),
+        dir,
+        planted,
+        jdk,
+    }
+}
+
+/// A light capture of `dumps` dumps of a fixture that grows in steps (`CAPTURE_DUMPS`, e.g.
+/// GrowingLeak): step K's dump, Java's live histogram just before it, and planted.json as the
+/// fixture last wrote it (it records every step).
+#[derive(Debug)]
+pub struct StepsCapture {
+    pub dir: PathBuf,
+    /// Oldest first: `heap.hprof`, `heap-2.hprof`, ...
+    pub hprofs: Vec<PathBuf>,
+    /// `jmap -histo:live` taken just before each dump.
+    pub histos: Vec<Histogram>,
+    pub planted: serde_json::Value,
+    pub jdk: Jdk,
+}
+
+/// Runs `fixture` on `jdk` and takes `dumps` live dumps, one per step (see [`StepsCapture`]);
+/// cached like [`capture_light`].
+pub fn capture_steps(fixture: &str, sources: &[&str], jdk: Jdk, dumps: usize) -> StepsCapture {
+    let (dir, planted) = light_run(fixture, sources, jdk, &[], dumps.max(2));
+    let hprofs: Vec<PathBuf> = (1..=dumps.max(2)).map(|k| dir.join(dump_name(k))).collect();
+    let histos = (1..=dumps.max(2))
+        .map(|k| {
+            let p = dir.join(format!("histo-{k}.txt"));
+            let text = fs::read_to_string(&p)
+                .unwrap_or_else(|e| panic!("cannot read {}: {e}", p.display()));
+            Histogram::parse(&text).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+        })
+        .collect();
+    StepsCapture {
+        dir,
+        hprofs,
+        histos,
+        planted,
+        jdk,
+    }
+}
+
+/// The dump of step `k` (1-based) in a capture directory.
+fn dump_name(k: usize) -> String {
+    if k == 1 {
+        "heap.hprof".into()
+    } else {
+        format!("heap-{k}.hprof")
+    }
+}
+
+/// Runs a light capture with `dumps` steps (once per key, under a lock per directory) and
+/// returns its directory and planted.json.
+fn light_run(
+    fixture: &str,
+    sources: &[&str],
+    jdk: Jdk,
+    args: &[&str],
+    dumps: usize,
+) -> (PathBuf, serde_json::Value) {
     let home = jdk.home().unwrap_or_else(|| {
         panic!("{jdk} is not available: see scripts/install-jdks.sh (JDK 17 is the system JDK)")
     });
@@ -1226,7 +1289,12 @@ pub fn capture_light(fixture: &str, sources: &[&str], jdk: Jdk, args: &[&str]) -
     let mut flags = jvm_flags(true);
     flags.push("-XX:TieredStopAtLevel=1".to_string());
     let root = repo_root();
-    let key = light_cache_key(&root, &home, sources, &flags, args)
+    let mut key_args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    if dumps > 1 {
+        key_args.push(format!("dumps={dumps}"));
+    }
+    let key_args: Vec<&str> = key_args.iter().map(|a| a.as_str()).collect();
+    let key = light_cache_key(&root, &home, sources, &flags, &key_args)
         .unwrap_or_else(|e| panic!("cannot hash the inputs of fixture {fixture}: {e}"));
     let fixtures_dir = target_dir().join("fixtures");
     let dir = fixtures_dir.join(format!("{fixture}-{jdk}-light-{key:016x}"));
@@ -1241,8 +1309,13 @@ pub fn capture_light(fixture: &str, sources: &[&str], jdk: Jdk, args: &[&str]) -
         .unwrap_or_else(|e| panic!("cannot open {}: {e}", lock_path.display()));
     lock.lock()
         .unwrap_or_else(|e| panic!("cannot lock {}: {e}", lock_path.display()));
+    let mut needed: Vec<String> = (1..=dumps).map(dump_name).collect();
+    needed.push("planted.json".into());
+    if dumps > 1 {
+        needed.extend((1..=dumps).map(|k| format!("histo-{k}.txt")));
+    }
     let complete = |d: &Path| {
-        ["heap.hprof", "planted.json"]
+        needed
             .iter()
             .all(|f| fs::metadata(d.join(f)).is_ok_and(|m| m.len() > 0))
     };
@@ -1251,6 +1324,7 @@ pub fn capture_light(fixture: &str, sources: &[&str], jdk: Jdk, args: &[&str]) -
     }
     if !dir.exists() {
         let script = root.join("fixtures").join("capture.sh");
+        let dumps_text = dumps.to_string();
         run_script(
             &script,
             &home,
@@ -1258,7 +1332,7 @@ pub fn capture_light(fixture: &str, sources: &[&str], jdk: Jdk, args: &[&str]) -
             &dir,
             &flags,
             args,
-            &[("CAPTURE_LIGHT", "1")],
+            &[("CAPTURE_LIGHT", "1"), ("CAPTURE_DUMPS", &dumps_text)],
         );
         assert!(
             complete(&dir),
@@ -1271,12 +1345,7 @@ pub fn capture_light(fixture: &str, sources: &[&str], jdk: Jdk, args: &[&str]) -
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.join("planted.json").display()));
     let planted = serde_json::from_str(&text)
         .unwrap_or_else(|e| panic!("{}: not JSON: {e}", dir.join("planted.json").display()));
-    LightCapture {
-        hprof: dir.join("heap.hprof"),
-        dir,
-        planted,
-        jdk,
-    }
+    (dir, planted)
 }
 
 fn light_cache_key(

@@ -1,2 +1,3 @@
 pub mod hprof_writer;
+pub mod jdk_classes;
 pub mod jvm;

@@ -589,15 +589,15 @@ impl CollectionModel {
         let known: FxHashMap<ClassIndex, usize> = (0..n as ClassIndex)
             .filter_map(|c| Some((c, *by_name.get(classes.get(c).name.as_str())?)))
             .collect();
+        // The nearest known class in each class's ancestry, computed superclasses first.
+        let nearest: Vec<Option<(ClassIndex, usize)>> =
+            classes.per_class(|c, sup| known.get(&c).map(|&e| (c, e)).or(sup.copied().flatten()));
         for c in 0..n as ClassIndex {
             if classes.get(c).is_array() {
                 kinds[c as usize] = Kind::Array;
                 continue;
             }
-            let Some((base, entry)) = classes
-                .ancestry(c)
-                .find_map(|a| known.get(&a).map(|&e| (a, e)))
-            else {
+            let Some((base, entry)) = nearest[c as usize] else {
                 continue;
             };
             let (_, kind, layout) = KNOWN[entry];

@@ -4,3 +4,4 @@
 //! name themselves, so a new JDK layout is taught once.
 
 pub mod collections;
+pub mod release;

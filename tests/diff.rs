@@ -1,0 +1,444 @@
+//! `oomsleuth diff` on a real JVM that grows between dumps (fixtures/src/GrowingLeak.java, three
+//! dumps taken by capture.sh at the moments the fixture signals). The oracles are Java's own
+//! `size()` of each structure at each step (planted.json) and `jmap -histo:live` before each dump.
+
+use crate::support::hprof_writer::{Grouping, HprofWriter, Root, TempDir, Ty, Value};
+use crate::support::jvm::{capture_steps, have, Jdk, StepsCapture};
+use crate::synthetic::oomsleuth;
+use serde_json::Value as Json;
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+
+/// The sources GrowingLeak is made of: other fixtures' edits do not invalidate its captures.
+const SOURCES: [&str; 2] = ["GrowingLeak.java", "Planted.java"];
+
+fn growing(jdk: Jdk) -> StepsCapture {
+    capture_steps("GrowingLeak", &SOURCES, jdk, 3)
+}
+
+/// Java's `size()` of structure `name` ("leak", "fill_once", ...) at every step.
+fn java_sizes(cap: &StepsCapture, name: &str) -> Vec<u64> {
+    cap.planted["steps"]
+        .as_array()
+        .expect("planted.json has steps")
+        .iter()
+        .map(|s| s[name].as_u64().expect("a size"))
+        .collect()
+}
+
+fn planted_field(cap: &StepsCapture, name: &str) -> String {
+    let s = &cap.planted["structures"][name];
+    format!(
+        "{}.{}",
+        s["holder"].as_str().unwrap(),
+        s["field"].as_str().unwrap()
+    )
+}
+
+/// The fixture itself: three steps, and the JVM's histograms agree with what it says it planted.
+#[test]
+fn growing_leak_fixture_counts_what_the_jvm_counts() {
+    for jdk in [Jdk::J17, Jdk::J21] {
+        if !have(jdk) {
+            continue;
+        }
+        let cap = growing(jdk);
+        assert_eq!(cap.hprofs.len(), 3);
+        let leak = java_sizes(&cap, "leak");
+        assert!(leak.windows(2).all(|w| w[1] > w[0]), "{leak:?}");
+        let cache = java_sizes(&cap, "fill_once");
+        assert!(cache[1] > cache[0] && cache[2] == cache[1], "{cache:?}");
+        for (k, histo) in cap.histos.iter().enumerate() {
+            assert_eq!(
+                histo.instances("com.example.GrowingLeak$Session"),
+                leak[k],
+                "{jdk} step {}",
+                k + 1
+            );
+        }
+        assert_eq!(
+            planted_field(&cap, "leak"),
+            "com.example.GrowingLeak.SESSIONS"
+        );
+    }
+}
+
+fn diff_json(dumps: &[&Path], extra: &[&str]) -> Json {
+    let mut args: Vec<&OsStr> = vec!["diff".as_ref(), "--json".as_ref(), "--no-cache".as_ref()];
+    args.extend(extra.iter().map(OsStr::new));
+    args.extend(dumps.iter().map(|d| d.as_os_str()));
+    let run = oomsleuth(args);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let j = run.json();
+    assert_eq!(j["schema"], "oomsleuth.diff/1");
+    j
+}
+
+fn last_step(p: &Json) -> String {
+    let steps = p["path"].as_array().expect("a path");
+    steps
+        .last()
+        .and_then(|s| s.as_str())
+        .unwrap_or("")
+        .to_string()
+}
+
+fn u64s(v: &Json) -> Vec<u64> {
+    v.as_array()
+        .expect("an array")
+        .iter()
+        .map(|x| x.as_u64().expect("a number"))
+        .collect()
+}
+
+/// The collection whose path ends at the static field `field` of the fixture's holder.
+fn collection<'j>(j: &'j Json, field: &str) -> &'j Json {
+    let want = format!("static {field} ");
+    j["collections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| last_step(c).starts_with(&want))
+        .unwrap_or_else(|| panic!("no collection at {field} in {:#}", j["collections"]))
+}
+
+/// On the fixture: the monotone leak is the first growing path, with Java's own size at every
+/// step; the cache that filled once grew once (not on every step); the catalog is stable; the
+/// leak's element class grew by what jmap counted.
+#[test]
+fn diff_puts_the_monotone_leak_first_with_javas_sizes() {
+    for jdk in [Jdk::J17, Jdk::J21] {
+        if !have(jdk) {
+            continue;
+        }
+        let cap = growing(jdk);
+        let dumps: Vec<&Path> = cap.hprofs.iter().map(|p| p.as_path()).collect();
+        let j = diff_json(&dumps, &[]);
+        let first = &j["growth"][0];
+        let leak = cap.planted["structures"]["leak"]["field"].as_str().unwrap();
+        assert!(
+            last_step(first).starts_with(&format!("static {leak} java.util.HashMap")),
+            "{jdk}: first growing path {:#}",
+            first["path"]
+        );
+        assert!(
+            first["path"][0]
+                .as_str()
+                .unwrap()
+                .contains("com.example.GrowingLeak"),
+            "{jdk}: {:#}",
+            first["path"]
+        );
+        assert_eq!(first["trend"], "monotone", "{jdk}");
+        assert_eq!(first["size_trend"], "monotone", "{jdk}");
+        assert_eq!(
+            u64s(&first["collection_size"]),
+            java_sizes(&cap, "leak"),
+            "{jdk}"
+        );
+        let session = first["elements"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["class"] == "com.example.GrowingLeak$Session")
+            .expect("Session among the leak's growing element classes");
+        let jvm: Vec<u64> = cap
+            .histos
+            .iter()
+            .map(|h| h.instances("com.example.GrowingLeak$Session"))
+            .collect();
+        assert_eq!(u64s(&session["objects"]), jvm, "{jdk}");
+
+        let cache = collection(
+            &j,
+            cap.planted["structures"]["fill_once"]["field"]
+                .as_str()
+                .unwrap(),
+        );
+        assert_eq!(
+            u64s(&cache["collection_size"]),
+            java_sizes(&cap, "fill_once"),
+            "{jdk}"
+        );
+        assert_eq!(cache["size_trend"], "grew_once", "{jdk}");
+        assert_eq!(cache["trend"], "grew_once", "{jdk}");
+
+        for name in ["stable", "refilled"] {
+            let field = cap.planted["structures"][name]["field"].as_str().unwrap();
+            let c = collection(&j, field);
+            assert_eq!(
+                u64s(&c["collection_size"]),
+                java_sizes(&cap, name),
+                "{jdk} {name}"
+            );
+            assert_eq!(c["size_trend"], "stable", "{jdk} {name}");
+        }
+        let stable = collection(
+            &j,
+            cap.planted["structures"]["stable"]["field"]
+                .as_str()
+                .unwrap(),
+        );
+        assert_eq!(stable["trend"], "stable", "{jdk}");
+
+        // Class loaders per step: the JVM's count of the fixture's loaders in each histogram.
+        let loader = j["class_loaders"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["type"] == "com.example.GrowingLeak$PluginLoader")
+            .expect("the plugin loaders grew");
+        let jvm: Vec<u64> = cap
+            .histos
+            .iter()
+            .map(|h| h.instances("com.example.GrowingLeak$PluginLoader"))
+            .collect();
+        assert_eq!(u64s(&loader["loaders"]), jvm, "{jdk}");
+        assert_eq!(loader["trend"], "monotone", "{jdk}");
+    }
+}
+
+/// A dump diffed with itself: nothing grew.
+#[test]
+fn a_dump_diffed_with_itself_shows_no_growth() {
+    let cap = growing(Jdk::J17);
+    let d = cap.hprofs[1].as_path();
+    let j = diff_json(&[d, d, d], &[]);
+    assert_eq!(
+        j["growth"].as_array().unwrap().len(),
+        0,
+        "{:#}",
+        j["growth"]
+    );
+    assert_eq!(j["classes"].as_array().unwrap().len(), 0);
+    assert_eq!(j["matched_paths"], j["stable_paths"]);
+    assert!(j["collections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|c| c["trend"] == "stable"));
+}
+
+// ---- Synthetic dumps: exact figures, snapshots, and objects that all moved ----------------------
+
+/// A registry class whose static `items` array gains `n` items per dump (each with a 100-byte
+/// payload), beside a `catalog` of 40 that never changes and a `lookup` that fills once. Every
+/// dump numbers its objects from a different base, so no object keeps its id.
+fn registry_dump(step: u64) -> (Vec<u8>, u64) {
+    let mut w = HprofWriter::hotspot(8);
+    w.timestamp_ms = 1_700_000_000_000 + step * 3_600_000;
+    w.set_next_id(0x10_0000 * (step + 1));
+    let object = w.class("java.lang.Object").define();
+    let array = w.array_class("[Ljava/lang/Object;", object);
+    let item = w
+        .class("com.example.Item")
+        .extends(object)
+        .field("payload", Ty::Object)
+        .define();
+    let fill = |w: &mut HprofWriter, n: u64| -> u64 {
+        let elems: Vec<u64> = (0..n)
+            .map(|_| {
+                let payload = w.primitive_array(Ty::Byte, 100);
+                w.instance_with(item, &[Value::Object(payload)])
+            })
+            .collect();
+        w.object_array(array, &elems)
+    };
+    let items = fill(&mut w, 100 * step);
+    let catalog = fill(&mut w, 40);
+    let lookup = fill(&mut w, if step == 1 { 10 } else { 60 });
+    let registry = w
+        .class("com.example.Registry")
+        .extends(object)
+        .static_field("items", Value::Object(items))
+        .static_field("catalog", Value::Object(catalog))
+        .static_field("lookup", Value::Object(lookup))
+        .define();
+    w.root(Root::StickyClass { obj: registry });
+    (w.finish(&Grouping::Segments { max_body: 1 << 20 }), items)
+}
+
+fn registry_dumps(tmp: &TempDir) -> Vec<PathBuf> {
+    let mut ids = vec![];
+    let paths = (1..=3)
+        .map(|k| {
+            let (bytes, items) = registry_dump(k);
+            ids.push(items);
+            tmp.file(&format!("registry-{k}.hprof"), &bytes)
+        })
+        .collect();
+    // Every object moved: the same array has another id in every dump.
+    ids.dedup();
+    assert_eq!(ids.len(), 3);
+    paths
+}
+
+#[test]
+fn paths_match_although_every_object_moved() {
+    let tmp = TempDir::new("diff-registry");
+    let dumps = registry_dumps(&tmp);
+    let refs: Vec<&Path> = dumps.iter().map(|p| p.as_path()).collect();
+    let j = diff_json(&refs, &[]);
+    assert_eq!(j["hours"], 2.0);
+    let growth = j["growth"].as_array().unwrap();
+    assert_eq!(
+        last_step(&growth[0]),
+        "static items java.lang.Object[]",
+        "{growth:#?}"
+    );
+    assert_eq!(growth[0]["trend"], "monotone");
+    // The array and its items, each with its payload.
+    let objects = u64s(&growth[0]["retained_objects"]);
+    assert_eq!(objects, vec![201, 401, 601]);
+    assert_eq!(last_step(&growth[1]), "static lookup java.lang.Object[]");
+    assert_eq!(growth[1]["trend"], "grew_once");
+    assert_eq!(growth.len(), 2, "catalog did not grow: {growth:#?}");
+    let item = j["classes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["class"] == "com.example.Item")
+        .unwrap();
+    assert_eq!(u64s(&item["instances"]), vec![150, 300, 400]);
+}
+
+#[test]
+fn diff_report_snapshots() {
+    let tmp = TempDir::new("diff-snap");
+    let dumps = registry_dumps(&tmp);
+    let dir = tmp.path().display().to_string();
+    let mut args: Vec<&OsStr> = vec!["diff".as_ref(), "--no-cache".as_ref()];
+    args.extend(dumps.iter().map(|d| d.as_os_str()));
+    let text = oomsleuth(&args);
+    assert_eq!(text.code, 0, "{}", text.stderr);
+    insta::assert_snapshot!("diff_registry_text", text.stdout.replace(&dir, "TMP"));
+    args.push("--json".as_ref());
+    let json = oomsleuth(&args);
+    assert_eq!(json.code, 0, "{}", json.stderr);
+    insta::assert_snapshot!("diff_registry_json", json.stdout.replace(&dir, "TMP"));
+}
+
+#[test]
+fn bad_inputs_give_clear_errors() {
+    let tmp = TempDir::new("diff-bad");
+    let dumps = registry_dumps(&tmp);
+    let one = oomsleuth([OsStr::new("diff"), dumps[0].as_os_str()]);
+    assert_eq!(one.code, 2, "{}", one.stderr);
+    assert!(
+        one.stderr.contains("two or more heap dumps"),
+        "{}",
+        one.stderr
+    );
+
+    let text = tmp.file("notes.txt", b"not a heap dump\n");
+    let run = oomsleuth([OsStr::new("diff"), dumps[0].as_os_str(), text.as_os_str()]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("notes.txt"), "{}", run.stderr);
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+
+    let missing = tmp.path().join("missing.hprof");
+    let run = oomsleuth([
+        OsStr::new("diff"),
+        dumps[0].as_os_str(),
+        missing.as_os_str(),
+    ]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("missing.hprof"), "{}", run.stderr);
+
+    // A truncated dump is read as far as it goes, with a warning; never a panic.
+    let full = std::fs::read(&dumps[2]).unwrap();
+    for cut in [full.len() / 2, full.len() - 7, 40] {
+        let t = tmp.file("truncated.hprof", &full[..cut]);
+        let run = oomsleuth([
+            OsStr::new("diff"),
+            OsStr::new("--no-cache"),
+            OsStr::new("--json"),
+            dumps[0].as_os_str(),
+            t.as_os_str(),
+        ]);
+        assert!(run.code == 0 || run.code == 2, "cut {cut}: {}", run.stderr);
+        assert!(
+            !run.stderr.contains("panicked"),
+            "cut {cut}: {}",
+            run.stderr
+        );
+        if run.code == 0 {
+            let j = run.json();
+            assert!(j["dumps"][1]["truncated"].as_bool().unwrap(), "cut {cut}");
+            assert!(!j["warnings"].as_array().unwrap().is_empty(), "cut {cut}");
+        } else {
+            assert!(
+                run.stderr.contains("truncated.hprof"),
+                "cut {cut}: {}",
+                run.stderr
+            );
+        }
+    }
+}
+
+/// `analyze OLD MID NEW`: the newest dump's suspects ranked by growth; the monotone leak first
+/// with Java's sizes, the fill-once cache after it, the stable catalog said to be stable.
+#[test]
+fn analyze_ranks_the_suspects_of_the_newest_dump_by_growth() {
+    let cap = growing(Jdk::J17);
+    let mut args: Vec<&OsStr> = [
+        "analyze",
+        "--json",
+        "--no-cache",
+        "--min-retained",
+        "0",
+        "--threshold",
+        "3",
+    ]
+    .iter()
+    .map(OsStr::new)
+    .collect();
+    args.extend(cap.hprofs.iter().map(|p| p.as_os_str()));
+    let run = oomsleuth(args);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let j = run.json();
+    assert_eq!(j["dump"]["path"], cap.hprofs[2].display().to_string());
+    let h = &j["history"];
+    let rows = h["suspects"]
+        .as_array()
+        .expect("suspects followed through the dumps");
+    assert_eq!(rows.len(), j["suspects"].as_array().unwrap().len());
+    let field = |name: &str| {
+        format!(
+            "static {} ",
+            cap.planted["structures"][name]["field"].as_str().unwrap()
+        )
+    };
+    assert!(
+        last_step(&rows[0]).starts_with(&field("leak")),
+        "{:#}",
+        rows[0]
+    );
+    assert_eq!(rows[0]["trend"], "monotone");
+    assert_eq!(rows[0]["stable"], false);
+    assert_eq!(u64s(&rows[0]["collection_size"]), java_sizes(&cap, "leak"));
+    let cache = rows
+        .iter()
+        .find(|r| last_step(r).starts_with(&field("fill_once")))
+        .expect("the cache is a suspect");
+    assert_eq!(cache["trend"], "grew_once");
+    let catalog = rows
+        .iter()
+        .find(|r| last_step(r).starts_with(&field("stable")))
+        .expect("the catalog is a suspect at --threshold 3");
+    assert_eq!(catalog["stable"], true);
+    assert_eq!(
+        u64s(&catalog["collection_size"]),
+        java_sizes(&cap, "stable")
+    );
+
+    // One dump: no history in the document.
+    let run = oomsleuth([
+        OsStr::new("analyze"),
+        OsStr::new("--json"),
+        OsStr::new("--no-cache"),
+        cap.hprofs[0].as_os_str(),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.json().get("history").is_none());
+}
