@@ -17,6 +17,7 @@ struct Jvm(Child);
 
 impl Drop for Jvm {
     fn drop(&mut self) {
+        drop(self.0.stdin.take()); // the fixture ends at the end of its input
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
@@ -37,21 +38,24 @@ fn classes() -> PathBuf {
 }
 
 fn start(home: &Path, classes: &Path) -> Jvm {
-    let mut child = Command::new(home.join("bin/java"))
-        .args(["-Xmx128m", "-XX:+UsePerfData", "-cp"])
+    let mut java = Command::new(home.join("bin/java"));
+    java.args(["-Xmx128m", "-XX:+UsePerfData", "-cp"])
         .arg(classes)
-        .arg(MAIN)
+        .arg(MAIN);
+    spawn_ready(java).expect("start java")
+}
+
+/// Spawns `cmd` and waits for its READY line; `None` when it ends without one.
+fn spawn_ready(mut cmd: Command) -> Option<Jvm> {
+    let mut child = cmd
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
-        .expect("start java");
+        .ok()?;
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    let _ = BufReader::new(child.stdout.take().unwrap()).read_line(&mut line);
     let jvm = Jvm(child);
-    assert_eq!(line.trim(), "READY");
-    jvm
+    (line.trim() == "READY").then_some(jvm)
 }
 
 fn run(program: &Path, args: &[&str]) -> String {
@@ -306,4 +310,81 @@ fn a_garbage_file_is_reported_with_its_offset() {
         mine["reason"].as_str().unwrap().contains("at offset 0"),
         "{mine}"
     );
+}
+
+/// A JVM in its own pid and mount namespace with a private /tmp, as in a container: found through
+/// /proc/PID/root, named by its namespace pid (1), listed under its host pid.
+#[test]
+fn finds_a_jvm_in_its_own_pid_and_mount_namespace() {
+    let Some(home) = Jdk::J17.home() else {
+        eprintln!("skipped: no JDK 17");
+        return;
+    };
+    let classes = classes();
+    let mut cmd = Command::new("unshare");
+    cmd.args(["--pid", "--mount", "--kill-child", "sh", "-c"])
+        .arg(r#"mount -t tmpfs oomsleuth-test /tmp && exec "$0" -Xmx64m -cp "$1" "$2""#)
+        .arg(home.join("bin/java"))
+        .arg(&classes)
+        .arg(MAIN)
+        .stderr(Stdio::null());
+    let Some(jvm) = spawn_ready(cmd) else {
+        eprintln!(
+            "skipped: unshare --pid --mount (needs root or user namespaces) did not start a JVM"
+        );
+        return;
+    };
+    // The JVM is unshare's child.
+    let unshare_pid = jvm.0.id();
+    let host_pid: u32 =
+        std::fs::read_to_string(format!("/proc/{unshare_pid}/task/{unshare_pid}/children"))
+            .unwrap()
+            .split_whitespace()
+            .next()
+            .expect("unshare's child")
+            .parse()
+            .unwrap();
+    let status = std::fs::read_to_string(format!("/proc/{host_pid}/status")).unwrap();
+    let nspid = status
+        .lines()
+        .find_map(|l| l.strip_prefix("NSpid:"))
+        .unwrap()
+        .split_whitespace()
+        .last()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        nspid, "1",
+        "exec'd by the namespace's first process: {status}"
+    );
+
+    let json = run(
+        Path::new(env!("CARGO_BIN_EXE_oomsleuth")),
+        &["jvms", "--json"],
+    );
+    let report: Value = serde_json::from_str(&json).unwrap();
+    let j = report["jvms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|j| j["host_pid"] == host_pid)
+        .unwrap_or_else(|| panic!("pid {host_pid} (1 in its namespace) not listed: {json}"));
+    assert_eq!(j["container_pid"], 1);
+    assert_eq!(j["main"], MAIN);
+    assert_eq!(
+        j["file"],
+        format!(
+            "/proc/{host_pid}/root/tmp/hsperfdata_{}/1",
+            j["user"].as_str().unwrap()
+        )
+    );
+    assert!(j["java_version"].as_str().unwrap().starts_with("17"), "{j}");
+    assert!(j["heap"]["max_bytes"].as_u64().unwrap() >= 64 << 20);
+    // Its file is not in the host's /tmp: only /proc/PID/root finds it.
+    assert!(!Path::new(&format!(
+        "/tmp/hsperfdata_{}/1",
+        j["user"].as_str().unwrap()
+    ))
+    .exists());
+    drop(jvm);
 }
