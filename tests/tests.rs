@@ -10,6 +10,7 @@ mod generated;
 mod graph;
 mod instance_sizes;
 mod jvm_histogram;
+mod jvms;
 mod native;
 mod oracle;
 mod reachability;

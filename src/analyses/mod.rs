@@ -11,6 +11,7 @@ pub mod graph;
 pub mod growth;
 pub mod histogram;
 pub mod inspect;
+pub mod jvms;
 pub mod metaspace_estimate;
 pub mod path_summary;
 pub mod paths;

@@ -3,9 +3,9 @@
 //! detected from content), runs one analysis and prints text or `--json`.
 
 use crate::analyses::series::read_inputs;
-use crate::analyses::{classlog, gclog, jstat, native, scan, verdict};
+use crate::analyses::{classlog, gclog, jstat, jvms, native, scan, verdict};
 use crate::formats::logs::LogKind;
-use crate::reports::{self, native_text, text::Style};
+use crate::reports::{self, jvms_text, native_text, text::Style};
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
@@ -58,6 +58,14 @@ pub enum NativeCommand {
     /// from content): the verdict, its evidence, and what to capture next. JSON: oomsleuth.verdict/1.
     /// (Temporary: `oomsleuth analyze` will take these inputs.)
     Diagnose(Files),
+    /// Every HotSpot JVM on this host, containers included, from its hsperfdata file alone (no attach,
+    /// nothing loaded into it): pid, user, main class, JDK, uptime, heap, Metaspace, classes, GCs.
+    /// JSON: oomsleuth.jvms/1.
+    Jvms {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn render<T: serde::Serialize>(json: bool, v: &T, text: impl FnOnce(&T) -> String) -> String {
@@ -148,6 +156,14 @@ pub fn run(cmd: NativeCommand, style: &Style) -> Result<String> {
             )?;
             let a = jstat::analyze(&inputs.of(&[LogKind::Jstat]));
             Ok(render(f.json, &a, |a| native_text::jstat(a, style)))
+        }
+        NativeCommand::Jvms { json } => {
+            let found = crate::live::jvms::discover();
+            let now_ms = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as i64);
+            let r = jvms::report(found.found, found.skipped, found.notes, now_ms);
+            Ok(render(json, &r, |r| jvms_text::jvms(r, style)))
         }
         NativeCommand::Diagnose(f) => {
             let r = verdict::analyze_files(&f.paths)?;

@@ -4,4 +4,5 @@ pub mod classfile;
 pub mod core;
 pub mod files;
 pub mod hprof;
+pub mod hsperf;
 pub mod logs;

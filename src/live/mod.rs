@@ -9,6 +9,8 @@
 //! Reading another process's memory needs the same rights as `ptrace`: the same user (and
 //! `kernel.yama.ptrace_scope` 0 or 1 with the reader as ancestor, or `CAP_SYS_PTRACE`), or root.
 
+pub mod jvms;
+
 use crate::analyses::scan::{Region, ScanReport, Scanner};
 use crate::formats::logs::pmap::Mapping;
 use crate::formats::logs::smaps;

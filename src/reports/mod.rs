@@ -4,6 +4,7 @@ pub mod classloaders_text;
 pub mod diff_text;
 pub mod graph_text;
 pub mod html;
+pub mod jvms_text;
 pub mod native_text;
 pub mod report_text;
 pub mod text;
