@@ -56,7 +56,7 @@ pub enum NativeCommand {
     Jstat(Files),
     /// Which memory area grows, from any mix of the files above or directories of them (formats detected
     /// from content): the verdict, its evidence, and what to capture next. JSON: oomsleuth.verdict/1.
-    /// (Temporary: `oomsleuth analyze` will take these inputs.)
+    /// (`oomsleuth analyze` takes the same inputs, beside a heap dump or alone.)
     Diagnose(Files),
     /// Every HotSpot JVM on this host, containers included, from its hsperfdata file alone (no attach,
     /// nothing loaded into it): pid, user, main class, JDK, uptime, heap, Metaspace, classes, GCs.
