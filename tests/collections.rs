@@ -11,14 +11,9 @@ use oomsleuth::heap::objects::Heap;
 use oomsleuth::heap::snapshot::{NoProgress, Snapshot};
 use std::path::PathBuf;
 
-/// `../shared/peer-dumps` relative to the repository (or to the directory of worktrees holding
-/// it, `../../shared`), if it is there.
+/// Eclipse MAT's test dumps, `../shared/peer-dumps`, if they are there.
 fn peer_dumps() -> Option<PathBuf> {
-    let root = crate::support::jvm::repo_root();
-    [root.join("../shared"), root.join("../../shared")]
-        .into_iter()
-        .map(|s| s.join("peer-dumps"))
-        .find(|p| p.is_dir())
+    crate::support::shared_dir("peer-dumps")
 }
 
 /// Eclipse MAT's `ExtractCollectionEntriesTest` on `sun_jdk6_18_x32.hprof`: each collection's

@@ -9,12 +9,9 @@ use oomsleuth::heap::snapshot::{NoProgress, Snapshot};
 use std::collections::HashMap;
 use std::path::PathBuf;
 
+/// Eclipse MAT's test dumps, `../shared/peer-dumps`, if they are there.
 fn peer_dumps() -> Option<PathBuf> {
-    let root = crate::support::jvm::repo_root();
-    [root.join("../shared"), root.join("../../shared")]
-        .into_iter()
-        .map(|s| s.join("peer-dumps"))
-        .find(|p| p.is_dir())
+    crate::support::shared_dir("peer-dumps")
 }
 
 /// `jmap -histo`'s class name in Java source form: `[Ljava.lang.String;` -> `java.lang.String[]`,

@@ -221,13 +221,9 @@ fn soft_and_finalizer_only_objects_are_live_and_classified() {
     }
 }
 
-/// `../shared/peer-dumps`, if it is there.
+/// Eclipse MAT's test dumps, `../shared/peer-dumps`, if they are there.
 fn peer_dumps() -> Option<PathBuf> {
-    let root = crate::support::jvm::repo_root();
-    [root.join("../shared"), root.join("../../shared")]
-        .into_iter()
-        .map(|s| s.join("peer-dumps"))
-        .find(|p| p.is_dir())
+    crate::support::shared_dir("peer-dumps")
 }
 
 fn peer_dump(name: &str) -> Option<PathBuf> {

@@ -120,12 +120,7 @@ fn excluded_references_do_not_keep_objects_out_of_a_retained_set() {
 /// histogram of 17 classes.
 #[test]
 fn mat_customized_retained_set_of_java_lang_system() {
-    let root = crate::support::jvm::repo_root();
-    let Some(path) = [root.join("../shared"), root.join("../../shared")]
-        .into_iter()
-        .map(|s| s.join("peer-dumps/sun_jdk6_18_x32.hprof"))
-        .find(|p| p.is_file())
-    else {
+    let Some(path) = crate::support::shared_dir("peer-dumps/sun_jdk6_18_x32.hprof") else {
         eprintln!("skipped: ../shared/peer-dumps/sun_jdk6_18_x32.hprof is absent (Eclipse MAT's test dumps)");
         return;
     };

@@ -1,3 +1,14 @@
 pub mod hprof_writer;
 pub mod jdk_classes;
 pub mod jvm;
+
+/// `../shared/SUB` beside the repository (or beside the directory of worktrees holding it,
+/// `../../shared`), if it is there: what the project was given to test against (Eclipse MAT's dumps,
+/// reproducers, real tool outputs), read in place and never copied.
+pub fn shared_dir(sub: &str) -> Option<std::path::PathBuf> {
+    let root = jvm::repo_root();
+    [root.join("../shared"), root.join("../../shared")]
+        .into_iter()
+        .map(|s| s.join(sub))
+        .find(|p| p.exists())
+}

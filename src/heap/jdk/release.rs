@@ -104,16 +104,7 @@ use BasicType::{Boolean as Z, Byte as B, Int as I, Long as J, Object as L, Short
 pub(crate) fn injected_fields(jdk: u32, class: &str) -> &'static [(BasicType, &'static str)] {
     match class {
         "java.lang.Class" => match jdk {
-            0..=8 => &[
-                (J, "klass"),
-                (J, "array_klass"),
-                (I, "oop_size"),
-                (I, "static_oop_field_count"),
-                (L, "protection_domain"),
-                (L, "init_lock"),
-                (L, "signers"),
-            ],
-            9..=18 => &[
+            0..=18 => &[
                 (J, "klass"),
                 (J, "array_klass"),
                 (I, "oop_size"),
