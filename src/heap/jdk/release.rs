@@ -99,30 +99,26 @@ pub fn release_from_markers(
 
 use BasicType::{Boolean as Z, Byte as B, Int as I, Long as J, Object as L, Short as S};
 
+/// `java.lang.Class`'s injected fields on JDK 19+ (before: all but the last).
+const CLASS_INJECTED: [(BasicType, &str); 8] = [
+    (J, "klass"),
+    (J, "array_klass"),
+    (I, "oop_size"),
+    (I, "static_oop_field_count"),
+    (L, "protection_domain"),
+    (L, "init_lock"),
+    (L, "signers"),
+    (L, "source_file"),
+];
+
 /// Fields HotSpot adds to JDK classes (javaClasses.hpp `*_INJECTED_FIELDS`); the dump omits
 /// them. `intptr` fields are longs on 64-bit JVMs.
 pub(crate) fn injected_fields(jdk: u32, class: &str) -> &'static [(BasicType, &'static str)] {
     match class {
+        // JDK 19 added `source_file` at the end.
         "java.lang.Class" => match jdk {
-            0..=18 => &[
-                (J, "klass"),
-                (J, "array_klass"),
-                (I, "oop_size"),
-                (I, "static_oop_field_count"),
-                (L, "protection_domain"),
-                (L, "init_lock"),
-                (L, "signers"),
-            ],
-            _ => &[
-                (J, "klass"),
-                (J, "array_klass"),
-                (I, "oop_size"),
-                (I, "static_oop_field_count"),
-                (L, "protection_domain"),
-                (L, "init_lock"),
-                (L, "signers"),
-                (L, "source_file"),
-            ],
+            0..=18 => &CLASS_INJECTED[..7],
+            _ => &CLASS_INJECTED,
         },
         // JDK 8's ClassLoaderData (JEP 122): JDK 5-7 inject nothing into ClassLoader.
         "java.lang.ClassLoader" if jdk >= 8 => &[(J, "loader_data")],
