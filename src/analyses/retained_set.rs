@@ -233,15 +233,18 @@ pub fn retained_set(
     }
     let mut stack = vec![index.virtual_root()];
     first.set(index.virtual_root());
+    let mut kept = vec![];
     while let Some(v) = stack.pop() {
-        let next: Vec<u32> = match (v as usize) < n {
-            true => match exclusion_of(v) {
-                Some(fields) => followed(heap, v, fields),
-                None => index.refs.successors(v).to_vec(),
-            },
-            false => index.refs.successors(v).to_vec(),
+        // Only an excluded object's row is filtered (and its record read); the others are used in place.
+        let excluded = ((v as usize) < n).then(|| exclusion_of(v)).flatten();
+        let next: &[u32] = match excluded {
+            Some(fields) => {
+                kept = followed(heap, v, fields);
+                &kept
+            }
+            None => index.refs.successors(v),
         };
-        for w in next {
+        for &w in next {
             if first.set(w) {
                 stack.push(w);
             }
