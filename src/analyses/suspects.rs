@@ -1399,7 +1399,7 @@ fn write_story(
     heap: &Heap<'_, '_>,
     holder: Node,
 ) {
-    use crate::reports::text::{human_bytes, thousands};
+    use crate::units::{human_bytes, thousands};
     let size = human_bytes(s.retained_bytes);
     let pct = format!("{:.1}%", s.retained_percent);
     let owner = s.owner.as_ref().map(|o| {
