@@ -222,6 +222,28 @@ fn check_jdk(jdk: Jdk, home: &Path) {
     assert_eq!(text(&ours.stderr), text(&theirs.stderr), "{jdk}");
     assert!(text(&ours.stderr).contains("Unknown diagnostic command"));
 
+    // PerfCounter.print, which jcmd answers from the hsperfdata file: the same counters; the
+    // strings (constant) equal.
+    let (ours, theirs) = both(home, pid, &["PerfCounter.print"]);
+    let counters = |t: &str| -> Vec<(String, String)> {
+        t.lines()
+            .skip(1)
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    let (ours, theirs) = (counters(&ours), counters(&theirs));
+    assert!(ours.len() > 100, "{jdk}: {ours:?}");
+    let names = |c: &[(String, String)]| c.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>();
+    assert_eq!(names(&ours), names(&theirs), "{jdk}");
+    let strings = |c: &[(String, String)]| {
+        c.iter()
+            .filter(|(_, v)| v.starts_with('"'))
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(strings(&ours), strings(&theirs), "{jdk}");
+
     // By main class, as jcmd accepts it.
     let ours = oomsleuth(&["jcmd", "com.example.Layouts", "VM.version"]);
     assert!(ours.status.success(), "{jdk}: {}", text(&ours.stderr));

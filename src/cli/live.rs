@@ -93,9 +93,36 @@ fn pids_of(target: &str) -> Result<Vec<u32>> {
     Ok(pids)
 }
 
+/// `PerfCounter.print`, which `jcmd` answers itself from the JVM's hsperfdata file (the JVM does
+/// not know it): the counters of `pid`'s file, found as `oomsleuth jvms` finds it.
+fn print_perf_counters(pid: u32) -> Result<()> {
+    let found = crate::live::jvms::discover();
+    let Some((_, bytes)) = found.found.iter().find(|(s, _)| s.host_pid == pid) else {
+        let why = found
+            .skipped
+            .iter()
+            .find(|s| s.path.ends_with(&format!("/{pid}")))
+            .map_or(
+                "none found; is it a JVM started with -XX:-UsePerfData?".to_string(),
+                |s| format!("{}: {}", s.path, s.reason),
+            );
+        bail!("cannot read the hsperfdata file of process {pid}: {why}");
+    };
+    let perf = crate::formats::hsperf::PerfData::parse(bytes)
+        .map_err(|e| anyhow::anyhow!("the hsperfdata file of process {pid}: {e}"))?;
+    let mut out = std::io::stdout().lock();
+    out.write_all(crate::reports::jvms_text::perf_counters(&perf, bytes.len()).as_bytes())?;
+    out.flush()?;
+    Ok(())
+}
+
 /// Runs each line of `line` (jcmd runs a multi-line command line by line, up to a line `stop`);
 /// `false` when the JVM said one failed.
 fn run_lines(pid: u32, line: &str, options: &AttachOptions) -> Result<bool> {
+    if line.trim() == "PerfCounter.print" {
+        print_perf_counters(pid)?;
+        return Ok(true);
+    }
     let mut ok = true;
     for one in line.split('\n') {
         if one.trim() == "stop" {
