@@ -1,6 +1,7 @@
 //! The command line: arguments, output choice (TTY, colour, progress), exit codes. No analysis
 //! logic lives here: each subcommand loads a snapshot, calls an analysis, picks a renderer.
 
+mod live;
 mod native;
 mod progress;
 
@@ -39,7 +40,7 @@ pub const EXIT_INCOMPLETE: i32 = 3;
     version,
     about = "Finds out why a JVM runs out of memory.",
     long_about = "Finds out why a JVM runs out of memory: reads HotSpot heap dumps (.hprof, .hprof.gz) exactly and fast.\n\nNothing leaves this machine: oomsleuth never sends data anywhere.",
-    after_help = "Exit codes: 0 analysed; 1 analysed and found a leak suspect (only with `analyze --fail-on-suspect`);\n2 error (bad arguments, unreadable or non-HPROF file);\n3 `analyze --fail-on-suspect` found no suspect in a truncated or damaged dump.\nA truncated dump is analysed as far as it goes, with a warning."
+    after_help = "Exit codes: 0 analysed; 1 analysed and found a leak suspect (only with `analyze --fail-on-suspect`),\nor the JVM said the command failed (`jcmd`);\n2 error (bad arguments, unreadable or non-HPROF file);\n3 `analyze --fail-on-suspect` found no suspect in a truncated or damaged dump.\nA truncated dump is analysed as far as it goes, with a warning."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -273,6 +274,23 @@ enum Command {
         /// Print JSON (schema oomsleuth.diff/1, see docs/json.md).
         #[arg(long)]
         json: bool,
+    },
+    /// Runs a diagnostic command in a live JVM, as the JDK's `jcmd PID COMMAND` does and printing what
+    /// it prints, through HotSpot's attach protocol: no JDK needed, nothing loaded into the JVM; a JVM
+    /// in a container is reached from the host. Exit code 1 when the JVM says the command failed.
+    #[command(
+        after_help = "Examples:\n  oomsleuth jcmd 4242 VM.version\n  oomsleuth jcmd 4242 GC.class_histogram -all\n  oomsleuth jcmd com.example.Main VM.native_memory summary\n  oomsleuth jcmd 4242 help"
+    )]
+    Jcmd {
+        /// How many seconds to wait for a JVM to start its attach listener (as the JDK, 10).
+        #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
+        attach_timeout: f64,
+        /// The JVM: its pid as this host sees it, or part of its main class or jar name (every
+        /// JVM that matches, as jcmd does), or 0 for every JVM.
+        target: String,
+        /// The diagnostic command and its arguments (`help` lists the JVM's commands).
+        #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+        command: Vec<String>,
     },
     /// Beyond the heap dump: nmt, pmap, scan, classlog, gclog, jstat, diagnose (src/cli/native.rs).
     #[command(flatten)]
@@ -565,6 +583,17 @@ fn parse_size(s: &str) -> std::result::Result<u64, String> {
 }
 
 fn dispatch(cmd: Command, env: &Env) -> Result<(String, i32)> {
+    if let Command::Jcmd {
+        target,
+        command,
+        attach_timeout,
+    } = &cmd
+    {
+        // Prints as it goes (one JVM after another, as jcmd does).
+        let timeout = std::time::Duration::try_from_secs_f64(*attach_timeout)
+            .map_err(|_| anyhow::anyhow!("--attach-timeout {attach_timeout}: not a duration"))?;
+        return Ok((String::new(), live::jcmd(target, command, timeout)?));
+    }
     if let Command::Analyze {
         paths,
         compressed_oops,
@@ -750,7 +779,7 @@ fn write_atomically(
 
 fn dispatch_other(cmd: Command, env: &Env) -> Result<String> {
     match cmd {
-        Command::Analyze { .. } => unreachable!("handled by dispatch"),
+        Command::Analyze { .. } | Command::Jcmd { .. } => unreachable!("handled by dispatch"),
         Command::Native(c) => native::run(c, &env.style),
         Command::Diff {
             dumps,
