@@ -18,6 +18,7 @@ mod jvms;
 mod native;
 mod oracle;
 mod reachability;
+mod record;
 mod regression;
 mod retained_set;
 mod support;
