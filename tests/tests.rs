@@ -17,6 +17,7 @@ mod jvm_histogram;
 mod jvms;
 mod native;
 mod oracle;
+mod outputs;
 mod reachability;
 mod record;
 mod regression;

@@ -31,11 +31,11 @@ pub const MANIFEST: &str = "manifest.json";
 /// Most bytes of each log's tail copied into the bundle.
 const LOG_TAIL: u64 = 32 << 20;
 
-/// The one call into HotSpot's attach listener (`src/live/attach.rs`): a diagnostic command's
-/// answer as text. Everything `record` asks the JVM goes through here.
-fn jcmd(pid: u32, line: &str) -> Result<String> {
-    let _ = (pid, line);
-    bail!("this build cannot attach to a JVM yet (HotSpot's attach protocol, src/live/attach.rs)")
+/// The one call into HotSpot's attach listener ([`crate::live::attach`]): whether the command
+/// succeeded, and its answer. An error is an attach that could not be made.
+fn jcmd(pid: u32, line: &str) -> Result<(bool, String)> {
+    let reply = crate::live::attach::jcmd(pid, line)?;
+    Ok((reply.succeeded(), reply.text().into_owned()))
 }
 
 /// What to record.
@@ -341,7 +341,13 @@ impl Recorder<'_> {
             _ => None,
         };
         match answer {
-            Ok(text) => {
+            Ok((false, text)) => {
+                self.attach_ok = Some(true);
+                let why = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("failed");
+                self.taken(sample, t, line, None, pause, Some(format!("the JVM refused: {why}")));
+                Some(text).filter(|_| line.starts_with("VM.native_memory"))
+            }
+            Ok((true, text)) => {
                 self.attach_ok = Some(true);
                 let r = self.bundle.write(file, text.as_bytes());
                 self.taken(sample, t, line, Some(file), pause, r.err());
