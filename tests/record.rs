@@ -397,6 +397,18 @@ fn record_after_a_metaspace_oom_is_the_metaspace_verdict_with_the_leaking_family
         let v = &j["verdict"];
         assert_eq!(v["area"], "metaspace", "{jdk}: {v:#}");
         assert_eq!(v["class_family"], "Leak_<n>", "{jdk}: {v:#}");
+        // The deciding evidence is the JVM's own VM.metaspace at its limit, and its
+        // VM.classloader_stats puts the fixture's per-call loader first.
+        assert_eq!(
+            v["evidence"][0]["signal"]["kind"], "metaspace_at_limit",
+            "{jdk}: {v:#}"
+        );
+        let top = &j["jvm_metaspace"]["by_type"][0];
+        assert_eq!(top["type"], info["loader"], "{jdk}: {top:#}");
+        assert!(
+            top["classes"].as_u64().unwrap() + 64 >= info["classes_defined"].as_u64().unwrap(),
+            "{jdk}: {top:#}"
+        );
         assert_private(&bundle);
         drop(jvm);
         let _ = fs::remove_dir_all(&bundle);

@@ -77,12 +77,21 @@ pub enum Signal {
     ClassesLoaded,
     /// A class family keeps growing (class log).
     ClassFamily { family: String },
+    /// Committed Metaspace is at `MaxMetaspaceSize` (`VM.metaspace`): the JVM cannot load another
+    /// class, whether or not it still grows while watched.
+    MetaspaceAtLimit,
 }
 
 /// NMT's compiler categories: arenas the JIT fills while compiling and returns afterwards.
 const JIT_SCRATCH: [&str; 2] = ["Arena Chunk", "Compiler"];
 
 impl Signal {
+    /// An area at its configured limit is what the OutOfMemoryError is about: it decides before
+    /// any growth does.
+    pub fn is_at_limit(&self) -> bool {
+        matches!(self, Signal::MetaspaceAtLimit)
+    }
+
     /// JIT scratch (NMT's Arena Chunk and Compiler) swells during bursts of compilation and is
     /// handed back: it decides only when nothing that stays grew.
     pub fn is_jit_scratch(&self) -> bool {
@@ -258,10 +267,12 @@ pub fn analyze_files(paths_in: &[PathBuf]) -> Result<VerdictReport> {
     // The winner: the most bytes of growth; evidence in counts only (class logs) backs an area but
     // decides only when nothing measured bytes.
     // JIT scratch decides only when nothing that stays grew (see `Signal::is_jit_scratch`).
+    metaspace_limit_evidence(&inputs.of(&[LogKind::VmMetaspace]), &mut ev);
     ev.sort_by(|a, b| {
-        a.signal
-            .is_jit_scratch()
-            .cmp(&b.signal.is_jit_scratch())
+        b.signal
+            .is_at_limit()
+            .cmp(&a.signal.is_at_limit())
+            .then(a.signal.is_jit_scratch().cmp(&b.signal.is_jit_scratch()))
             .then(b.bytes.unwrap_or(-1).cmp(&a.bytes.unwrap_or(-1)))
             .then(a.source.cmp(b.source))
     });
@@ -374,6 +385,43 @@ pub fn analyze_files(paths_in: &[PathBuf]) -> Result<VerdictReport> {
         jstat,
         jvm_metaspace,
     })
+}
+
+/// Share of `MaxMetaspaceSize` committed from which Metaspace counts as full (the JVM commits in
+/// chunks: an OOM leaves it a few percent short of the limit).
+const AT_LIMIT: f64 = 0.9;
+
+/// Evidence that Metaspace is full: the last `VM.metaspace` whose committed bytes reach 90% of its
+/// `MaxMetaspaceSize`.
+fn metaspace_limit_evidence(inputs: &[&Input], ev: &mut Vec<Evidence>) {
+    let Some((input, m)) = inputs
+        .iter()
+        .map(|i| (i, metaspace::parse_vm_metaspace(&i.text)))
+        .filter(|(_, m)| m.space_committed.or(m.chunk_bytes).is_some() && m.max_bytes.is_some())
+        .last()
+    else {
+        return;
+    };
+    let committed = m.space_committed.or(m.chunk_bytes).unwrap_or(0);
+    let max = m.max_bytes.unwrap_or(u64::MAX);
+    if (committed as f64) < AT_LIMIT * max as f64 {
+        return;
+    }
+    ev.push(Evidence {
+        area: Area::Metaspace,
+        signal: Signal::MetaspaceAtLimit,
+        source: "metaspace",
+        files: vec![input.path.display().to_string()],
+        what: format!(
+            "Metaspace is full: {} committed of MaxMetaspaceSize {} ({} classes in {} loaders): no more classes can be loaded (OutOfMemoryError: Metaspace)",
+            mib(committed as f64),
+            mib(max as f64),
+            m.classes.map_or("?".into(), |c| c.to_string()),
+            m.loaders.map_or("?".into(), |c| c.to_string()),
+        ),
+        bytes: Some(committed as i64),
+        per_hour: None,
+    });
 }
 
 /// The JVM's Metaspace figures of the last `VM.classloader_stats` or `VM.metaspace` input that

@@ -343,8 +343,18 @@ impl Recorder<'_> {
         match answer {
             Ok((false, text)) => {
                 self.attach_ok = Some(true);
-                let why = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("failed");
-                self.taken(sample, t, line, None, pause, Some(format!("the JVM refused: {why}")));
+                let why = text
+                    .lines()
+                    .find(|l| !l.trim().is_empty())
+                    .unwrap_or("failed");
+                self.taken(
+                    sample,
+                    t,
+                    line,
+                    None,
+                    pause,
+                    Some(format!("the JVM refused: {why}")),
+                );
                 Some(text).filter(|_| line.starts_with("VM.native_memory"))
             }
             Ok((true, text)) => {
