@@ -8,6 +8,10 @@
 //! - [`reports`]: text and JSON renderings of those structs;
 //! - `cli` (binary only): arguments, output choice, exit codes.
 //!
+//! [`live`] reads running processes for the commands that take a PID (beside [`formats`], it hands
+//! bytes to the analyses); [`units`] writes numbers for people (hex ids, thousands, binary sizes) for
+//! every layer.
+//!
 //! ```no_run
 //! use oomsleuth::formats::hprof::DumpBytes;
 //! use oomsleuth::heap::snapshot::{NoProgress, Snapshot};
@@ -23,3 +27,4 @@ pub mod formats;
 pub mod heap;
 pub mod live;
 pub mod reports;
+pub mod units;

@@ -30,10 +30,10 @@ use super::paths::Step;
 use super::reflection::{self, Reflection};
 use crate::formats::hprof::Warning;
 use crate::formats::logs::metaspace::JvmMetaspace;
-use crate::heap::classes::{ClassIndex, NO_CLASS};
+use crate::heap::classes::{ClassIndex, ClassTable, NO_CLASS};
 use crate::heap::fxhash::{new_map, FxHashMap};
 use crate::heap::graph::Node;
-use crate::heap::index::ObjectIndex;
+use crate::heap::index::{HeapIndex, ObjectIndex};
 use crate::heap::reachability as reach;
 use serde::Serialize;
 
@@ -457,39 +457,134 @@ const TAG_NONE: u8 = 0;
 const TAG_LOADER: u8 = 1;
 const TAG_REFLECT: u8 = 2;
 
-pub fn classloaders(g: &Graph<'_, '_>, opts: &Options) -> ClassLoaders {
-    classloaders_with(g, opts, None)
+/// The bootstrap loader's sums: it has no object, so no slot.
+#[derive(Clone, Copy, Default)]
+struct BootSums {
+    classes: u64,
+    live: u64,
+    meta: u64,
 }
 
-/// [`classloaders`], with the JVM's own Metaspace figures (`VM.classloader_stats` or
-/// `VM.metaspace` of the same JVM) in place of the estimates where they cover a loader type.
-pub fn classloaders_with(
-    g: &Graph<'_, '_>,
-    opts: &Options,
-    jvm: Option<&JvmMetaspace>,
-) -> ClassLoaders {
-    let heap = &g.heap;
-    let index = heap.index;
-    let classes = &heap.snap.classes;
-    let nclasses = classes.len();
+/// What the passes over classes and objects find, which every later phase reads: the loader
+/// objects, each class's defining loader and Metaspace, and per loader slot the classes it defined,
+/// their live instances and the chunks they hold.
+struct Census {
+    /// `java.lang.ClassLoader`, when the dump has it.
+    loader_base: Option<ClassIndex>,
+    /// Loader objects in object order, so a binary search finds a loader's slot.
+    loaders: Vec<ObjectIndex>,
+    /// Objects of reflection's plumbing classes, for [`reflection::reflection`].
+    reflect_objs: Vec<ObjectIndex>,
+    /// Strongly reachable instances per class.
+    live: Vec<u64>,
+    facts: ClassFacts,
+    /// Classes whose loader object is not in the dump.
+    unknown_loader_classes: u64,
+    l_classes: Vec<u64>,
+    l_live: Vec<u64>,
+    l_meta: Vec<u64>,
+    boot: BootSums,
+}
 
-    // ---- Class tags: loaders, reflection plumbing. ----
+impl Census {
+    fn take(g: &Graph<'_, '_>) -> Census {
+        let heap = &g.heap;
+        let (loader_base, tag) = tag_classes(&heap.snap.classes);
+        let (live, loaders, reflect_objs) = object_pass(heap.index, &tag);
+        let (facts, unknown_loader_classes) = class_facts(g, &loaders);
+        let mut c = Census {
+            loader_base,
+            loaders,
+            reflect_objs,
+            live,
+            facts,
+            unknown_loader_classes,
+            l_classes: vec![],
+            l_live: vec![],
+            l_meta: vec![],
+            boot: BootSums::default(),
+        };
+        c.sum_per_loader(g);
+        c
+    }
+
+    /// Per loader: classes, live instances and whole chunks (none when it defined nothing).
+    fn sum_per_loader(&mut self, g: &Graph<'_, '_>) {
+        let nl = self.loaders.len();
+        self.l_classes = vec![0u64; nl];
+        self.l_live = vec![0u64; nl];
+        let mut l_used = vec![ClassMeta::default(); nl];
+        for (c, &slot) in self.facts.loader_slot.iter().enumerate() {
+            match slot {
+                BOOT => {
+                    self.boot.classes += 1;
+                    self.boot.live += self.live[c];
+                    self.boot.meta += self.facts.meta[c].total();
+                }
+                UNKNOWN => {}
+                s => {
+                    let s = s as usize;
+                    self.l_classes[s] += 1;
+                    self.l_live[s] += self.live[c];
+                    l_used[s].non_class += self.facts.meta[c].non_class;
+                    l_used[s].class_space += self.facts.meta[c].class_space;
+                }
+            }
+        }
+        self.l_meta = (0..nl)
+            .map(|s| {
+                let reflection =
+                    role_of(g.heap.class_name(self.loaders[s])) == LoaderRole::Reflection;
+                loader_chunks(
+                    l_used[s],
+                    self.l_classes[s],
+                    reflection,
+                    g.heap.snap.vm.jdk_feature,
+                )
+            })
+            .collect();
+    }
+
+    /// Defines classes, none of which has a live instance.
+    fn idle(&self, s: usize) -> bool {
+        self.l_classes[s] > 0 && self.l_live[s] == 0
+    }
+
+    /// Idle and strongly reachable: the loader-leak signature.
+    fn leak_signature(&self, g: &Graph<'_, '_>, s: usize) -> bool {
+        self.idle(s) && g.heap.index.level(self.loaders[s]) == reach::STRONG
+    }
+
+    /// The type of a loader slot's loader, or what stands for it.
+    fn type_of_slot<'h>(&self, g: &'h Graph<'_, '_>, s: u32) -> &'h str {
+        match s {
+            BOOT => "<bootstrap>",
+            UNKNOWN => "<unknown loader>",
+            s => g.heap.class_name(self.loaders[s as usize]),
+        }
+    }
+}
+
+/// `java.lang.ClassLoader` and a tag per class: loader types and reflection's plumbing.
+fn tag_classes(classes: &ClassTable<'_>) -> (Option<ClassIndex>, Vec<u8>) {
     let loader_base = classes.find("java.lang.ClassLoader");
-    let mut tag = vec![TAG_NONE; nclasses];
+    let mut tag = vec![TAG_NONE; classes.len()];
     for (c, info) in classes.classes.iter().enumerate() {
-        let c = c as ClassIndex;
         if info.is_array() {
             continue;
         }
-        if loader_base.is_some_and(|b| classes.is_subclass_of(c, b)) {
-            tag[c as usize] = TAG_LOADER;
+        if loader_base.is_some_and(|b| classes.is_subclass_of(c as ClassIndex, b)) {
+            tag[c] = TAG_LOADER;
         } else if reflection::is_reflection_plumbing(&info.name) {
-            tag[c as usize] = TAG_REFLECT;
+            tag[c] = TAG_REFLECT;
         }
     }
+    (loader_base, tag)
+}
 
-    // ---- The one pass over objects. ----
-    let mut live = vec![0u64; nclasses];
+/// The one pass over objects: live instances per class, loader objects and reflection objects.
+fn object_pass(index: &HeapIndex, tag: &[u8]) -> (Vec<u64>, Vec<ObjectIndex>, Vec<ObjectIndex>) {
+    let mut live = vec![0u64; tag.len()];
     let mut loaders: Vec<ObjectIndex> = vec![];
     let mut reflect_objs: Vec<ObjectIndex> = vec![];
     for (v, &c) in index.class_of.iter().enumerate() {
@@ -506,14 +601,19 @@ pub fn classloaders_with(
             _ => {}
         }
     }
-    // `loaders` is in object order, so a binary search finds a loader's slot.
+    (live, loaders, reflect_objs)
+}
+
+/// Per class: its defining loader's slot and its Metaspace estimate; and how many classes name a
+/// loader the dump lacks.
+fn class_facts(g: &Graph<'_, '_>, loaders: &[ObjectIndex]) -> (ClassFacts, u64) {
+    let heap = &g.heap;
+    let classes = &heap.snap.classes;
     let slot_of =
         |o: ObjectIndex| -> Option<u32> { loaders.binary_search(&o).ok().map(|s| s as u32) };
-
-    // ---- Per class: defining loader and Metaspace estimate. ----
     let mut facts = ClassFacts {
-        loader_slot: vec![UNKNOWN; nclasses],
-        meta: vec![ClassMeta::default(); nclasses],
+        loader_slot: vec![UNKNOWN; classes.len()],
+        meta: vec![ClassMeta::default(); classes.len()],
     };
     let mut unknown_loader_classes = 0u64;
     for (c, info) in classes.classes.iter().enumerate() {
@@ -546,63 +646,32 @@ pub fn classloaders_with(
             engine,
         );
     }
+    (facts, unknown_loader_classes)
+}
 
-    // ---- Per loader aggregates. ----
-    let nl = loaders.len();
-    let mut l_classes = vec![0u64; nl];
-    let mut l_live = vec![0u64; nl];
-    let mut l_used = vec![ClassMeta::default(); nl];
-    let mut boot = (0u64, 0u64, 0u64);
-    for (c, &slot) in facts.loader_slot.iter().enumerate() {
-        match slot {
-            BOOT => {
-                boot.0 += 1;
-                boot.1 += live[c];
-                boot.2 += facts.meta[c].total();
-            }
-            UNKNOWN => {}
-            s => {
-                let s = s as usize;
-                l_classes[s] += 1;
-                l_live[s] += live[c];
-                l_used[s].non_class += facts.meta[c].non_class;
-                l_used[s].class_space += facts.meta[c].class_space;
-            }
-        }
+/// A loader's strongest reachability, as the index classified it.
+fn reach_of(index: &HeapIndex, o: ObjectIndex) -> Reachability {
+    match index.level(o) {
+        reach::STRONG => Reachability::Strong,
+        reach::SOFT => Reachability::SoftOnly,
+        _ => Reachability::Unreachable,
     }
-    // A loader holds whole chunks (none when it defined nothing).
-    let mut l_meta: Vec<u64> = (0..nl)
-        .map(|s| {
-            let reflection = role_of(heap.class_name(loaders[s])) == LoaderRole::Reflection;
-            loader_chunks(
-                l_used[s],
-                l_classes[s],
-                reflection,
-                heap.snap.vm.jdk_feature,
-            )
-        })
-        .collect();
+}
 
-    // ---- Reachability: each object's strongest, as the index classified it. ----
-    let reach_of = |o: ObjectIndex| -> Reachability {
-        match index.level(o) {
-            reach::STRONG => Reachability::Strong,
-            reach::SOFT => Reachability::SoftOnly,
-            _ => Reachability::Unreachable,
-        }
-    };
+/// The loaders of one type, as slots.
+struct TypeGroup {
+    class: ClassIndex,
+    members: Vec<u32>,
+}
 
-    // ---- Groups by type. ----
+/// Loaders grouped by type, in order of first appearance.
+fn type_groups(index: &HeapIndex, loaders: &[ObjectIndex]) -> Vec<TypeGroup> {
     let mut group_of_type: FxHashMap<ClassIndex, usize> = new_map();
-    struct GroupAcc {
-        class: ClassIndex,
-        members: Vec<u32>,
-    }
-    let mut accs: Vec<GroupAcc> = vec![];
+    let mut accs: Vec<TypeGroup> = vec![];
     for (s, &o) in loaders.iter().enumerate() {
         let c = index.class_of[o as usize];
         let gi = *group_of_type.entry(c).or_insert_with(|| {
-            accs.push(GroupAcc {
+            accs.push(TypeGroup {
                 class: c,
                 members: vec![],
             });
@@ -610,6 +679,24 @@ pub fn classloaders_with(
         });
         accs[gi].members.push(s as u32);
     }
+    accs
+}
+
+pub fn classloaders(g: &Graph<'_, '_>, opts: &Options) -> ClassLoaders {
+    classloaders_with(g, opts, None)
+}
+
+/// [`classloaders`], with the JVM's own Metaspace figures (`VM.classloader_stats` or
+/// `VM.metaspace` of the same JVM) in place of the estimates where they cover a loader type.
+pub fn classloaders_with(
+    g: &Graph<'_, '_>,
+    opts: &Options,
+    jvm: Option<&JvmMetaspace>,
+) -> ClassLoaders {
+    let heap = &g.heap;
+    let classes = &heap.snap.classes;
+    let mut census = Census::take(g);
+    let mut accs = type_groups(heap.index, &census.loaders);
     let metaspace_from_jvm = jvm.is_some_and(|j| {
         let types: Vec<(&str, &[u32])> = accs
             .iter()
@@ -619,8 +706,8 @@ pub fn classloaders_with(
             j,
             heap.snap.vm.jdk_feature,
             &types,
-            &mut l_meta,
-            &mut boot.2,
+            &mut census.l_meta,
+            &mut census.boot.meta,
         )
     });
     // Largest groups first: they get the path searches while the budget lasts.
@@ -630,33 +717,100 @@ pub fn classloaders_with(
             .cmp(&a.members.len())
             .then(a.class.cmp(&b.class))
     });
-    let idle = |s: usize| l_classes[s] > 0 && l_live[s] == 0;
-    // Whether a loader has the leak signature (idle and strongly reachable).
-    let sig_key = |s: usize| idle(s) && index.level(loaders[s]) == reach::STRONG;
-    // Representatives: an idle strongly reachable loader with most classes, else most classes.
-    let rep_slot: Vec<usize> = accs
+    let groups = loader_groups(g, &census, &accs);
+    let holder_of_type: FxHashMap<&str, String> = groups
         .iter()
-        .map(|a| {
-            let key = |s: usize| {
-                let sig = idle(s) && index.level(loaders[s]) == reach::STRONG;
-                (sig, l_classes[s], std::cmp::Reverse(s))
-            };
-            a.members
-                .iter()
-                .map(|&s| s as usize)
-                .max_by_key(|&s| key(s))
-                .unwrap_or(0)
-        })
+        .filter_map(|gr| Some((gr.type_name.as_str(), gr.path.as_ref()?.summary.clone())))
         .collect();
-    // One walk reaches every loader: each loader's own holder comes from its own path.
-    let mut finder = PathFinder::new(g, &facts, &loaders);
-    finder.walk(&loaders);
+    let rows = loader_rows(g, &census);
+    let mut families = family_rows(g, &census, &holder_of_type);
+    let mut duplicates = duplicate_rows(g, &census, &holder_of_type);
+    let refl = reflection::reflection(g, &census.reflect_objs);
+    let union_retained = |types: &[&str]| -> u64 {
+        let members: Vec<ObjectIndex> = accs
+            .iter()
+            .filter(|a| types.contains(&classes.get(a.class).name.as_str()))
+            .flat_map(|a| a.members.iter().map(|&s| census.loaders[s as usize]))
+            .collect();
+        union_retained(g, &members)
+    };
+    let mut suspects = suspects(
+        &groups,
+        &families,
+        &duplicates,
+        &refl,
+        &opts.thresholds,
+        &union_retained,
+    );
+    for s in suspects.iter_mut().filter(|s| s.loader_type.is_some()) {
+        s.metaspace_from_jvm = metaspace_from_jvm;
+    }
+    if opts.max_rows > 0 {
+        families.truncate(opts.max_rows);
+        duplicates.truncate(opts.max_rows);
+    }
+    let totals = LoaderTotals {
+        loaders: census.loaders.len() as u64,
+        loader_types: accs.len() as u64,
+        classes: classes.len() as u64,
+        bootstrap_classes: census.boot.classes,
+        idle_reachable_loaders: rows.iter().filter(|r| r.leak_signature).count() as u64,
+        soft_only_loaders: rows
+            .iter()
+            .filter(|r| r.reachability == Reachability::SoftOnly)
+            .count() as u64,
+        metaspace_estimate_bytes: rows.iter().map(|r| r.metaspace_estimate_bytes).sum(),
+    };
+    ClassLoaders {
+        schema: SCHEMA,
+        dump: DumpInfo::of(heap.snap),
+        assumptions: Assumptions::of(heap.snap),
+        metaspace_estimate: MetaspaceMethod::new(),
+        metaspace_from_jvm,
+        totals,
+        groups,
+        loaders: rows,
+        families,
+        duplicates,
+        reflection: refl,
+        thresholds: opts.thresholds,
+        suspects,
+        warnings: census_warnings(g, &census),
+    }
+}
 
+/// The dump's warnings, and what the census could not place.
+fn census_warnings(g: &Graph<'_, '_>, census: &Census) -> Vec<Warning> {
+    let mut warnings = g.heap.warnings();
+    if census.loader_base.is_none() {
+        warnings.push(Warning {
+            offset: 0,
+            message: "the dump has no class java.lang.ClassLoader: no loader objects can be found (is it a complete HotSpot dump?)".into(),
+        });
+    }
+    if census.unknown_loader_classes > 0 {
+        warnings.push(Warning {
+            offset: 0,
+            message: format!("{} classes name a loader object that is not in the dump; they are counted under no loader", census.unknown_loader_classes),
+        });
+    }
+    warnings
+}
+
+/// One group per loader type (most loaders first, the bootstrap loader first of all), each with
+/// its loaders' sums, reachability, holders (each loader by its own path) and parents.
+fn loader_groups(g: &Graph<'_, '_>, census: &Census, accs: &[TypeGroup]) -> Vec<LoaderGroup> {
+    let heap = &g.heap;
+    let index = heap.index;
+    let loaders = &census.loaders;
+    // One walk reaches every loader: each loader's own holder comes from its own path.
+    let mut finder = PathFinder::new(g, &census.facts, loaders);
+    finder.walk(loaders);
+    let reach_of = |o: ObjectIndex| reach_of(index, o);
     let mut groups: Vec<LoaderGroup> = accs
         .iter()
-        .zip(&rep_slot)
-        .map(|(a, &rep)| {
-            let type_name = classes.get(a.class).name.clone();
+        .map(|a| {
+            let type_name = heap.snap.classes.get(a.class).name.clone();
             let mut gr = LoaderGroup {
                 role: role_of(&type_name),
                 type_name,
@@ -676,33 +830,37 @@ pub fn classloaders_with(
             for &s in &a.members {
                 let s = s as usize;
                 let o = loaders[s];
-                gr.classes += l_classes[s];
-                gr.live_instances += l_live[s];
+                gr.classes += census.l_classes[s];
+                gr.live_instances += census.l_live[s];
                 gr.retained_bytes += g.retained(o);
-                gr.metaspace_estimate_bytes += l_meta[s];
-                let r = reach_of(o);
-                match r {
-                    Reachability::Strong if idle(s) => gr.idle_reachable_loaders += 1,
+                gr.metaspace_estimate_bytes += census.l_meta[s];
+                match reach_of(o) {
+                    Reachability::Strong if census.idle(s) => gr.idle_reachable_loaders += 1,
                     Reachability::SoftOnly => gr.soft_only_loaders += 1,
                     Reachability::Unreachable => gr.unreachable_loaders += 1,
                     _ => {}
                 }
             }
             gr.holders = holders_of(&a.members, &mut finder, &reach_of, &|s| {
-                (sig_key(s), l_classes[s], l_meta[s], g.retained(loaders[s]))
+                (
+                    census.leak_signature(g, s),
+                    census.l_classes[s],
+                    census.l_meta[s],
+                    g.retained(loaders[s]),
+                )
             });
-            let o = loaders[rep];
             match gr.holders.first() {
                 Some(h) => {
                     gr.representative = Some(h.representative.clone());
                     gr.path = Some(h.path.clone());
                 }
                 None => {
+                    let o = loaders[representative(g, census, &a.members)];
                     gr.representative = Some(hex(heap.id(o)));
                     gr.path = Some(finder.path_to(o, reach_of(o)));
                 }
             }
-            gr.parent_types = parent_types(g, &a.members, &loaders);
+            gr.parent_types = parent_types(g, &a.members, loaders);
             gr
         })
         .collect();
@@ -718,10 +876,10 @@ pub fn classloaders_with(
             type_name: "<bootstrap>".into(),
             role: LoaderRole::Bootstrap,
             loaders: 1,
-            classes: boot.0,
-            live_instances: boot.1,
+            classes: census.boot.classes,
+            live_instances: census.boot.live,
             retained_bytes: 0,
-            metaspace_estimate_bytes: boot.2,
+            metaspace_estimate_bytes: census.boot.meta,
             idle_reachable_loaders: 0,
             soft_only_loaders: 0,
             unreachable_loaders: 0,
@@ -731,12 +889,29 @@ pub fn classloaders_with(
             parent_types: vec![],
         },
     );
-    let holder_of_type: FxHashMap<&str, String> = groups
-        .iter()
-        .filter_map(|gr| Some((gr.type_name.as_str(), gr.path.as_ref()?.summary.clone())))
-        .collect();
+    groups
+}
 
-    // ---- Loader rows. ----
+/// A group's representative loader slot: an idle strongly reachable loader with most classes,
+/// else the one with most classes (the first of equals).
+fn representative(g: &Graph<'_, '_>, census: &Census, members: &[u32]) -> usize {
+    members
+        .iter()
+        .map(|&s| s as usize)
+        .max_by_key(|&s| {
+            (
+                census.leak_signature(g, s),
+                census.l_classes[s],
+                std::cmp::Reverse(s),
+            )
+        })
+        .unwrap_or(0)
+}
+
+/// Every loader: the bootstrap loader, then by classes defined (most first), then by slot.
+fn loader_rows(g: &Graph<'_, '_>, census: &Census) -> Vec<LoaderRow> {
+    let heap = &g.heap;
+    let nl = census.loaders.len();
     let mut rows: Vec<LoaderRow> = Vec::with_capacity(nl + 1);
     rows.push(LoaderRow {
         id: "bootstrap".into(),
@@ -744,64 +919,61 @@ pub fn classloaders_with(
         role: LoaderRole::Bootstrap,
         parent: None,
         parent_type: None,
-        classes: boot.0,
-        live_instances: boot.1,
+        classes: census.boot.classes,
+        live_instances: census.boot.live,
         retained_bytes: 0,
-        metaspace_estimate_bytes: boot.2,
+        metaspace_estimate_bytes: census.boot.meta,
         reachability: Reachability::Vm,
         idle: false,
         leak_signature: false,
     });
     let mut order: Vec<usize> = (0..nl).collect();
-    order.sort_by(|&a, &b| l_classes[b].cmp(&l_classes[a]).then(a.cmp(&b)));
+    order.sort_by(|&a, &b| {
+        census.l_classes[b]
+            .cmp(&census.l_classes[a])
+            .then(a.cmp(&b))
+    });
     for s in order {
-        let o = loaders[s];
+        let o = census.loaders[s];
         let parent = heap.field_object(o, "parent");
-        let r = reach_of(o);
+        let r = reach_of(heap.index, o);
         rows.push(LoaderRow {
             id: hex(heap.id(o)),
             type_name: heap.class_name(o).to_string(),
             role: role_of(heap.class_name(o)),
             parent: parent.map(|p| hex(heap.id(p))),
             parent_type: parent.map(|p| heap.class_name(p).to_string()),
-            classes: l_classes[s],
-            live_instances: l_live[s],
+            classes: census.l_classes[s],
+            live_instances: census.l_live[s],
             retained_bytes: g.retained(o),
-            metaspace_estimate_bytes: l_meta[s],
+            metaspace_estimate_bytes: census.l_meta[s],
             reachability: r,
-            idle: idle(s),
-            leak_signature: idle(s) && r == Reachability::Strong,
+            idle: census.idle(s),
+            leak_signature: census.idle(s) && r == Reachability::Strong,
         });
     }
+    rows
+}
 
-    // ---- Families and duplicates. ----
-    let type_of_slot = |s: u32| -> &str {
-        match s {
-            BOOT => "<bootstrap>",
-            UNKNOWN => "<unknown loader>",
-            s => heap.class_name(loaders[s as usize]),
-        }
-    };
-    struct FamAcc {
-        kind: FamilyKind,
-        classes: u64,
-        live: u64,
-        meta: u64,
-        example: ClassIndex,
-        slots: Vec<u32>,
-        /// Families of distinct templates merged into this one (1: none).
-        templates: Vec<String>,
-    }
+/// A family being counted.
+struct FamAcc {
+    kind: FamilyKind,
+    classes: u64,
+    live: u64,
+    meta: u64,
+    example: ClassIndex,
+    slots: Vec<u32>,
+    /// Families of distinct templates merged into this one (empty: none).
+    templates: Vec<String>,
+}
+
+/// Classes by family key (plain names left out).
+fn collect_families(g: &Graph<'_, '_>, census: &Census) -> FxHashMap<String, FamAcc> {
     let mut fams: FxHashMap<String, FamAcc> = new_map();
-    let mut by_name: FxHashMap<&str, Vec<ClassIndex>> = new_map();
-    for (c, info) in classes.classes.iter().enumerate() {
+    for (c, info) in g.heap.snap.classes.classes.iter().enumerate() {
         if info.is_array() {
             continue;
         }
-        by_name
-            .entry(info.name.as_str())
-            .or_default()
-            .push(c as ClassIndex);
         let f = classify(&info.name);
         if f.kind == FamilyKind::Plain {
             continue;
@@ -816,17 +988,25 @@ pub fn classloaders_with(
             templates: vec![],
         });
         e.classes += 1;
-        e.live += live[c];
-        e.meta += facts.meta[c].total();
-        e.slots.push(facts.loader_slot[c]);
+        e.live += census.live[c];
+        e.meta += census.facts.meta[c].total();
+        e.slots.push(census.facts.loader_slot[c]);
     }
-    // Families that span templates: numbered names of one package whose classes per-call loaders
-    // of one type define (`...gen.credit_note_js_<n>`, `...gen.invoice_js_<n>`: one engine's
-    // classes) are one family, `...gen.*_<n>`. Only for loaders that are not the JVM's own.
+    fams
+}
+
+/// Families that span templates: numbered names of one package whose classes per-call loaders of
+/// one type define (`...gen.credit_note_js_<n>`, `...gen.invoice_js_<n>`: one engine's classes) are
+/// one family, `...gen.*_<n>`. Only for loaders that are not the JVM's own.
+fn merge_spanning_templates(
+    g: &Graph<'_, '_>,
+    census: &Census,
+    fams: &mut FxHashMap<String, FamAcc>,
+) {
     let main_slot = |slots: &[u32]| -> u32 {
         let mut m: FxHashMap<&str, (u64, u32)> = new_map();
         for &s in slots {
-            let e = m.entry(type_of_slot(s)).or_insert((0, s));
+            let e = m.entry(census.type_of_slot(g, s)).or_insert((0, s));
             e.0 += 1;
         }
         m.into_values()
@@ -835,17 +1015,18 @@ pub fn classloaders_with(
             .unwrap_or(UNKNOWN)
     };
     let mut spans: FxHashMap<(String, &str), Vec<String>> = new_map();
-    for (key, a) in &fams {
+    for (key, a) in fams.iter() {
         if a.kind != FamilyKind::Numbered {
             continue;
         }
         let ms = main_slot(&a.slots);
-        if matches!(ms, BOOT | UNKNOWN) || role_of(type_of_slot(ms)) != LoaderRole::Other {
+        if matches!(ms, BOOT | UNKNOWN) || role_of(census.type_of_slot(g, ms)) != LoaderRole::Other
+        {
             continue;
         }
         if let Some(sk) = super::class_families::spanning_key(key) {
             spans
-                .entry((sk, type_of_slot(ms)))
+                .entry((sk, census.type_of_slot(g, ms)))
                 .or_default()
                 .push(key.clone());
         }
@@ -873,16 +1054,31 @@ pub fn classloaders_with(
             fams.insert(sk, m);
         }
     }
-    let type_counts = |slots: &mut Vec<u32>| -> (u64, Vec<TypeCount>) {
-        slots.sort_unstable();
-        slots.dedup();
-        let mut m: FxHashMap<&str, u64> = new_map();
-        for &s in slots.iter() {
-            *m.entry(type_of_slot(s)).or_default() += 1;
-        }
-        let v = type_counts(m);
-        (slots.len() as u64, v)
-    };
+}
+
+/// The distinct loader slots of `slots` and their loaders per type.
+fn slot_type_counts(
+    g: &Graph<'_, '_>,
+    census: &Census,
+    slots: &mut Vec<u32>,
+) -> (u64, Vec<TypeCount>) {
+    slots.sort_unstable();
+    slots.dedup();
+    let mut m: FxHashMap<&str, u64> = new_map();
+    for &s in slots.iter() {
+        *m.entry(census.type_of_slot(g, s)).or_default() += 1;
+    }
+    (slots.len() as u64, type_counts(m))
+}
+
+/// Generated-class families, most classes first.
+fn family_rows(
+    g: &Graph<'_, '_>,
+    census: &Census,
+    holder_of_type: &FxHashMap<&str, String>,
+) -> Vec<FamilyRow> {
+    let mut fams = collect_families(g, census);
+    merge_spanning_templates(g, census, &mut fams);
     let mut families: Vec<FamilyRow> = fams
         .into_iter()
         // Generated kinds from two classes on; other numbered names only from ten, so that
@@ -896,11 +1092,11 @@ pub fn classloaders_with(
                 }
         })
         .map(|(key, mut a)| {
-            let (nloaders, loader_types) = type_counts(&mut a.slots);
+            let (nloaders, loader_types) = slot_type_counts(g, census, &mut a.slots);
             let holder = loader_types
                 .first()
                 .and_then(|t| holder_of_type.get(t.type_name.as_str()).cloned());
-            let example = classes.get(a.example).name.clone();
+            let example = g.heap.snap.classes.get(a.example).name.clone();
             let engine = engine_of_class(&example, a.kind).or_else(|| {
                 loader_types
                     .first()
@@ -923,12 +1119,33 @@ pub fn classloaders_with(
         })
         .collect();
     families.sort_by(|a, b| b.classes.cmp(&a.classes).then(a.key.cmp(&b.key)));
+    families
+}
+
+/// Class names defined by more than one loader, most copies first.
+fn duplicate_rows(
+    g: &Graph<'_, '_>,
+    census: &Census,
+    holder_of_type: &FxHashMap<&str, String>,
+) -> Vec<DuplicateRow> {
+    let mut by_name: FxHashMap<&str, Vec<ClassIndex>> = new_map();
+    for (c, info) in g.heap.snap.classes.classes.iter().enumerate() {
+        if !info.is_array() {
+            by_name
+                .entry(info.name.as_str())
+                .or_default()
+                .push(c as ClassIndex);
+        }
+    }
     let mut duplicates: Vec<DuplicateRow> = by_name
         .into_iter()
         .filter(|(_, cs)| cs.len() > 1)
         .map(|(name, cs)| {
-            let mut slots: Vec<u32> = cs.iter().map(|&c| facts.loader_slot[c as usize]).collect();
-            let (_, loader_types) = type_counts(&mut slots);
+            let mut slots: Vec<u32> = cs
+                .iter()
+                .map(|&c| census.facts.loader_slot[c as usize])
+                .collect();
+            let (_, loader_types) = slot_type_counts(g, census, &mut slots);
             let holder = loader_types
                 .first()
                 .and_then(|t| holder_of_type.get(t.type_name.as_str()).cloned());
@@ -936,82 +1153,13 @@ pub fn classloaders_with(
                 name: name.to_string(),
                 copies: cs.len() as u64,
                 loader_types,
-                live_instances: cs.iter().map(|&c| live[c as usize]).sum(),
+                live_instances: cs.iter().map(|&c| census.live[c as usize]).sum(),
                 holder,
             }
         })
         .collect();
     duplicates.sort_by(|a, b| b.copies.cmp(&a.copies).then(a.name.cmp(&b.name)));
-
-    // ---- Reflection inflation. ----
-    let refl = reflection::reflection(g, &reflect_objs);
-
-    // ---- Suspects. ----
-    let union_retained = |types: &[&str]| -> u64 {
-        let members: Vec<ObjectIndex> = accs
-            .iter()
-            .filter(|a| types.contains(&classes.get(a.class).name.as_str()))
-            .flat_map(|a| a.members.iter().map(|&s| loaders[s as usize]))
-            .collect();
-        union_retained(g, &members)
-    };
-    let mut suspects = suspects(
-        &groups,
-        &families,
-        &duplicates,
-        &refl,
-        &opts.thresholds,
-        &union_retained,
-    );
-    for s in suspects.iter_mut().filter(|s| s.loader_type.is_some()) {
-        s.metaspace_from_jvm = metaspace_from_jvm;
-    }
-    if opts.max_rows > 0 {
-        families.truncate(opts.max_rows);
-        duplicates.truncate(opts.max_rows);
-    }
-
-    let mut warnings = heap.warnings();
-    if loader_base.is_none() {
-        warnings.push(Warning {
-            offset: 0,
-            message: "the dump has no class java.lang.ClassLoader: no loader objects can be found (is it a complete HotSpot dump?)".into(),
-        });
-    }
-    if unknown_loader_classes > 0 {
-        warnings.push(Warning {
-            offset: 0,
-            message: format!("{unknown_loader_classes} classes name a loader object that is not in the dump; they are counted under no loader"),
-        });
-    }
-    let totals = LoaderTotals {
-        loaders: nl as u64,
-        loader_types: accs.len() as u64,
-        classes: nclasses as u64,
-        bootstrap_classes: boot.0,
-        idle_reachable_loaders: rows.iter().filter(|r| r.leak_signature).count() as u64,
-        soft_only_loaders: rows
-            .iter()
-            .filter(|r| r.reachability == Reachability::SoftOnly)
-            .count() as u64,
-        metaspace_estimate_bytes: rows.iter().map(|r| r.metaspace_estimate_bytes).sum(),
-    };
-    ClassLoaders {
-        schema: SCHEMA,
-        dump: DumpInfo::of(heap.snap),
-        assumptions: Assumptions::of(heap.snap),
-        metaspace_estimate: MetaspaceMethod::new(),
-        metaspace_from_jvm,
-        totals,
-        groups,
-        loaders: rows,
-        families,
-        duplicates,
-        reflection: refl,
-        thresholds: opts.thresholds,
-        suspects,
-        warnings,
-    }
+    duplicates
 }
 
 /// Per-loader facts [`holders_of`] sums: (leak signature, classes, Metaspace estimate, retained).

@@ -20,9 +20,8 @@ pub struct ObjectRef {
     pub description: String,
 }
 
-pub fn hex(id: u64) -> String {
-    format!("0x{id:x}")
-}
+pub use crate::units::hex;
+use crate::units::thousands;
 
 pub fn object_ref(heap: &Heap<'_, '_>, o: ObjectIndex) -> ObjectRef {
     ObjectRef {
@@ -46,22 +45,6 @@ pub fn node_ref(heap: &Heap<'_, '_>, v: Node) -> ObjectRef {
         virtual_root_ref()
     } else {
         object_ref(heap, v)
-    }
-}
-
-fn thousands(n: i64) -> String {
-    let s = n.unsigned_abs().to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    if n < 0 {
-        format!("-{out}")
-    } else {
-        out
     }
 }
 
@@ -91,7 +74,7 @@ pub fn describe(heap: &Heap<'_, '_>, o: ObjectIndex) -> String {
     }
     if let Some(len) = heap.array_length(o) {
         let base = class.strip_suffix("[]").unwrap_or(class);
-        return format!("{base}[{}]", thousands(len as i64));
+        return format!("{base}[{}]", thousands(len as u64));
     }
     if class == "java.lang.String" {
         return match heap.string(o, STRING_CHARS + 1) {
@@ -164,9 +147,9 @@ pub fn boxed_value(heap: &Heap<'_, '_>, o: ObjectIndex, class: &str) -> Option<S
 /// Size (and capacity where it means something) of a JDK collection.
 pub fn collection_summary(heap: &Heap<'_, '_>, o: ObjectIndex) -> Option<String> {
     let e = heap.snap.collections().size(heap, o)?;
-    let size = thousands(e.size as i64);
+    let size = thousands(e.size);
     Some(match e.capacity {
-        Some(c) => format!("size {size} / capacity {}", thousands(c as i64)),
+        Some(c) => format!("size {size} / capacity {}", thousands(c)),
         None => format!("size {size}"),
     })
 }

@@ -59,9 +59,7 @@ pub struct Histogram {
     pub warnings: Vec<Warning>,
 }
 
-fn hex(v: u64) -> String {
-    format!("0x{v:x}")
-}
+use crate::units::hex;
 
 /// Every class's row, unsorted; rows with no instances are dropped.
 pub fn rows(s: &Snapshot<'_>) -> Vec<Row> {

@@ -384,7 +384,7 @@ pub struct MapsSnapshot {
 
 #[derive(Clone, Debug, Serialize)]
 pub struct MappingGrowth {
-    #[serde(serialize_with = "hex")]
+    #[serde(serialize_with = "crate::units::serialize_hex")]
     pub start: u64,
     pub name: String,
     pub anon: bool,
@@ -396,10 +396,6 @@ pub struct MappingGrowth {
     pub rss_first: u64,
     pub rss_last: u64,
     pub rss_delta: i64,
-}
-
-fn hex<S: serde::Serializer>(v: &u64, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&format!("0x{v:x}"))
 }
 
 const ARENA: u64 = 64 << 20;

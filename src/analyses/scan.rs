@@ -62,17 +62,13 @@ pub struct ClassCopies {
 
 #[derive(Clone, Debug, Serialize)]
 pub struct RegionHits {
-    #[serde(serialize_with = "hex")]
+    #[serde(serialize_with = "crate::units::serialize_hex")]
     pub start: u64,
     pub size: u64,
     pub name: String,
     pub perms: String,
     pub magic_hits: u64,
     pub class_files: u64,
-}
-
-fn hex<S: serde::Serializer>(v: &u64, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&format!("0x{v:x}"))
 }
 
 fn java_name(b: &[u8]) -> String {

@@ -864,41 +864,28 @@ impl<'g, 's, 'a> Ctx<'g, 's, 'a> {
         None
     }
 
-    fn detail(&self, rank: usize, mut f: Found) -> Suspect {
-        let heap = &self.heap;
-        let a = *f.descent.last().unwrap_or(&f.holder);
-        let pct = |b: u64| 100.0 * b as f64 / self.total.max(1) as f64;
-        let container = self.container(a);
-        let hop = self.map_hop(&f.descent);
-        // The map the memory goes through, or the accumulation point's own map.
-        let map_obj = hop
-            .map(|(m, _)| m)
-            .or_else(|| container.filter(|&c| self.kind(c) == Kind::Map));
-        let focus = hop.map(|(m, _)| m).or(container).unwrap_or(a);
-        // `path_nodes[i]` is the object of `path[i]` (the virtual root left out).
-        let nodes = shortest_path_nodes(self.g, focus).unwrap_or_default();
-        let path = steps(self.g, &nodes);
-        let path_nodes: &[Node] = nodes.get(1..).unwrap_or_default();
-        // Held through a map entry without the map dominating it (a stack local holds the value
-        // too, say): the map on the path still tells which key it is under.
-        let path_hop = if hop.is_none() {
-            let k = path_nodes.len();
-            let entry = (k.saturating_sub(5)..k)
+    /// Where a map on the path from the GC roots holds the suspect though it does not dominate it
+    /// (a stack local holds the value too, say): the map and its entry, within a few steps of the
+    /// end. The map still tells which key the memory is under.
+    fn path_map_hop(&self, path_nodes: &[Node]) -> Option<(Node, Node)> {
+        let k = path_nodes.len();
+        let entry = (k.saturating_sub(5)..k)
+            .rev()
+            .find(|&i| self.kind(path_nodes[i]) == Kind::Entry);
+        entry.and_then(|i| {
+            let m = (0..i)
                 .rev()
-                .find(|&i| self.kind(path_nodes[i]) == Kind::Entry);
-            entry.and_then(|i| {
-                let m = (0..i)
-                    .rev()
-                    .take(4)
-                    .find(|&j| self.kind(path_nodes[j]) == Kind::Map)?;
-                Some((path_nodes[m], path_nodes[i]))
-            })
-        } else {
-            None
-        };
-        let map_obj = map_obj.or(path_hop.map(|h| h.0));
-        let owner = self.owner(path_nodes, &path);
-        let accumulated = match &f.shape {
+                .take(4)
+                .find(|&j| self.kind(path_nodes[j]) == Kind::Map)?;
+            Some((path_nodes[m], path_nodes[i]))
+        })
+    }
+
+    /// What accumulates below accumulation point `a`: the largest class of the fan-out's elements,
+    /// or for one large object, the object itself, once.
+    fn accumulated(&self, f: &Found, a: Node) -> Option<Accumulated> {
+        let heap = &self.heap;
+        match &f.shape {
             Shape::FanOut(e) => e.groups.first().map(|&(c, count, bytes)| {
                 let mut ex: Vec<Node> = e.top.clone();
                 ex.sort_unstable_by_key(|&x| std::cmp::Reverse(self.retained(x)));
@@ -933,37 +920,69 @@ impl<'g, 's, 'a> Ctx<'g, 's, 'a> {
                 total_objects: 1,
             }),
             Shape::Leaf => None,
+        }
+    }
+
+    /// A group's accumulation over its members: those that accumulate the same class (the pool's
+    /// threads with the leaking thread-local, not every thread of the JVM) become the group.
+    fn count_group(&self, f: &mut Found, acc: &mut Accumulated) {
+        let top_class = match &f.shape {
+            Shape::FanOut(e) => e.groups.first().map(|g| g.0),
+            Shape::Leaf => None,
         };
+        let (mut count, mut bytes, mut total) = (0u64, 0u64, 0u64);
+        let mut alike: Vec<Node> = vec![];
+        for &m in f.members.iter().take(10_000) {
+            let d = self.descend(m);
+            let a = *d.last().unwrap_or(&m);
+            let e = self.elements(a);
+            if let Some(g) = e.groups.iter().find(|g| Some(g.0) == top_class) {
+                count += g.1;
+                bytes += g.2;
+                total += e.total;
+                alike.push(m);
+            }
+        }
+        // The group is the members that accumulate the same thing (the pool's threads with
+        // the leaking thread-local, not every thread of the JVM).
+        if !alike.is_empty() {
+            f.retained = alike.iter().map(|&m| self.retained(m)).sum();
+            f.members = alike;
+        }
+        acc.count = count;
+        acc.retained_bytes = bytes;
+        acc.total_objects = total;
+        acc.percent_of_suspect = 100.0 * bytes as f64 / f.retained.max(1) as f64;
+    }
+
+    fn detail(&self, rank: usize, mut f: Found) -> Suspect {
+        let heap = &self.heap;
+        let a = *f.descent.last().unwrap_or(&f.holder);
+        let pct = |b: u64| 100.0 * b as f64 / self.total.max(1) as f64;
+        let container = self.container(a);
+        let hop = self.map_hop(&f.descent);
+        // The map the memory goes through, or the accumulation point's own map.
+        let map_obj = hop
+            .map(|(m, _)| m)
+            .or_else(|| container.filter(|&c| self.kind(c) == Kind::Map));
+        let focus = hop.map(|(m, _)| m).or(container).unwrap_or(a);
+        // `path_nodes[i]` is the object of `path[i]` (the virtual root left out).
+        let nodes = shortest_path_nodes(self.g, focus).unwrap_or_default();
+        let path = steps(self.g, &nodes);
+        let path_nodes: &[Node] = nodes.get(1..).unwrap_or_default();
+        // Held through a map entry without the map dominating it (a stack local holds the value
+        // too, say): the map on the path still tells which key it is under.
+        let path_hop = if hop.is_none() {
+            self.path_map_hop(path_nodes)
+        } else {
+            None
+        };
+        let map_obj = map_obj.or(path_hop.map(|h| h.0));
+        let owner = self.owner(path_nodes, &path);
+        let mut accumulated = self.accumulated(&f, a);
         // A group's members each accumulate their own share: count them all.
-        let mut accumulated = accumulated;
         if let (Some(acc), true) = (accumulated.as_mut(), f.members.len() > 1) {
-            let top_class = match &f.shape {
-                Shape::FanOut(e) => e.groups.first().map(|g| g.0),
-                Shape::Leaf => None,
-            };
-            let (mut count, mut bytes, mut total) = (0u64, 0u64, 0u64);
-            let mut alike: Vec<Node> = vec![];
-            for &m in f.members.iter().take(10_000) {
-                let d = self.descend(m);
-                let a = *d.last().unwrap_or(&m);
-                let e = self.elements(a);
-                if let Some(g) = e.groups.iter().find(|g| Some(g.0) == top_class) {
-                    count += g.1;
-                    bytes += g.2;
-                    total += e.total;
-                    alike.push(m);
-                }
-            }
-            // The group is the members that accumulate the same thing (the pool's threads with
-            // the leaking thread-local, not every thread of the JVM).
-            if !alike.is_empty() {
-                f.retained = alike.iter().map(|&m| self.retained(m)).sum();
-                f.members = alike;
-            }
-            acc.count = count;
-            acc.retained_bytes = bytes;
-            acc.total_objects = total;
-            acc.percent_of_suspect = 100.0 * bytes as f64 / f.retained.max(1) as f64;
+            self.count_group(&mut f, acc);
         }
         let map = map_obj.map(|m| self.map_keys(m));
         let discriminator = match &f.shape {
@@ -980,23 +999,7 @@ impl<'g, 's, 'a> Ctx<'g, 's, 'a> {
                     && heap.class_name(v) == "java.lang.ThreadLocal$ThreadLocalMap"
             });
         let fan_out = matches!(f.shape, Shape::FanOut(_));
-        let listener_class = accumulated.as_ref().is_some_and(|acc| {
-            let simple = acc.class.rsplit(['.', '$']).next().unwrap_or("");
-            [
-                "Listener",
-                "Callback",
-                "Observer",
-                "Handler",
-                "Subscriber",
-                "Watcher",
-            ]
-            .iter()
-            .any(|w| simple.contains(w))
-        });
-        let listener_field = owner
-            .as_ref()
-            .is_some_and(|o| o.field.to_ascii_lowercase().contains("listener"));
-        let listeners = fan_out && (listener_class || listener_field);
+        let listeners = fan_out && looks_like_listeners(accumulated.as_ref(), owner.as_ref());
         let dominant_key = map.as_ref().is_some_and(|m| {
             m.keys.first().is_some_and(|k| k.percent_of_map >= 50.0) && m.entries >= 1
         });
@@ -1391,6 +1394,26 @@ fn value_text(heap: &Heap<'_, '_>, v: Value, on_path: &[u64]) -> (String, u8) {
     }
 }
 
+/// Whether what accumulates reads as registered callbacks: its class is named like one, or the
+/// field that owns the collection is a listener list.
+fn looks_like_listeners(accumulated: Option<&Accumulated>, owner: Option<&Owner>) -> bool {
+    let listener_class = accumulated.is_some_and(|acc| {
+        let simple = acc.class.rsplit(['.', '$']).next().unwrap_or("");
+        [
+            "Listener",
+            "Callback",
+            "Observer",
+            "Handler",
+            "Subscriber",
+            "Watcher",
+        ]
+        .iter()
+        .any(|w| simple.contains(w))
+    });
+    let listener_field = owner.is_some_and(|o| o.field.to_ascii_lowercase().contains("listener"));
+    listener_class || listener_field
+}
+
 /// Fills in the title, the explanation and what to look at.
 fn write_story(
     s: &mut Suspect,
@@ -1399,7 +1422,7 @@ fn write_story(
     heap: &Heap<'_, '_>,
     holder: Node,
 ) {
-    use crate::reports::text::{human_bytes, thousands};
+    use crate::units::{human_bytes, thousands};
     let size = human_bytes(s.retained_bytes);
     let pct = format!("{:.1}%", s.retained_percent);
     let owner = s.owner.as_ref().map(|o| {

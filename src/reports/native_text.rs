@@ -362,7 +362,7 @@ pub fn scan(r: &ScanReport, style: &Style) -> String {
         t.render(style, &mut out);
     }
     if let Some(top) = r.top.first().filter(|c| c.copies > 100) {
-        let _ = writeln!(out, "\n{} {} copies of {}: a class file kept in memory again and again (a class that fails to load and is retried, or an agent/loader caching the bytes): seed 002's signature.", style.yellow("note:"), thousands(top.copies), top.name);
+        let _ = writeln!(out, "\n{} {} copies of {}: a class file kept in memory again and again (a class that fails to load and is retried, or an agent/loader caching the bytes): the signature of a native leak of class bytes.", style.yellow("note:"), thousands(top.copies), top.name);
     }
     if !r.regions.is_empty() {
         let _ = writeln!(out, "\n{}", style.bold("Regions with hits"));

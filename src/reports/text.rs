@@ -31,39 +31,7 @@ impl Style {
     }
 }
 
-/// `1234567` -> `1,234,567`.
-pub fn thousands(v: u64) -> String {
-    let s = v.to_string();
-    let mut out = String::with_capacity(s.len() + s.len() / 3);
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// Binary units with three significant digits: `1.21 GiB`, `640 B`.
-pub fn human_bytes(v: u64) -> String {
-    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
-    if v < 1024 {
-        return format!("{v} B");
-    }
-    let mut x = v as f64;
-    let mut u = 0;
-    while x >= 1024.0 && u < UNITS.len() - 1 {
-        x /= 1024.0;
-        u += 1;
-    }
-    if x >= 100.0 {
-        format!("{x:.0} {}", UNITS[u])
-    } else if x >= 10.0 {
-        format!("{x:.1} {}", UNITS[u])
-    } else {
-        format!("{x:.2} {}", UNITS[u])
-    }
-}
+pub use crate::units::{human_bytes, thousands};
 
 /// A table with right-aligned numeric columns and a left-aligned last column.
 pub struct Table {

@@ -16,7 +16,7 @@ use serde::Serialize;
 #[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
 pub struct Mapping {
     /// Start address, hex (`0x7f65dc000000`) in JSON.
-    #[serde(serialize_with = "hex")]
+    #[serde(serialize_with = "crate::units::serialize_hex")]
     pub start: u64,
     pub size: u64,
     /// Resident bytes (`None` in `/proc/<pid>/maps`, which has no sizes).
@@ -43,10 +43,6 @@ impl Mapping {
     pub fn no_access(&self) -> bool {
         !self.perms.contains(['r', 'w', 'x'])
     }
-}
-
-fn hex<S: serde::Serializer>(v: &u64, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&format!("0x{v:x}"))
 }
 
 /// One `pmap -x` output.
