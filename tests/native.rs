@@ -31,7 +31,7 @@ fn target() -> PathBuf {
 }
 
 /// Skips (passing) when a JDK is missing, unless `OOMSLEUTH_REQUIRE_JDKS=1` (scripts/test.sh).
-fn have(jdk: Jdk) -> Option<PathBuf> {
+pub(crate) fn have(jdk: Jdk) -> Option<PathBuf> {
     if let Some(h) = jdk.home() {
         return Some(h);
     }
@@ -74,7 +74,7 @@ fn cache_key(home: &Path, mode: &str) -> u64 {
 static CAPTURE: Mutex<()> = Mutex::new(());
 
 /// The capture directory of `mode` on `jdk` (captured on first use).
-fn series(jdk: Jdk, home: &Path, mode: &str) -> PathBuf {
+pub(crate) fn series(jdk: Jdk, home: &Path, mode: &str) -> PathBuf {
     let dir = target().join("native-series");
     fs::create_dir_all(&dir).unwrap();
     let out = dir.join(format!("{mode}-{jdk}-{:016x}", cache_key(home, mode)));
@@ -525,7 +525,7 @@ impl Jvm {
 }
 
 /// The fixture classes compiled once (MissingListener deleted), cached by a hash of the sources.
-fn compiled() -> PathBuf {
+pub(crate) fn compiled() -> PathBuf {
     let _g = CAPTURE.lock().unwrap_or_else(|e| e.into_inner());
     let key = cache_key(Path::new("/nonexistent"), "classes-only");
     let dir = target()

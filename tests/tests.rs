@@ -20,6 +20,7 @@ mod native;
 mod oracle;
 mod outputs;
 mod reachability;
+mod record;
 mod regression;
 mod retained_set;
 mod support;

@@ -8,6 +8,8 @@ use crate::formats::logs::jstat::{self, JstatOption, Table};
 use serde::Serialize;
 
 pub const SCHEMA: &str = "oomsleuth.jstat/1";
+/// The series of what the JVM committed for heap and Metaspace (`S0C+S1C+EC+OC+MC`).
+pub const COMMITTED_SERIES: &str = "jstat: committed heap + Metaspace";
 
 /// The JSON contract of `oomsleuth jstat`.
 #[derive(Clone, Debug, Serialize)]
@@ -131,6 +133,18 @@ pub fn analyze(inputs: &[&Input]) -> JstatAnalysis {
         .iter()
         .filter_map(|(t, tb, r)| Some((*t, kb(get(tb, r, "MC")?) as f64)))
         .collect();
+    // What the JVM has committed for its heap and Metaspace (S0C+S1C+EC+OC+MC): without NMT, the
+    // part of a process's RSS growth these explain.
+    let committed: Vec<(f64, f64)> = gc_rows
+        .iter()
+        .filter_map(|(t, tb, r)| {
+            let sum: Option<f64> = ["S0C", "S1C", "EC", "OC", "MC"]
+                .iter()
+                .map(|c| get(tb, r, c))
+                .sum();
+            Some((*t, kb(sum?) as f64))
+        })
+        .collect();
     let ou: Vec<(f64, f64)> = gc_rows
         .iter()
         .filter_map(|(t, tb, r)| Some((*t, kb(get(tb, r, "OU")?) as f64)))
@@ -170,6 +184,7 @@ pub fn analyze(inputs: &[&Input]) -> JstatAnalysis {
     for (name, p, g) in [
         ("jstat: Metaspace used (MU)", &mu, metaspace_used.as_ref()),
         ("jstat: Metaspace committed (MC)", &mc, None),
+        (COMMITTED_SERIES, &committed, None),
         ("jstat: old used (OU)", &ou, None),
         (
             "jstat: old used after full GC",

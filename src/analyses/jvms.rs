@@ -337,6 +337,104 @@ fn heap(c: &Counters<'_>, g1: bool) -> Area {
     }
 }
 
+/// `jstat -gc -t`'s header (JDK 9+, with the concurrent-cycle columns CGC and CGCT).
+pub const JSTAT_GC_HEADER: &str =
+    "Timestamp S0C S1C S0U S1U EC EU OC OU MC MU CCSC CCSU YGC YGCT FGC FGCT CGC CGCT GCT";
+/// `jstat -class -t`'s header.
+pub const JSTAT_CLASS_HEADER: &str = "Timestamp Loaded Bytes Unloaded Bytes Time";
+
+/// One row of `jstat -gc -t` and one of `jstat -class -t` from a sample of the counters, with
+/// jstat's own formulas (`jstat_options`: sizes in KB, times in seconds, `-` for a counter this
+/// JVM lacks), so that samples of the file read as the jstat outputs people capture by hand and
+/// the `jstat` analysis reads them unchanged. `None` while the file is not accessible or has no
+/// clock (`sun.os.hrt.*`): a row without its time would not order.
+pub fn jstat_rows(perf: &PerfData<'_>) -> Option<(String, String)> {
+    use counters::*;
+    if !perf.prologue.accessible {
+        return None;
+    }
+    let c = Counters::new(perf);
+    let freq = c.count(HRT_FREQUENCY).filter(|&f| f > 0)? as f64;
+    let ticks = c.count(HRT_TICKS)? as f64;
+    let kb = |name: &str| match c.count(name) {
+        Some(v) => format!("{:.1}", v as f64 / 1024.0),
+        None => "-".into(),
+    };
+    let kb_sum = |a: &str, b: &str| match c.count(a) {
+        Some(v) => format!("{:.1}", (v + c.count(b).unwrap_or(0)) as f64 / 1024.0),
+        None => "-".into(),
+    };
+    let n = |name: &str| c.count(name).map_or("-".into(), |v| v.to_string());
+    let n_sum = |a: &str, b: &str| {
+        c.count(a)
+            .map_or("-".into(), |v| (v + c.count(b).unwrap_or(0)).to_string())
+    };
+    let secs = |name: &str| c.count(name).map(|v| v as f64 / freq);
+    let fmt_secs = |v: Option<f64>| v.map_or("-".into(), |v| format!("{v:.3}"));
+    // Metaspace's counters are only updated by a GC: before the first, they read 0, which is no
+    // size a running JVM's Metaspace has ("-": unknown, not a rise from 0 later).
+    let meta_known = c
+        .count(&format!("{METASPACE}capacity"))
+        .is_some_and(|v| v > 0);
+    let meta_kb = |name: &str| if meta_known { kb(name) } else { "-".into() };
+    let gen0 = format!("{GENERATION}0.space.");
+    let gen1 = format!("{GENERATION}1.space.0.");
+    let col = |k: usize| format!("{COLLECTOR}{k}.");
+    let gc_times: Vec<Option<f64>> = (0..3).map(|k| secs(&format!("{}time", col(k)))).collect();
+    let gct: f64 = gc_times.iter().flatten().sum();
+    let gc = [
+        format!("{:.1}", ticks / freq),
+        kb(&format!("{gen0}1.capacity")),
+        kb(&format!("{gen0}2.capacity")),
+        kb(&format!("{gen0}1.used")),
+        kb(&format!("{gen0}2.used")),
+        kb(&format!("{gen0}0.capacity")),
+        kb(&format!("{gen0}0.used")),
+        kb(&format!("{gen1}capacity")),
+        kb(&format!("{gen1}used")),
+        meta_kb(&format!("{METASPACE}capacity")),
+        meta_kb(&format!("{METASPACE}used")),
+        meta_kb(&format!("{CLASS_SPACE}capacity")),
+        meta_kb(&format!("{CLASS_SPACE}used")),
+        n(&format!("{}invocations", col(0))),
+        fmt_secs(gc_times[0]),
+        n(&format!("{}invocations", col(1))),
+        fmt_secs(gc_times[1]),
+        n(&format!("{}invocations", col(2))),
+        fmt_secs(gc_times[2]),
+        format!("{gct:.3}"),
+    ]
+    .join(" ");
+    let class = [
+        format!("{:.1}", ticks / freq),
+        n_sum(LOADED, SHARED_LOADED),
+        kb_sum("sun.cls.loadedBytes", "sun.cls.sharedLoadedBytes"),
+        n_sum(UNLOADED, SHARED_UNLOADED),
+        kb_sum("sun.cls.unloadedBytes", "sun.cls.sharedUnloadedBytes"),
+        fmt_secs(secs("sun.cls.time")),
+    ]
+    .join(" ");
+    Some((gc, class))
+}
+
+/// Safepoints so far and the seconds spent in them (`sun.rt.safepoints`, `sun.rt.safepointTime`):
+/// read before and after a command, the difference is the pause it caused, as the JVM measured it.
+pub fn safepoints(perf: &PerfData<'_>) -> Option<(u64, f64)> {
+    let c = Counters::new(perf);
+    let freq = c.count(counters::HRT_FREQUENCY).filter(|&f| f > 0)? as f64;
+    Some((
+        c.count("sun.rt.safepoints")?,
+        c.count("sun.rt.safepointTime")? as f64 / freq,
+    ))
+}
+
+/// The JVM's options as it recorded them (`java.rt.vmArgs`: the command line's and
+/// `JDK_JAVA_OPTIONS`'), and its Java version.
+pub fn vm_args_and_version(perf: &PerfData<'_>) -> (Option<String>, Option<String>) {
+    let c = Counters::new(perf);
+    (c.string("java.rt.vmArgs"), c.string(counters::JAVA_VERSION))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -463,5 +561,21 @@ mod tests {
         assert_eq!(r.skipped.len(), 1);
         assert!(r.skipped[0].reason.contains("offset 0"), "{:?}", r.skipped);
         assert!(r.skipped[0].path.contains("hsperfdata_x/7"));
+    }
+    #[test]
+    fn jstat_rows_use_jstats_formulas() {
+        let bytes = parallel();
+        let (gc, class) = jstat_rows(&PerfData::parse(&bytes).unwrap()).unwrap();
+        let cols: Vec<&str> = gc.split(' ').collect();
+        assert_eq!(cols.len(), JSTAT_GC_HEADER.split(' ').count());
+        assert_eq!(cols[0], "90.5");
+        assert_eq!(&cols[13..], ["4", "0.250", "1", "0.500", "-", "-", "0.750"]);
+        assert_eq!(class, "90.5 1000 - 3 - -");
+        let j = crate::formats::logs::jstat::parse(&format!("{JSTAT_GC_HEADER}\n{gc}\n"));
+        assert_eq!(
+            j.tables[0].option,
+            crate::formats::logs::jstat::JstatOption::Gc
+        );
+        assert_eq!(j.tables[0].rows.len(), 1);
     }
 }

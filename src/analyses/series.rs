@@ -82,6 +82,9 @@ pub fn read_inputs(paths: &[PathBuf], kinds: &[LogKind]) -> Result<Inputs> {
                 continue;
             }
         };
+        if is_record_manifest(&path, &head) {
+            continue; // the table of contents of a `record` bundle, not evidence
+        }
         let Some(kind) = logs::detect(&head) else {
             out.ignored.push(Ignored { path: shown, reason: "not a format oomsleuth reads here (NMT, pmap -x, smaps, GC log, class log, jstat)".into() });
             continue;
@@ -123,6 +126,12 @@ pub fn read_inputs(paths: &[PathBuf], kinds: &[LogKind]) -> Result<Inputs> {
         });
     }
     Ok(out)
+}
+
+/// `manifest.json` of an `oomsleuth record` bundle.
+fn is_record_manifest(path: &Path, head: &[u8]) -> bool {
+    path.file_name().is_some_and(|n| n == "manifest.json")
+        && String::from_utf8_lossy(head).contains("\"oomsleuth.record/1\"")
 }
 
 fn read_head(path: &Path) -> std::io::Result<Vec<u8>> {

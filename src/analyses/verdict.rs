@@ -77,12 +77,21 @@ pub enum Signal {
     ClassesLoaded,
     /// A class family keeps growing (class log).
     ClassFamily { family: String },
+    /// Committed Metaspace is at `MaxMetaspaceSize` (`VM.metaspace`): the JVM cannot load another
+    /// class, whether or not it still grows while watched.
+    MetaspaceAtLimit,
 }
 
 /// NMT's compiler categories: arenas the JIT fills while compiling and returns afterwards.
 const JIT_SCRATCH: [&str; 2] = ["Arena Chunk", "Compiler"];
 
 impl Signal {
+    /// An area at its configured limit is what the OutOfMemoryError is about: it decides before
+    /// any growth does.
+    pub fn is_at_limit(&self) -> bool {
+        matches!(self, Signal::MetaspaceAtLimit)
+    }
+
     /// JIT scratch (NMT's Arena Chunk and Compiler) swells during bursts of compilation and is
     /// handed back: it decides only when nothing that stays grew.
     pub fn is_jit_scratch(&self) -> bool {
@@ -223,18 +232,17 @@ pub fn analyze_files(paths_in: &[PathBuf]) -> Result<VerdictReport> {
     let jvm_metaspace =
         jvm_metaspace(&inputs.of(&[LogKind::ClassLoaderStats, LogKind::VmMetaspace]));
     let nmt = (!nmt_in.is_empty()).then(|| native::nmt(&nmt_in));
-    // smaps_rollup and pmap of one run are two views of one series: prefer pmap (it has mappings).
-    let maps = if maps_in.iter().any(|i| i.kind == LogKind::Pmap) {
-        Some(native::maps(
-            &maps_in
-                .iter()
-                .copied()
-                .filter(|i| i.kind == LogKind::Pmap)
-                .collect::<Vec<_>>(),
-        ))
-    } else {
-        (!maps_in.is_empty()).then(|| native::maps(&maps_in))
+    // pmap, smaps_rollup and smaps (or maps) of one run are views of one series: prefer pmap (it
+    // has mappings with RSS), then smaps_rollup (the exact totals; `maps`, as `record` takes beside
+    // it, has no RSS at all).
+    let prefer = [LogKind::Pmap, LogKind::SmapsRollup]
+        .into_iter()
+        .find(|k| maps_in.iter().any(|i| i.kind == *k));
+    let maps_in: Vec<&Input> = match prefer {
+        Some(k) => maps_in.iter().copied().filter(|i| i.kind == k).collect(),
+        None => maps_in,
     };
+    let maps = (!maps_in.is_empty()).then(|| native::maps(&maps_in));
     let gclog = (!gc_in.is_empty()).then(|| gclog::analyze(&gc_in));
     let classlog = (!cl_in.is_empty()).then(|| classlog::analyze(&cl_in));
     let jstat = (!js_in.is_empty()).then(|| jstat::analyze(&js_in));
@@ -244,7 +252,7 @@ pub fn analyze_files(paths_in: &[PathBuf]) -> Result<VerdictReport> {
         nmt_evidence(n, &mut ev);
     }
     if let Some(m) = &maps {
-        maps_evidence(m, nmt.as_ref(), &mut ev);
+        maps_evidence(m, nmt.as_ref(), jstat.as_ref(), &mut ev);
     }
     if let Some(g) = &gclog {
         gclog_evidence(g, &mut ev);
@@ -259,10 +267,12 @@ pub fn analyze_files(paths_in: &[PathBuf]) -> Result<VerdictReport> {
     // The winner: the most bytes of growth; evidence in counts only (class logs) backs an area but
     // decides only when nothing measured bytes.
     // JIT scratch decides only when nothing that stays grew (see `Signal::is_jit_scratch`).
+    metaspace_limit_evidence(&inputs.of(&[LogKind::VmMetaspace]), &mut ev);
     ev.sort_by(|a, b| {
-        a.signal
-            .is_jit_scratch()
-            .cmp(&b.signal.is_jit_scratch())
+        b.signal
+            .is_at_limit()
+            .cmp(&a.signal.is_at_limit())
+            .then(a.signal.is_jit_scratch().cmp(&b.signal.is_jit_scratch()))
             .then(b.bytes.unwrap_or(-1).cmp(&a.bytes.unwrap_or(-1)))
             .then(a.source.cmp(b.source))
     });
@@ -377,6 +387,43 @@ pub fn analyze_files(paths_in: &[PathBuf]) -> Result<VerdictReport> {
     })
 }
 
+/// Share of `MaxMetaspaceSize` committed from which Metaspace counts as full (the JVM commits in
+/// chunks: an OOM leaves it a few percent short of the limit).
+const AT_LIMIT: f64 = 0.9;
+
+/// Evidence that Metaspace is full: the last `VM.metaspace` whose committed bytes reach 90% of its
+/// `MaxMetaspaceSize`.
+fn metaspace_limit_evidence(inputs: &[&Input], ev: &mut Vec<Evidence>) {
+    let Some((input, m)) = inputs
+        .iter()
+        .map(|i| (i, metaspace::parse_vm_metaspace(&i.text)))
+        .filter(|(_, m)| m.space_committed.or(m.chunk_bytes).is_some() && m.max_bytes.is_some())
+        .last()
+    else {
+        return;
+    };
+    let committed = m.space_committed.or(m.chunk_bytes).unwrap_or(0);
+    let max = m.max_bytes.unwrap_or(u64::MAX);
+    if (committed as f64) < AT_LIMIT * max as f64 {
+        return;
+    }
+    ev.push(Evidence {
+        area: Area::Metaspace,
+        signal: Signal::MetaspaceAtLimit,
+        source: "metaspace",
+        files: vec![input.path.display().to_string()],
+        what: format!(
+            "Metaspace is full: {} committed of MaxMetaspaceSize {} ({} classes in {} loaders): no more classes can be loaded (OutOfMemoryError: Metaspace)",
+            mib(committed as f64),
+            mib(max as f64),
+            m.classes.map_or("?".into(), |c| c.to_string()),
+            m.loaders.map_or("?".into(), |c| c.to_string()),
+        ),
+        bytes: Some(committed as i64),
+        per_hour: None,
+    });
+}
+
 /// The JVM's Metaspace figures of the last `VM.classloader_stats` or `VM.metaspace` input that
 /// has rows per loader type, else of the last one.
 fn jvm_metaspace(inputs: &[&Input]) -> Option<JvmMetaspace> {
@@ -425,7 +472,12 @@ fn nmt_evidence(n: &NmtAnalysis, ev: &mut Vec<Evidence>) {
     }
 }
 
-fn maps_evidence(m: &MapsAnalysis, nmt: Option<&NmtAnalysis>, ev: &mut Vec<Evidence>) {
+fn maps_evidence(
+    m: &MapsAnalysis,
+    nmt: Option<&NmtAnalysis>,
+    jstat: Option<&JstatAnalysis>,
+    ev: &mut Vec<Evidence>,
+) {
     let nmt_total = nmt.and_then(|n| n.series.iter().find(|s| s.name == "nmt: total committed"));
     let nmt_delta = nmt_total.map(|s| s.v.last().unwrap_or(&0.0) - s.v.first().unwrap_or(&0.0));
     let anon = m.series.iter().find(|s| s.name == "maps: anonymous RSS");
@@ -448,8 +500,27 @@ fn maps_evidence(m: &MapsAnalysis, nmt: Option<&NmtAnalysis>, ev: &mut Vec<Evide
         (Some(a), Some(b)) => format!("; glibc malloc arenas {a} -> {b}"),
         _ => String::new(),
     };
+    // Without NMT, the JVM's own counters (jstat's capacities) still say how much of the growth is
+    // heap and Metaspace it committed: only the rest is native memory.
+    let jvm_committed = jstat
+        .and_then(|j| j.series.iter().find(|s| s.name == jstat::COMMITTED_SERIES))
+        .filter(|s| s.v.len() >= 2)
+        .map(|s| s.v.last().unwrap_or(&0.0) - s.v.first().unwrap_or(&0.0));
     if nmt_delta.is_none() {
-        ev.push(Evidence { area: Area::Native, signal: Signal::RssWithoutNmt, source: "pmap", files: paths(&m.files), what: format!("anonymous RSS grew {} (no NMT given to tell heap, Metaspace and malloc apart){arenas}", mib(g.delta)), bytes: Some(g.delta as i64), per_hour: g.per_hour });
+        let (bytes, why) = match jvm_committed {
+            Some(c) => (
+                g.delta - c.max(0.0),
+                format!(
+                    "; the heap and Metaspace the JVM committed grew {} of it (jstat)",
+                    mib(c.max(0.0))
+                ),
+            ),
+            None => (g.delta, String::new()),
+        };
+        if jvm_committed.is_some() && (bytes < MIN_GROWTH || bytes < 0.25 * g.delta) {
+            return;
+        }
+        ev.push(Evidence { area: Area::Native, signal: Signal::RssWithoutNmt, source: "pmap", files: paths(&m.files), what: format!("anonymous RSS grew {} (no NMT given to tell heap, Metaspace and malloc apart){why}{arenas}", mib(g.delta)), bytes: Some(bytes as i64), per_hour: g.per_hour });
     } else if unexplained >= MIN_GROWTH && unexplained >= 0.25 * g.delta {
         ev.push(Evidence { area: Area::Native, signal: Signal::RssBeyondNmt, source: "pmap", files: paths(&m.files), what: format!("anonymous RSS grew {}; resident memory beyond NMT's committed total grew {}: native memory NMT does not track (zlib Inflater/Deflater, JNI libraries, the allocator's own caching){arenas}", mib(g.delta), mib(unexplained)), bytes: Some(unexplained as i64), per_hour: g.per_hour });
     }

@@ -4,6 +4,7 @@
 mod live;
 mod native;
 mod progress;
+mod record;
 
 use crate::analyses::graph::Graph;
 use crate::analyses::histogram::{self, SortBy};
@@ -292,6 +293,11 @@ enum Command {
         #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
         command: Vec<String>,
     },
+    /// Records a live JVM from outside into a bundle directory (hsperfdata counters as jstat rows,
+    /// /proc smaps_rollup and maps, NMT, class-loader and Metaspace statistics, class histograms,
+    /// GC and class log tails, a heap dump with --heap-dump), then prints the verdict of
+    /// `analyze BUNDLE`. SIGINT/SIGTERM end it early, keeping what was taken.
+    Record(record::RecordArgs),
     /// Beyond the heap dump: nmt, pmap, scan, classlog, gclog, jstat, diagnose (src/cli/native.rs).
     #[command(flatten)]
     Native(native::NativeCommand),
@@ -322,6 +328,8 @@ enum TopByArg {
 
 struct Env {
     style: Style,
+    /// Not `--quiet`: progress and notes may be printed on stderr.
+    progress_shown: bool,
     progress: Box<dyn Progress>,
     cache_dir: Option<PathBuf>,
 }
@@ -379,6 +387,7 @@ pub fn run() -> i32 {
             Box::new(progress::Bar::new())
         },
         cache_dir: cli.cache_dir.clone(),
+        progress_shown: !cli.quiet,
     };
     let err_style = Style {
         color: color_enabled(cli.color, stderr_tty),
@@ -594,6 +603,11 @@ fn dispatch(cmd: Command, env: &Env) -> Result<(String, i32)> {
             .map_err(|_| anyhow::anyhow!("--attach-timeout {attach_timeout}: not a duration"))?;
         return Ok((String::new(), live::jcmd(target, command, timeout)?));
     }
+    if let Command::Record(args) = &cmd {
+        let quiet = !env.progress_shown;
+        let (bundle, _) = record::run(args, quiet)?;
+        return dispatch(analyze_bundle(bundle, args.json), env);
+    }
     if let Command::Analyze {
         paths,
         compressed_oops,
@@ -734,6 +748,24 @@ fn dispatch(cmd: Command, env: &Env) -> Result<(String, i32)> {
     dispatch_other(cmd, env).map(|s| (s, EXIT_OK))
 }
 
+/// `analyze BUNDLE` with the defaults: what `record` prints when it ends.
+fn analyze_bundle(bundle: PathBuf, json: bool) -> Command {
+    Command::Analyze {
+        paths: vec![bundle],
+        compressed_oops: None,
+        heap_dump: None,
+        keep_unreachable: false,
+        strong_only: false,
+        no_cache: false,
+        threshold: 10.0,
+        min_retained: 1 << 20,
+        max_suspects: 10,
+        json,
+        html: None,
+        fail_on_suspect: false,
+    }
+}
+
 /// Writes the HTML report, saying where on stderr unless stdout carries JSON.
 fn write_html(
     path: &std::path::Path,
@@ -779,7 +811,9 @@ fn write_atomically(
 
 fn dispatch_other(cmd: Command, env: &Env) -> Result<String> {
     match cmd {
-        Command::Analyze { .. } | Command::Jcmd { .. } => unreachable!("handled by dispatch"),
+        Command::Analyze { .. } | Command::Jcmd { .. } | Command::Record(_) => {
+            unreachable!("handled by dispatch")
+        }
         Command::Native(c) => native::run(c, &env.style),
         Command::Diff {
             dumps,

@@ -164,6 +164,23 @@ fn pids(proc_dir: &Path) -> Vec<u32> {
     pids
 }
 
+/// The hsperfdata file of one process, as this process can read it:
+/// `/proc/PID/root/tmp/hsperfdata_<user>/<NSPID>` (the host's `/tmp` when it shares our mount
+/// namespace), with the user it belongs to.
+pub fn hsperf_file(pid: u32) -> Option<(PathBuf, String)> {
+    let base = Path::new("/proc").join(pid.to_string());
+    let nspid = innermost_pid(&base)?;
+    hsperf_dirs(&base.join("root/tmp"))
+        .into_iter()
+        .map(|(dir, user)| (dir.join(nspid.to_string()), user))
+        .find(|(p, _)| fs::symlink_metadata(p).is_ok_and(|m| m.is_file()))
+}
+
+/// The process's pid in its own pid namespace (its pid when it has none of its own).
+pub fn own_pid(pid: u32) -> Option<u32> {
+    innermost_pid(&Path::new("/proc").join(pid.to_string()))
+}
+
 /// The process's pid in its innermost pid namespace (the last `NSpid` field; kernels before 4.1
 /// have no such line, and there the host pid is the only one).
 fn innermost_pid(proc_pid: &Path) -> Option<u32> {

@@ -10,7 +10,9 @@
 //! `kernel.yama.ptrace_scope` 0 or 1 with the reader as ancestor, or `CAP_SYS_PTRACE`), or root.
 
 pub mod attach;
+pub mod jvm_logs;
 pub mod jvms;
+pub mod record;
 
 use crate::analyses::scan::{Region, ScanReport, Scanner};
 use crate::formats::logs::pmap::Mapping;

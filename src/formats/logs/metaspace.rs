@@ -40,6 +40,14 @@ pub struct JvmMetaspace {
     /// All loaders' chunks (`committed` for `VM.metaspace`).
     pub chunk_bytes: Option<u64>,
     pub block_bytes: Option<u64>,
+    /// `MaxMetaspaceSize` as `VM.metaspace` states it (none when unlimited): the limit committed
+    /// Metaspace cannot pass.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_bytes: Option<u64>,
+    /// Metaspace's virtual space committed (`VM.metaspace`'s `Both: .. reserved, .. committed`):
+    /// what `MaxMetaspaceSize` bounds.
+    #[serde(skip)]
+    pub space_committed: Option<u64>,
     pub stats: LineStats,
 }
 
@@ -165,7 +173,15 @@ pub fn parse_classloader_stats(text: &str) -> JvmMetaspace {
 /// `committed` and `used` of a `VM.metaspace` usage line (`Both: 3 chunks, 10.00 KB capacity,
 /// 10.00 KB (100%) committed, 8.81 KB ( 88%) used, ...`), in bytes.
 fn usage(line: &str) -> Option<(u64, u64)> {
-    let size_before = |word: &str| -> Option<u64> {
+    Some((
+        size_before(line, " committed")?,
+        size_before(line, " used")?,
+    ))
+}
+
+/// The size printed just before `word` in `line` (`7.53 MB ( 32%) used`).
+fn size_before(line: &str, word: &str) -> Option<u64> {
+    {
         let at = line.find(word)?;
         let head = &line[..at];
         // `<number> <unit> (<pct>) <word>`: drop the percentage, then read number and unit.
@@ -184,8 +200,7 @@ fn usage(line: &str) -> Option<(u64, u64)> {
             _ => return None,
         };
         Some((v * mult).round() as u64)
-    };
-    Some((size_before(" committed")?, size_before(" used")?))
+    }
 }
 
 /// Parses `VM.metaspace` (with or without `show-loaders`); never fails.
@@ -229,11 +244,21 @@ pub fn parse_vm_metaspace(text: &str) -> JvmMetaspace {
             in_total = false;
             continue;
         }
+        if let Some(rest) = l.strip_prefix("MaxMetaspaceSize: ") {
+            // `24.00 MB`, or `unlimited`.
+            out.max_bytes = crate::formats::logs::parse_size(&rest.replace(' ', ""));
+            continue;
+        }
         if let Some(rest) = l.strip_prefix("-total-: ") {
             loader_classes += rest.split_whitespace().next().and_then(num).unwrap_or(0);
             continue;
         }
         if let Some(rest) = l.strip_prefix("Both:") {
+            if rest.contains(" reserved") {
+                // The virtual space: `34.00 MB reserved, 24.00 MB ( 71%) committed`.
+                out.space_committed = size_before(rest, " committed").or(out.space_committed);
+                continue;
+            }
             let Some((committed, used)) = usage(rest) else {
                 continue;
             };
