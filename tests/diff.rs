@@ -16,6 +16,11 @@ fn growing(jdk: Jdk) -> StepsCapture {
     capture_steps("GrowingLeak", &SOURCES, jdk, 3)
 }
 
+/// The JDKs the fixture tests run on: every one installed (a printed note for each missing).
+fn jdks() -> Vec<Jdk> {
+    Jdk::ALL.into_iter().filter(|&j| have(j)).collect()
+}
+
 /// Java's `size()` of structure `name` ("leak", "fill_once", ...) at every step.
 fn java_sizes(cap: &StepsCapture, name: &str) -> Vec<u64> {
     cap.planted["steps"]
@@ -38,10 +43,7 @@ fn planted_field(cap: &StepsCapture, name: &str) -> String {
 /// The fixture itself: three steps, and the JVM's histograms agree with what it says it planted.
 #[test]
 fn growing_leak_fixture_counts_what_the_jvm_counts() {
-    for jdk in [Jdk::J17, Jdk::J21] {
-        if !have(jdk) {
-            continue;
-        }
+    for jdk in jdks() {
         let cap = growing(jdk);
         assert_eq!(cap.hprofs.len(), 3);
         let leak = java_sizes(&cap, "leak");
@@ -107,10 +109,7 @@ fn collection<'j>(j: &'j Json, field: &str) -> &'j Json {
 /// leak's element class grew by what jmap counted.
 #[test]
 fn diff_puts_the_monotone_leak_first_with_javas_sizes() {
-    for jdk in [Jdk::J17, Jdk::J21] {
-        if !have(jdk) {
-            continue;
-        }
+    for jdk in jdks() {
         let cap = growing(jdk);
         let dumps: Vec<&Path> = cap.hprofs.iter().map(|p| p.as_path()).collect();
         let j = diff_json(&dumps, &[]);
@@ -217,6 +216,51 @@ fn a_dump_diffed_with_itself_shows_no_growth() {
         .unwrap()
         .iter()
         .all(|c| c["trend"] == "stable"));
+}
+
+/// Three dumps of a healthy service (fixtures/src/SteadyService.java: sessions that expire, a
+/// bounded cache refilled with new objects, a loader replaced on every step): no path, class,
+/// loader type or family grew on every step, and the session map kept Java's size throughout.
+#[test]
+fn a_healthy_service_has_no_monotone_growth() {
+    for jdk in jdks() {
+        let cap = capture_steps(
+            "SteadyService",
+            &["SteadyService.java", "Planted.java"],
+            jdk,
+            3,
+        );
+        let dumps: Vec<&Path> = cap.hprofs.iter().map(|p| p.as_path()).collect();
+        let j = diff_json(&dumps, &[]);
+        for list in [
+            "growth",
+            "collections",
+            "classes",
+            "class_loaders",
+            "class_families",
+        ] {
+            for row in j[list].as_array().unwrap() {
+                assert_ne!(row["trend"], "monotone", "{jdk} {list}: {row:#}");
+            }
+        }
+        assert_ne!(j["heap"]["trend"], "monotone", "{jdk}");
+        let sessions: Vec<u64> = cap.planted["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["sessions"].as_u64().unwrap())
+            .collect();
+        let map = collection(&j, "SESSIONS");
+        assert_eq!(u64s(&map["collection_size"]), sessions, "{jdk}");
+        assert_eq!(map["size_trend"], "stable", "{jdk}");
+        // Every session was replaced, yet the path is one and the same.
+        let jvm: Vec<u64> = cap
+            .histos
+            .iter()
+            .map(|h| h.instances("com.example.SteadyService$Session"))
+            .collect();
+        assert_eq!(jvm, sessions, "{jdk}: the fixture's count is the JVM's");
+    }
 }
 
 // ---- Synthetic dumps: exact figures, snapshots, and objects that all moved ----------------------
@@ -380,7 +424,13 @@ fn bad_inputs_give_clear_errors() {
 /// with Java's sizes, the fill-once cache after it, the stable catalog said to be stable.
 #[test]
 fn analyze_ranks_the_suspects_of_the_newest_dump_by_growth() {
-    let cap = growing(Jdk::J17);
+    for jdk in jdks() {
+        analyze_ranks_by_growth(&growing(jdk));
+    }
+}
+
+fn analyze_ranks_by_growth(cap: &StepsCapture) {
+    let jdk = cap.jdk;
     let mut args: Vec<&OsStr> = [
         "analyze",
         "--json",
@@ -411,25 +461,30 @@ fn analyze_ranks_the_suspects_of_the_newest_dump_by_growth() {
     };
     assert!(
         last_step(&rows[0]).starts_with(&field("leak")),
-        "{:#}",
+        "{jdk}: {:#}",
         rows[0]
     );
-    assert_eq!(rows[0]["trend"], "monotone");
-    assert_eq!(rows[0]["stable"], false);
-    assert_eq!(u64s(&rows[0]["collection_size"]), java_sizes(&cap, "leak"));
+    assert_eq!(rows[0]["trend"], "monotone", "{jdk}");
+    assert_eq!(rows[0]["stable"], false, "{jdk}");
+    assert_eq!(
+        u64s(&rows[0]["collection_size"]),
+        java_sizes(cap, "leak"),
+        "{jdk}"
+    );
     let cache = rows
         .iter()
         .find(|r| last_step(r).starts_with(&field("fill_once")))
-        .expect("the cache is a suspect");
-    assert_eq!(cache["trend"], "grew_once");
+        .unwrap_or_else(|| panic!("{jdk}: the cache is a suspect"));
+    assert_eq!(cache["trend"], "grew_once", "{jdk}");
     let catalog = rows
         .iter()
         .find(|r| last_step(r).starts_with(&field("stable")))
-        .expect("the catalog is a suspect at --threshold 3");
-    assert_eq!(catalog["stable"], true);
+        .unwrap_or_else(|| panic!("{jdk}: the catalog is a suspect at --threshold 3"));
+    assert_eq!(catalog["stable"], true, "{jdk}");
     assert_eq!(
         u64s(&catalog["collection_size"]),
-        java_sizes(&cap, "stable")
+        java_sizes(cap, "stable"),
+        "{jdk}"
     );
 
     // One dump: no history in the document.
@@ -442,3 +497,4 @@ fn analyze_ranks_the_suspects_of_the_newest_dump_by_growth() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(run.json().get("history").is_none());
 }
+
