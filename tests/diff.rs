@@ -498,3 +498,142 @@ fn analyze_ranks_by_growth(cap: &StepsCapture) {
     assert!(run.json().get("history").is_none());
 }
 
+/// The data a page embeds (`<script type="application/json" id="data">`), parsed.
+fn page_data(page: &str) -> Json {
+    let start = page
+        .find(r#"<script type="application/json" id="data">"#)
+        .expect("the page embeds its data");
+    let body = &page[start..];
+    let body = &body[body.find('>').unwrap() + 1..body.find("</script>").unwrap()];
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("embedded data: {e}"))
+}
+
+/// Nothing in the page is fetched: no URL of another origin, no external script, style or image.
+fn assert_self_contained(page: &str) {
+    for bad in ["http://", "https://", "src=", "@import", "url(", "<link"] {
+        assert!(!page.contains(bad), "the page holds {bad:?}");
+    }
+}
+
+/// `diff --html`: a self-contained page whose growth view holds the top growing path with its
+/// retained bytes in every dump (as `diff --json` says them), drawn in headless Chromium as a
+/// chart with one point per dump, created with the dump's permissions.
+#[test]
+fn diff_html_holds_the_top_growing_path_over_time() {
+    let cap = growing(Jdk::J17);
+    let dumps: Vec<&Path> = cap.hprofs.iter().map(|p| p.as_path()).collect();
+    let j = diff_json(&dumps, &[]);
+    let top = &j["growth"][0];
+    let tmp = TempDir::new("diff-html");
+    let html = tmp.path().join("growth.html");
+    let mut args: Vec<&OsStr> = vec!["diff".as_ref(), "--no-cache".as_ref()];
+    args.extend(dumps.iter().map(|d| d.as_os_str()));
+    args.extend(["--html".as_ref(), html.as_os_str()]);
+    let run = oomsleuth(&args);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert_self_contained(&page);
+    let data = page_data(&page);
+    let g = &data["growth"];
+    assert_eq!(g["diff"]["growth"][0]["path"], top["path"]);
+    assert_eq!(
+        g["diff"]["growth"][0]["retained_bytes"],
+        top["retained_bytes"]
+    );
+    // The flame graph is the newest dump's: its root carries the reachable bytes of every dump,
+    // and the leak's frame is found below it by its steps, with its bytes in every dump.
+    let reachable: Vec<u64> = j["dumps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["reachable_bytes"].as_u64().unwrap())
+        .collect();
+    assert_eq!(u64s(&g["flame"]["b"]), reachable);
+    let mut frame = &g["flame"];
+    for step in top["path"].as_array().unwrap() {
+        frame = frame["c"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["n"] == *step)
+            .unwrap_or_else(|| panic!("no frame {step} in {:#}", frame["n"]));
+    }
+    assert_eq!(frame["b"], top["retained_bytes"]);
+    assert_eq!(
+        frame["s"],
+        *top["collection_size"].as_array().unwrap().last().unwrap()
+    );
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(
+        mode(&html) & !mode(dumps[2]),
+        0,
+        "the page is no more open than the dump"
+    );
+
+    let Some(chrome) = crate::analyze::chromium() else {
+        return;
+    };
+    let t = crate::analyze::selftest(&chrome, &html, &tmp.path().join("profile"));
+    assert_eq!(t["errors"], serde_json::json!([]), "{t:#}");
+    assert!(t["growth_frames"].as_u64().unwrap() > 3, "{t:#}");
+    assert!(t["growth_ink"].as_f64().unwrap() > 0.05, "{t:#}");
+    let chart = &t["growth_charts"][0];
+    let joined: Vec<&str> = top["path"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    assert_eq!(chart["path"], joined.join(" → "), "{t:#}");
+    assert_eq!(chart["bytes"], top["retained_bytes"], "{t:#}");
+    assert_eq!(
+        t["growth_rows"].as_u64(),
+        Some(j["growth"].as_array().unwrap().len() as u64)
+    );
+}
+
+/// `analyze OLD MID NEW --html`: the report of the newest dump with the growth view, where the
+/// suspects are listed by growth.
+#[test]
+fn analyze_html_of_several_dumps_shows_the_growth_view() {
+    let cap = growing(Jdk::J17);
+    let tmp = TempDir::new("analyze-growth-html");
+    let html = tmp.path().join("report.html");
+    let mut args: Vec<&OsStr> = [
+        "analyze",
+        "--no-cache",
+        "--min-retained",
+        "0",
+        "--threshold",
+        "3",
+    ]
+    .iter()
+    .map(OsStr::new)
+    .collect();
+    args.extend(cap.hprofs.iter().map(|p| p.as_os_str()));
+    args.extend(["--html".as_ref(), html.as_os_str()]);
+    let run = oomsleuth(&args);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert_self_contained(&page);
+    let data = page_data(&page);
+    let leak = format!(
+        "static {} ",
+        cap.planted["structures"]["leak"]["field"].as_str().unwrap()
+    );
+    assert!(last_step(&data["growth"]["diff"]["growth"][0]).starts_with(&leak));
+    assert!(last_step(&data["report"]["history"]["suspects"][0]).starts_with(&leak));
+    let Some(chrome) = crate::analyze::chromium() else {
+        return;
+    };
+    let t = crate::analyze::selftest(&chrome, &html, &tmp.path().join("profile"));
+    assert_eq!(t["errors"], serde_json::json!([]), "{t:#}");
+    assert!(t["suspects"].as_u64().unwrap() >= 2, "{t:#}");
+    assert_eq!(
+        t["growth_suspects"].as_u64(),
+        Some(t["suspects"].as_u64().unwrap()),
+        "{t:#}"
+    );
+    assert!(!t["growth_charts"].as_array().unwrap().is_empty(), "{t:#}");
+}

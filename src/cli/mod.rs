@@ -273,6 +273,10 @@ enum Command {
         /// Print JSON (schema oomsleuth.diff/1, see docs/json.md).
         #[arg(long)]
         json: bool,
+        /// Also write a self-contained HTML growth view (opens offline) to this file: the newest
+        /// dump's dominator tree by path sized and coloured by growth, each top path over time.
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
     },
     /// Beyond the heap dump: nmt, pmap, scan, classlog, gclog, jstat, diagnose (src/cli/native.rs).
     #[command(flatten)]
@@ -648,12 +652,15 @@ fn dispatch(cmd: Command, env: &Env) -> Result<(String, i32)> {
                 ..Default::default()
             };
             let mut r = report::analyze(g, children, &opts, env.progress.as_ref());
+            // With older dumps: the suspects followed through them, and for --html the diff.
+            let mut series = None;
             if !older.is_empty() {
                 let mut all = older;
                 all.push(path_summary::summarise(g, &Scratch::memory()));
                 let min = all.last().map_or(0, |s| s.min_path_bytes);
                 let keys = path_summary::suspect_keys(g, &r.suspects, min);
                 r.history = Some(growth::suspect_history(&all, &keys));
+                series = Some(all);
             }
             if let Some(mut v) = native {
                 // One story: the verdict names the dump's suspect that explains the growing area.
@@ -671,9 +678,16 @@ fn dispatch(cmd: Command, env: &Env) -> Result<(String, i32)> {
                 r.native = Some(v);
             }
             if let Some(path) = &html {
+                let view = series.as_deref().map(|all| {
+                    let diff = growth::diff(all, &growth::Options::default());
+                    (diff, growth::growth_flame(all))
+                });
+                let growth = view
+                    .as_ref()
+                    .map(|(diff, flame)| reports::html::Growth { diff, flame });
                 write_html(
                     path,
-                    &reports::html::render(&r),
+                    &reports::html::render(&r, growth.as_ref()),
                     json,
                     &g.heap.snap.bytes.path,
                 )?;
@@ -758,9 +772,20 @@ fn dispatch_other(cmd: Command, env: &Env) -> Result<String> {
             no_cache,
             top,
             json,
+            html,
         } => {
             let summaries = summarise_dumps(&dumps, compressed_oops, no_cache, env, json)?;
             let r = growth::diff(&summaries, &growth::Options { top });
+            if let Some(path) = &html {
+                let flame = growth::growth_flame(&summaries);
+                let page = reports::html::render_diff(&reports::html::Growth {
+                    diff: &r,
+                    flame: &flame,
+                });
+                // Created with the permissions of the newest dump (or narrower).
+                let like = dumps.last().map_or(path.as_path(), |d| d.as_path());
+                write_html(path, &page, json, like)?;
+            }
             Ok(if json {
                 reports::to_json(&r)
             } else {
