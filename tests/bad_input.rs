@@ -202,7 +202,7 @@ fn dump_truncated_inside_a_record_header_or_a_string_is_reported() {
         .iter()
         .filter(|r| r.0 == 0x01)
         .map(|r| r.1)
-        .last()
+        .next_back()
         .unwrap();
     // 4 bytes into the second segment's record header, and in the middle of the last STRING.
     for (name, cut) in [

@@ -1,5 +1,9 @@
 //! Integration tests, in one binary (one link step instead of many).
 
+// The synthetic dumps name their classes com.Foo, com.Bar as HPROF test suites do; `foo` is the
+// com.Foo class there, not a placeholder.
+#![allow(clippy::disallowed_names)]
+
 mod analyze;
 mod bad_input;
 mod classloaders;
@@ -13,6 +17,7 @@ mod jvm_histogram;
 mod jvms;
 mod native;
 mod oracle;
+mod outputs;
 mod reachability;
 mod regression;
 mod retained_set;

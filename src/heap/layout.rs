@@ -293,7 +293,7 @@ fn compute_layout(
     classes: &ClassTable<'_>,
     dir: &Directory<'_>,
     i: ClassIndex,
-    layouts: &mut Vec<ClassLayout>,
+    layouts: &mut [ClassLayout],
 ) {
     // Iterative over the superclass chain: deep hierarchies must not recurse.
     let chain: Vec<ClassIndex> = classes
@@ -407,7 +407,7 @@ impl RawLayout {
     }
 
     fn fits(b: &Block, size: u32, align: u32) -> bool {
-        let adj = if b.offset % align != 0 {
+        let adj = if !b.offset.is_multiple_of(align) {
             align - b.offset % align
         } else {
             0
@@ -439,7 +439,7 @@ impl RawLayout {
     fn insert_field(&mut self, slot: usize, size: u32, align: u32) {
         let mut slot = slot;
         let off = self.blocks[slot].offset;
-        if off % align != 0 {
+        if !off.is_multiple_of(align) {
             slot = self.insert(slot, Kind::Empty, align - off % align);
         }
         slot = self.insert(slot, Kind::Occupied, size);
@@ -459,9 +459,12 @@ impl RawLayout {
         for &size in fields {
             let align = size;
             let candidate;
-            if start_at_last || self.start == self.last() {
-                candidate = self.last();
-            } else if size == last_size && !last_search_success {
+            // HotSpot's FieldLayout::add: the end of the layout when told so, when the layout is
+            // empty, or when the last search for a field of this size found no hole.
+            if start_at_last
+                || self.start == self.last()
+                || (size == last_size && !last_search_success)
+            {
                 candidate = self.last();
             } else {
                 last_size = size;

@@ -234,8 +234,8 @@ impl ReachGraph<'_> {
     pub fn orphans(&self, level: &[u8]) -> Vec<Node> {
         let n = level.len();
         let mut referred = vec![false; n];
-        for v in 0..n {
-            if level[v] == UNSEEN {
+        for (v, &lv) in level.iter().enumerate() {
+            if lv == UNSEEN {
                 for &w in self.refs.successors(v as Node) {
                     if (w as usize) < n && w as usize != v {
                         referred[w as usize] = true;

@@ -9,6 +9,7 @@
 //! Reading another process's memory needs the same rights as `ptrace`: the same user (and
 //! `kernel.yama.ptrace_scope` 0 or 1 with the reader as ancestor, or `CAP_SYS_PTRACE`), or root.
 
+pub mod attach;
 pub mod jvms;
 
 use crate::analyses::scan::{Region, ScanReport, Scanner};

@@ -188,7 +188,7 @@ pub fn capture(fixture: &str, jdk: Jdk, compressed_oops: bool, gz: bool, args: &
     let flags = jvm_flags(compressed_oops);
     let root = repo_root();
     let script = root.join("fixtures").join("capture.sh");
-    let key = cache_key(&root, &home, &flags, gz, args)
+    let key = cache_key(&root, fixture, &home, &flags, gz, args)
         .unwrap_or_else(|e| panic!("cannot hash the inputs of fixture {fixture}: {e}"));
     let fixtures_dir = target_dir().join("fixtures");
     let oops = if compressed_oops { "oops" } else { "nooops" };
@@ -481,6 +481,7 @@ impl Fnv {
 
 fn cache_key(
     root: &Path,
+    fixture: &str,
     home: &Path,
     flags: &[String],
     gz: bool,
@@ -488,13 +489,7 @@ fn cache_key(
 ) -> io::Result<u64> {
     let mut h = Fnv::new();
     h.field(CACHE_FORMAT.as_bytes());
-    let src = root.join("fixtures").join("src");
-    let mut sources: Vec<PathBuf> = fs::read_dir(&src)?
-        .map(|e| e.map(|e| e.path()))
-        .collect::<io::Result<_>>()?;
-    sources.retain(|p| p.extension().is_some_and(|e| e == "java"));
-    sources.sort();
-    for p in &sources {
+    for p in &fixture_sources(&root.join("fixtures").join("src"), fixture)? {
         h.field(p.file_name().unwrap_or_default().as_encoded_bytes());
         h.field(&fs::read(p)?);
     }
@@ -510,6 +505,48 @@ fn cache_key(
         h.field(a.as_bytes());
     }
     Ok(h.0)
+}
+
+/// The sources a fixture is made of: its own file and, transitively, every other fixture source whose
+/// class it names (a whole-word match, so a mention in a comment counts too: the key may change when it
+/// need not, never the other way). Editing one fixture then re-captures only the fixtures that use it.
+fn fixture_sources(src: &Path, fixture: &str) -> io::Result<Vec<PathBuf>> {
+    let mut all: Vec<(String, String)> = vec![];
+    for e in fs::read_dir(src)? {
+        let p = e?.path();
+        if let (Some(stem), Some("java")) = (
+            p.file_stem().and_then(|s| s.to_str()),
+            p.extension().and_then(|e| e.to_str()),
+        ) {
+            all.push((stem.to_string(), fs::read_to_string(&p)?));
+        }
+    }
+    all.sort();
+    let mut used: Vec<bool> = all.iter().map(|(n, _)| n == fixture).collect();
+    let mut todo: Vec<usize> = (0..all.len()).filter(|&i| used[i]).collect();
+    while let Some(i) = todo.pop() {
+        for (j, (name, _)) in all.iter().enumerate() {
+            if !used[j] && names_word(&all[i].1, name) {
+                used[j] = true;
+                todo.push(j);
+            }
+        }
+    }
+    Ok(all
+        .iter()
+        .zip(used)
+        .filter(|(_, u)| *u)
+        .map(|((n, _), _)| src.join(format!("{n}.java")))
+        .collect())
+}
+
+/// Whether `text` holds `word` with no identifier character on either side.
+fn names_word(text: &str, word: &str) -> bool {
+    let ident = |c: char| c.is_alphanumeric() || c == '_' || c == '$';
+    text.match_indices(word).any(|(at, _)| {
+        !text[..at].chars().next_back().is_some_and(ident)
+            && !text[at + word.len()..].chars().next().is_some_and(ident)
+    })
 }
 
 /// Serialises captures and installs: a process-wide mutex for the test threads of this process, and an
@@ -900,6 +937,28 @@ Total          4890         608640
             "[Q",
             "an unknown descriptor stays as printed"
         );
+    }
+
+    #[test]
+    fn a_fixture_is_keyed_by_the_sources_it_names() {
+        let src = repo_root().join("fixtures").join("src");
+        let names = |f: &str| -> Vec<String> {
+            fixture_sources(&src, f)
+                .unwrap()
+                .iter()
+                .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+                .collect()
+        };
+        let dup = names("DuplicateScripts");
+        assert!(
+            dup.contains(&"DuplicateScripts.java".to_string()),
+            "{dup:?}"
+        );
+        assert!(dup.contains(&"Planted.java".to_string()), "{dup:?}");
+        assert!(!dup.contains(&"RandomHeap.java".to_string()), "{dup:?}");
+        assert!(names_word("new Planted(x)", "Planted"));
+        assert!(!names_word("PlantedMore x", "Planted"));
+        assert!(!names_word("a.$Planted", "Planted"));
     }
 
     #[test]

@@ -160,11 +160,9 @@ impl<'a> Directory<'a> {
             }
             let res: Result<(), HprofError> = (|| {
                 match rec.tag {
-                    Tag::STRING => {
-                        if !rec.truncated {
-                            let (id, s) = parse_string(&rec, id_size)?;
-                            d.strings.insert(id, s);
-                        }
+                    Tag::STRING if !rec.truncated => {
+                        let (id, s) = parse_string(&rec, id_size)?;
+                        d.strings.insert(id, s);
                     }
                     Tag::LOAD_CLASS => d.loaded_classes.push(parse_load_class(&rec, id_size)?),
                     Tag::STACK_FRAME => d.stack_frames.push(parse_stack_frame(&rec, id_size)?),
