@@ -637,3 +637,61 @@ fn analyze_html_of_several_dumps_shows_the_growth_view() {
     );
     assert!(!t["growth_charts"].as_array().unwrap().is_empty(), "{t:#}");
 }
+
+/// A file holding two heap dumps (as the hprof agent writes them): `FILE#N` names one per input,
+/// for `diff` and `analyze`; each keeps its own cache; a number the file lacks is an error.
+#[test]
+fn file_hash_n_names_one_heap_dump_of_a_file() {
+    use crate::regression::{foos, several_dumps};
+    let tmp = TempDir::new("diff-several");
+    let path = tmp.file("agent.hprof", &several_dumps(&[foos(3), foos(5)]));
+    let first = format!("{}#1", path.display());
+    let second = format!("{}#2", path.display());
+    let foo_instances = |j: &Json| -> Vec<u64> {
+        let c = j["classes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["class"] == "com.Foo")
+            .unwrap_or_else(|| panic!("com.Foo changed: {:#}", j["classes"]));
+        u64s(&c["instances"])
+    };
+    // Cold (caches written), then from the two caches, then without.
+    for extra in [&[][..], &[][..], &["--no-cache"][..]] {
+        let mut args = vec!["diff", "--json", first.as_str(), second.as_str()];
+        args.extend(extra);
+        let run = oomsleuth(&args);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let j = run.json();
+        assert_eq!(foo_instances(&j), vec![3, 5]);
+        assert_eq!(j["dumps"][0]["path"], first);
+        assert_eq!(j["dumps"][1]["path"], second);
+    }
+    assert!(tmp
+        .path()
+        .join("agent.hprof.dump1.oomsleuth-index")
+        .exists());
+    assert!(tmp
+        .path()
+        .join("agent.hprof.dump2.oomsleuth-index")
+        .exists());
+    // The second dump against itself: nothing changed. The plain file is its last dump.
+    let plain = path.display().to_string();
+    let run = oomsleuth(["diff", "--json", &second, &plain]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.json()["classes"].as_array().unwrap().len(), 0);
+
+    for (bad, says) in [("#3", "holds 2"), ("#0", "numbered from 1")] {
+        let arg = format!("{}{bad}", path.display());
+        let run = oomsleuth(["diff", &first, &arg]);
+        assert_eq!(run.code, 2, "{bad}: {}", run.stderr);
+        assert!(run.stderr.contains(says), "{bad}: {}", run.stderr);
+    }
+
+    let run = oomsleuth(["analyze", "--json", "--no-cache", &first, &second]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let j = run.json();
+    assert_eq!(j["dump"]["analysed_dump"], 2);
+    assert_eq!(j["dump"]["objects"], 5);
+    assert_eq!(j["history"]["dumps"][0]["path"], first);
+}

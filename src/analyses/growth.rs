@@ -91,6 +91,7 @@ fn bytes_tolerance(v: u64) -> u64 {
 /// One dump as a column of the diff.
 #[derive(Clone, Debug, Serialize)]
 pub struct DumpColumn {
+    /// The file, with `#N` when it holds several heap dumps (the N-th was read).
     pub path: String,
     /// The HPROF header's dump time, milliseconds since the epoch.
     pub timestamp_ms: u64,
@@ -260,7 +261,11 @@ pub fn diff(dumps: &[PathSummary], opts: &Options) -> DiffReport {
 
 fn column(d: &PathSummary) -> DumpColumn {
     DumpColumn {
-        path: d.dump.path.clone(),
+        // `FILE#N` when the file holds several heap dumps, as the command line names them.
+        path: match d.dump.analysed_dump {
+            Some(n) if d.dump.heap_dumps.len() > 1 => format!("{}#{n}", d.dump.path),
+            _ => d.dump.path.clone(),
+        },
         timestamp_ms: d.dump.timestamp_ms,
         reachable_bytes: d.reachable_bytes,
         reachable_objects: d.reachable_objects,
