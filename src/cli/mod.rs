@@ -104,14 +104,16 @@ enum Command {
         /// A heap dump (.hprof, .hprof.gz), and/or NMT outputs, pmap -x / smaps, GC logs, class
         /// logs, jstat outputs, or directories holding them: told apart by content. With several
         /// dumps of one JVM (oldest first), the newest is analysed and its suspects are ranked by
-        /// their growth through the older ones.
+        /// their growth through the older ones; `FILE#N` is the N-th heap dump of a file that
+        /// holds several (`analyze agent.hprof#1 agent.hprof#2`).
         #[arg(required = true, value_name = "PATH")]
         paths: Vec<PathBuf>,
         /// Override the detection of compressed oops (how big references and headers are).
         #[arg(long, value_enum)]
         compressed_oops: Option<OnOff>,
         /// Which heap dump to analyse when the file holds several (the JVMTI hprof agent writes
-        /// one per request into the same file): 1-based, default the last.
+        /// one per request into the same file): 1-based, default the last. With several dumps
+        /// given, it is the newest's; `FILE#N` chooses for each input.
         #[arg(long = "dump", value_name = "N")]
         heap_dump: Option<u32>,
         /// Count objects no GC root reaches, as roots of their own (as MAT's option does).
@@ -260,7 +262,9 @@ enum Command {
     /// dumps (retained bytes, objects, collection sizes), classes, class loaders and families;
     /// with three dumps or more, what grew on every step apart from what grew once.
     Diff {
-        /// Two or more heap dumps of one JVM (.hprof, .hprof.gz), oldest first.
+        /// Two or more heap dumps of one JVM (.hprof, .hprof.gz), oldest first. `FILE#N` is the
+        /// N-th heap dump of a file that holds several (the hprof agent's), e.g.
+        /// `diff agent.hprof#1 agent.hprof#3`; a plain FILE is its last.
         #[arg(required = true, value_name = "DUMP")]
         dumps: Vec<PathBuf>,
         /// Override the detection of compressed oops (how big references and headers are).
@@ -275,6 +279,10 @@ enum Command {
         /// Print JSON (schema oomsleuth.diff/1, see docs/json.md).
         #[arg(long)]
         json: bool,
+        /// Also write a self-contained HTML growth view (opens offline) to this file: the newest
+        /// dump's dominator tree by path sized and coloured by growth, each top path over time.
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
     },
     /// Runs a diagnostic command in a live JVM, as the JDK's `jcmd PID COMMAND` does and printing what
     /// it prints, through HotSpot's attach protocol: no JDK needed, nothing loaded into the JVM; a JVM
@@ -514,9 +522,53 @@ fn with_graph<T>(
     f(&g)
 }
 
+/// A heap dump given to `diff` or `analyze OLD NEW`: a file and, when it holds several heap dumps
+/// (the hprof agent appends one per request), which one: `FILE#N`, 1-based.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct DumpInput {
+    path: PathBuf,
+    heap_dump: Option<u32>,
+}
+
+/// Reads `FILE#N`. A file whose name itself ends in `#N` is taken as it is; `FILE#0` and a
+/// number too big are errors. Anything else is a plain path.
+fn dump_input(arg: &std::path::Path) -> Result<DumpInput> {
+    use std::os::unix::ffi::OsStrExt;
+    let plain = DumpInput {
+        path: arg.to_path_buf(),
+        heap_dump: None,
+    };
+    let bytes = arg.as_os_str().as_bytes();
+    let Some(hash) = bytes.iter().rposition(|&b| b == b'#') else {
+        return Ok(plain);
+    };
+    let (base, digits) = (&bytes[..hash], &bytes[hash + 1..]);
+    if base.is_empty()
+        || digits.is_empty()
+        || !digits.iter().all(u8::is_ascii_digit)
+        || std::fs::symlink_metadata(arg).is_ok()
+    {
+        return Ok(plain);
+    }
+    let n: u32 = std::str::from_utf8(digits)
+        .ok()
+        .and_then(|d| d.parse().ok())
+        .filter(|&n| n > 0)
+        .with_context(|| {
+            format!(
+                "{}: heap dumps in a file are numbered from 1 (FILE#1 is the first)",
+                arg.display()
+            )
+        })?;
+    Ok(DumpInput {
+        path: PathBuf::from(std::ffi::OsStr::from_bytes(base)),
+        heap_dump: Some(n),
+    })
+}
+
 /// Each dump's path summary, one dump at a time (so only one index is open at once).
 fn summarise_dumps(
-    dumps: &[PathBuf],
+    dumps: &[DumpInput],
     compressed_oops: Option<OnOff>,
     no_cache: bool,
     env: &Env,
@@ -533,7 +585,7 @@ fn summarise_dumps(
 
 /// [`summarise_dumps`] of any number of dumps.
 fn summaries_of(
-    dumps: &[PathBuf],
+    dumps: &[DumpInput],
     compressed_oops: Option<OnOff>,
     no_cache: bool,
     env: &Env,
@@ -544,9 +596,9 @@ fn summaries_of(
         .map(|dump| {
             let args = GraphArgs {
                 dump: DumpArgs {
-                    dump: dump.clone(),
+                    dump: dump.path.clone(),
                     compressed_oops,
-                    heap_dump: None,
+                    heap_dump: dump.heap_dump,
                 },
                 keep_unreachable: false,
                 strong_only: false,
@@ -626,12 +678,12 @@ fn dispatch(cmd: Command, env: &Env) -> Result<(String, i32)> {
         if !(0.0..=100.0).contains(&threshold) {
             anyhow::bail!("--threshold {threshold} is not a percentage between 0 and 100");
         }
-        let (mut dumps, others) = report::sort_inputs(&paths)?;
+        let (mut dumps, others) = sort_analyze_inputs(&paths)?;
         // Older dumps before the newest (`analyze OLD NEW`): summarised one at a time first, so
         // the newest's suspects can be followed through them.
         let newest = dumps.pop();
         let older = summaries_of(&dumps, compressed_oops, no_cache, env, json)?;
-        let dumps: Vec<PathBuf> = newest.into_iter().collect();
+        let dumps: Vec<DumpInput> = newest.into_iter().collect();
         let native = if others.is_empty() {
             None
         } else if dumps.is_empty() {
@@ -668,9 +720,9 @@ fn dispatch(cmd: Command, env: &Env) -> Result<(String, i32)> {
         };
         let graph = GraphArgs {
             dump: DumpArgs {
-                dump,
+                dump: dump.path,
                 compressed_oops,
-                heap_dump,
+                heap_dump: dump.heap_dump.or(heap_dump),
             },
             keep_unreachable,
             strong_only,
@@ -691,12 +743,15 @@ fn dispatch(cmd: Command, env: &Env) -> Result<(String, i32)> {
                 ..Default::default()
             };
             let mut r = report::analyze(g, children, &opts, env.progress.as_ref());
+            // With older dumps: the suspects followed through them, and for --html the diff.
+            let mut series = None;
             if !older.is_empty() {
                 let mut all = older;
                 all.push(path_summary::summarise(g, &Scratch::memory()));
                 let min = all.last().map_or(0, |s| s.min_path_bytes);
                 let keys = path_summary::suspect_keys(g, &r.suspects, min);
                 r.history = Some(growth::suspect_history(&all, &keys));
+                series = Some(all);
             }
             if let Some(mut v) = native {
                 // One story: the verdict names the dump's suspect that explains the growing area.
@@ -714,9 +769,16 @@ fn dispatch(cmd: Command, env: &Env) -> Result<(String, i32)> {
                 r.native = Some(v);
             }
             if let Some(path) = &html {
+                let view = series.as_deref().map(|all| {
+                    let diff = growth::diff(all, &growth::Options::default());
+                    (diff, growth::growth_flame(all))
+                });
+                let growth = view
+                    .as_ref()
+                    .map(|(diff, flame)| reports::html::Growth { diff, flame });
                 write_html(
                     path,
-                    &reports::html::render(&r),
+                    &reports::html::render(&r, growth.as_ref()),
                     json,
                     &g.heap.snap.bytes.path,
                 )?;
@@ -764,6 +826,27 @@ fn analyze_bundle(bundle: PathBuf, json: bool) -> Command {
         html: None,
         fail_on_suspect: false,
     }
+}
+
+/// `analyze`'s inputs told apart by content ([`report::sort_inputs`]), in the order given; a
+/// `FILE#N` names a heap dump of a file that holds several.
+fn sort_analyze_inputs(paths: &[PathBuf]) -> Result<(Vec<DumpInput>, Vec<PathBuf>)> {
+    let mut dumps = vec![];
+    let mut others = vec![];
+    for p in paths {
+        let input = dump_input(p)?;
+        if input.heap_dump.is_some() {
+            dumps.push(input);
+            continue;
+        }
+        let (d, o) = report::sort_inputs(std::slice::from_ref(p))?;
+        dumps.extend(d.into_iter().map(|path| DumpInput {
+            path,
+            heap_dump: None,
+        }));
+        others.extend(o);
+    }
+    Ok((dumps, others))
 }
 
 /// Writes the HTML report, saying where on stderr unless stdout carries JSON.
@@ -821,9 +904,28 @@ fn dispatch_other(cmd: Command, env: &Env) -> Result<String> {
             no_cache,
             top,
             json,
+            html,
         } => {
+            let dumps = dumps
+                .iter()
+                .map(|d| dump_input(d))
+                .collect::<Result<Vec<_>>>()?;
             let summaries = summarise_dumps(&dumps, compressed_oops, no_cache, env, json)?;
             let r = growth::diff(&summaries, &growth::Options { top });
+            if let Some(path) = &html {
+                let flame = growth::growth_flame(&summaries);
+                let page = reports::html::render_diff(&reports::html::Growth {
+                    diff: &r,
+                    flame: &flame,
+                });
+                // Created with the permissions of the newest dump (or narrower).
+                write_html(
+                    path,
+                    &page,
+                    json,
+                    dumps.last().map_or(path.as_path(), |d| d.path.as_path()),
+                )?;
+            }
             Ok(if json {
                 reports::to_json(&r)
             } else {
@@ -974,5 +1076,31 @@ fn dispatch_other(cmd: Command, env: &Env) -> Result<String> {
                 reports::text::histogram(&h, &env.style)
             })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dump_inputs_name_one_heap_dump_of_a_file() {
+        let dir = std::env::temp_dir().join(format!("oomsleuth-dump-input-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let at = |s: &str| dump_input(&dir.join(s));
+        let input = |name: &str, n| DumpInput {
+            path: dir.join(name),
+            heap_dump: n,
+        };
+        assert_eq!(at("agent.hprof#2").unwrap(), input("agent.hprof", Some(2)));
+        assert_eq!(at("agent.hprof").unwrap(), input("agent.hprof", None));
+        assert_eq!(at("a#b.hprof").unwrap(), input("a#b.hprof", None));
+        assert_eq!(at("agent.hprof#").unwrap(), input("agent.hprof#", None));
+        assert!(at("agent.hprof#0").is_err());
+        assert!(at("agent.hprof#99999999999").is_err());
+        // A file that is named so is itself.
+        std::fs::write(dir.join("odd.hprof#3"), b"x").unwrap();
+        assert_eq!(at("odd.hprof#3").unwrap(), input("odd.hprof#3", None));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
