@@ -22,6 +22,7 @@ use super::column::{Column, Scratch};
 use super::graph::{Csr, Node};
 use super::reachability::{self as reach, GraphOptions, LevelTotals, ReachGraph};
 use super::snapshot::Snapshot;
+use crate::formats::hprof::raw::object_layout as L;
 use crate::formats::hprof::reader::read_id;
 use crate::formats::hprof::{BasicType, RootKind, SubTag};
 use rayon::prelude::*;
@@ -633,11 +634,11 @@ impl Held<'_, '_> {
         let ids = self.id_size as usize;
         let len = u32::from_be_bytes(
             self.data
-                .get(off + 5 + ids..off + 9 + ids)?
+                .get(off + L::array_length(ids)..off + L::array_length(ids) + 4)?
                 .try_into()
                 .ok()?,
         );
-        let start = off + 9 + 2 * ids;
+        let start = off + L::object_array_elements(ids);
         let mut element = NO_CLASS;
         for k in 0..len as usize {
             let at = start + k * ids;
@@ -672,14 +673,14 @@ impl Held<'_, '_> {
         let ids = self.id_size as usize;
         let len = u32::from_be_bytes(
             self.data
-                .get(off + 5 + 2 * ids..off + 9 + 2 * ids)?
+                .get(off + L::instance_length(ids)..off + L::instance_fields(ids))?
                 .try_into()
                 .ok()?,
         ) as usize;
         if fo + ids > len {
             return None;
         }
-        let at = off + 9 + 2 * ids + fo;
+        let at = off + L::instance_fields(ids) + fo;
         let id = read_id(self.data.get(at..at + ids)?, self.id_size);
         let t = self.lookup.find(self.ids, id)?;
         self.class_objects
@@ -979,9 +980,9 @@ impl EdgeCtx<'_, '_> {
         let model = &self.s.vm.layout;
         match SubTag(self.data[off]) {
             SubTag::INSTANCE_DUMP => {
-                let class_id = self.id_at(off + 5 + ids);
-                let len = self.u32_at(off + 5 + 2 * ids) as usize;
-                let start = off + 9 + 2 * ids;
+                let class_id = self.id_at(off + L::instance_class(ids));
+                let len = self.u32_at(off + L::instance_length(ids)) as usize;
+                let start = off + L::instance_fields(ids);
                 let c = classes.index_of(class_id).unwrap_or(NO_CLASS);
                 for &fo in self.plan.of(c) {
                     if (fo as usize) + ids <= len {
@@ -1005,9 +1006,9 @@ impl EdgeCtx<'_, '_> {
                 (c, size)
             }
             SubTag::OBJECT_ARRAY_DUMP => {
-                let len = self.u32_at(off + 5 + ids) as usize;
-                let class_id = self.id_at(off + 9 + ids);
-                let start = off + 9 + 2 * ids;
+                let len = self.u32_at(off + L::array_length(ids)) as usize;
+                let class_id = self.id_at(off + L::object_array_class(ids));
+                let start = off + L::object_array_elements(ids);
                 for k in 0..len {
                     self.push(self.id_at(start + k * ids), out);
                 }
@@ -1016,13 +1017,14 @@ impl EdgeCtx<'_, '_> {
                 (c, model.array_size(BasicType::Object, len as u64))
             }
             SubTag::PRIMITIVE_ARRAY_DUMP => {
-                let len = self.u32_at(off + 5 + ids) as u64;
-                let ty = BasicType::from_u8(self.data[off + 9 + ids]).unwrap_or(BasicType::Byte);
+                let len = self.u32_at(off + L::array_length(ids)) as u64;
+                let ty = BasicType::from_u8(self.data[off + L::primitive_array_type(ids)])
+                    .unwrap_or(BasicType::Byte);
                 (self.prim_class[ty.index()], model.array_size(ty, len))
             }
             _ => {
                 // A class object: its mirror, with super, loader, signers, protection domain, statics.
-                let id = self.id_at(off + 1);
+                let id = self.id_at(off + L::ID);
                 let Some(c) = classes.index_of(id) else {
                     return (self.class_class, 0);
                 };

@@ -71,6 +71,52 @@ impl fmt::Display for Tag {
     }
 }
 
+/// Where the fields of the three object sub-records sit, in bytes from the tag, for identifier size
+/// `id`: the one statement of their layout, which the reader's fast path and the heap index's
+/// reference extraction both use.
+///
+/// ```text
+/// INSTANCE DUMP         tag id stack:u4 class:id length:u4 fields[length]
+/// OBJECT ARRAY DUMP     tag id stack:u4 length:u4 class:id elements[length * id]
+/// PRIMITIVE ARRAY DUMP  tag id stack:u4 length:u4 type:u1 elements[length * size(type)]
+/// ```
+pub mod object_layout {
+    /// The object's id, in every object sub-record.
+    pub const ID: usize = 1;
+    /// INSTANCE DUMP: the class id.
+    pub const fn instance_class(id: usize) -> usize {
+        5 + id
+    }
+    /// INSTANCE DUMP: the length of the field data.
+    pub const fn instance_length(id: usize) -> usize {
+        5 + 2 * id
+    }
+    /// INSTANCE DUMP: the field data.
+    pub const fn instance_fields(id: usize) -> usize {
+        9 + 2 * id
+    }
+    /// OBJECT and PRIMITIVE ARRAY DUMP: the number of elements.
+    pub const fn array_length(id: usize) -> usize {
+        5 + id
+    }
+    /// OBJECT ARRAY DUMP: the array class id.
+    pub const fn object_array_class(id: usize) -> usize {
+        9 + id
+    }
+    /// OBJECT ARRAY DUMP: the elements.
+    pub const fn object_array_elements(id: usize) -> usize {
+        9 + 2 * id
+    }
+    /// PRIMITIVE ARRAY DUMP: the element type.
+    pub const fn primitive_array_type(id: usize) -> usize {
+        9 + id
+    }
+    /// PRIMITIVE ARRAY DUMP: the elements.
+    pub const fn primitive_array_elements(id: usize) -> usize {
+        10 + id
+    }
+}
+
 /// A heap-dump sub-record tag (inside HEAP DUMP / HEAP DUMP SEGMENT records).
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct SubTag(pub u8);

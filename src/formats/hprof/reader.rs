@@ -505,6 +505,7 @@ impl<'a> SubRecords<'a> {
     /// to read or report.
     #[inline(always)]
     pub fn next_object<const ID: usize>(&mut self) -> Option<ObjectHeader> {
+        use super::raw::object_layout as L;
         let d = &self.data[..self.end];
         let p = self.pos;
         let tag = *d.get(p)?;
@@ -521,10 +522,10 @@ impl<'a> SubRecords<'a> {
         };
         let (h, next) = match SubTag(tag) {
             SubTag::INSTANCE_DUMP => {
-                let id = id_at(p + 1)?;
-                let class_id = id_at(p + 5 + ID)?;
-                let n = u32_at(p + 5 + 2 * ID)? as usize;
-                let data_start = p + 9 + 2 * ID;
+                let id = id_at(p + L::ID)?;
+                let class_id = id_at(p + L::instance_class(ID))?;
+                let n = u32_at(p + L::instance_length(ID))? as usize;
+                let data_start = p + L::instance_fields(ID);
                 (
                     ObjectHeader {
                         kind: ObjectKind::Instance,
@@ -537,10 +538,10 @@ impl<'a> SubRecords<'a> {
                 )
             }
             SubTag::OBJECT_ARRAY_DUMP => {
-                let id = id_at(p + 1)?;
-                let len = u32_at(p + 5 + ID)?;
-                let class_id = id_at(p + 9 + ID)?;
-                let data_start = p + 9 + 2 * ID;
+                let id = id_at(p + L::ID)?;
+                let len = u32_at(p + L::array_length(ID))?;
+                let class_id = id_at(p + L::object_array_class(ID))?;
+                let data_start = p + L::object_array_elements(ID);
                 (
                     ObjectHeader {
                         kind: ObjectKind::ObjectArray,
@@ -553,14 +554,14 @@ impl<'a> SubRecords<'a> {
                 )
             }
             SubTag::PRIMITIVE_ARRAY_DUMP => {
-                let id = id_at(p + 1)?;
-                let len = u32_at(p + 5 + ID)?;
-                let ty = BasicType::from_u8(*d.get(p + 9 + ID)?)?;
+                let id = id_at(p + L::ID)?;
+                let len = u32_at(p + L::array_length(ID))?;
+                let ty = BasicType::from_u8(*d.get(p + L::primitive_array_type(ID))?)?;
                 let size = match ty {
                     BasicType::Object => return None,
                     t => t.hprof_size(ID as u8),
                 };
-                let data_start = p + 10 + ID;
+                let data_start = p + L::primitive_array_elements(ID);
                 (
                     ObjectHeader {
                         kind: ObjectKind::PrimitiveArray(ty),
