@@ -306,7 +306,7 @@ enum Command {
     /// GC and class log tails, a heap dump with --heap-dump), then prints the verdict of
     /// `analyze BUNDLE`. SIGINT/SIGTERM end it early, keeping what was taken.
     Record(record::RecordArgs),
-    /// Beyond the heap dump: nmt, pmap, scan, classlog, gclog, jstat, diagnose (src/cli/native.rs).
+    /// Beyond the heap dump: nmt, pmap, scan, classlog, gclog, jstat, jvms (src/cli/native.rs).
     #[command(flatten)]
     Native(native::NativeCommand),
 }

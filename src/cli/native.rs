@@ -54,9 +54,9 @@ pub enum NativeCommand {
     /// jstat -gc/-gcutil/-gccapacity/-gcmetacapacity/-class outputs (with or without -t): Metaspace
     /// explained, class load rates. JSON: oomsleuth.jstat/1.
     Jstat(Files),
-    /// Which memory area grows, from any mix of the files above or directories of them (formats detected
-    /// from content): the verdict, its evidence, and what to capture next. JSON: oomsleuth.verdict/1.
-    /// (`oomsleuth analyze` takes the same inputs, beside a heap dump or alone.)
+    /// `analyze` of process evidence alone, under its former name: kept, hidden, for scripts that
+    /// call it (the same verdict, text and oomsleuth.verdict/1 JSON as `analyze FILES...`).
+    #[command(hide = true)]
     Diagnose(Files),
     /// Every HotSpot JVM on this host, containers included, from its hsperfdata file alone (no attach,
     /// nothing loaded into it): pid, user, main class, JDK, uptime, heap, Metaspace, classes, GCs.
