@@ -494,6 +494,8 @@ fn start_listener(t: &Target, socket: &Path, timeout: Duration) -> Result<()> {
         .into());
     }
     check_hotspot(t)?;
+    // Declared first, so dropped last: an interrupt waits until the trigger file is gone.
+    let _deferred = InterruptsDeferred::block();
     let trigger = TriggerFile::create(t)?;
     let started = Instant::now();
     send_quit(t.pid)?;
@@ -501,6 +503,16 @@ fn start_listener(t: &Target, socket: &Path, timeout: Duration) -> Result<()> {
     let mut resent = false;
     while fs::symlink_metadata(socket).is_err() {
         let waited = started.elapsed();
+        if !Path::new(&format!("/proc/{}", t.pid)).exists() {
+            return Err(AttachError::NoProcess(t.pid).into());
+        }
+        if _deferred.pending() {
+            drop(trigger);
+            anyhow::bail!(
+                "interrupted while waiting for process {}'s attach listener",
+                t.pid
+            );
+        }
         if waited >= timeout {
             drop(trigger);
             return Err(AttachError::NoListener {
@@ -519,6 +531,57 @@ fn start_listener(t: &Target, socket: &Path, timeout: Duration) -> Result<()> {
     }
     drop(trigger);
     Ok(())
+}
+
+/// SIGINT, SIGTERM and SIGHUP held back on this thread while it owns a trigger file, and delivered
+/// when dropped (after the file is removed): Ctrl-C during the handshake leaves nothing behind. In a
+/// process with other threads that do not block them, such a signal may still end the process.
+struct InterruptsDeferred {
+    previous: Option<libc::sigset_t>,
+}
+
+impl InterruptsDeferred {
+    fn block() -> InterruptsDeferred {
+        // SAFETY: the sets are initialised by sigemptyset before use; pthread_sigmask only changes
+        // this thread's mask and writes the previous one into `previous`.
+        unsafe {
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+                libc::sigaddset(&mut set, sig);
+            }
+            let mut previous: libc::sigset_t = std::mem::zeroed();
+            let ok = libc::pthread_sigmask(libc::SIG_BLOCK, &set, &mut previous) == 0;
+            InterruptsDeferred {
+                previous: ok.then_some(previous),
+            }
+        }
+    }
+}
+
+impl InterruptsDeferred {
+    /// Whether one of the held-back signals has arrived.
+    fn pending(&self) -> bool {
+        // SAFETY: sigpending writes the pending set into `set`, which sigismember then reads.
+        unsafe {
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            if libc::sigpending(&mut set) != 0 {
+                return false;
+            }
+            [libc::SIGINT, libc::SIGTERM, libc::SIGHUP]
+                .iter()
+                .any(|&sig| libc::sigismember(&set, sig) == 1)
+        }
+    }
+}
+
+impl Drop for InterruptsDeferred {
+    fn drop(&mut self) {
+        if let Some(previous) = &self.previous {
+            // SAFETY: restores the mask saved by `block`.
+            unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, previous, std::ptr::null_mut()) };
+        }
+    }
 }
 
 /// Refuses processes that would not survive or not understand SIGQUIT.
