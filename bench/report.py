@@ -20,6 +20,8 @@ LABELS = {
     "top-cold": "oomsleuth top (cold)",
     "top-cached": "oomsleuth top (cached)",
     "analyze-cold": "oomsleuth analyze (cold)",
+    "diff-cold": "oomsleuth diff (cold)",
+    "diff-cached": "oomsleuth diff (cached)",
     "oracle": "visualvm oracle (-Xmx20g)",
 }
 
@@ -33,6 +35,8 @@ MAX_TOP_MEM_PCT = 50.0
 MAX_CACHED_PCT = 10.0
 # issue 13: analyze (cold) vs top (cold)
 MAX_ANALYZE_VS_TOP = 1.3
+# issue 16: diff of two dumps (the bench dump and a grown one) from their index caches
+MAX_DIFF_CACHED_S = 10.0
 
 
 def main():
@@ -106,6 +110,11 @@ def main():
             v = speedups["top_cached_pct_of_cold"]
             targets["top_cached_lt_10pct_of_cold"] = {"value": v, "limit": MAX_CACHED_PCT, "pass": v < MAX_CACHED_PCT}
 
+    if wall("diff-cold") and wall("diff-cached"):
+        speedups["diff_cached_pct_of_cold"] = round(wall("diff-cached") / wall("diff-cold") * 100, 1)
+    if wall("diff-cached"):
+        v = wall("diff-cached")
+        targets["diff_cached_le_10s"] = {"value": v, "limit": MAX_DIFF_CACHED_S, "pass": v <= MAX_DIFF_CACHED_S}
     if "analyze_vs_top" in speedups:
         v = speedups["analyze_vs_top"]
         targets["analyze_cold_le_1_3x_top_cold"] = {"value": v, "limit": MAX_ANALYZE_VS_TOP,

@@ -11,6 +11,11 @@
 #                      RAM: only on dumps of 1 GB or less. See bench/README.md
 #   --no-top           skip `oomsleuth top` (and `analyze`)
 #   --no-analyze       skip `oomsleuth analyze` cold (timed against cold `top`: target at most 1.3x)
+#   --diff             also time `oomsleuth diff DUMP GROWN --json` cold (no index caches) and cached (both
+#                      caches there), GROWN being --diff-with or, for a SIZE, heap-SIZE-grown.hprof: the same
+#                      generator (seed, chain length) at 1.25x SIZE, made if missing (target: cached <= 10 s)
+#   --diff-with GROWN  the later dump for --diff (implies --diff)
+#   --diff-only        time `diff` alone (implies --diff; no dd, histogram, hprof-slurp, top, analyze)
 #   --oracle-runs N    runs for the (slow) oracle (default 1)
 #   --build            run `cargo build --release` even if target/release/oomsleuth exists
 #   --name NAME        results go to target/bench/results-NAME.json (default: dump file name sans .hprof)
@@ -28,6 +33,9 @@ oracle_runs=1
 with_oracle=0
 with_top=1
 with_analyze=1
+with_diff=0
+diff_only=0
+grown=
 force_build=0
 name=
 interval=0.02
@@ -38,11 +46,14 @@ while [ $# -gt 0 ]; do
     --with-oracle) with_oracle=1; shift ;;
     --no-top) with_top=0; shift ;;
     --no-analyze) with_analyze=0; shift ;;
+    --diff) with_diff=1; shift ;;
+    --diff-with) with_diff=1; grown=$2; shift 2 ;;
+    --diff-only) with_diff=1; diff_only=1; with_top=0; shift ;;
     --oracle-runs) oracle_runs=$2; shift 2 ;;
     --build) force_build=1; shift ;;
     --name) name=$2; shift 2 ;;
     --interval) interval=$2; shift 2 ;;
-    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
     *) [ -n "$arg" ] && { echo "run.sh: one DUMP or SIZE only" >&2; exit 2; }; arg=$1; shift ;;
   esac
@@ -65,6 +76,19 @@ else
   exit 2
 fi
 dump=$(cd "$(dirname "$dump")" && pwd)/$(basename "$dump")
+if [ "$with_diff" = 1 ] && [ -z "$grown" ]; then
+  # A grown version of the same heap: the generator with the same seed and chain length at 1.25x the size
+  # (its first tenants are the same objects; more tenants, a fuller global index).
+  [[ $arg =~ ^[0-9]+(\.[0-9]+)?[kKmMgGtT]?$ ]] || { echo "run.sh: --diff on a DUMP needs --diff-with GROWN" >&2; exit 2; }
+  read -r grown_mb chain < <(python3 -c '
+import sys
+s = sys.argv[1].lower()
+m = {"k": 1 / 1024, "m": 1, "g": 1024, "t": 1024 * 1024}
+mb = float(s[:-1]) * m[s[-1]] if s[-1] in m else float(s) / 1048576
+print(int(mb * 1.25), max(100_000, min(2_000_000, int(mb * 1024))))' "$arg")
+  grown=$bench_dir/heap-$arg-grown.hprof
+  BIGHEAP_CHAIN=${BIGHEAP_CHAIN:-$chain} "$here/make-dump.sh" "${grown_mb}m" "$grown"
+fi
 dump_bytes=$(stat -L -c %s "$dump")
 name=${name:-$(basename "$dump" .hprof)}
 out_dir=$bench_dir/out-$name
@@ -100,7 +124,7 @@ has_subcommand() { # the binary exists and `oomsleuth SUB --help` succeeds and s
 }
 
 slurp=$bench_dir/tools/bin/hprof-slurp
-if [ ! -x "$slurp" ]; then
+if [ ! -x "$slurp" ] && [ "$diff_only" = 0 ]; then
   if command -v hprof-slurp >/dev/null; then
     slurp=$(command -v hprof-slurp)
   else
@@ -121,6 +145,7 @@ say "warming the page cache: $dump ($(awk -v s="$dump_bytes" 'BEGIN {printf "%.2
 cat "$dump" >/dev/null
 
 # ---- measurements -------------------------------------------------------------------------------------
+if [ "$diff_only" = 0 ]; then
 measure dd "$runs" -- dd if="$dump" of=/dev/null bs=4M status=none
 
 if has_subcommand histogram; then
@@ -140,6 +165,8 @@ else
   echo "run.sh: SKIP hprof-slurp: not installed" >&2
   specs+=("hprof-slurp=skip:not installed")
 fi
+
+fi # diff_only
 
 if [ "$with_top" = 1 ]; then
   if has_subcommand top; then
@@ -164,6 +191,27 @@ if [ "$with_top" = 1 ]; then
   else
     echo "run.sh: SKIP oomsleuth top: not implemented yet" >&2
     specs+=("top-cold=skip:not available")
+  fi
+fi
+
+if [ "$with_diff" = 1 ]; then
+  if has_subcommand diff; then
+    # Cold: both index caches (and scratch files) in a fresh directory, removed before each run; cached: the
+    # same command on the two caches the last cold run left.
+    cat "$grown" >/dev/null
+    cache=$tmp/diff-cache
+    measure diff-cold "$runs" --stdout "$out_dir/diff.json" --stderr "$out_dir/diff-cold.stderr" \
+      --env OOMSLEUTH_TIMINGS=1 --before-each "rm -rf '$cache'" -- "$oomsleuth" diff "$dump" "$grown" --json --cache-dir "$cache"
+    sed 's/^/   /' "$out_dir/diff-cold.stderr" >&2
+    measure diff-cached "$runs" --stdout "$out_dir/diff-cached.json" --stderr "$out_dir/diff-cached.stderr" \
+      --env OOMSLEUTH_TIMINGS=1 -- "$oomsleuth" diff "$dump" "$grown" --json --cache-dir "$cache"
+    sed 's/^/   /' "$out_dir/diff-cached.stderr" >&2
+    cmp -s "$out_dir/diff.json" "$out_dir/diff-cached.json" || echo "run.sh: WARNING: cached diff differs from cold diff" >&2
+    meta+=(--meta "diff_with=$grown" --meta "diff_with_bytes=$(stat -L -c %s "$grown")")
+    rm -rf "$cache"
+  else
+    echo "run.sh: SKIP oomsleuth diff: not implemented in this build" >&2
+    specs+=("diff-cold=skip:not available")
   fi
 fi
 

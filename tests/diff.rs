@@ -16,6 +16,11 @@ fn growing(jdk: Jdk) -> StepsCapture {
     capture_steps("GrowingLeak", &SOURCES, jdk, 3)
 }
 
+/// The JDKs the fixture tests run on: every one installed (a printed note for each missing).
+fn jdks() -> Vec<Jdk> {
+    Jdk::ALL.into_iter().filter(|&j| have(j)).collect()
+}
+
 /// Java's `size()` of structure `name` ("leak", "fill_once", ...) at every step.
 fn java_sizes(cap: &StepsCapture, name: &str) -> Vec<u64> {
     cap.planted["steps"]
@@ -38,10 +43,7 @@ fn planted_field(cap: &StepsCapture, name: &str) -> String {
 /// The fixture itself: three steps, and the JVM's histograms agree with what it says it planted.
 #[test]
 fn growing_leak_fixture_counts_what_the_jvm_counts() {
-    for jdk in [Jdk::J17, Jdk::J21] {
-        if !have(jdk) {
-            continue;
-        }
+    for jdk in jdks() {
         let cap = growing(jdk);
         assert_eq!(cap.hprofs.len(), 3);
         let leak = java_sizes(&cap, "leak");
@@ -107,10 +109,7 @@ fn collection<'j>(j: &'j Json, field: &str) -> &'j Json {
 /// leak's element class grew by what jmap counted.
 #[test]
 fn diff_puts_the_monotone_leak_first_with_javas_sizes() {
-    for jdk in [Jdk::J17, Jdk::J21] {
-        if !have(jdk) {
-            continue;
-        }
+    for jdk in jdks() {
         let cap = growing(jdk);
         let dumps: Vec<&Path> = cap.hprofs.iter().map(|p| p.as_path()).collect();
         let j = diff_json(&dumps, &[]);
@@ -217,6 +216,51 @@ fn a_dump_diffed_with_itself_shows_no_growth() {
         .unwrap()
         .iter()
         .all(|c| c["trend"] == "stable"));
+}
+
+/// Three dumps of a healthy service (fixtures/src/SteadyService.java: sessions that expire, a
+/// bounded cache refilled with new objects, a loader replaced on every step): no path, class,
+/// loader type or family grew on every step, and the session map kept Java's size throughout.
+#[test]
+fn a_healthy_service_has_no_monotone_growth() {
+    for jdk in jdks() {
+        let cap = capture_steps(
+            "SteadyService",
+            &["SteadyService.java", "Planted.java"],
+            jdk,
+            3,
+        );
+        let dumps: Vec<&Path> = cap.hprofs.iter().map(|p| p.as_path()).collect();
+        let j = diff_json(&dumps, &[]);
+        for list in [
+            "growth",
+            "collections",
+            "classes",
+            "class_loaders",
+            "class_families",
+        ] {
+            for row in j[list].as_array().unwrap() {
+                assert_ne!(row["trend"], "monotone", "{jdk} {list}: {row:#}");
+            }
+        }
+        assert_ne!(j["heap"]["trend"], "monotone", "{jdk}");
+        let sessions: Vec<u64> = cap.planted["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["sessions"].as_u64().unwrap())
+            .collect();
+        let map = collection(&j, "SESSIONS");
+        assert_eq!(u64s(&map["collection_size"]), sessions, "{jdk}");
+        assert_eq!(map["size_trend"], "stable", "{jdk}");
+        // Every session was replaced, yet the path is one and the same.
+        let jvm: Vec<u64> = cap
+            .histos
+            .iter()
+            .map(|h| h.instances("com.example.SteadyService$Session"))
+            .collect();
+        assert_eq!(jvm, sessions, "{jdk}: the fixture's count is the JVM's");
+    }
 }
 
 // ---- Synthetic dumps: exact figures, snapshots, and objects that all moved ----------------------
@@ -380,7 +424,13 @@ fn bad_inputs_give_clear_errors() {
 /// with Java's sizes, the fill-once cache after it, the stable catalog said to be stable.
 #[test]
 fn analyze_ranks_the_suspects_of_the_newest_dump_by_growth() {
-    let cap = growing(Jdk::J17);
+    for jdk in jdks() {
+        analyze_ranks_by_growth(&growing(jdk));
+    }
+}
+
+fn analyze_ranks_by_growth(cap: &StepsCapture) {
+    let jdk = cap.jdk;
     let mut args: Vec<&OsStr> = [
         "analyze",
         "--json",
@@ -411,25 +461,30 @@ fn analyze_ranks_the_suspects_of_the_newest_dump_by_growth() {
     };
     assert!(
         last_step(&rows[0]).starts_with(&field("leak")),
-        "{:#}",
+        "{jdk}: {:#}",
         rows[0]
     );
-    assert_eq!(rows[0]["trend"], "monotone");
-    assert_eq!(rows[0]["stable"], false);
-    assert_eq!(u64s(&rows[0]["collection_size"]), java_sizes(&cap, "leak"));
+    assert_eq!(rows[0]["trend"], "monotone", "{jdk}");
+    assert_eq!(rows[0]["stable"], false, "{jdk}");
+    assert_eq!(
+        u64s(&rows[0]["collection_size"]),
+        java_sizes(cap, "leak"),
+        "{jdk}"
+    );
     let cache = rows
         .iter()
         .find(|r| last_step(r).starts_with(&field("fill_once")))
-        .expect("the cache is a suspect");
-    assert_eq!(cache["trend"], "grew_once");
+        .unwrap_or_else(|| panic!("{jdk}: the cache is a suspect"));
+    assert_eq!(cache["trend"], "grew_once", "{jdk}");
     let catalog = rows
         .iter()
         .find(|r| last_step(r).starts_with(&field("stable")))
-        .expect("the catalog is a suspect at --threshold 3");
-    assert_eq!(catalog["stable"], true);
+        .unwrap_or_else(|| panic!("{jdk}: the catalog is a suspect at --threshold 3"));
+    assert_eq!(catalog["stable"], true, "{jdk}");
     assert_eq!(
         u64s(&catalog["collection_size"]),
-        java_sizes(&cap, "stable")
+        java_sizes(cap, "stable"),
+        "{jdk}"
     );
 
     // One dump: no history in the document.
@@ -441,4 +496,202 @@ fn analyze_ranks_the_suspects_of_the_newest_dump_by_growth() {
     ]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(run.json().get("history").is_none());
+}
+
+/// The data a page embeds (`<script type="application/json" id="data">`), parsed.
+fn page_data(page: &str) -> Json {
+    let start = page
+        .find(r#"<script type="application/json" id="data">"#)
+        .expect("the page embeds its data");
+    let body = &page[start..];
+    let body = &body[body.find('>').unwrap() + 1..body.find("</script>").unwrap()];
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("embedded data: {e}"))
+}
+
+/// Nothing in the page is fetched: no URL of another origin, no external script, style or image.
+fn assert_self_contained(page: &str) {
+    for bad in ["http://", "https://", "src=", "@import", "url(", "<link"] {
+        assert!(!page.contains(bad), "the page holds {bad:?}");
+    }
+}
+
+/// `diff --html`: a self-contained page whose growth view holds the top growing path with its
+/// retained bytes in every dump (as `diff --json` says them), drawn in headless Chromium as a
+/// chart with one point per dump, created with the dump's permissions.
+#[test]
+fn diff_html_holds_the_top_growing_path_over_time() {
+    let cap = growing(Jdk::J17);
+    let dumps: Vec<&Path> = cap.hprofs.iter().map(|p| p.as_path()).collect();
+    let j = diff_json(&dumps, &[]);
+    let top = &j["growth"][0];
+    let tmp = TempDir::new("diff-html");
+    let html = tmp.path().join("growth.html");
+    let mut args: Vec<&OsStr> = vec!["diff".as_ref(), "--no-cache".as_ref()];
+    args.extend(dumps.iter().map(|d| d.as_os_str()));
+    args.extend(["--html".as_ref(), html.as_os_str()]);
+    let run = oomsleuth(&args);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert_self_contained(&page);
+    let data = page_data(&page);
+    let g = &data["growth"];
+    assert_eq!(g["diff"]["growth"][0]["path"], top["path"]);
+    assert_eq!(
+        g["diff"]["growth"][0]["retained_bytes"],
+        top["retained_bytes"]
+    );
+    // The flame graph is the newest dump's: its root carries the reachable bytes of every dump,
+    // and the leak's frame is found below it by its steps, with its bytes in every dump.
+    let reachable: Vec<u64> = j["dumps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["reachable_bytes"].as_u64().unwrap())
+        .collect();
+    assert_eq!(u64s(&g["flame"]["b"]), reachable);
+    let mut frame = &g["flame"];
+    for step in top["path"].as_array().unwrap() {
+        frame = frame["c"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["n"] == *step)
+            .unwrap_or_else(|| panic!("no frame {step} in {:#}", frame["n"]));
+    }
+    assert_eq!(frame["b"], top["retained_bytes"]);
+    assert_eq!(
+        frame["s"],
+        *top["collection_size"].as_array().unwrap().last().unwrap()
+    );
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(
+        mode(&html) & !mode(dumps[2]),
+        0,
+        "the page is no more open than the dump"
+    );
+
+    let Some(chrome) = crate::analyze::chromium() else {
+        return;
+    };
+    let t = crate::analyze::selftest(&chrome, &html, &tmp.path().join("profile"));
+    assert_eq!(t["errors"], serde_json::json!([]), "{t:#}");
+    assert!(t["growth_frames"].as_u64().unwrap() > 3, "{t:#}");
+    assert!(t["growth_ink"].as_f64().unwrap() > 0.05, "{t:#}");
+    let chart = &t["growth_charts"][0];
+    let joined: Vec<&str> = top["path"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    assert_eq!(chart["path"], joined.join(" → "), "{t:#}");
+    assert_eq!(chart["bytes"], top["retained_bytes"], "{t:#}");
+    assert_eq!(
+        t["growth_rows"].as_u64(),
+        Some(j["growth"].as_array().unwrap().len() as u64)
+    );
+}
+
+/// `analyze OLD MID NEW --html`: the report of the newest dump with the growth view, where the
+/// suspects are listed by growth.
+#[test]
+fn analyze_html_of_several_dumps_shows_the_growth_view() {
+    let cap = growing(Jdk::J17);
+    let tmp = TempDir::new("analyze-growth-html");
+    let html = tmp.path().join("report.html");
+    let mut args: Vec<&OsStr> = [
+        "analyze",
+        "--no-cache",
+        "--min-retained",
+        "0",
+        "--threshold",
+        "3",
+    ]
+    .iter()
+    .map(OsStr::new)
+    .collect();
+    args.extend(cap.hprofs.iter().map(|p| p.as_os_str()));
+    args.extend(["--html".as_ref(), html.as_os_str()]);
+    let run = oomsleuth(&args);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert_self_contained(&page);
+    let data = page_data(&page);
+    let leak = format!(
+        "static {} ",
+        cap.planted["structures"]["leak"]["field"].as_str().unwrap()
+    );
+    assert!(last_step(&data["growth"]["diff"]["growth"][0]).starts_with(&leak));
+    assert!(last_step(&data["report"]["history"]["suspects"][0]).starts_with(&leak));
+    let Some(chrome) = crate::analyze::chromium() else {
+        return;
+    };
+    let t = crate::analyze::selftest(&chrome, &html, &tmp.path().join("profile"));
+    assert_eq!(t["errors"], serde_json::json!([]), "{t:#}");
+    assert!(t["suspects"].as_u64().unwrap() >= 2, "{t:#}");
+    assert_eq!(
+        t["growth_suspects"].as_u64(),
+        Some(t["suspects"].as_u64().unwrap()),
+        "{t:#}"
+    );
+    assert!(!t["growth_charts"].as_array().unwrap().is_empty(), "{t:#}");
+}
+
+/// A file holding two heap dumps (as the hprof agent writes them): `FILE#N` names one per input,
+/// for `diff` and `analyze`; each keeps its own cache; a number the file lacks is an error.
+#[test]
+fn file_hash_n_names_one_heap_dump_of_a_file() {
+    use crate::regression::{foos, several_dumps};
+    let tmp = TempDir::new("diff-several");
+    let path = tmp.file("agent.hprof", &several_dumps(&[foos(3), foos(5)]));
+    let first = format!("{}#1", path.display());
+    let second = format!("{}#2", path.display());
+    let foo_instances = |j: &Json| -> Vec<u64> {
+        let c = j["classes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["class"] == "com.Foo")
+            .unwrap_or_else(|| panic!("com.Foo changed: {:#}", j["classes"]));
+        u64s(&c["instances"])
+    };
+    // Cold (caches written), then from the two caches, then without.
+    for extra in [&[][..], &[][..], &["--no-cache"][..]] {
+        let mut args = vec!["diff", "--json", first.as_str(), second.as_str()];
+        args.extend(extra);
+        let run = oomsleuth(&args);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let j = run.json();
+        assert_eq!(foo_instances(&j), vec![3, 5]);
+        assert_eq!(j["dumps"][0]["path"], first);
+        assert_eq!(j["dumps"][1]["path"], second);
+    }
+    assert!(tmp
+        .path()
+        .join("agent.hprof.dump1.oomsleuth-index")
+        .exists());
+    assert!(tmp
+        .path()
+        .join("agent.hprof.dump2.oomsleuth-index")
+        .exists());
+    // The second dump against itself: nothing changed. The plain file is its last dump.
+    let plain = path.display().to_string();
+    let run = oomsleuth(["diff", "--json", &second, &plain]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.json()["classes"].as_array().unwrap().len(), 0);
+
+    for (bad, says) in [("#3", "holds 2"), ("#0", "numbered from 1")] {
+        let arg = format!("{}{bad}", path.display());
+        let run = oomsleuth(["diff", &first, &arg]);
+        assert_eq!(run.code, 2, "{bad}: {}", run.stderr);
+        assert!(run.stderr.contains(says), "{bad}: {}", run.stderr);
+    }
+
+    let run = oomsleuth(["analyze", "--json", "--no-cache", &first, &second]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let j = run.json();
+    assert_eq!(j["dump"]["analysed_dump"], 2);
+    assert_eq!(j["dump"]["objects"], 5);
+    assert_eq!(j["history"]["dumps"][0]["path"], first);
 }

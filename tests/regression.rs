@@ -783,7 +783,7 @@ fn no_peer_dump_panics_with_any_compressed_oops_setting() {
 
 /// A dump of `n` `com.Foo` objects, each a GC root. Ids come from one counter, so two writers
 /// give the classes (and the first objects) the same ids, as two dumps of one JVM do.
-fn foos(n: usize) -> HprofWriter {
+pub(crate) fn foos(n: usize) -> HprofWriter {
     let mut w = HprofWriter::hotspot(8);
     let object = w.class("java.lang.Object").define();
     let foo_class = w
@@ -799,7 +799,7 @@ fn foos(n: usize) -> HprofWriter {
 
 /// A file as the hprof agent writes it: the names once, then each dump as a segment closed by
 /// HEAP DUMP END.
-fn several_dumps(dumps: &[HprofWriter]) -> Vec<u8> {
+pub(crate) fn several_dumps(dumps: &[HprofWriter]) -> Vec<u8> {
     use crate::support::hprof_writer::put_record_header;
     let mut bytes = dumps.last().unwrap().header_and_records();
     for w in dumps {

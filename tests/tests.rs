@@ -5,6 +5,7 @@
 #![allow(clippy::disallowed_names)]
 
 mod analyze;
+mod attach;
 mod bad_input;
 mod classloaders;
 mod cli;

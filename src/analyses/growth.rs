@@ -91,6 +91,7 @@ fn bytes_tolerance(v: u64) -> u64 {
 /// One dump as a column of the diff.
 #[derive(Clone, Debug, Serialize)]
 pub struct DumpColumn {
+    /// The file, with `#N` when it holds several heap dumps (the N-th was read).
     pub path: String,
     /// The HPROF header's dump time, milliseconds since the epoch.
     pub timestamp_ms: u64,
@@ -260,7 +261,11 @@ pub fn diff(dumps: &[PathSummary], opts: &Options) -> DiffReport {
 
 fn column(d: &PathSummary) -> DumpColumn {
     DumpColumn {
-        path: d.dump.path.clone(),
+        // `FILE#N` when the file holds several heap dumps, as the command line names them.
+        path: match d.dump.analysed_dump {
+            Some(n) if d.dump.heap_dumps.len() > 1 => format!("{}#{n}", d.dump.path),
+            _ => d.dump.path.clone(),
+        },
         timestamp_ms: d.dump.timestamp_ms,
         reachable_bytes: d.reachable_bytes,
         reachable_objects: d.reachable_objects,
@@ -538,6 +543,73 @@ impl<'s> Matcher<'s> {
     }
 }
 
+/// A frame of the growth view's flame graph: one path of the newest dump, with its retained
+/// bytes in every dump (matched by path), so the page can size frames by the newest dump or by
+/// growth and colour them by growth.
+#[derive(Clone, Debug, Serialize)]
+pub struct GrowthFrame {
+    /// The step and the class it reaches (the label).
+    pub n: String,
+    /// Retained bytes in each dump, oldest first (0 where a dump lacks the path).
+    pub b: Vec<u64>,
+    /// Java's `size()` in the newest dump, for collections.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub s: Option<u64>,
+    pub c: Vec<GrowthFrame>,
+}
+
+/// Frames below this share of the newest dump's reachable bytes are left out of the flame graph
+/// unless they grew by at least the diff's smallest reported growth.
+const FLAME_MIN_SHARE: f64 = 1.0 / 2_000.0;
+/// Deeper paths are cut (the page draws at most 60 rows anyway).
+const FLAME_MAX_DEPTH: usize = 100;
+
+/// The newest dump's paths as a flame graph, each frame carrying its bytes in every dump.
+pub fn growth_flame(dumps: &[PathSummary]) -> GrowthFrame {
+    let m = Matcher::new(dumps, None);
+    let last = dumps.len().saturating_sub(1);
+    let floor = dumps
+        .last()
+        .map_or(0, |d| (d.reachable_bytes as f64 * FLAME_MIN_SHARE) as u64);
+    let min_growth = m.min_growth();
+    let keep = |g: u32| {
+        let b = m.bytes(g);
+        m.row(g, last).is_some() && (b[last] >= floor || change(&b) >= min_growth)
+    };
+    m.frame(0, &keep, 0)
+}
+
+impl Matcher<'_> {
+    fn frame(&self, g: u32, keep: &dyn Fn(u32) -> bool, depth: usize) -> GrowthFrame {
+        let last = self.dumps.len().saturating_sub(1);
+        let mut kids: Vec<u32> = if depth < FLAME_MAX_DEPTH {
+            self.children[g as usize]
+                .iter()
+                .copied()
+                .filter(|&c| keep(c))
+                .collect()
+        } else {
+            vec![]
+        };
+        let b = self.bytes(g);
+        kids.sort_by_key(|&c| std::cmp::Reverse(self.bytes(c)[last]));
+        let p = &self.paths[g as usize];
+        GrowthFrame {
+            n: if g == 0 {
+                "all GC roots".to_string()
+            } else {
+                format!("{} {}", p.step, p.class)
+            },
+            b,
+            s: self.row(g, last).and_then(|r| r.collection_size),
+            c: kids
+                .into_iter()
+                .map(|c| self.frame(c, keep, depth + 1))
+                .collect(),
+        }
+    }
+}
+
 /// A suspect of the newest dump, followed along its path through every dump.
 #[derive(Clone, Debug, Serialize)]
 pub struct SuspectGrowth {
@@ -749,6 +821,7 @@ fn family_growth(dumps: &[PathSummary], top: usize) -> Vec<FamilyGrowth> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analyses::dump_info::DumpInfo;
 
     #[test]
     fn trends_tell_monotone_from_grew_once() {
@@ -769,6 +842,79 @@ mod tests {
             Trend::Stable
         );
         assert_eq!(trend(&[0, u64::MAX], exact), Trend::Grew);
+    }
+
+    fn summary(timestamp_ms: u64, rows: &[(Option<u32>, &str, u64)]) -> PathSummary {
+        PathSummary {
+            dump: DumpInfo {
+                path: format!("dump-{timestamp_ms}"),
+                bytes: 0,
+                compressed_bytes: None,
+                format: String::new(),
+                identifier_size: 8,
+                timestamp_ms,
+                objects: 0,
+                classes: 0,
+                gc_roots: Default::default(),
+                heap_records: 0,
+                heap_dumps: vec![],
+                analysed_dump: None,
+                truncated: false,
+            },
+            reachable_bytes: rows[0].2,
+            reachable_objects: 0,
+            min_path_bytes: 1024,
+            paths: rows
+                .iter()
+                .map(|&(parent, step, retained_bytes)| PathRow {
+                    parent,
+                    step: step.to_string(),
+                    class: "C".into(),
+                    nodes: 1,
+                    retained_bytes,
+                    retained_objects: 1,
+                    collection_size: None,
+                    is_collection: false,
+                    own_classes: vec![],
+                })
+                .collect(),
+            classes: Default::default(),
+            loaders: Default::default(),
+            families: Default::default(),
+        }
+    }
+
+    /// The flame graph is the newest dump's paths, matched by steps (in any order per dump),
+    /// each with its bytes in every dump; a path the newest lacks is left out, a tiny one too.
+    #[test]
+    fn growth_flame_matches_paths_and_keeps_the_newest() {
+        let old = summary(
+            1,
+            &[
+                (None, "", 1_000_000),
+                (Some(0), "static A", 100_000),
+                (Some(0), "static GONE", 50_000),
+            ],
+        );
+        let new = summary(
+            2,
+            &[
+                (None, "", 2_000_000),
+                (Some(0), "static B", 900_000),
+                (Some(0), "static A", 1_000_000),
+                (Some(0), "static TINY", 10),
+            ],
+        );
+        let f = growth_flame(&[old, new]);
+        assert_eq!(f.b, vec![1_000_000, 2_000_000]);
+        let kids: Vec<(&str, &[u64])> = f.c.iter().map(|c| (c.n.as_str(), &c.b[..])).collect();
+        assert_eq!(
+            kids,
+            vec![
+                ("static A C", &[100_000, 1_000_000][..]),
+                ("static B C", &[0, 900_000][..])
+            ]
+        );
     }
 
     #[test]

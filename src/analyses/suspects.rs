@@ -336,130 +336,13 @@ pub fn find(g: &Graph<'_, '_>, children: &Csr, kinds: &Kinds, opts: &Options) ->
     let root = g.heap.index.virtual_root();
 
     // 1-2: candidates from the top of the tree, split where memory spreads over a few things.
-    let mut found: Vec<Found> = vec![];
-    let mut pool: Vec<Node> = vec![]; // top-level nodes below the threshold, for groups
-    let mut stack: Vec<Node> = vec![root];
-    let mut splits = 0usize;
-    while let Some(v) = stack.pop() {
-        for &c in children.successors(v) {
-            if g.retained(c) >= t {
-                let descent = cx.descend(c);
-                let a = *descent.last().unwrap_or(&c);
-                match cx.shape(a) {
-                    Some(shape) => found.push(Found {
-                        holder: c,
-                        members: vec![c],
-                        retained: g.retained(c),
-                        descent,
-                        shape,
-                        grouped: false,
-                    }),
-                    None => {
-                        splits += 1;
-                        if splits < 10_000 {
-                            stack.push(a);
-                        }
-                    }
-                }
-            } else if (c as usize) < cx.n {
-                pool.push(c);
-            }
-        }
-    }
-
-    // Object suspects of one shape (pooled threads, each with its thread-local) become one.
-    let mut merged: Vec<Found> = vec![];
-    for f in found {
-        let sig = cx.signature(&f);
-        if let Some(m) = merged.iter_mut().find(|m| cx.signature(m) == sig) {
-            m.members.push(f.holder);
-            m.retained += f.retained;
-            m.grouped = true;
-            if g.retained(f.holder) > g.retained(m.holder) {
-                m.holder = f.holder;
-                m.descent = f.descent;
-                m.shape = f.shape;
-            }
-        } else {
-            merged.push(f);
-        }
-    }
-    // Smaller objects of the same shape (the other pooled threads) join their suspect.
-    let mut pool_left: Vec<Node> = vec![];
-    for &p in &pool {
-        let class = cx.class_of(p);
-        let joins = g.retained(p) >= t / 100
-            && cx.heap.index.class_of_object(p).is_none()
-            && merged.iter().any(|m| cx.class_of(m.holder) == class)
-            && {
-                let descent = cx.descend(p);
-                let a = *descent.last().unwrap_or(&p);
-                match cx.shape(a) {
-                    Some(shape) => {
-                        let f = Found {
-                            holder: p,
-                            members: vec![p],
-                            retained: g.retained(p),
-                            descent,
-                            shape,
-                            grouped: false,
-                        };
-                        let sig = cx.signature(&f);
-                        match merged.iter_mut().find(|m| cx.signature(m) == sig) {
-                            Some(m) => {
-                                m.members.push(p);
-                                m.retained += f.retained;
-                                m.grouped = true;
-                                true
-                            }
-                            None => false,
-                        }
-                    }
-                    None => false,
-                }
-            };
-        if !joins {
-            pool_left.push(p);
-        }
-    }
-    let pool = pool_left;
-    let mut found = merged;
-
+    let (found, pool) = cx.candidates(root, t);
+    // Object suspects of one shape (pooled threads, each with its thread-local) become one, and
+    // smaller objects of the same shape (the other pooled threads) join them.
+    let mut found = cx.merge_alike(found);
+    let pool = cx.join_alike(&mut found, pool, t);
     // 3: top-level objects of one class that only together pass the threshold.
-    let mut by_class: FxHashMap<ClassIndex, (u64, Vec<Node>)> = new_map();
-    for &c in &pool {
-        let class = cx.heap.class(c);
-        if class == NO_CLASS || cx.heap.index.class_of_object(c).is_some() {
-            continue;
-        }
-        let e = by_class.entry(class).or_default();
-        e.0 += g.retained(c);
-        e.1.push(c);
-    }
-    for (class, (sum, mut members)) in by_class {
-        if sum < t || (members.len() as u64) < 2 {
-            continue;
-        }
-        let avg = sum / members.len() as u64;
-        // Many small objects of the JDK at the top of the tree (strings, boxes, arrays) are
-        // what the JVM keeps for itself, not one structure that grows.
-        if avg < 1024 && cx.is_jdk_class(class) {
-            continue;
-        }
-        members.sort_unstable_by_key(|&m| std::cmp::Reverse(g.retained(m)));
-        let holder = members[0];
-        let descent = cx.descend(holder);
-        let a = *descent.last().unwrap_or(&holder);
-        let shape = cx.shape(a).unwrap_or(Shape::Leaf);
-        found.push(Found {
-            holder,
-            members,
-            retained: sum,
-            descent,
-            shape,
-            grouped: true,
-        });
-    }
+    found.extend(cx.class_groups(&pool, t));
 
     let mut found = cx.outermost(found);
     found.sort_by_key(|f| std::cmp::Reverse(f.retained));
@@ -478,6 +361,143 @@ pub fn find(g: &Graph<'_, '_>, children: &Csr, kinds: &Kinds, opts: &Options) ->
 }
 
 impl<'g, 's, 'a> Ctx<'g, 's, 'a> {
+    /// Nodes below the virtual root that retain `t` or more and have a shape, descending into
+    /// those without one (memory spread over a few things); and the top-level objects below `t`.
+    fn candidates(&self, root: Node, t: u64) -> (Vec<Found>, Vec<Node>) {
+        let g = self.g;
+        let mut found: Vec<Found> = vec![];
+        let mut pool: Vec<Node> = vec![];
+        let mut stack: Vec<Node> = vec![root];
+        let mut splits = 0usize;
+        while let Some(v) = stack.pop() {
+            for &c in self.children.successors(v) {
+                if g.retained(c) >= t {
+                    match self.found_at(c) {
+                        Some(f) => found.push(f),
+                        None => {
+                            splits += 1;
+                            if splits < 10_000 {
+                                let descent = self.descend(c);
+                                stack.push(*descent.last().unwrap_or(&c));
+                            }
+                        }
+                    }
+                } else if (c as usize) < self.n {
+                    pool.push(c);
+                }
+            }
+        }
+        (found, pool)
+    }
+
+    /// A candidate at `c`: its descent to the accumulation point and that point's shape, or
+    /// `None` when the point has no shape (the walk splits there).
+    fn found_at(&self, c: Node) -> Option<Found> {
+        let descent = self.descend(c);
+        let a = *descent.last().unwrap_or(&c);
+        let shape = self.shape(a)?;
+        Some(Found {
+            holder: c,
+            members: vec![c],
+            retained: self.g.retained(c),
+            descent,
+            shape,
+            grouped: false,
+        })
+    }
+
+    /// Candidates of one signature as one group, held by its biggest member.
+    fn merge_alike(&self, found: Vec<Found>) -> Vec<Found> {
+        let g = self.g;
+        let mut merged: Vec<Found> = vec![];
+        for f in found {
+            let sig = self.signature(&f);
+            if let Some(m) = merged.iter_mut().find(|m| self.signature(m) == sig) {
+                m.members.push(f.holder);
+                m.retained += f.retained;
+                m.grouped = true;
+                if g.retained(f.holder) > g.retained(m.holder) {
+                    m.holder = f.holder;
+                    m.descent = f.descent;
+                    m.shape = f.shape;
+                }
+            } else {
+                merged.push(f);
+            }
+        }
+        merged
+    }
+
+    /// Top-level objects below the threshold (at least 1% of it) that have a suspect's class and
+    /// signature join that suspect; the others are returned.
+    fn join_alike(&self, merged: &mut [Found], pool: Vec<Node>, t: u64) -> Vec<Node> {
+        let g = self.g;
+        let mut left: Vec<Node> = vec![];
+        for p in pool {
+            let class = self.class_of(p);
+            let joins = g.retained(p) >= t / 100
+                && self.heap.index.class_of_object(p).is_none()
+                && merged.iter().any(|m| self.class_of(m.holder) == class)
+                && self.found_at(p).is_some_and(|f| {
+                    let sig = self.signature(&f);
+                    match merged.iter_mut().find(|m| self.signature(m) == sig) {
+                        Some(m) => {
+                            m.members.push(p);
+                            m.retained += f.retained;
+                            m.grouped = true;
+                            true
+                        }
+                        None => false,
+                    }
+                });
+            if !joins {
+                left.push(p);
+            }
+        }
+        left
+    }
+
+    /// Top-level objects of one class that pass the threshold only together, as groups.
+    fn class_groups(&self, pool: &[Node], t: u64) -> Vec<Found> {
+        let g = self.g;
+        let mut by_class: FxHashMap<ClassIndex, (u64, Vec<Node>)> = new_map();
+        for &c in pool {
+            let class = self.heap.class(c);
+            if class == NO_CLASS || self.heap.index.class_of_object(c).is_some() {
+                continue;
+            }
+            let e = by_class.entry(class).or_default();
+            e.0 += g.retained(c);
+            e.1.push(c);
+        }
+        let mut found = vec![];
+        for (class, (sum, mut members)) in by_class {
+            if sum < t || (members.len() as u64) < 2 {
+                continue;
+            }
+            let avg = sum / members.len() as u64;
+            // Many small objects of the JDK at the top of the tree (strings, boxes, arrays) are
+            // what the JVM keeps for itself, not one structure that grows.
+            if avg < 1024 && self.is_jdk_class(class) {
+                continue;
+            }
+            members.sort_unstable_by_key(|&m| std::cmp::Reverse(g.retained(m)));
+            let holder = members[0];
+            let descent = self.descend(holder);
+            let a = *descent.last().unwrap_or(&holder);
+            let shape = self.shape(a).unwrap_or(Shape::Leaf);
+            found.push(Found {
+                holder,
+                members,
+                retained: sum,
+                descent,
+                shape,
+                grouped: true,
+            });
+        }
+        found
+    }
+
     /// Suspects inside one another are one suspect: drops each whose holder lies in the dominator
     /// subtree of another's holder or member.
     fn outermost(&self, found: Vec<Found>) -> Vec<Found> {

@@ -1,6 +1,7 @@
 //! The command line: arguments, output choice (TTY, colour, progress), exit codes. No analysis
 //! logic lives here: each subcommand loads a snapshot, calls an analysis, picks a renderer.
 
+mod live;
 mod native;
 mod progress;
 mod record;
@@ -40,7 +41,7 @@ pub const EXIT_INCOMPLETE: i32 = 3;
     version,
     about = "Finds out why a JVM runs out of memory.",
     long_about = "Finds out why a JVM runs out of memory: reads HotSpot heap dumps (.hprof, .hprof.gz) exactly and fast.\n\nNothing leaves this machine: oomsleuth never sends data anywhere.",
-    after_help = "Exit codes: 0 analysed; 1 analysed and found a leak suspect (only with `analyze --fail-on-suspect`);\n2 error (bad arguments, unreadable or non-HPROF file);\n3 `analyze --fail-on-suspect` found no suspect in a truncated or damaged dump.\nA truncated dump is analysed as far as it goes, with a warning."
+    after_help = "Exit codes: 0 analysed; 1 analysed and found a leak suspect (only with `analyze --fail-on-suspect`),\nor the JVM said the command failed (`jcmd`);\n2 error (bad arguments, unreadable or non-HPROF file);\n3 `analyze --fail-on-suspect` found no suspect in a truncated or damaged dump.\nA truncated dump is analysed as far as it goes, with a warning."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -103,14 +104,16 @@ enum Command {
         /// A heap dump (.hprof, .hprof.gz), and/or NMT outputs, pmap -x / smaps, GC logs, class
         /// logs, jstat outputs, or directories holding them: told apart by content. With several
         /// dumps of one JVM (oldest first), the newest is analysed and its suspects are ranked by
-        /// their growth through the older ones.
+        /// their growth through the older ones; `FILE#N` is the N-th heap dump of a file that
+        /// holds several (`analyze agent.hprof#1 agent.hprof#2`).
         #[arg(required = true, value_name = "PATH")]
         paths: Vec<PathBuf>,
         /// Override the detection of compressed oops (how big references and headers are).
         #[arg(long, value_enum)]
         compressed_oops: Option<OnOff>,
         /// Which heap dump to analyse when the file holds several (the JVMTI hprof agent writes
-        /// one per request into the same file): 1-based, default the last.
+        /// one per request into the same file): 1-based, default the last. With several dumps
+        /// given, it is the newest's; `FILE#N` chooses for each input.
         #[arg(long = "dump", value_name = "N")]
         heap_dump: Option<u32>,
         /// Count objects no GC root reaches, as roots of their own (as MAT's option does).
@@ -259,7 +262,9 @@ enum Command {
     /// dumps (retained bytes, objects, collection sizes), classes, class loaders and families;
     /// with three dumps or more, what grew on every step apart from what grew once.
     Diff {
-        /// Two or more heap dumps of one JVM (.hprof, .hprof.gz), oldest first.
+        /// Two or more heap dumps of one JVM (.hprof, .hprof.gz), oldest first. `FILE#N` is the
+        /// N-th heap dump of a file that holds several (the hprof agent's), e.g.
+        /// `diff agent.hprof#1 agent.hprof#3`; a plain FILE is its last.
         #[arg(required = true, value_name = "DUMP")]
         dumps: Vec<PathBuf>,
         /// Override the detection of compressed oops (how big references and headers are).
@@ -274,6 +279,27 @@ enum Command {
         /// Print JSON (schema oomsleuth.diff/1, see docs/json.md).
         #[arg(long)]
         json: bool,
+        /// Also write a self-contained HTML growth view (opens offline) to this file: the newest
+        /// dump's dominator tree by path sized and coloured by growth, each top path over time.
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
+    },
+    /// Runs a diagnostic command in a live JVM, as the JDK's `jcmd PID COMMAND` does and printing what
+    /// it prints, through HotSpot's attach protocol: no JDK needed, nothing loaded into the JVM; a JVM
+    /// in a container is reached from the host. Exit code 1 when the JVM says the command failed.
+    #[command(
+        after_help = "Examples:\n  oomsleuth jcmd 4242 VM.version\n  oomsleuth jcmd 4242 GC.class_histogram -all\n  oomsleuth jcmd com.example.Main VM.native_memory summary\n  oomsleuth jcmd 4242 help"
+    )]
+    Jcmd {
+        /// How many seconds to wait for a JVM to start its attach listener (as the JDK, 10).
+        #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
+        attach_timeout: f64,
+        /// The JVM: its pid as this host sees it, or part of its main class or jar name (every
+        /// JVM that matches, as jcmd does), or 0 for every JVM.
+        target: String,
+        /// The diagnostic command and its arguments (`help` lists the JVM's commands).
+        #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+        command: Vec<String>,
     },
     /// Records a live JVM from outside into a bundle directory (hsperfdata counters as jstat rows,
     /// /proc smaps_rollup and maps, NMT, class-loader and Metaspace statistics, class histograms,
@@ -496,9 +522,53 @@ fn with_graph<T>(
     f(&g)
 }
 
+/// A heap dump given to `diff` or `analyze OLD NEW`: a file and, when it holds several heap dumps
+/// (the hprof agent appends one per request), which one: `FILE#N`, 1-based.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct DumpInput {
+    path: PathBuf,
+    heap_dump: Option<u32>,
+}
+
+/// Reads `FILE#N`. A file whose name itself ends in `#N` is taken as it is; `FILE#0` and a
+/// number too big are errors. Anything else is a plain path.
+fn dump_input(arg: &std::path::Path) -> Result<DumpInput> {
+    use std::os::unix::ffi::OsStrExt;
+    let plain = DumpInput {
+        path: arg.to_path_buf(),
+        heap_dump: None,
+    };
+    let bytes = arg.as_os_str().as_bytes();
+    let Some(hash) = bytes.iter().rposition(|&b| b == b'#') else {
+        return Ok(plain);
+    };
+    let (base, digits) = (&bytes[..hash], &bytes[hash + 1..]);
+    if base.is_empty()
+        || digits.is_empty()
+        || !digits.iter().all(u8::is_ascii_digit)
+        || std::fs::symlink_metadata(arg).is_ok()
+    {
+        return Ok(plain);
+    }
+    let n: u32 = std::str::from_utf8(digits)
+        .ok()
+        .and_then(|d| d.parse().ok())
+        .filter(|&n| n > 0)
+        .with_context(|| {
+            format!(
+                "{}: heap dumps in a file are numbered from 1 (FILE#1 is the first)",
+                arg.display()
+            )
+        })?;
+    Ok(DumpInput {
+        path: PathBuf::from(std::ffi::OsStr::from_bytes(base)),
+        heap_dump: Some(n),
+    })
+}
+
 /// Each dump's path summary, one dump at a time (so only one index is open at once).
 fn summarise_dumps(
-    dumps: &[PathBuf],
+    dumps: &[DumpInput],
     compressed_oops: Option<OnOff>,
     no_cache: bool,
     env: &Env,
@@ -515,7 +585,7 @@ fn summarise_dumps(
 
 /// [`summarise_dumps`] of any number of dumps.
 fn summaries_of(
-    dumps: &[PathBuf],
+    dumps: &[DumpInput],
     compressed_oops: Option<OnOff>,
     no_cache: bool,
     env: &Env,
@@ -526,9 +596,9 @@ fn summaries_of(
         .map(|dump| {
             let args = GraphArgs {
                 dump: DumpArgs {
-                    dump: dump.clone(),
+                    dump: dump.path.clone(),
                     compressed_oops,
-                    heap_dump: None,
+                    heap_dump: dump.heap_dump,
                 },
                 keep_unreachable: false,
                 strong_only: false,
@@ -574,6 +644,17 @@ fn parse_size(s: &str) -> std::result::Result<u64, String> {
 }
 
 fn dispatch(cmd: Command, env: &Env) -> Result<(String, i32)> {
+    if let Command::Jcmd {
+        target,
+        command,
+        attach_timeout,
+    } = &cmd
+    {
+        // Prints as it goes (one JVM after another, as jcmd does).
+        let timeout = std::time::Duration::try_from_secs_f64(*attach_timeout)
+            .map_err(|_| anyhow::anyhow!("--attach-timeout {attach_timeout}: not a duration"))?;
+        return Ok((String::new(), live::jcmd(target, command, timeout)?));
+    }
     if let Command::Record(args) = &cmd {
         let quiet = !env.progress_shown;
         let (bundle, _) = record::run(args, quiet)?;
@@ -597,12 +678,12 @@ fn dispatch(cmd: Command, env: &Env) -> Result<(String, i32)> {
         if !(0.0..=100.0).contains(&threshold) {
             anyhow::bail!("--threshold {threshold} is not a percentage between 0 and 100");
         }
-        let (mut dumps, others) = report::sort_inputs(&paths)?;
+        let (mut dumps, others) = sort_analyze_inputs(&paths)?;
         // Older dumps before the newest (`analyze OLD NEW`): summarised one at a time first, so
         // the newest's suspects can be followed through them.
         let newest = dumps.pop();
         let older = summaries_of(&dumps, compressed_oops, no_cache, env, json)?;
-        let dumps: Vec<PathBuf> = newest.into_iter().collect();
+        let dumps: Vec<DumpInput> = newest.into_iter().collect();
         let native = if others.is_empty() {
             None
         } else if dumps.is_empty() {
@@ -639,9 +720,9 @@ fn dispatch(cmd: Command, env: &Env) -> Result<(String, i32)> {
         };
         let graph = GraphArgs {
             dump: DumpArgs {
-                dump,
+                dump: dump.path,
                 compressed_oops,
-                heap_dump,
+                heap_dump: dump.heap_dump.or(heap_dump),
             },
             keep_unreachable,
             strong_only,
@@ -662,12 +743,15 @@ fn dispatch(cmd: Command, env: &Env) -> Result<(String, i32)> {
                 ..Default::default()
             };
             let mut r = report::analyze(g, children, &opts, env.progress.as_ref());
+            // With older dumps: the suspects followed through them, and for --html the diff.
+            let mut series = None;
             if !older.is_empty() {
                 let mut all = older;
                 all.push(path_summary::summarise(g, &Scratch::memory()));
                 let min = all.last().map_or(0, |s| s.min_path_bytes);
                 let keys = path_summary::suspect_keys(g, &r.suspects, min);
                 r.history = Some(growth::suspect_history(&all, &keys));
+                series = Some(all);
             }
             if let Some(mut v) = native {
                 // One story: the verdict names the dump's suspect that explains the growing area.
@@ -685,9 +769,16 @@ fn dispatch(cmd: Command, env: &Env) -> Result<(String, i32)> {
                 r.native = Some(v);
             }
             if let Some(path) = &html {
+                let view = series.as_deref().map(|all| {
+                    let diff = growth::diff(all, &growth::Options::default());
+                    (diff, growth::growth_flame(all))
+                });
+                let growth = view
+                    .as_ref()
+                    .map(|(diff, flame)| reports::html::Growth { diff, flame });
                 write_html(
                     path,
-                    &reports::html::render(&r),
+                    &reports::html::render(&r, growth.as_ref()),
                     json,
                     &g.heap.snap.bytes.path,
                 )?;
@@ -737,6 +828,27 @@ fn analyze_bundle(bundle: PathBuf, json: bool) -> Command {
     }
 }
 
+/// `analyze`'s inputs told apart by content ([`report::sort_inputs`]), in the order given; a
+/// `FILE#N` names a heap dump of a file that holds several.
+fn sort_analyze_inputs(paths: &[PathBuf]) -> Result<(Vec<DumpInput>, Vec<PathBuf>)> {
+    let mut dumps = vec![];
+    let mut others = vec![];
+    for p in paths {
+        let input = dump_input(p)?;
+        if input.heap_dump.is_some() {
+            dumps.push(input);
+            continue;
+        }
+        let (d, o) = report::sort_inputs(std::slice::from_ref(p))?;
+        dumps.extend(d.into_iter().map(|path| DumpInput {
+            path,
+            heap_dump: None,
+        }));
+        others.extend(o);
+    }
+    Ok((dumps, others))
+}
+
 /// Writes the HTML report, saying where on stderr unless stdout carries JSON.
 fn write_html(
     path: &std::path::Path,
@@ -782,7 +894,9 @@ fn write_atomically(
 
 fn dispatch_other(cmd: Command, env: &Env) -> Result<String> {
     match cmd {
-        Command::Analyze { .. } | Command::Record(_) => unreachable!("handled by dispatch"),
+        Command::Analyze { .. } | Command::Jcmd { .. } | Command::Record(_) => {
+            unreachable!("handled by dispatch")
+        }
         Command::Native(c) => native::run(c, &env.style),
         Command::Diff {
             dumps,
@@ -790,9 +904,28 @@ fn dispatch_other(cmd: Command, env: &Env) -> Result<String> {
             no_cache,
             top,
             json,
+            html,
         } => {
+            let dumps = dumps
+                .iter()
+                .map(|d| dump_input(d))
+                .collect::<Result<Vec<_>>>()?;
             let summaries = summarise_dumps(&dumps, compressed_oops, no_cache, env, json)?;
             let r = growth::diff(&summaries, &growth::Options { top });
+            if let Some(path) = &html {
+                let flame = growth::growth_flame(&summaries);
+                let page = reports::html::render_diff(&reports::html::Growth {
+                    diff: &r,
+                    flame: &flame,
+                });
+                // Created with the permissions of the newest dump (or narrower).
+                write_html(
+                    path,
+                    &page,
+                    json,
+                    dumps.last().map_or(path.as_path(), |d| d.path.as_path()),
+                )?;
+            }
             Ok(if json {
                 reports::to_json(&r)
             } else {
@@ -943,5 +1076,31 @@ fn dispatch_other(cmd: Command, env: &Env) -> Result<String> {
                 reports::text::histogram(&h, &env.style)
             })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dump_inputs_name_one_heap_dump_of_a_file() {
+        let dir = std::env::temp_dir().join(format!("oomsleuth-dump-input-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let at = |s: &str| dump_input(&dir.join(s));
+        let input = |name: &str, n| DumpInput {
+            path: dir.join(name),
+            heap_dump: n,
+        };
+        assert_eq!(at("agent.hprof#2").unwrap(), input("agent.hprof", Some(2)));
+        assert_eq!(at("agent.hprof").unwrap(), input("agent.hprof", None));
+        assert_eq!(at("a#b.hprof").unwrap(), input("a#b.hprof", None));
+        assert_eq!(at("agent.hprof#").unwrap(), input("agent.hprof#", None));
+        assert!(at("agent.hprof#0").is_err());
+        assert!(at("agent.hprof#99999999999").is_err());
+        // A file that is named so is itself.
+        std::fs::write(dir.join("odd.hprof#3"), b"x").unwrap();
+        assert_eq!(at("odd.hprof#3").unwrap(), input("odd.hprof#3", None));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -661,7 +661,19 @@ fn exchange(
 /// Connects to the socket, as the JVM's user when root talks to another user's JVM (the peer
 /// credentials are taken at `connect`); falls back to connecting as root.
 fn connect(t: &Target, socket: &Path) -> Result<UnixStream> {
-    let err = |e: std::io::Error| {
+    let err = |e: std::io::Error| -> anyhow::Error {
+        if e.kind() == ErrorKind::ConnectionRefused {
+            return AttachError::NoAnswer {
+                pid: t.pid,
+                why: format!(
+                    "nobody listens on {}: a socket left behind by a JVM that ended (process {} is {:?}), or a listener that stopped",
+                    socket.display(),
+                    t.pid,
+                    t.name
+                ),
+            }
+            .into();
+        }
         anyhow::Error::new(e).context(format!("cannot connect to {}", socket.display()))
     };
     if t.switch_user() {

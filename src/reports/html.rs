@@ -2,12 +2,29 @@
 //! embedded as JSON; a small inline script draws the suspects, a zoomable icicle (flame graph) of
 //! the dominator tree on a canvas, sortable and filterable tables, and a panel with the path and
 //! fields of any object clicked. No network, no external assets.
+//!
+//! Several dumps of one JVM (`diff --html`, `analyze OLD NEW --html`) add the growth view
+//! (`html/growth.js`): the newest dump's paths as a flame graph sized and coloured by growth, and
+//! a chart of each top path over time. Both pages share `html/style.css`.
 
+use crate::analyses::growth::{DiffReport, GrowthFrame};
 use crate::analyses::report::Report;
 use crate::analyses::verdict::VerdictReport;
 use serde::Serialize;
 
 const TEMPLATE: &str = include_str!("html/report.html");
+const DIFF_TEMPLATE: &str = include_str!("html/diff.html");
+const STYLE: &str = include_str!("html/style.css");
+const GROWTH_SECTION: &str = include_str!("html/growth-section.html");
+const GROWTH_JS: &str = include_str!("html/growth.js");
+const GROWTH_SELFTEST: &str = include_str!("html/growth-selftest.js");
+
+/// What the growth view draws: the diff and the newest dump's paths with their bytes in every dump.
+#[derive(Serialize)]
+pub struct Growth<'g> {
+    pub diff: &'g DiffReport,
+    pub flame: &'g GrowthFrame,
+}
 
 #[derive(Serialize)]
 struct Page<'r> {
@@ -16,6 +33,7 @@ struct Page<'r> {
     verdict: Option<&'r VerdictReport>,
     flame: Option<&'r crate::analyses::report::FlameNode>,
     objects: Option<&'r std::collections::BTreeMap<String, crate::analyses::report::ObjectDetail>>,
+    growth: Option<&'r Growth<'r>>,
 }
 
 /// JSON that is safe inside a `<script>` element: no `</` (`<\/` is the same JSON string).
@@ -33,19 +51,53 @@ fn escape_html(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-pub fn render(r: &Report) -> String {
+/// Fills a template: the shared style and growth view first, the data last (so nothing in the
+/// data is taken for a placeholder).
+fn fill(template: &str, title: &str, data: &str) -> String {
+    template
+        .replace("{{STYLE}}", STYLE)
+        .replace("{{GROWTH_SECTION}}", GROWTH_SECTION)
+        .replace("{{GROWTH_JS}}", GROWTH_JS)
+        .replace("{{GROWTH_SELFTEST}}", GROWTH_SELFTEST)
+        .replace("{{TITLE}}", &escape_html(title))
+        .replace("{{DATA}}", data)
+}
+
+/// The report of one dump; with `growth` (`analyze OLD NEW`), also the growth view of the dumps.
+pub fn render(r: &Report, growth: Option<&Growth<'_>>) -> String {
     let page = Page {
         report: Some(r),
         verdict: r.native.as_ref(),
         flame: r.flame.as_ref(),
         objects: Some(&r.objects),
+        growth,
     };
-    TEMPLATE
-        .replace(
-            "{{TITLE}}",
-            &escape_html(&format!("oomsleuth: {}", r.dump.path)),
-        )
-        .replace("{{DATA}}", &script_json(&page))
+    fill(
+        TEMPLATE,
+        &format!("oomsleuth: {}", r.dump.path),
+        &script_json(&page),
+    )
+}
+
+/// The page of `diff --html`: the growth view alone.
+pub fn render_diff(growth: &Growth<'_>) -> String {
+    let page = Page {
+        report: None,
+        verdict: None,
+        flame: None,
+        objects: None,
+        growth: Some(growth),
+    };
+    let newest = growth
+        .diff
+        .dumps
+        .last()
+        .map_or("dumps", |d| d.path.as_str());
+    fill(
+        DIFF_TEMPLATE,
+        &format!("oomsleuth diff: {newest}"),
+        &script_json(&page),
+    )
 }
 
 /// The report of `analyze` without a heap dump: the verdict and a chart per time series.
@@ -55,15 +107,14 @@ pub fn render_verdict(v: &VerdictReport) -> String {
         verdict: Some(v),
         flame: None,
         objects: None,
+        growth: None,
     };
     let what = v
         .inputs
         .first()
         .map(|i| i.path.as_str())
         .unwrap_or("inputs");
-    TEMPLATE
-        .replace("{{TITLE}}", &escape_html(&format!("oomsleuth: {what}")))
-        .replace("{{DATA}}", &script_json(&page))
+    fill(TEMPLATE, &format!("oomsleuth: {what}"), &script_json(&page))
 }
 
 #[cfg(test)]

@@ -91,9 +91,86 @@ pub fn jvms(r: &JvmsReport, style: &Style) -> String {
     out
 }
 
+/// Every counter of one hsperfdata file as `jcmd PID PerfCounter.print` prints it (jcmd reads the
+/// file itself, without attaching): `name=value` sorted by name, strings in double quotes. Vectors
+/// of longs and unknown types, which no JDK 8-25 counter uses, are left out. Like jcmd (jvmstat), it
+/// adds the prologue's fields as `sun.perfdata.*`; `file_size` is the file's length.
+pub fn perf_counters(perf: &crate::formats::hsperf::PerfData<'_>, file_size: usize) -> String {
+    use crate::formats::hsperf::Value;
+    let p = &perf.prologue;
+    let mut lines: Vec<(&str, String)> = vec![
+        ("sun.perfdata.majorVersion", p.major_version.to_string()),
+        ("sun.perfdata.minorVersion", p.minor_version.to_string()),
+        ("sun.perfdata.overflow", p.overflow.to_string()),
+        ("sun.perfdata.size", file_size.to_string()),
+        ("sun.perfdata.timestamp", p.mod_time_stamp.to_string()),
+        ("sun.perfdata.used", p.used.to_string()),
+    ];
+    lines.extend(perf.entries.iter().filter_map(|e| {
+        let value = match e.value {
+            Value::Long(v) => v.to_string(),
+            Value::Bytes(b) => format!("\"{}\"", String::from_utf8_lossy(b)),
+            Value::Longs(_) | Value::Other(_) => return None,
+        };
+        Some((e.name, value))
+    }));
+    lines.sort();
+    lines
+        .iter()
+        .map(|(name, value)| format!("{name}={value}\n"))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn perf_counters_print_as_jcmd_prints_them() {
+        use crate::formats::hsperf::{Entry, PerfData, Prologue, Units, Value, Variability};
+        let entry = |name, value| Entry {
+            offset: 0,
+            length: 0,
+            name,
+            vector_length: 0,
+            data_type: b'J',
+            flags: 0,
+            units: Units::None,
+            variability: Variability::Constant,
+            data_offset: 0,
+            value,
+        };
+        let perf = PerfData {
+            prologue: Prologue {
+                big_endian: false,
+                major_version: 2,
+                minor_version: 0,
+                accessible: true,
+                used: 0,
+                overflow: 0,
+                mod_time_stamp: 0,
+                entry_offset: 0,
+                num_entries: 4,
+            },
+            entries: vec![
+                entry("sun.rt.javaCommand", Value::Bytes(b"com.example.Main a b")),
+                entry("java.cls.loadedClasses", Value::Long(1234)),
+                entry("sun.x.vector", Value::Longs(&[0; 16])),
+                entry("java.ci.totalTime", Value::Long(-1)),
+            ],
+        };
+        let text = perf_counters(&perf, 32768);
+        assert!(
+            text.starts_with("java.ci.totalTime=-1\njava.cls.loadedClasses=1234\nsun.perfdata.majorVersion=2\nsun.perfdata.minorVersion=0\n"),
+            "{text}"
+        );
+        assert!(
+            text.ends_with("sun.perfdata.used=0\nsun.rt.javaCommand=\"com.example.Main a b\"\n"),
+            "{text}"
+        );
+        assert!(text.contains("sun.perfdata.size=32768\n"), "{text}");
+        assert!(!text.contains("vector"), "{text}");
+    }
 
     #[test]
     fn durations() {
