@@ -396,9 +396,9 @@ const AT_LIMIT: f64 = 0.9;
 fn metaspace_limit_evidence(inputs: &[&Input], ev: &mut Vec<Evidence>) {
     let Some((input, m)) = inputs
         .iter()
+        .rev()
         .map(|i| (i, metaspace::parse_vm_metaspace(&i.text)))
-        .filter(|(_, m)| m.space_committed.or(m.chunk_bytes).is_some() && m.max_bytes.is_some())
-        .last()
+        .find(|(_, m)| m.space_committed.or(m.chunk_bytes).is_some() && m.max_bytes.is_some())
     else {
         return;
     };
