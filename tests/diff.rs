@@ -695,3 +695,65 @@ fn file_hash_n_names_one_heap_dump_of_a_file() {
     assert_eq!(j["dump"]["objects"], 5);
     assert_eq!(j["history"]["dumps"][0]["path"], first);
 }
+
+/// A dump whose static `head` holds a linked chain of `n` nodes (`next`, each with a 2 KB
+/// payload); with `alias`, every node also holds its successor in a second field.
+fn chain_dump(n: usize, alias: bool) -> Vec<u8> {
+    let mut w = HprofWriter::hotspot(8);
+    let object = w.class("java.lang.Object").define();
+    let mut node = w
+        .class("com.example.Node")
+        .extends(object)
+        .field("next", Ty::Object);
+    if alias {
+        node = node.field("alias", Ty::Object);
+    }
+    let node = node.field("payload", Ty::Object).define();
+    let mut next = 0u64;
+    for _ in 0..n {
+        let payload = w.primitive_array(Ty::Byte, 2048);
+        let mut fields = vec![Value::Object(next)];
+        if alias {
+            fields.push(Value::Object(next));
+        }
+        fields.push(Value::Object(payload));
+        next = w.instance_with(node, &fields);
+    }
+    let holder = w
+        .class("com.example.Chains")
+        .extends(object)
+        .static_field("head", Value::Object(next))
+        .define();
+    w.root(Root::StickyClass { obj: holder });
+    w.finish(&Grouping::Segments { max_body: 1 << 20 })
+}
+
+/// A linked chain is one path however long (each node repeats its dominator's `.next`), and a
+/// node held by two fields of its predecessor is named by both, once.
+#[test]
+fn a_linked_chain_is_one_path() {
+    let tmp = TempDir::new("diff-chain");
+    for alias in [false, true] {
+        let old = tmp.file("old.hprof", &chain_dump(300, alias));
+        let new = tmp.file("new.hprof", &chain_dump(600, alias));
+        let j = diff_json(&[&old, &new], &[]);
+        let top = &j["growth"][0];
+        let step = if alias { ".next, alias" } else { ".next" };
+        let want = [
+            "GC root (system-class) class com.example.Chains".to_string(),
+            "static head com.example.Node".to_string(),
+            format!("{step} com.example.Node"),
+        ];
+        assert_eq!(
+            top["path"],
+            serde_json::json!(want),
+            "alias {alias}: {top:#}"
+        );
+        // The path below the head holds every node but the head, with its payload.
+        assert_eq!(
+            u64s(&top["retained_objects"]),
+            vec![2 * 299, 2 * 599],
+            "alias {alias}"
+        );
+    }
+}

@@ -227,7 +227,7 @@ impl<'g, 's, 'a> Walker<'g, 's, 'a> {
 
     /// The path of `v`, whose immediate dominator `d` is on path `pd`.
     fn path_for(&mut self, d: Node, v: ObjectIndex, pd: u32) -> u32 {
-        if self.g.retained(v) < self.min_path_bytes {
+        if self.g.retained(v) < self.min_path_bytes || self.repeats_step(d, v, pd) {
             return pd;
         }
         let Some((step, key_step)) = self.step(d, v) else {
@@ -263,6 +263,67 @@ impl<'g, 's, 'a> Walker<'g, 's, 'a> {
         });
         self.ids.insert(key, p);
         p
+    }
+
+    /// Whether `v` continues a chain on path `pd` (`next`, `next`, ...): an object of its
+    /// dominator's class, not plumbing, held by exactly one field of it and by the field the
+    /// path's step names, and no class object. The same answer [`step`](Self::step) and
+    /// `path_for` would give, without naming every field (a linked list of a million nodes
+    /// would otherwise name a million steps only to find them repeated).
+    fn repeats_step(&self, d: Node, v: ObjectIndex, pd: u32) -> bool {
+        let heap = &self.g.heap;
+        let index = heap.index;
+        let here = &self.paths[pd as usize];
+        let Some(field) = here.step.strip_prefix('.') else {
+            return false;
+        };
+        let c = heap.class(v);
+        if here.parent.is_none()
+            || field.contains(", ")
+            || c == NO_CLASS
+            || d as usize >= index.len()
+            || heap.class(d as ObjectIndex) != c
+            || index.class_of_object(v).is_some()
+            || index.class_of_object(d as ObjectIndex).is_some()
+            || here.class != heap.snap.classes.get(c).name
+            || index.referent_edge(d, v).is_some()
+            || index.is_restored(d, v)
+            || !matches!(heap.snap.collections().object(heap, v), Kind::Other)
+        {
+            return false;
+        }
+        self.only_field_to(d as ObjectIndex, v) == Some(field.as_bytes())
+    }
+
+    /// The name of the one instance field of `d` that references `v` (`None` when none or
+    /// several do), read without allocating.
+    fn only_field_to(&self, d: ObjectIndex, v: ObjectIndex) -> Option<&'s [u8]> {
+        let heap = &self.g.heap;
+        let Some(crate::formats::hprof::reader::SubRecord::Instance(inst)) = heap.record(d) else {
+            return None;
+        };
+        let classes = &heap.snap.classes;
+        let c = classes.index_of(inst.class_id)?;
+        let ids = heap.snap.dir.id_size();
+        let to = heap.id(v);
+        let mut found = None;
+        let mut pos = 0usize;
+        for k in classes.ancestry(c) {
+            for f in classes.get(k).dump.fields() {
+                let value = inst
+                    .fields
+                    .get(pos..)
+                    .and_then(|b| crate::heap::objects::Value::read(f.ty, b, ids))?;
+                pos += f.ty.hprof_size(ids);
+                if value.as_object() == Some(to) {
+                    if found.is_some() {
+                        return None;
+                    }
+                    found = Some(f.name_id);
+                }
+            }
+        }
+        heap.snap.dir.strings.get(&found?).map(|b| b.as_ref())
     }
 
     /// The step from `d` to `v` and whether it is a map key, or `None` when `v` is plumbing that
