@@ -130,10 +130,13 @@ pub(crate) fn keys_with(
         .collect()
 }
 
+/// One parsed NMT output: its input's index, its time, the report.
+type Parsed = (usize, f64, NmtReport);
+
 /// Analyses NMT outputs (any mix of summary, detail and diffs) as one series.
 pub fn nmt(inputs: &[&Input]) -> NmtAnalysis {
     let (idx, time_source, times) = order(&keys(inputs));
-    let parsed: Vec<(usize, f64, NmtReport)> = idx
+    let parsed: Vec<Parsed> = idx
         .iter()
         .zip(&times)
         .map(|(&i, &t)| (i, t, nmt::parse(&inputs[i].text)))
@@ -142,13 +145,61 @@ pub fn nmt(inputs: &[&Input]) -> NmtAnalysis {
         .iter()
         .map(|(i, t, r)| used(inputs[*i], *t, &r.stats))
         .collect();
-    let mut warnings = Vec::new();
-    let snaps: Vec<&(usize, f64, NmtReport)> = parsed
+    let mut warnings = nmt_input_warnings(inputs, &parsed);
+    let snaps: Vec<&Parsed> = parsed
         .iter()
         .filter(|p| !p.2.diff && !p.2.categories.is_empty())
         .collect();
-    let diffs: Vec<&(usize, f64, NmtReport)> = parsed.iter().filter(|p| p.2.diff).collect();
-    for (i, _, r) in &parsed {
+    let diffs: Vec<&Parsed> = parsed.iter().filter(|p| p.2.diff).collect();
+    let latest_report = snaps.last().or(diffs.last()).map(|p| &p.2);
+    let mut series = Vec::new();
+    let (mut growth_rows, growth_from) = if snaps.len() >= 2 {
+        let real_times = time_source != TimeSource::Name;
+        let rows = growth_over_snapshots(&snaps, time_source, real_times, &mut series);
+        (rows, "series")
+    } else if let Some(d) = diffs.last() {
+        warnings.push("growth is against the NMT baseline of the .diff output: its time is unknown, so no rate".into());
+        (growth_in_diff(&d.2), "diff")
+    } else {
+        (vec![], "none")
+    };
+    growth_rows.sort_by(|a, b| {
+        b.committed_delta
+            .cmp(&a.committed_delta)
+            .then(a.name.cmp(&b.name))
+    });
+    // "Java Heap" committed grows when the heap expands, which is not a leak: the heap's own trend comes
+    // from GC logs. It is reported, but another growing category is preferred.
+    let growing_category = growth_rows
+        .iter()
+        .filter(|g| g.growing)
+        .max_by_key(|g| (g.name != "Java Heap", g.committed_delta))
+        .map(|g| g.name.clone());
+    let sites = growing_sites(&snaps, &diffs);
+    if snaps.len() + diffs.len() == 1 && growth_from == "none" {
+        warnings.push("one snapshot shows where memory is, not what grows: give two or more taken apart (or a summary.diff)".into());
+    }
+    NmtAnalysis {
+        schema: NMT_SCHEMA,
+        files,
+        time_source,
+        snapshots: snaps.len(),
+        diffs: diffs.len(),
+        total_committed: latest_report.map(|r| r.committed).unwrap_or(0),
+        latest: latest_categories(latest_report),
+        growth: growth_rows,
+        growing_category,
+        growth_from,
+        sites,
+        series,
+        warnings,
+    }
+}
+
+/// Outputs with no NMT in them, and outputs of more than one process.
+fn nmt_input_warnings(inputs: &[&Input], parsed: &[Parsed]) -> Vec<String> {
+    let mut warnings = Vec::new();
+    for (i, _, r) in parsed {
         if r.categories.is_empty() && r.sites.is_empty() {
             warnings.push(format!("{}: no NMT categories found (was the JVM started with -XX:NativeMemoryTracking=summary?)", inputs[*i].path.display()));
         }
@@ -161,9 +212,12 @@ pub fn nmt(inputs: &[&Input]) -> NmtAnalysis {
             pids
         ));
     }
-    let real_times = time_source != TimeSource::Name;
-    let latest_report = snaps.last().or(diffs.last()).map(|p| &p.2);
-    let mut latest: Vec<CategoryNow> = latest_report
+    warnings
+}
+
+/// The categories of the latest output, most committed first.
+fn latest_categories(latest: Option<&NmtReport>) -> Vec<CategoryNow> {
+    let mut v: Vec<CategoryNow> = latest
         .map(|r| {
             r.categories
                 .iter()
@@ -183,84 +237,83 @@ pub fn nmt(inputs: &[&Input]) -> NmtAnalysis {
                 .collect()
         })
         .unwrap_or_default();
-    latest.sort_by(|a, b| b.committed.cmp(&a.committed).then(a.name.cmp(&b.name)));
+    v.sort_by(|a, b| b.committed.cmp(&a.committed).then(a.name.cmp(&b.name)));
+    v
+}
 
-    let mut series = Vec::new();
-    let mut growth_rows = Vec::new();
-    let mut growth_from = "none";
-    if snaps.len() >= 2 {
-        growth_from = "series";
-        let names: Vec<String> = {
-            let mut seen = Vec::new();
-            for s in &snaps {
-                for c in &s.2.categories {
-                    if !seen.contains(&c.name) {
-                        seen.push(c.name.clone());
-                    }
-                }
+/// Each category's growth over two or more snapshots, with the series of the total, each
+/// category, and the classes and threads NMT counts.
+fn growth_over_snapshots(
+    snaps: &[&Parsed],
+    time_source: TimeSource,
+    real_times: bool,
+    series: &mut Vec<Series>,
+) -> Vec<CategoryGrowth> {
+    let mut names: Vec<String> = Vec::new();
+    for s in snaps {
+        for c in &s.2.categories {
+            if !names.contains(&c.name) {
+                names.push(c.name.clone());
             }
-            seen
+        }
+    }
+    let total: Vec<(f64, f64)> = snaps.iter().map(|s| (s.1, s.2.committed as f64)).collect();
+    let mut ts = Series::new("nmt: total committed", "bytes", time_source, &total);
+    ts.growing = growth(&total, real_times, MIN_GROWTH, MIN_GROWTH_REL).growing;
+    series.push(ts);
+    let mut rows = Vec::new();
+    for name in names {
+        let get = |r: &NmtReport| r.categories.iter().find(|c| c.name == name).cloned();
+        let pts: Vec<(f64, f64)> = snaps
+            .iter()
+            .map(|s| (s.1, get(&s.2).map(|c| c.committed).unwrap_or(0) as f64))
+            .collect();
+        let g: Growth = growth(&pts, real_times, MIN_GROWTH, MIN_GROWTH_REL);
+        let first = snaps.first().and_then(|s| get(&s.2));
+        let last = snaps.last().and_then(|s| get(&s.2));
+        let d = |f: fn(&nmt::Category) -> Option<u64>| -> Option<i64> {
+            Some(f(last.as_ref()?)? as i64 - f(first.as_ref()?)? as i64)
         };
-        let total: Vec<(f64, f64)> = snaps.iter().map(|s| (s.1, s.2.committed as f64)).collect();
-        let mut ts = Series::new("nmt: total committed", "bytes", time_source, &total);
-        ts.growing = growth(&total, real_times, MIN_GROWTH, MIN_GROWTH_REL).growing;
-        series.push(ts);
-        for name in names {
-            let get = |r: &NmtReport| r.categories.iter().find(|c| c.name == name).cloned();
+        let mut s = Series::new(format!("nmt: {name} committed"), "bytes", time_source, &pts);
+        s.growing = g.growing;
+        series.push(s);
+        let count: Option<(&str, fn(&nmt::Category) -> Option<u64>)> = match name.as_str() {
+            "Class" => Some(("nmt: classes loaded", |c| c.classes)),
+            "Thread" => Some(("nmt: threads", |c| c.threads)),
+            _ => None,
+        };
+        if let Some((series_name, f)) = count {
             let pts: Vec<(f64, f64)> = snaps
                 .iter()
-                .map(|s| (s.1, get(&s.2).map(|c| c.committed).unwrap_or(0) as f64))
+                .filter_map(|s| Some((s.1, f(&get(&s.2)?)? as f64)))
                 .collect();
-            let g: Growth = growth(&pts, real_times, MIN_GROWTH, MIN_GROWTH_REL);
-            let first = snaps.first().and_then(|s| get(&s.2));
-            let last = snaps.last().and_then(|s| get(&s.2));
-            let d = |f: fn(&nmt::Category) -> Option<u64>| -> Option<i64> {
-                Some(f(last.as_ref()?)? as i64 - f(first.as_ref()?)? as i64)
-            };
-            let mut s = Series::new(format!("nmt: {name} committed"), "bytes", time_source, &pts);
-            s.growing = g.growing;
-            series.push(s);
-            if name == "Class" {
-                let cls: Vec<(f64, f64)> = snaps
-                    .iter()
-                    .filter_map(|s| Some((s.1, get(&s.2)?.classes? as f64)))
-                    .collect();
-                if !cls.is_empty() {
-                    series.push(Series::new(
-                        "nmt: classes loaded",
-                        "count",
-                        time_source,
-                        &cls,
-                    ));
-                }
+            if !pts.is_empty() {
+                series.push(Series::new(series_name, "count", time_source, &pts));
             }
-            if name == "Thread" {
-                let th: Vec<(f64, f64)> = snaps
-                    .iter()
-                    .filter_map(|s| Some((s.1, get(&s.2)?.threads? as f64)))
-                    .collect();
-                if !th.is_empty() {
-                    series.push(Series::new("nmt: threads", "count", time_source, &th));
-                }
-            }
-            growth_rows.push(CategoryGrowth {
-                name: name.clone(),
-                committed_first: g.first as u64,
-                committed_last: g.last as u64,
-                committed_delta: g.delta as i64,
-                per_hour: g.per_hour,
-                growing: g.growing,
-                malloc_delta: d(|c| c.malloc),
-                classes_delta: d(|c| c.classes),
-                threads_delta: d(|c| c.threads),
-            });
         }
-    } else if let Some(d) = diffs.last() {
-        growth_from = "diff";
-        for c in &d.2.categories {
+        rows.push(CategoryGrowth {
+            name: name.clone(),
+            committed_first: g.first as u64,
+            committed_last: g.last as u64,
+            committed_delta: g.delta as i64,
+            per_hour: g.per_hour,
+            growing: g.growing,
+            malloc_delta: d(|c| c.malloc),
+            classes_delta: d(|c| c.classes),
+            threads_delta: d(|c| c.threads),
+        });
+    }
+    rows
+}
+
+/// Each category's growth against the baseline of a `.diff` output (no time, so no rate).
+fn growth_in_diff(d: &NmtReport) -> Vec<CategoryGrowth> {
+    d.categories
+        .iter()
+        .map(|c| {
             let delta = c.committed_delta.unwrap_or(0);
             let first = (c.committed as i64 - delta).max(0) as f64;
-            growth_rows.push(CategoryGrowth {
+            CategoryGrowth {
                 name: c.name.clone(),
                 committed_first: first as u64,
                 committed_last: c.committed,
@@ -270,25 +323,15 @@ pub fn nmt(inputs: &[&Input]) -> NmtAnalysis {
                 malloc_delta: c.malloc_delta,
                 classes_delta: c.classes_delta,
                 threads_delta: c.threads_delta,
-            });
-        }
-        warnings.push("growth is against the NMT baseline of the .diff output: its time is unknown, so no rate".into());
-    }
-    growth_rows.sort_by(|a, b| {
-        b.committed_delta
-            .cmp(&a.committed_delta)
-            .then(a.name.cmp(&b.name))
-    });
-    // "Java Heap" committed grows when the heap expands, which is not a leak: the heap's own trend comes
-    // from GC logs. It is reported, but another growing category is preferred.
-    let growing_category = growth_rows
-        .iter()
-        .filter(|g| g.growing)
-        .max_by_key(|g| (g.name != "Java Heap", g.committed_delta))
-        .map(|g| g.name.clone());
+            }
+        })
+        .collect()
+}
 
-    // Call sites: first vs last detail snapshot, else the last detail.diff.
-    let details: Vec<&&(usize, f64, NmtReport)> = snaps.iter().filter(|s| s.2.detail).collect();
+/// Call sites that grew: first vs last detail snapshot, else the last detail.diff; the ten that
+/// grew most.
+fn growing_sites(snaps: &[&Parsed], diffs: &[&Parsed]) -> Vec<SiteGrowth> {
+    let details: Vec<&&Parsed> = snaps.iter().filter(|s| s.2.detail).collect();
     let mut sites = Vec::new();
     if details.len() >= 2 {
         let (first, last) = (&details[0].2, &details[details.len() - 1].2);
@@ -315,24 +358,7 @@ pub fn nmt(inputs: &[&Input]) -> NmtAnalysis {
             .then(a.top_frame.cmp(&b.top_frame))
     });
     sites.truncate(10);
-    if snaps.len() + diffs.len() == 1 && growth_from == "none" {
-        warnings.push("one snapshot shows where memory is, not what grows: give two or more taken apart (or a summary.diff)".into());
-    }
-    NmtAnalysis {
-        schema: NMT_SCHEMA,
-        files,
-        time_source,
-        snapshots: snaps.len(),
-        diffs: diffs.len(),
-        total_committed: latest_report.map(|r| r.committed).unwrap_or(0),
-        latest,
-        growth: growth_rows,
-        growing_category,
-        growth_from,
-        sites,
-        series,
-        warnings,
-    }
+    sites
 }
 
 fn site_growth(s: &CallSite, first: u64, delta: i64) -> SiteGrowth {
