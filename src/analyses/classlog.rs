@@ -73,15 +73,29 @@ fn source_key(src: &str) -> String {
     }
 }
 
-/// Analyses class logs (files ordered by their first timestamp, then concatenated).
-pub fn analyze(inputs: &[&Input]) -> ClassLogAnalysis {
-    let parsed: Vec<_> = inputs.iter().map(|i| classlog::parse(&i.text)).collect();
+/// At most ~500 points per series: every k-th plus the last.
+fn thin(p: &[(f64, f64)]) -> Vec<(f64, f64)> {
+    let k = (p.len() / 500).max(1);
+    let mut out: Vec<(f64, f64)> = p.iter().step_by(k).copied().collect();
+    if let (Some(l), Some(o)) = (p.last(), out.last()) {
+        if l != o {
+            out.push(*l);
+        }
+    }
+    out
+}
+
+/// The events of every file, files in time order; a file without times gets line positions
+/// (after the events before it).
+fn ordered_events(
+    inputs: &[&Input],
+    parsed: &[classlog::ClassLog],
+    idx: &[usize],
+) -> (Vec<FileUsed>, Vec<ClassEvent>) {
     let first_t = |p: &classlog::ClassLog| p.events.iter().find_map(|e| e.t);
-    let (idx, time_source, _) = order(&keys_with(inputs, |k| first_t(&parsed[k])));
     let mut files = Vec::new();
     let mut events: Vec<ClassEvent> = Vec::new();
-    let mut warnings = Vec::new();
-    for &i in &idx {
+    for &i in idx {
         let p = &parsed[i];
         files.push(used(inputs[i], first_t(p).unwrap_or(0.0), &p.stats));
         let base = events.len() as f64;
@@ -96,110 +110,99 @@ pub fn analyze(inputs: &[&Input]) -> ClassLogAnalysis {
         }
         events.extend(evs);
     }
-    let real = time_source == TimeSource::Content
-        && parsed
-            .iter()
-            .all(|p| p.events.iter().all(|e| e.t.is_some()));
-    if !real {
-        warnings.push(
-            "the log has no time stamps (JDK 8 -verbose:class): times are line positions".into(),
-        );
-    }
-    // Each unload is matched to the source of the latest load of that name still live.
-    let mut live_source: HashMap<&str, Vec<String>> = HashMap::new();
-    let mut by_source: BTreeMap<String, Group> = BTreeMap::new();
-    let mut by_family: BTreeMap<String, Group> = BTreeMap::new();
-    let mut names: HashMap<&str, (u64, u64)> = HashMap::new();
-    let mut fam_points: HashMap<String, Vec<(f64, f64)>> = HashMap::new();
-    let mut live_points = Vec::new();
-    let (mut loaded, mut unloaded) = (0u64, 0u64);
-    let t0 = events.iter().find_map(|e| e.t).unwrap_or(0.0);
-    let group =
-        |map: &mut BTreeMap<String, Group>, key: &str, kind: Option<FamilyKind>, name: &str| {
-            map.entry(key.to_string())
-                .or_insert_with(|| Group {
-                    key: key.to_string(),
-                    kind,
-                    loaded: 0,
-                    unloaded: 0,
-                    live: 0,
-                    example: name.to_string(),
-                })
-                .clone()
-        };
-    for e in &events {
-        let fam = classify(&e.name);
-        let src = if e.unload {
-            live_source
-                .get_mut(e.name.as_str())
-                .and_then(|v| v.pop())
-                .unwrap_or_else(|| "(loaded before the log started)".into())
-        } else {
-            let s = source_key(e.source.as_deref().unwrap_or("(unknown)"));
-            live_source.entry(&e.name).or_default().push(s.clone());
-            s
-        };
-        group(&mut by_source, &src, None, &e.name);
-        group(&mut by_family, &fam.key, Some(fam.kind), &e.name);
-        let n = names.entry(&e.name).or_default();
-        for g in [by_source.get_mut(&src), by_family.get_mut(&fam.key)]
-            .into_iter()
-            .flatten()
-        {
-            if e.unload {
-                g.unloaded += 1;
-                g.live -= 1;
+    (files, events)
+}
+
+/// Loads and unloads counted by source, by family and by name, with the live count over time.
+#[derive(Default)]
+struct Tally<'e> {
+    by_source: BTreeMap<String, Group>,
+    by_family: BTreeMap<String, Group>,
+    /// Loads and unloads per class name.
+    names: HashMap<&'e str, (u64, u64)>,
+    /// Live classes of each family over time.
+    fam_points: HashMap<String, Vec<(f64, f64)>>,
+    /// Live classes over time.
+    live_points: Vec<(f64, f64)>,
+    loaded: u64,
+    unloaded: u64,
+}
+
+impl<'e> Tally<'e> {
+    fn count(events: &'e [ClassEvent]) -> Tally<'e> {
+        let mut t = Tally::default();
+        // Each unload is matched to the source of the latest load of that name still live.
+        let mut live_source: HashMap<&str, Vec<String>> = HashMap::new();
+        let t0 = events.iter().find_map(|e| e.t).unwrap_or(0.0);
+        for e in events {
+            let fam = classify(&e.name);
+            let src = if e.unload {
+                live_source
+                    .get_mut(e.name.as_str())
+                    .and_then(|v| v.pop())
+                    .unwrap_or_else(|| "(loaded before the log started)".into())
             } else {
-                g.loaded += 1;
-                g.live += 1;
+                let s = source_key(e.source.as_deref().unwrap_or("(unknown)"));
+                live_source.entry(&e.name).or_default().push(s.clone());
+                s
+            };
+            group(&mut t.by_source, &src, None, &e.name);
+            group(&mut t.by_family, &fam.key, Some(fam.kind), &e.name);
+            for g in [t.by_source.get_mut(&src), t.by_family.get_mut(&fam.key)]
+                .into_iter()
+                .flatten()
+            {
+                if e.unload {
+                    g.unloaded += 1;
+                    g.live -= 1;
+                } else {
+                    g.loaded += 1;
+                    g.live += 1;
+                }
             }
+            let n = t.names.entry(&e.name).or_default();
+            if e.unload {
+                t.unloaded += 1;
+                n.1 += 1;
+            } else {
+                t.loaded += 1;
+                n.0 += 1;
+            }
+            let at = e.t.unwrap_or(0.0) - t0;
+            t.live_points
+                .push((at, t.loaded as f64 - t.unloaded as f64));
+            let fl = t.by_family.get(&fam.key).map(|g| g.live).unwrap_or(0);
+            t.fam_points
+                .entry(fam.key.clone())
+                .or_default()
+                .push((at, fl as f64));
         }
-        if e.unload {
-            unloaded += 1;
-            n.1 += 1;
-        } else {
-            loaded += 1;
-            n.0 += 1;
-        }
-        let t = e.t.unwrap_or(0.0) - t0;
-        live_points.push((t, loaded as f64 - unloaded as f64));
-        let fl = by_family.get(&fam.key).map(|g| g.live).unwrap_or(0);
-        fam_points
-            .entry(fam.key.clone())
-            .or_default()
-            .push((t, fl as f64));
+        t
     }
-    let thin = |p: &[(f64, f64)]| -> Vec<(f64, f64)> {
-        // At most ~500 points per series: every k-th plus the last.
-        let k = (p.len() / 500).max(1);
-        let mut out: Vec<(f64, f64)> = p.iter().step_by(k).copied().collect();
-        if let (Some(l), Some(o)) = (p.last(), out.last()) {
-            if l != o {
-                out.push(*l);
-            }
-        }
-        out
-    };
-    let live = growth(&thin(&live_points), real, MIN_LIVE_GROWTH, 0.05);
-    let mut by_family: Vec<Group> = by_family.into_values().collect();
-    by_family.sort_by(|a, b| {
-        b.live
-            .cmp(&a.live)
-            .then(b.loaded.cmp(&a.loaded))
-            .then(a.key.cmp(&b.key))
+}
+
+/// The group of `key` in `map`, made empty with `name` as its example when new.
+fn group(map: &mut BTreeMap<String, Group>, key: &str, kind: Option<FamilyKind>, name: &str) {
+    map.entry(key.to_string()).or_insert_with(|| Group {
+        key: key.to_string(),
+        kind,
+        loaded: 0,
+        unloaded: 0,
+        live: 0,
+        example: name.to_string(),
     });
-    // The growing family: most live classes gained, from families with many members still live
-    // (a generated family, or any numbered one) and rising over the log.
+}
+
+/// The series of the five families with most live classes, and the growing family: most live
+/// classes gained, from families with many members still live and rising over the log.
+fn family_series(
+    by_family: &[Group],
+    fam_points: &HashMap<String, Vec<(f64, f64)>>,
+    real: bool,
+    time_source: TimeSource,
+    series: &mut Vec<Series>,
+) -> Option<String> {
     let mut growing_family = None;
-    let mut series = Vec::new();
-    let mut s = Series::new(
-        "classlog: classes live (loaded - unloaded)",
-        "count",
-        time_source,
-        &thin(&live_points),
-    );
-    s.growing = live.growing;
-    series.push(s);
     for g in by_family.iter().take(5) {
         if let Some(p) = fam_points.get(&g.key) {
             let p = thin(p);
@@ -217,10 +220,11 @@ pub fn analyze(inputs: &[&Input]) -> ClassLogAnalysis {
             series.push(s);
         }
     }
-    by_family.truncate(20);
-    let mut by_source: Vec<Group> = by_source.into_values().collect();
-    by_source.sort_by(|a, b| b.live.cmp(&a.live).then(a.key.cmp(&b.key)));
-    by_source.truncate(20);
+    growing_family
+}
+
+/// Names loaded more than once, most loads first (at most 20).
+fn repeated_names(names: HashMap<&str, (u64, u64)>) -> Vec<Repeated> {
     let mut repeated: Vec<Repeated> = names
         .into_iter()
         .filter(|(_, (l, _))| *l > 1)
@@ -232,6 +236,54 @@ pub fn analyze(inputs: &[&Input]) -> ClassLogAnalysis {
         .collect();
     repeated.sort_by(|a, b| b.loads.cmp(&a.loads).then(a.name.cmp(&b.name)));
     repeated.truncate(20);
+    repeated
+}
+
+/// Analyses class logs (files ordered by their first timestamp, then concatenated).
+pub fn analyze(inputs: &[&Input]) -> ClassLogAnalysis {
+    let parsed: Vec<_> = inputs.iter().map(|i| classlog::parse(&i.text)).collect();
+    let first_t = |p: &classlog::ClassLog| p.events.iter().find_map(|e| e.t);
+    let (idx, time_source, _) = order(&keys_with(inputs, |k| first_t(&parsed[k])));
+    let (files, events) = ordered_events(inputs, &parsed, &idx);
+    let mut warnings = Vec::new();
+    let real = time_source == TimeSource::Content
+        && parsed
+            .iter()
+            .all(|p| p.events.iter().all(|e| e.t.is_some()));
+    if !real {
+        warnings.push(
+            "the log has no time stamps (JDK 8 -verbose:class): times are line positions".into(),
+        );
+    }
+    let tally = Tally::count(&events);
+    let live = growth(&thin(&tally.live_points), real, MIN_LIVE_GROWTH, 0.05);
+    let mut by_family: Vec<Group> = tally.by_family.into_values().collect();
+    by_family.sort_by(|a, b| {
+        b.live
+            .cmp(&a.live)
+            .then(b.loaded.cmp(&a.loaded))
+            .then(a.key.cmp(&b.key))
+    });
+    let mut series = Vec::new();
+    let mut s = Series::new(
+        "classlog: classes live (loaded - unloaded)",
+        "count",
+        time_source,
+        &thin(&tally.live_points),
+    );
+    s.growing = live.growing;
+    series.push(s);
+    let growing_family = family_series(
+        &by_family,
+        &tally.fam_points,
+        real,
+        time_source,
+        &mut series,
+    );
+    by_family.truncate(20);
+    let mut by_source: Vec<Group> = tally.by_source.into_values().collect();
+    by_source.sort_by(|a, b| b.live.cmp(&a.live).then(a.key.cmp(&b.key)));
+    by_source.truncate(20);
     if events.is_empty() {
         warnings.push("no class load or unload lines: was the JVM run with -Xlog:class+load,class+unload (JDK 9+) or -verbose:class?".into());
     }
@@ -239,13 +291,13 @@ pub fn analyze(inputs: &[&Input]) -> ClassLogAnalysis {
         schema: SCHEMA,
         files,
         time_source,
-        loaded,
-        unloaded,
+        loaded: tally.loaded,
+        unloaded: tally.unloaded,
         live,
         by_source,
         by_family,
         growing_family,
-        repeated,
+        repeated: repeated_names(tally.names),
         series,
         warnings,
     }
