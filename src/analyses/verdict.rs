@@ -14,7 +14,7 @@ use crate::analyses::classlog::{self, ClassLogAnalysis};
 use crate::analyses::gclog::{self, GcLogAnalysis};
 use crate::analyses::jstat::{self, JstatAnalysis};
 use crate::analyses::native::{self, MapsAnalysis, NmtAnalysis, MIN_GROWTH};
-use crate::analyses::series::{read_inputs, Ignored, Input, Series};
+use crate::analyses::series::{read_inputs, Ignored, Input, Inputs, Series};
 use crate::formats::logs::metaspace::{self, JvmMetaspace};
 use crate::formats::logs::LogKind;
 use anyhow::{bail, Result};
@@ -224,107 +224,145 @@ pub fn analyze_files(paths_in: &[PathBuf]) -> Result<VerdictReport> {
             if why.is_empty() { String::new() } else { format!("\n  {}", why.join("\n  ")) }
         );
     }
-    let nmt_in = inputs.of(&[LogKind::Nmt]);
-    let maps_in = inputs.of(&[LogKind::Pmap, LogKind::Smaps, LogKind::SmapsRollup]);
-    let gc_in = inputs.of(&[LogKind::GcLog]);
-    let cl_in = inputs.of(&[LogKind::ClassLog]);
-    let js_in = inputs.of(&[LogKind::Jstat]);
-    let jvm_metaspace =
-        jvm_metaspace(&inputs.of(&[LogKind::ClassLoaderStats, LogKind::VmMetaspace]));
-    let nmt = (!nmt_in.is_empty()).then(|| native::nmt(&nmt_in));
-    // pmap, smaps_rollup and smaps (or maps) of one run are views of one series: prefer pmap (it
-    // has mappings with RSS), then smaps_rollup (the exact totals; `maps`, as `record` takes beside
-    // it, has no RSS at all).
-    let prefer = [LogKind::Pmap, LogKind::SmapsRollup]
-        .into_iter()
-        .find(|k| maps_in.iter().any(|i| i.kind == *k));
-    let maps_in: Vec<&Input> = match prefer {
-        Some(k) => maps_in.iter().copied().filter(|i| i.kind == k).collect(),
-        None => maps_in,
-    };
-    let maps = (!maps_in.is_empty()).then(|| native::maps(&maps_in));
-    let gclog = (!gc_in.is_empty()).then(|| gclog::analyze(&gc_in));
-    let classlog = (!cl_in.is_empty()).then(|| classlog::analyze(&cl_in));
-    let jstat = (!js_in.is_empty()).then(|| jstat::analyze(&js_in));
+    Ok(analyze_inputs(inputs))
+}
 
-    let mut ev: Vec<Evidence> = Vec::new();
-    if let Some(n) = &nmt {
-        nmt_evidence(n, &mut ev);
-    }
-    if let Some(m) = &maps {
-        maps_evidence(m, nmt.as_ref(), jstat.as_ref(), &mut ev);
-    }
-    if let Some(g) = &gclog {
-        gclog_evidence(g, &mut ev);
-    }
-    if let Some(j) = &jstat {
-        jstat_evidence(j, &mut ev);
-    }
-    let mut class_family = None;
-    if let Some(c) = &classlog {
-        class_family = classlog_evidence(c, &mut ev);
-    }
-    // The winner: the most bytes of growth; evidence in counts only (class logs) backs an area but
-    // decides only when nothing measured bytes.
-    // JIT scratch decides only when nothing that stays grew (see `Signal::is_jit_scratch`).
-    metaspace_limit_evidence(&inputs.of(&[LogKind::VmMetaspace]), &mut ev);
-    ev.sort_by(|a, b| {
-        b.signal
-            .is_at_limit()
-            .cmp(&a.signal.is_at_limit())
-            .then(a.signal.is_jit_scratch().cmp(&b.signal.is_jit_scratch()))
-            .then(b.bytes.unwrap_or(-1).cmp(&a.bytes.unwrap_or(-1)))
-            .then(a.source.cmp(b.source))
-    });
-    let best = ev.iter().find(|e| e.bytes.is_some()).or(ev.first());
-    let area = best.map(|e| e.area).unwrap_or(Area::None);
-    if area != Area::Metaspace {
-        class_family = None;
-    }
-    // The NMT category (and its call sites) that grows most within the winning area.
-    let category = nmt.as_ref().and_then(|n| {
-        n.growth
-            .iter()
-            .filter(|g| g.growing && nmt_area(&g.name) == area)
-            .max_by_key(|g| g.committed_delta)
-            .map(|g| g.name.clone())
-    });
-    let call_sites: Vec<String> = match (&nmt, &category) {
-        (Some(n), Some(cat)) => {
-            // Sites with the same top frame (one native function called from several Java stacks) are summed.
-            let mut by_frame: Vec<(String, i64)> = Vec::new();
-            for s in n
-                .sites
-                .iter()
-                .filter(|s| s.category.as_deref().is_none_or(|c| c == cat))
-            {
-                match by_frame.iter_mut().find(|(f, _)| *f == s.top_frame) {
-                    Some(e) => e.1 += s.malloc_delta,
-                    None => by_frame.push((s.top_frame.clone(), s.malloc_delta)),
-                }
-            }
-            by_frame.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-            by_frame
-                .into_iter()
-                .filter(|(_, d)| *d as f64 >= MIN_GROWTH / 4.0)
-                .take(3)
-                .map(|(f, d)| format!("{f} ({cat} +{})", mib(d as f64)))
-                .collect()
+/// The analysis of each kind of evidence among the inputs.
+struct SourceAnalyses {
+    nmt: Option<native::NmtAnalysis>,
+    maps: Option<native::MapsAnalysis>,
+    gclog: Option<gclog::GcLogAnalysis>,
+    classlog: Option<classlog::ClassLogAnalysis>,
+    jstat: Option<jstat::JstatAnalysis>,
+}
+
+impl SourceAnalyses {
+    fn of(inputs: &Inputs) -> SourceAnalyses {
+        let nmt_in = inputs.of(&[LogKind::Nmt]);
+        let maps_in = inputs.of(&[LogKind::Pmap, LogKind::Smaps, LogKind::SmapsRollup]);
+        let gc_in = inputs.of(&[LogKind::GcLog]);
+        let cl_in = inputs.of(&[LogKind::ClassLog]);
+        let js_in = inputs.of(&[LogKind::Jstat]);
+        // pmap, smaps_rollup and smaps (or maps) of one run are views of one series: prefer pmap
+        // (it has mappings with RSS), then smaps_rollup (the exact totals; `maps`, as `record`
+        // takes beside it, has no RSS at all).
+        let prefer = [LogKind::Pmap, LogKind::SmapsRollup]
+            .into_iter()
+            .find(|k| maps_in.iter().any(|i| i.kind == *k));
+        let maps_in: Vec<&Input> = match prefer {
+            Some(k) => maps_in.iter().copied().filter(|i| i.kind == k).collect(),
+            None => maps_in,
+        };
+        SourceAnalyses {
+            nmt: (!nmt_in.is_empty()).then(|| native::nmt(&nmt_in)),
+            maps: (!maps_in.is_empty()).then(|| native::maps(&maps_in)),
+            gclog: (!gc_in.is_empty()).then(|| gclog::analyze(&gc_in)),
+            classlog: (!cl_in.is_empty()).then(|| classlog::analyze(&cl_in)),
+            jstat: (!js_in.is_empty()).then(|| jstat::analyze(&js_in)),
         }
-        _ => Vec::new(),
-    };
-    let (growth_bytes, per_hour) = best.map(|e| (e.bytes, e.per_hour)).unwrap_or((None, None));
-    let summary = match (area, best) {
+    }
+
+    /// Every source's evidence, strongest first, and the class family the class log names.
+    fn evidence(&self, inputs: &Inputs) -> (Vec<Evidence>, Option<String>) {
+        let mut ev: Vec<Evidence> = Vec::new();
+        if let Some(n) = &self.nmt {
+            nmt_evidence(n, &mut ev);
+        }
+        if let Some(m) = &self.maps {
+            maps_evidence(m, self.nmt.as_ref(), self.jstat.as_ref(), &mut ev);
+        }
+        if let Some(g) = &self.gclog {
+            gclog_evidence(g, &mut ev);
+        }
+        if let Some(j) = &self.jstat {
+            jstat_evidence(j, &mut ev);
+        }
+        let class_family = self
+            .classlog
+            .as_ref()
+            .and_then(|c| classlog_evidence(c, &mut ev));
+        metaspace_limit_evidence(&inputs.of(&[LogKind::VmMetaspace]), &mut ev);
+        // An area at its limit first; then the most bytes of growth (evidence in counts only, as
+        // class logs give, backs an area but decides only when nothing measured bytes); JIT
+        // scratch only when nothing that stays grew (see `Signal::is_jit_scratch`).
+        ev.sort_by(|a, b| {
+            b.signal
+                .is_at_limit()
+                .cmp(&a.signal.is_at_limit())
+                .then(a.signal.is_jit_scratch().cmp(&b.signal.is_jit_scratch()))
+                .then(b.bytes.unwrap_or(-1).cmp(&a.bytes.unwrap_or(-1)))
+                .then(a.source.cmp(b.source))
+        });
+        (ev, class_family)
+    }
+
+    /// Every source's time series, for charts.
+    fn series(&self) -> Vec<Series> {
+        [
+            self.nmt.as_ref().map(|n| &n.series),
+            self.maps.as_ref().map(|m| &m.series),
+            self.gclog.as_ref().map(|g| &g.series),
+            self.classlog.as_ref().map(|c| &c.series),
+            self.jstat.as_ref().map(|j| &j.series),
+        ]
+        .into_iter()
+        .flatten()
+        .flat_map(|s| s.iter().cloned())
+        .collect()
+    }
+}
+
+/// The NMT category that grows most within `area`.
+fn growing_category(nmt: Option<&native::NmtAnalysis>, area: Area) -> Option<String> {
+    nmt?.growth
+        .iter()
+        .filter(|g| g.growing && nmt_area(&g.name) == area)
+        .max_by_key(|g| g.committed_delta)
+        .map(|g| g.name.clone())
+}
+
+/// The call sites of `category` that grew most, sites with the same top frame (one native
+/// function called from several Java stacks) summed; at most three.
+fn top_call_sites(nmt: &native::NmtAnalysis, cat: &str) -> Vec<String> {
+    let mut by_frame: Vec<(String, i64)> = Vec::new();
+    for s in nmt
+        .sites
+        .iter()
+        .filter(|s| s.category.as_deref().is_none_or(|c| c == cat))
+    {
+        match by_frame.iter_mut().find(|(f, _)| *f == s.top_frame) {
+            Some(e) => e.1 += s.malloc_delta,
+            None => by_frame.push((s.top_frame.clone(), s.malloc_delta)),
+        }
+    }
+    by_frame.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    by_frame
+        .into_iter()
+        .filter(|(_, d)| *d as f64 >= MIN_GROWTH / 4.0)
+        .take(3)
+        .map(|(f, d)| format!("{f} ({cat} +{})", mib(d as f64)))
+        .collect()
+}
+
+/// The verdict in one line.
+fn summary_line(
+    area: Area,
+    best: Option<&Evidence>,
+    category: Option<&str>,
+    class_family: Option<&str>,
+    call_sites: &[String],
+) -> String {
+    match (area, best) {
         (Area::None, _) => {
             "no growth found: nothing in these files grows by 4 MiB and 5% in most steps"
                 .to_string()
         }
         (a, Some(b)) => {
             let mut s = format!("{} grows: {}", capitalise(a.label()), b.what);
-            if let Some(c) = &category {
+            if let Some(c) = category {
                 s.push_str(&format!("; NMT category {c}"));
             }
-            if let Some(f) = &class_family {
+            if let Some(f) = class_family {
                 s.push_str(&format!("; class family {f}"));
             }
             if let Some(cs) = call_sites.first() {
@@ -333,28 +371,41 @@ pub fn analyze_files(paths_in: &[PathBuf]) -> Result<VerdictReport> {
             s
         }
         (a, None) => a.label().to_string(),
+    }
+}
+
+/// The verdict over inputs already read: each source's analysis, its evidence, one decision.
+pub fn analyze_inputs(inputs: Inputs) -> VerdictReport {
+    let jvm_metaspace =
+        jvm_metaspace(&inputs.of(&[LogKind::ClassLoaderStats, LogKind::VmMetaspace]));
+    let a = SourceAnalyses::of(&inputs);
+    let (ev, mut class_family) = a.evidence(&inputs);
+    let best = ev.iter().find(|e| e.bytes.is_some()).or(ev.first());
+    let area = best.map(|e| e.area).unwrap_or(Area::None);
+    if area != Area::Metaspace {
+        class_family = None;
+    }
+    let category = growing_category(a.nmt.as_ref(), area);
+    let call_sites = match (&a.nmt, &category) {
+        (Some(n), Some(cat)) => top_call_sites(n, cat),
+        _ => Vec::new(),
     };
+    let (growth_bytes, per_hour) = best.map(|e| (e.bytes, e.per_hour)).unwrap_or((None, None));
+    let summary = summary_line(
+        area,
+        best,
+        category.as_deref(),
+        class_family.as_deref(),
+        &call_sites,
+    );
     let mut capture_next = next_steps(area, category.as_deref());
-    if nmt.is_none() {
+    if a.nmt.is_none() {
         capture_next.push("NMT was not given: start the JVM with -XX:NativeMemoryTracking=summary and take `jcmd PID VM.native_memory summary` periodically (it splits heap, Metaspace, threads and malloc)".into());
     }
-    if gclog.is_none() && matches!(area, Area::Heap | Area::None) {
+    if a.gclog.is_none() && matches!(area, Area::Heap | Area::None) {
         capture_next.push("no GC log: -Xlog:gc*:file=gc.log:time,uptime,level,tags (JDK 9+) or -XX:+PrintGCDetails -XX:+PrintGCDateStamps (JDK 8) shows the heap left after each full GC".into());
     }
-    let mut series = Vec::new();
-    for s in [
-        nmt.as_ref().map(|n| &n.series),
-        maps.as_ref().map(|m| &m.series),
-        gclog.as_ref().map(|g| &g.series),
-        classlog.as_ref().map(|c| &c.series),
-        jstat.as_ref().map(|j| &j.series),
-    ]
-    .into_iter()
-    .flatten()
-    {
-        series.extend(s.iter().cloned());
-    }
-    Ok(VerdictReport {
+    VerdictReport {
         schema: SCHEMA,
         inputs: inputs
             .files
@@ -377,14 +428,14 @@ pub fn analyze_files(paths_in: &[PathBuf]) -> Result<VerdictReport> {
             explained_by: None,
             capture_next,
         },
-        series,
-        nmt,
-        maps,
-        gclog,
-        classlog,
-        jstat,
+        series: a.series(),
+        nmt: a.nmt,
+        maps: a.maps,
+        gclog: a.gclog,
+        classlog: a.classlog,
+        jstat: a.jstat,
         jvm_metaspace,
-    })
+    }
 }
 
 /// Share of `MaxMetaspaceSize` committed from which Metaspace counts as full (the JVM commits in
