@@ -87,6 +87,9 @@ struct Rows<'t> {
     real: bool,
 }
 
+/// `(time, value)` points.
+type Points = Vec<(f64, f64)>;
+
 /// One row of a table at its time.
 type Row<'t> = (f64, &'t Table, &'t Vec<f64>);
 
@@ -192,7 +195,7 @@ fn gc_series(rows: &Rows<'_>, series: &mut Vec<Series>) -> GcGrowth {
 }
 
 /// Old used at the rows where the full-GC count rose, and where any GC count rose.
-fn old_after_collections(gc_rows: &[Row<'_>]) -> (Vec<(f64, f64)>, Vec<(f64, f64)>) {
+fn old_after_collections(gc_rows: &[Row<'_>]) -> (Points, Points) {
     let mut after_fgc = Vec::new();
     let mut after_gc = Vec::new();
     let mut last_fgc = None;

@@ -130,6 +130,9 @@ pub(crate) fn keys_with(
         .collect()
 }
 
+/// A count NMT gives for a category (classes, threads).
+type CategoryCount = fn(&nmt::Category) -> Option<u64>;
+
 /// One parsed NMT output: its input's index, its time, the report.
 type Parsed = (usize, f64, NmtReport);
 
@@ -277,7 +280,7 @@ fn growth_over_snapshots(
         let mut s = Series::new(format!("nmt: {name} committed"), "bytes", time_source, &pts);
         s.growing = g.growing;
         series.push(s);
-        let count: Option<(&str, fn(&nmt::Category) -> Option<u64>)> = match name.as_str() {
+        let count: Option<(&str, CategoryCount)> = match name.as_str() {
             "Class" => Some(("nmt: classes loaded", |c| c.classes)),
             "Thread" => Some(("nmt: threads", |c| c.threads)),
             _ => None,

@@ -224,6 +224,90 @@ impl<'p> Clock<'p> {
     }
 }
 
+/// The class-loader findings after the heap suspects, while there is room, each with the owner
+/// and accumulation its path shows.
+fn append_loader_suspects(g: &Graph<'_, '_>, opts: &Options, suspects: &mut Vec<Suspect>) {
+    let kinds = g.heap.snap.collections();
+    let total = g.total_retained();
+    let pct = |b: u64| 100.0 * b as f64 / total.max(1) as f64;
+    // Metaspace findings (class loaders, generated classes) follow the heap suspects.
+    for c in class_loader_suspects_with(g, &opts.class_loaders, opts.jvm_metaspace.as_ref()) {
+        if suspects.len() >= opts.suspects.max_suspects {
+            break;
+        }
+        let mut s = Suspect::from_class_loaders(suspects.len() + 1, c);
+        s.retained_percent = pct(s.retained_bytes);
+        if let Some((owner, accumulated)) =
+            suspects::loader_accumulation(g, kinds, &s.path, s.retained_bytes)
+        {
+            s.owner = Some(owner);
+            s.accumulated = Some(accumulated);
+        }
+        suspects.push(s);
+    }
+}
+
+/// The `rows` classes with most shallow bytes, with their retained sizes.
+fn histogram_rows(g: &Graph<'_, '_>, rows_wanted: usize) -> Vec<ClassRow> {
+    let heap = &g.heap;
+    let snap = heap.snap;
+    // Memoised (from the cache or an earlier walk); a walk uses the child lists Retention keeps,
+    // the ones the CLI passes as `children`.
+    let class_retained = g.retention.class_retained(heap.index, snap.classes.len());
+    let mut rows = histogram::rows(snap);
+    histogram::sort_rows(&mut rows, histogram::SortBy::Bytes);
+    rows.truncate(rows_wanted);
+    rows.into_iter()
+        .map(|r| {
+            let retained = snap
+                .classes
+                .find(&r.name)
+                .map(|c| class_retained[c as usize])
+                .unwrap_or(r.shallow_bytes);
+            ClassRow {
+                name: r.name,
+                instances: r.instances,
+                shallow_bytes: r.shallow_bytes,
+                retained_bytes: retained,
+            }
+        })
+        .collect()
+}
+
+/// The heap summary: JVM, sizes, classes and loaders, roots, reachability.
+fn summary_of(g: &Graph<'_, '_>, totals: &HeapTotals) -> Summary {
+    let heap = &g.heap;
+    let snap = heap.snap;
+    let ncls = snap.classes.len();
+    let instances = reachable_instances(heap.index, g.retention, ncls);
+    let class_loaders = match snap.classes.find("java.lang.ClassLoader") {
+        Some(lc) => (0..ncls as u32)
+            .filter(|&c| snap.classes.is_subclass_of(c, lc))
+            .map(|c| instances[c as usize])
+            .sum(),
+        None => 0,
+    };
+    let mut loaders: Vec<u64> = snap.classes.classes.iter().map(|c| c.loader_id).collect();
+    loaders.sort_unstable();
+    loaders.dedup();
+    Summary {
+        jdk: snap.vm.jdk_version.clone(),
+        identifier_size: snap.dir.id_size(),
+        compressed_oops: snap.vm.layout.compressed_oops,
+        heap_bytes: totals.reachable_bytes,
+        objects: totals.reachable_objects,
+        classes: ncls as u64,
+        class_loaders,
+        defining_loaders: loaders.len() as u64,
+        gc_roots: totals.gc_roots.clone(),
+        unreachable_objects: totals.unreachable_objects,
+        unreachable_bytes: totals.unreachable_bytes,
+        live_objects: totals.live_objects,
+        live_bytes: totals.live_bytes,
+        reachability: totals.reachability,
+    }
+}
+
 /// Runs every analysis of the report; `progress` counts its parts (the index and dominators,
 /// built before, have their own phases).
 pub fn analyze(
@@ -243,47 +327,10 @@ pub fn analyze(
     clock.lap("kinds");
     let mut suspects = suspects::find(g, children, kinds, &opts.suspects);
     clock.lap("suspects");
-    // Metaspace findings (class loaders, generated classes) follow the heap suspects.
-    for c in class_loader_suspects_with(g, &opts.class_loaders, opts.jvm_metaspace.as_ref()) {
-        if suspects.len() >= opts.suspects.max_suspects {
-            break;
-        }
-        let mut s = Suspect::from_class_loaders(suspects.len() + 1, c);
-        s.retained_percent = pct(s.retained_bytes);
-        if let Some((owner, accumulated)) =
-            suspects::loader_accumulation(g, kinds, &s.path, s.retained_bytes)
-        {
-            s.owner = Some(owner);
-            s.accumulated = Some(accumulated);
-        }
-        suspects.push(s);
-    }
+    append_loader_suspects(g, opts, &mut suspects);
     clock.lap("classloaders");
 
-    let ncls = snap.classes.len();
-    // Memoised (from the cache or an earlier walk); a walk uses the child lists Retention keeps,
-    // the ones the CLI passes as `children`.
-    let class_retained = g.retention.class_retained(heap.index, ncls);
-    let mut rows = histogram::rows(snap);
-    histogram::sort_rows(&mut rows, histogram::SortBy::Bytes);
-    rows.truncate(opts.rows);
-    let histogram = rows
-        .into_iter()
-        .map(|r| {
-            let retained = snap
-                .classes
-                .find(&r.name)
-                .map(|c| class_retained[c as usize])
-                .unwrap_or(r.shallow_bytes);
-            ClassRow {
-                name: r.name,
-                instances: r.instances,
-                shallow_bytes: r.shallow_bytes,
-                retained_bytes: retained,
-            }
-        })
-        .collect();
-
+    let histogram = histogram_rows(g, opts.rows);
     let root = heap.index.virtual_root();
     let mut tops: Vec<Node> = children.successors(root).to_vec();
     tops.sort_unstable_by_key(|&v| (std::cmp::Reverse(g.retained(v)), v));
@@ -297,7 +344,6 @@ pub fn analyze(
             retained_percent: pct(g.retained(v)),
         })
         .collect();
-
     clock.lap("histogram");
     let r = g.retention;
     let sizes = collections::all_sizes(heap, kinds, &|o| r.is_reachable(o));
@@ -308,34 +354,7 @@ pub fn analyze(
     clock.lap("waste");
 
     let totals = g.totals();
-    let instances = reachable_instances(heap.index, r, ncls);
-    let loader_class = snap.classes.find("java.lang.ClassLoader");
-    let class_loaders = match loader_class {
-        Some(lc) => (0..ncls as u32)
-            .filter(|&c| snap.classes.is_subclass_of(c, lc))
-            .map(|c| instances[c as usize])
-            .sum(),
-        None => 0,
-    };
-    let mut loaders: Vec<u64> = snap.classes.classes.iter().map(|c| c.loader_id).collect();
-    loaders.sort_unstable();
-    loaders.dedup();
-    let summary = Summary {
-        jdk: snap.vm.jdk_version.clone(),
-        identifier_size: snap.dir.id_size(),
-        compressed_oops: snap.vm.layout.compressed_oops,
-        heap_bytes: totals.reachable_bytes,
-        objects: totals.reachable_objects,
-        classes: ncls as u64,
-        class_loaders,
-        defining_loaders: loaders.len() as u64,
-        gc_roots: totals.gc_roots.clone(),
-        unreachable_objects: totals.unreachable_objects,
-        unreachable_bytes: totals.unreachable_bytes,
-        live_objects: totals.live_objects,
-        live_bytes: totals.live_bytes,
-        reachability: totals.reachability,
-    };
+    let summary = summary_of(g, &totals);
 
     let mut report = Report {
         schema: SCHEMA,
