@@ -56,6 +56,22 @@ pub fn human_bytes(v: u64) -> String {
     }
 }
 
+/// Seconds since the Unix epoch as a UTC calendar time: (year, month, day, hour, minute,
+/// second). The civil date is Howard Hinnant's algorithm, exact for any day.
+pub fn utc_fields(secs: i64) -> (i64, i64, i64, i64, i64, i64) {
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d, rem / 3600, rem / 60 % 60, rem % 60)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -72,5 +88,9 @@ mod tests {
         assert_eq!(human_bytes(1024), "1.00 KiB");
         assert_eq!(human_bytes(4_344_376), "4.14 MiB");
         assert_eq!(human_bytes(u64::MAX), "16384 PiB");
+        assert_eq!(utc_fields(0), (1970, 1, 1, 0, 0, 0));
+        assert_eq!(utc_fields(1_796_134_863), (2026, 12, 1, 14, 21, 3));
+        assert_eq!(utc_fields(951_782_400), (2000, 2, 29, 0, 0, 0));
+        assert_eq!(utc_fields(-1), (1969, 12, 31, 23, 59, 59));
     }
 }

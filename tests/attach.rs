@@ -335,14 +335,7 @@ fn jcmd_reaches_a_jvm_in_its_own_namespaces() {
     };
     // unshare forks sh, which execs java: unshare's child.
     let unshare_pid = jvm.pid();
-    let host_pid: u32 =
-        std::fs::read_to_string(format!("/proc/{unshare_pid}/task/{unshare_pid}/children"))
-            .unwrap()
-            .split_whitespace()
-            .next()
-            .expect("unshare's child")
-            .parse()
-            .unwrap();
+    let host_pid = crate::support::first_child(unshare_pid);
     let status = std::fs::read_to_string(format!("/proc/{host_pid}/status")).unwrap();
     assert_eq!(
         oomsleuth::live::jvms::nspid_of(&status),

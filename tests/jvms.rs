@@ -336,14 +336,7 @@ fn finds_a_jvm_in_its_own_pid_and_mount_namespace() {
     };
     // The JVM is unshare's child.
     let unshare_pid = jvm.0.id();
-    let host_pid: u32 =
-        std::fs::read_to_string(format!("/proc/{unshare_pid}/task/{unshare_pid}/children"))
-            .unwrap()
-            .split_whitespace()
-            .next()
-            .expect("unshare's child")
-            .parse()
-            .unwrap();
+    let host_pid = crate::support::first_child(unshare_pid);
     let status = std::fs::read_to_string(format!("/proc/{host_pid}/status")).unwrap();
     let nspid = status
         .lines()

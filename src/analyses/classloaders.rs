@@ -949,7 +949,7 @@ fn loader_rows(g: &Graph<'_, '_>, census: &Census) -> Vec<LoaderRow> {
             metaspace_estimate_bytes: census.l_meta[s],
             reachability: r,
             idle: census.idle(s),
-            leak_signature: census.idle(s) && r == Reachability::Strong,
+            leak_signature: census.leak_signature(g, s),
         });
     }
     rows

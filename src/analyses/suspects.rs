@@ -373,12 +373,11 @@ impl<'g, 's, 'a> Ctx<'g, 's, 'a> {
             for &c in self.children.successors(v) {
                 if g.retained(c) >= t {
                     match self.found_at(c) {
-                        Some(f) => found.push(f),
-                        None => {
+                        Ok(f) => found.push(f),
+                        Err(a) => {
                             splits += 1;
                             if splits < 10_000 {
-                                let descent = self.descend(c);
-                                stack.push(*descent.last().unwrap_or(&c));
+                                stack.push(a);
                             }
                         }
                     }
@@ -391,12 +390,14 @@ impl<'g, 's, 'a> Ctx<'g, 's, 'a> {
     }
 
     /// A candidate at `c`: its descent to the accumulation point and that point's shape, or
-    /// `None` when the point has no shape (the walk splits there).
-    fn found_at(&self, c: Node) -> Option<Found> {
+    /// the point when it has no shape (the walk splits there).
+    fn found_at(&self, c: Node) -> Result<Found, Node> {
         let descent = self.descend(c);
         let a = *descent.last().unwrap_or(&c);
-        let shape = self.shape(a)?;
-        Some(Found {
+        let Some(shape) = self.shape(a) else {
+            return Err(a);
+        };
+        Ok(Found {
             holder: c,
             members: vec![c],
             retained: self.g.retained(c),
@@ -438,7 +439,7 @@ impl<'g, 's, 'a> Ctx<'g, 's, 'a> {
             let joins = g.retained(p) >= t / 100
                 && self.heap.index.class_of_object(p).is_none()
                 && merged.iter().any(|m| self.class_of(m.holder) == class)
-                && self.found_at(p).is_some_and(|f| {
+                && self.found_at(p).is_ok_and(|f| {
                     let sig = self.signature(&f);
                     match merged.iter_mut().find(|m| self.signature(m) == sig) {
                         Some(m) => {

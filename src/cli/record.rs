@@ -81,22 +81,9 @@ fn default_dir(pid: u32) -> PathBuf {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
-    let (days, rem) = (now.div_euclid(86400), now.rem_euclid(86400));
-    // Civil date from days since the epoch (Howard Hinnant's algorithm).
-    let z = days + 719468;
-    let era = z.div_euclid(146097);
-    let doe = z - era * 146097;
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
+    let (y, m, d, hh, mm, ss) = crate::units::utc_fields(now);
     PathBuf::from(format!(
-        "oomsleuth-record-{pid}-{y:04}{m:02}{d:02}-{:02}{:02}{:02}",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60
+        "oomsleuth-record-{pid}-{y:04}{m:02}{d:02}-{hh:02}{mm:02}{ss:02}"
     ))
 }
 

@@ -12,3 +12,15 @@ pub fn shared_dir(sub: &str) -> Option<std::path::PathBuf> {
         .map(|s| s.join(sub))
         .find(|p| p.exists())
 }
+
+/// The first child of process `pid` (a `unshare --fork` or shell wrapper's JVM), from
+/// `/proc/PID/task/PID/children`.
+pub fn first_child(pid: u32) -> u32 {
+    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap_or_else(|| panic!("process {pid} has no child"))
+        .parse()
+        .unwrap()
+}
