@@ -989,7 +989,7 @@ fn build(spec: &DumpSpec) -> Built {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 200, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: std::env::var("OOMSLEUTH_PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(200), failure_persistence: None, ..ProptestConfig::default() })]
 
     /// Random valid dumps: the histogram counts exactly what was written, whatever the classes,
     /// fields, arrays, roots, id size, version, sub-record order and segment boundaries.

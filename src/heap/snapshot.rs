@@ -149,7 +149,7 @@ impl<'a> Snapshot<'a> {
     pub fn truncated(&self) -> bool {
         self.dir.end_offset < self.bytes.bytes().len() as u64
             || self.dir.ends_early
-            || self.dir.heap_bodies.iter().any(|b| b.truncated)
+            || self.dir.cut_inside_record
             || self
                 .census
                 .warnings

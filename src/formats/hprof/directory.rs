@@ -79,6 +79,9 @@ pub struct Directory<'a> {
     /// The file reads cleanly but lacks the record it should end with (see
     /// [`Directory::note_missing_end`]): truncated on a record boundary.
     pub ends_early: bool,
+    /// The file ends inside a record (even one whose body had not begun, which leaves no
+    /// heap body to carry the mark).
+    pub cut_inside_record: bool,
 }
 
 impl<'a> Directory<'a> {
@@ -116,6 +119,7 @@ impl<'a> Directory<'a> {
             error: None,
             saw_heap_dump_end: false,
             ends_early: false,
+            cut_inside_record: false,
         };
         let mut records = Records::new(data, &header);
         let mut groups = DumpGroups::default();
@@ -146,6 +150,7 @@ impl<'a> Directory<'a> {
                 });
             }
             if rec.truncated {
+                d.cut_inside_record = true;
                 // A heap dump body is read as far as it goes; any other cut record is not used,
                 // so reading stopped where it starts.
                 d.end_offset = if rec.tag.is_heap_dump() {
@@ -260,7 +265,7 @@ impl<'a> Directory<'a> {
     fn note_missing_end(&mut self) {
         if self.error.is_some()
             || self.end_offset < self.data.len() as u64
-            || self.heap_bodies.iter().any(|b| b.truncated)
+            || self.cut_inside_record
         {
             return; // reading stopped early, or inside a record, and said so
         }
@@ -435,5 +440,20 @@ mod tests {
         let d = Directory::read(&cut).unwrap();
         assert!(d.ends_early);
         assert!(!d.dumps[1].complete);
+    }
+
+    /// Cut right after a heap dump record's header: no body was read, so no heap body can say
+    /// the file is truncated; the directory must.
+    #[test]
+    fn a_cut_before_any_body_byte_is_still_a_cut() {
+        let whole = file(&[(0x1C, 9), (0x0C, 9)]);
+        let cut = &whole[..whole.len() - 9];
+        let d = Directory::read(cut).unwrap();
+        assert!(d.heap_bodies.iter().all(|b| !b.truncated));
+        assert!(d.cut_inside_record);
+        assert!(d
+            .warnings
+            .iter()
+            .any(|w| w.offset == cut.len() as u64 && w.message.contains("truncated")));
     }
 }
