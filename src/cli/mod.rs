@@ -5,6 +5,7 @@ mod live;
 mod native;
 mod progress;
 mod record;
+mod watch;
 
 use crate::analyses::graph::Graph;
 use crate::analyses::histogram::{self, SortBy};
@@ -306,6 +307,15 @@ enum Command {
     /// GC and class log tails, a heap dump with --heap-dump), then prints the verdict of
     /// `analyze BUNDLE`. SIGINT/SIGTERM end it early, keeping what was taken.
     Record(record::RecordArgs),
+    /// Watches a live JVM from outside, its hsperfdata counters and /proc every second: heap and
+    /// the live set after each GC, Metaspace, classes per minute, GC time share, RSS, with trends
+    /// and the verdict `analyze` would give over the samples so far. A terminal UI on a terminal
+    /// (q quits); one line per sample otherwise, JSON with --json.
+    #[command(after_help = "Examples:
+  oomsleuth watch 4242
+  oomsleuth watch 4242 --every 5s
+  oomsleuth watch 4242 --json --count 60 > samples.jsonl")]
+    Watch(watch::WatchArgs),
     /// Beyond the heap dump: nmt, pmap, scan, classlog, gclog, jstat, jvms (src/cli/native.rs).
     #[command(flatten)]
     Native(native::NativeCommand),
@@ -655,6 +665,9 @@ fn dispatch(cmd: Command, env: &Env) -> Result<(String, i32)> {
             .map_err(|_| anyhow::anyhow!("--attach-timeout {attach_timeout}: not a duration"))?;
         return Ok((String::new(), live::jcmd(target, command, timeout)?));
     }
+    if let Command::Watch(args) = &cmd {
+        return Ok((String::new(), watch::run(args)?));
+    }
     if let Command::Record(args) = &cmd {
         let quiet = !env.progress_shown;
         let (bundle, _) = record::run(args, quiet)?;
@@ -894,7 +907,7 @@ fn write_atomically(
 
 fn dispatch_other(cmd: Command, env: &Env) -> Result<String> {
     match cmd {
-        Command::Analyze { .. } | Command::Jcmd { .. } | Command::Record(_) => {
+        Command::Analyze { .. } | Command::Jcmd { .. } | Command::Record(_) | Command::Watch(_) => {
             unreachable!("handled by dispatch")
         }
         Command::Native(c) => native::run(c, &env.style),

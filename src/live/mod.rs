@@ -13,6 +13,7 @@ pub mod attach;
 pub mod jvm_logs;
 pub mod jvms;
 pub mod record;
+pub mod watch;
 
 use crate::analyses::scan::{Region, ScanReport, Scanner};
 use crate::formats::logs::pmap::Mapping;

@@ -429,7 +429,10 @@ impl Recorder<'_> {
         };
         let rows = PerfData::parse(&bytes)
             .map_err(|e| e.to_string())
-            .and_then(|p| jvms::jstat_rows(&p).ok_or_else(|| "not accessible yet".to_string()));
+            .and_then(|p| {
+                jvms::jstat_rows(&p, crate::live::watch::now_ms())
+                    .ok_or_else(|| "not accessible yet".to_string())
+            });
         match rows {
             Ok((gc, class)) => {
                 self.jstat_gc.push_str(&gc);

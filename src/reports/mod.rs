@@ -8,6 +8,8 @@ pub mod jvms_text;
 pub mod native_text;
 pub mod report_text;
 pub mod text;
+pub mod watch_text;
+pub mod watch_tui;
 
 use serde::Serialize;
 
