@@ -788,8 +788,8 @@ fn write_heap(g: &mut Gen, a: &Args) -> String {
     let target = a.size.max(1 << 20);
     // Rough dump bytes per unit of each part, to size the hash tables up front.
     let leak_est = (target * a.leak_percent / 100 / 330).max(16);
-    let orders_est = (target * 30 / 100 / 1400).max(16);
-    let sessions_est = (target * 20 / 100 / 700).max(16);
+    let orders_est = (target * (100 - a.leak_percent) * 30 / 65 / 100 / 1400).max(16);
+    let sessions_est = (target * (100 - a.leak_percent) * 20 / 65 / 100 / 700).max(16);
     // Objects that statics name are placed first, so the class dumps can be written now.
     let loader = g.new_instance(k.app_loader);
     let present = g.new_instance(k.object);
@@ -830,7 +830,14 @@ fn write_heap(g: &mut Gen, a: &Args) -> String {
     let mut recent: Vec<u64> = Vec::new();
     let start = g.out.pos;
     let mut written = [0u64; 4];
-    let shares = [a.leak_percent, 30, 20, 100 - a.leak_percent - 50];
+    // The rest split as 30 : 20 : 15 between orders, sessions and garbage.
+    let rest = 100 - a.leak_percent;
+    let shares = [
+        a.leak_percent,
+        rest * 30 / 65,
+        rest * 20 / 65,
+        rest - rest * 50 / 65,
+    ];
     let mut next_report = 1u64 << 30;
     while g.out.pos - start < target {
         // The part furthest behind its share goes next.
