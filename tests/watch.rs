@@ -573,6 +573,22 @@ fn the_terminal_ui_shows_counters_verdict_resizes_quits_and_shows_an_exit() {
     );
     drop(t);
 
+    // SIGTERM ends it too, restoring the terminal.
+    let t = Tmux::watch(pid);
+    t.wait("a first sample", |s| s.contains("Classes"));
+    let watcher = t.tmux(&["list-panes", "-F", "#{pane_pid}"]);
+    let shell: u32 = watcher.trim().parse().unwrap();
+    let watch_pid = crate::support::first_child(shell);
+    // SAFETY: a signal to the watch this test started.
+    unsafe { libc::kill(watch_pid as libc::pid_t, libc::SIGTERM) };
+    let done = t.wait("watch to end on SIGTERM", |s| s.contains("WATCH-EXIT="));
+    assert!(done.contains("WATCH-EXIT=0"), "{done}");
+    assert_eq!(
+        t.tmux(&["display-message", "-p", "#{alternate_on}"]).trim(),
+        "0"
+    );
+    drop(t);
+
     // A target that exits: its last state stays on screen with a line saying so; a key quits.
     let t = Tmux::watch(pid);
     t.wait("a first sample", |s| s.contains("Classes"));
