@@ -42,9 +42,10 @@ use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 const MAGIC: &[u8; 16] = b"OOMSLEUTH-INDEX\0";
-/// Bumped whenever the layout of the file or the meaning of its contents changes (8: shallow
-/// sizes of JDK 5-7 class loaders and of 64-bit hprof-agent dumps changed).
-const VERSION: u32 = 8;
+/// Bumped whenever the layout of the file or the meaning of its contents changes (9: a dump with
+/// unreached application objects is not taken for a `:live` one, so fewer objects are held by
+/// the JVM).
+const VERSION: u32 = 9;
 /// Sections start on this boundary (any array type is aligned, and cache lines are not shared).
 const ALIGN: usize = 64;
 
