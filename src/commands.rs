@@ -327,7 +327,7 @@ pub struct AnalyzeRequest {
 pub enum Analysis {
     /// No heap dump among the inputs: the verdict of the other files is the report.
     Verdict {
-        verdict: VerdictReport,
+        verdict: Box<VerdictReport>,
         /// The inputs it was read from.
         inputs: Vec<PathBuf>,
     },
@@ -402,7 +402,7 @@ pub fn analyze(graphs: &impl OpenGraphs, req: AnalyzeRequest) -> Result<Analysis
             anyhow::bail!("nothing to analyze: give a heap dump or JVM logs and outputs");
         };
         return Ok(Analysis::Verdict {
-            verdict,
+            verdict: Box::new(verdict),
             inputs: others,
         });
     };

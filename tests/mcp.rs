@@ -208,6 +208,16 @@ fn s(p: &Path) -> &str {
 fn check_tools_equal_cli(c: &mut Client, cache: &Path, dump: &Path) -> Json {
     let d = s(dump);
     let analysis = c.document("analyze", json!({"paths": [d]}));
+    // The server wrote the index cache the CLI then reads.
+    let cached = std::fs::read_dir(cache)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .any(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .ends_with(".oomsleuth-index")
+        });
+    assert!(cached, "no index cache in {}", cache.display());
     assert_eq!(analysis, cli_json(cache, &["analyze", "--json", d]));
     assert_eq!(analysis["schema"], "oomsleuth.report/1");
     let top = c.document("top", json!({"dump": d}));

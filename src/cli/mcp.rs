@@ -571,9 +571,9 @@ fn analyze_schema() -> Value {
         unreachable!()
     };
     props.extend(more);
-    props.get_mut("heap_dump").map(|h| {
+    if let Some(h) = props.get_mut("heap_dump") {
         h["description"] = json!("Which heap dump to analyse when the newest file holds several: 1-based, default the last (CLI --dump N); \"FILE#N\" in paths chooses per input.")
-    });
+    }
     schema(props, &["paths"])
 }
 
@@ -695,8 +695,8 @@ impl OpenDumps {
         // Opening can take long; other dumps' calls wait meanwhile (one analysis at a time
         // is what the machine can do anyway).
         let tx = open_worker(req.clone(), self.cache_dir.clone(), progress)?;
-        // A dump rewritten since it was opened is closed.
-        open.retain(|(k, _)| k.path != key.path || k.graph != key.graph);
+        // A dump rewritten since it was opened is closed (every graph of it).
+        open.retain(|(k, _)| k.path != key.path || (k.modified, k.len) == (key.modified, key.len));
         open.insert(0, (key, tx.clone()));
         open.truncate(self.max);
         Ok(tx)
@@ -852,5 +852,80 @@ mod tests {
             }
         }
         assert_eq!(tools().len(), TOOL_NAMES.len());
+    }
+
+    fn demo_request(strong_only: bool, path: &Path) -> GraphRequest {
+        GraphRequest {
+            dump: commands::DumpRequest {
+                path: path.to_path_buf(),
+                compressed_oops: None,
+                heap_dump: None,
+            },
+            keep_unreachable: false,
+            strong_only,
+            no_cache: true,
+        }
+    }
+
+    #[test]
+    fn open_dumps_keep_the_most_recently_used_and_reopen_a_rewritten_file() {
+        let dir = std::env::temp_dir().join(format!("oomsleuth-mcp-lru-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let dump = dir.join("demo.hprof.gz");
+        let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("demo/leaking-map.hprof.gz");
+        std::fs::copy(&demo, &dump).unwrap();
+        let dumps = OpenDumps::new(Some(dir.clone()), 2);
+        let graphs = CallGraphs {
+            dumps: &dumps,
+            progress: Arc::new(crate::heap::snapshot::NoProgress),
+        };
+        let objects = |req: &GraphRequest| {
+            graphs
+                .with_graph(req, |g, _| Ok(g.heap.index.len()))
+                .unwrap()
+        };
+        let keys = || -> Vec<bool> {
+            let open = dumps.open.lock().unwrap();
+            open.iter().map(|(k, _)| k.graph.strong_only).collect()
+        };
+        let n = objects(&demo_request(false, &dump));
+        assert!(n > 10_000, "{n}");
+        assert_eq!(objects(&demo_request(false, &dump)), n);
+        assert_eq!(keys(), [false]);
+        objects(&demo_request(true, &dump));
+        assert_eq!(keys(), [true, false], "most recently used first");
+        objects(&demo_request(false, &dump));
+        assert_eq!(keys(), [false, true]);
+        // Rewritten (a new mtime): its old graphs are closed, the new one opened.
+        let later = SystemTime::now() + Duration::from_secs(5);
+        std::fs::File::options()
+            .write(true)
+            .open(&dump)
+            .unwrap()
+            .set_modified(later)
+            .unwrap();
+        assert_eq!(objects(&demo_request(false, &dump)), n);
+        assert_eq!(keys(), [false]);
+        assert_eq!(dumps.open.lock().unwrap()[0].0.modified, Some(later));
+        // A bound of one keeps one.
+        let one = OpenDumps::new(Some(dir.clone()), 1);
+        let graphs = CallGraphs {
+            dumps: &one,
+            progress: Arc::new(crate::heap::snapshot::NoProgress),
+        };
+        graphs
+            .with_graph(&demo_request(false, &dump), |_, _| Ok(()))
+            .unwrap();
+        graphs
+            .with_graph(&demo_request(true, &dump), |_, _| Ok(()))
+            .unwrap();
+        assert_eq!(one.open.lock().unwrap().len(), 1);
+        // A missing file: the reader's error, nothing kept.
+        let e = graphs
+            .with_graph(&demo_request(false, &dir.join("gone.hprof")), |_, _| Ok(()))
+            .unwrap_err();
+        assert!(format!("{e:#}").contains("gone.hprof"), "{e:#}");
+        assert_eq!(one.open.lock().unwrap().len(), 1);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
