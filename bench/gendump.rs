@@ -399,6 +399,18 @@ impl Gen {
     }
 
     fn write_class_dumps(&mut self) {
+        // Every name first: a STRING record between two class dumps would end the segment.
+        for i in 0..self.classes.len() {
+            let names: Vec<&'static str> = self.classes[i]
+                .fields
+                .iter()
+                .map(|f| f.0)
+                .chain(self.classes[i].statics.iter().map(|s| s.0))
+                .collect();
+            for n in names {
+                self.string_id(n);
+            }
+        }
         for i in 0..self.classes.len() {
             let names: Vec<&'static str> = self.classes[i]
                 .fields
