@@ -55,9 +55,10 @@ if ! cargo clippy --version >/dev/null 2>&1; then
   rustup component add clippy
 fi
 say "running clippy (warnings are errors)"
-cargo clippy --all-targets --quiet -- -D warnings
+cargo clippy --all-targets --features mcp --quiet -- -D warnings
 
 say "running the test suite"
 # Every JDK was installed above: a missing one is a failure, not a skip.
 export OOMSLEUTH_REQUIRE_JDKS=1 OOMSLEUTH_REQUIRE_CHROMIUM=1
-cargo test --all-targets "$@"
+# --features mcp: the MCP server (off in the default build) and its tests (tests/mcp.rs).
+cargo test --all-targets --features mcp "$@"

@@ -6,7 +6,9 @@
 //! - [`heap`]: classes, the object census, HotSpot's object layout;
 //! - [`analyses`]: one module per question (histogram, ...), each returning a `Serialize` struct;
 //! - [`reports`]: text and JSON renderings of those structs;
-//! - `cli` (binary only): arguments, output choice, exit codes.
+//! - [`commands`]: what each heap command computes from its arguments (opening the graph
+//!   through the index cache, finding objects by id), shared by the CLI and the MCP server;
+//! - `cli` (binary only): arguments, output choice, exit codes; `oomsleuth mcp` (feature `mcp`).
 //!
 //! [`live`] reads running processes for the commands that take a PID (beside [`formats`], it hands
 //! bytes to the analyses); [`units`] writes numbers for people (hex ids, thousands, binary sizes) for
@@ -23,6 +25,7 @@
 
 pub mod analyses;
 pub mod cli;
+pub mod commands;
 pub mod formats;
 pub mod heap;
 pub mod live;

@@ -17,6 +17,8 @@ mod graph;
 mod instance_sizes;
 mod jvm_histogram;
 mod jvms;
+#[cfg(feature = "mcp")]
+mod mcp;
 mod native;
 mod oracle;
 mod outputs;

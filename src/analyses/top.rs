@@ -14,7 +14,7 @@ use std::collections::BinaryHeap;
 
 pub const SCHEMA: &str = "oomsleuth.top/1";
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TopBy {
     #[default]

@@ -2,6 +2,8 @@
 //! logic lives here: each subcommand loads a snapshot, calls an analysis, picks a renderer.
 
 mod live;
+#[cfg(feature = "mcp")]
+mod mcp;
 mod native;
 mod progress;
 mod record;
@@ -10,15 +12,10 @@ mod watch;
 use crate::analyses::graph::Graph;
 use crate::analyses::histogram::{self, SortBy};
 use crate::analyses::top::TopBy;
-use crate::analyses::{
-    classloaders, dominator_tree, growth, inspect, path_summary, paths, report, retained_set,
-    suspects, top,
-};
+use crate::analyses::{classloaders, dominator_tree, growth, retained_set, suspects};
+use crate::commands;
 use crate::formats::files;
 use crate::formats::hprof::DumpBytes;
-use crate::heap::cache;
-use crate::heap::column::Scratch;
-use crate::heap::objects::Heap;
 use crate::heap::snapshot::{NoProgress, Progress, Snapshot};
 use crate::heap::vm::Overrides;
 use crate::reports::{self, text::Style};
@@ -128,14 +125,14 @@ enum Command {
         #[arg(long)]
         no_cache: bool,
         /// Report objects and groups retaining at least this percentage of the reachable heap.
-        #[arg(long, default_value_t = 10.0)]
+        #[arg(long, default_value_t = commands::SUSPECT_THRESHOLD_PERCENT)]
         threshold: f64,
         /// ...and at least this many bytes (e.g. 1MiB, 512KiB, 0): in a small heap an ordinary
         /// cache easily passes the percentage.
-        #[arg(long, default_value = "1MiB", value_parser = parse_size)]
+        #[arg(long, default_value = "1MiB", value_parser = commands::parse_size)]
         min_retained: u64,
         /// At most this many suspects.
-        #[arg(long, default_value_t = 10)]
+        #[arg(long, default_value_t = commands::MAX_SUSPECTS)]
         max_suspects: usize,
         /// Print JSON (schema oomsleuth.report/1, see docs/json.md).
         #[arg(long)]
@@ -172,7 +169,7 @@ enum Command {
         #[arg(long, value_enum, default_value_t = TopByArg::Retained)]
         by: TopByArg,
         /// How many objects and classes to list.
-        #[arg(long, short = 'n', default_value_t = 20)]
+        #[arg(long, short = 'n', default_value_t = commands::TOP_ROWS)]
         top: usize,
         /// Print JSON (schema oomsleuth.top/1, see docs/json.md).
         #[arg(long)]
@@ -186,13 +183,13 @@ enum Command {
         #[arg(long)]
         root: Option<String>,
         /// Levels to show below the start.
-        #[arg(long, default_value_t = 4)]
+        #[arg(long, default_value_t = commands::DOMINATOR_DEPTH)]
         depth: usize,
         /// Hide subtrees retaining less than this percentage of the reachable heap.
-        #[arg(long, default_value_t = 1.0)]
+        #[arg(long, default_value_t = commands::DOMINATOR_MIN_PERCENT)]
         min_percent: f64,
         /// At most this many children per node.
-        #[arg(long, default_value_t = 25)]
+        #[arg(long, default_value_t = commands::DOMINATOR_MAX_CHILDREN)]
         max_children: usize,
         /// Print JSON (schema oomsleuth.dominators/1, see docs/json.md).
         #[arg(long)]
@@ -205,7 +202,7 @@ enum Command {
         /// The object's id (hex, 0x...).
         object: String,
         /// How many paths (each from a different GC root).
-        #[arg(long, short = 'n', default_value_t = 3)]
+        #[arg(long, short = 'n', default_value_t = commands::PATHS)]
         paths: usize,
         /// Print JSON (schema oomsleuth.path/1, see docs/json.md).
         #[arg(long)]
@@ -275,7 +272,7 @@ enum Command {
         #[arg(long)]
         no_cache: bool,
         /// How many growing paths to list (and twice as many classes).
-        #[arg(long, short = 'n', default_value_t = 20)]
+        #[arg(long, short = 'n', default_value_t = commands::TOP_ROWS)]
         top: usize,
         /// Print JSON (schema oomsleuth.diff/1, see docs/json.md).
         #[arg(long)]
@@ -284,6 +281,16 @@ enum Command {
         /// dump's dominator tree by path sized and coloured by growth, each top path over time.
         #[arg(long, value_name = "FILE")]
         html: Option<PathBuf>,
+    },
+    /// A Model Context Protocol server on stdin/stdout for assistants (Claude, Copilot, ...): tools
+    /// analyze, top, dominators, path, inspect and diff, each taking the arguments of the command of
+    /// its name and returning its --json document. Opened dumps stay open between calls. No network
+    /// listener: the client starts `oomsleuth mcp` and speaks over its pipes. Needs a build with
+    /// `--features mcp`.
+    Mcp {
+        /// How many dumps' graphs to keep open between calls (the least recently used is closed).
+        #[arg(long, default_value_t = 2, value_name = "N")]
+        max_open: usize,
     },
     /// Runs a diagnostic command in a live JVM, as the JDK's `jcmd PID COMMAND` does and printing what
     /// it prints, through HotSpot's attach protocol: no JDK needed, nothing loaded into the JVM; a JVM
@@ -423,24 +430,10 @@ pub fn run() -> i32 {
             code
         }
         Err(e) => {
-            eprintln!("{} {}", err_style.paint_error(), error_text(&e));
+            eprintln!("{} {}", err_style.paint_error(), commands::error_text(&e));
             EXIT_ERROR
         }
     }
-}
-
-/// An error and its causes, each cause only when the text so far does not already say it (a
-/// message that embeds its source must not print it twice).
-fn error_text(e: &anyhow::Error) -> String {
-    let mut text = e.to_string();
-    for cause in e.chain().skip(1) {
-        let c = cause.to_string();
-        if !text.contains(&c) {
-            text.push_str(": ");
-            text.push_str(&c);
-        }
-    }
-    text
 }
 
 impl Style {
@@ -477,212 +470,61 @@ fn warn_to_stderr(s: &Snapshot<'_>, json: bool) {
     }
 }
 
-/// Parses an object id: `0x7f3a0c10`, `7f3a0c10` with hex digits, or a decimal number.
-fn parse_object_id(s: &str) -> Result<u64> {
-    let t = s.trim();
-    let r = if let Some(h) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
-        u64::from_str_radix(h, 16)
-    } else if t
-        .chars()
-        .any(|c| c.is_ascii_hexdigit() && !c.is_ascii_digit())
-    {
-        u64::from_str_radix(t, 16)
-    } else {
-        t.parse()
-    };
-    r.with_context(|| format!("{s:?} is not an object id: give it in hex, e.g. 0x7f3a0c10 (as printed by `oomsleuth top`)"))
-}
-
 /// Runs `f` on the dump's object graph (index, dominators and retained sizes), from the cache
 /// when there is a valid one.
 fn with_graph<T>(
-    args: &GraphArgs,
+    req: &commands::GraphRequest,
     env: &Env,
     json: bool,
     f: impl FnOnce(&Graph<'_, '_>) -> Result<T>,
 ) -> Result<T> {
-    let bytes = open(&args.dump, env)?;
-    let location = cache::Location::for_dump(&args.dump.dump, env.cache_dir.as_deref())
-        .for_heap_dump(args.dump.heap_dump);
-    // Big arrays of the index go to scratch files beside where the cache goes (even with
-    // --no-cache): file-backed pages, not anonymous memory.
-    let scratch = location.scratch_for(bytes.bytes().len() as u64);
-    plan_or_refuse(
-        &args.dump.dump,
-        bytes.bytes(),
-        &location,
-        args.no_cache,
-        &scratch,
-    )?;
-    let (snap, index, retention) = cache::open_graph(
-        &bytes,
-        overrides(&args.dump),
-        (!args.no_cache).then_some(&location),
-        &scratch,
-        crate::heap::reachability::GraphOptions {
-            keep_unreachable: args.keep_unreachable,
-            strong_only: args.strong_only,
-        },
-        env.progress.as_ref(),
-    )?;
-    warn_to_stderr(&snap, json);
-    // What the graph found wrong with the dump (no roots, ids twice): said on stderr too, as
-    // not every graph command's output has a place for warnings.
-    for w in index.warnings() {
-        eprintln!("warning: {}: {}", args.dump.dump.display(), w.message);
-    }
-    print_timings(&snap.timings);
-    let g = Graph {
-        heap: Heap::new(&snap, &index),
-        retention: &retention,
-    };
-    f(&g)
-}
-
-/// Dumps from this size up are told what indexing them will need before it starts.
-const PLAN_FROM_BYTES: u64 = 1 << 30;
-
-/// Before the first pass over a big dump that has no index cache yet: says on stderr what the
-/// run will need, and stops when the disk cannot hold it.
-fn plan_or_refuse(
-    path: &std::path::Path,
-    data: &[u8],
-    location: &cache::Location,
-    no_cache: bool,
-    scratch: &crate::heap::column::Scratch,
-) -> Result<()> {
-    if (data.len() as u64) < PLAN_FROM_BYTES || (!no_cache && location.exists()) {
-        return Ok(());
-    }
-    let Some(plan) =
-        crate::heap::plan::ResourcePlan::estimate(data, &location.dir(), !no_cache, scratch)
-    else {
-        return Ok(());
-    };
-    eprintln!("{}", plan.describe());
-    plan.check()
-        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
-}
-
-/// A heap dump given to `diff` or `analyze OLD NEW`: a file and, when it holds several heap dumps
-/// (the hprof agent appends one per request), which one: `FILE#N`, 1-based.
-#[derive(Clone, Debug, PartialEq, Eq)]
-struct DumpInput {
-    path: PathBuf,
-    heap_dump: Option<u32>,
-}
-
-/// Reads `FILE#N`. A file whose name itself ends in `#N` is taken as it is; `FILE#0` and a
-/// number too big are errors. Anything else is a plain path.
-fn dump_input(arg: &std::path::Path) -> Result<DumpInput> {
-    use std::os::unix::ffi::OsStrExt;
-    let plain = DumpInput {
-        path: arg.to_path_buf(),
-        heap_dump: None,
-    };
-    let bytes = arg.as_os_str().as_bytes();
-    let Some(hash) = bytes.iter().rposition(|&b| b == b'#') else {
-        return Ok(plain);
-    };
-    let (base, digits) = (&bytes[..hash], &bytes[hash + 1..]);
-    if base.is_empty()
-        || digits.is_empty()
-        || !digits.iter().all(u8::is_ascii_digit)
-        || std::fs::symlink_metadata(arg).is_ok()
-    {
-        return Ok(plain);
-    }
-    let n: u32 = std::str::from_utf8(digits)
-        .ok()
-        .and_then(|d| d.parse().ok())
-        .filter(|&n| n > 0)
-        .with_context(|| {
-            format!(
-                "{}: heap dumps in a file are numbered from 1 (FILE#1 is the first)",
-                arg.display()
-            )
-        })?;
-    Ok(DumpInput {
-        path: PathBuf::from(std::ffi::OsStr::from_bytes(base)),
-        heap_dump: Some(n),
+    commands::open_graph(req, env.cache_dir.as_deref(), env.progress.as_ref(), |g| {
+        warn_to_stderr(g.heap.snap, json);
+        // What the graph found wrong with the dump (no roots, ids twice): said on stderr
+        // too, as not every graph command's output has a place for warnings.
+        for w in g.heap.index.warnings() {
+            eprintln!("warning: {}: {}", req.dump.path.display(), w.message);
+        }
+        print_timings(&g.heap.snap.timings);
+        f(g)
     })
 }
 
-/// Each dump's path summary, one dump at a time (so only one index is open at once).
-fn summarise_dumps(
-    dumps: &[DumpInput],
-    compressed_oops: Option<OnOff>,
-    no_cache: bool,
-    env: &Env,
+/// The CLI's graphs: each opened afresh, with notes on stderr.
+struct CliGraphs<'e> {
+    env: &'e Env,
     json: bool,
-) -> Result<Vec<path_summary::PathSummary>> {
-    if dumps.len() < 2 {
-        anyhow::bail!(
-            "diff needs two or more heap dumps of one JVM, oldest first (got {}): `oomsleuth diff OLD NEW [MORE...]`",
-            dumps.len()
-        );
-    }
-    summaries_of(dumps, compressed_oops, no_cache, env, json)
 }
 
-/// [`summarise_dumps`] of any number of dumps.
-fn summaries_of(
-    dumps: &[DumpInput],
-    compressed_oops: Option<OnOff>,
-    no_cache: bool,
-    env: &Env,
-    json: bool,
-) -> Result<Vec<path_summary::PathSummary>> {
-    dumps
-        .iter()
-        .map(|dump| {
-            let args = GraphArgs {
-                dump: DumpArgs {
-                    dump: dump.path.clone(),
-                    compressed_oops,
-                    heap_dump: dump.heap_dump,
-                },
-                keep_unreachable: false,
-                strong_only: false,
-                no_cache,
-            };
-            with_graph(&args, env, json, |g| {
-                let t = std::time::Instant::now();
-                let s = path_summary::summarise(g, &Scratch::memory());
-                print_timings(&[("path summary", t.elapsed().as_secs_f64())]);
-                Ok(s)
-            })
+impl commands::OpenGraphs for CliGraphs<'_> {
+    fn with_graph<T: Send + 'static>(
+        &self,
+        req: &commands::GraphRequest,
+        f: impl FnOnce(&Graph<'_, '_>, &dyn Progress) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        with_graph(req, self.env, self.json, |g| {
+            f(g, self.env.progress.as_ref())
         })
-        .collect()
+    }
 }
 
-fn find_object(g: &Graph<'_, '_>, text: &str) -> Result<crate::heap::index::ObjectIndex> {
-    let id = parse_object_id(text)?;
-    g.heap.find(id).with_context(|| format!("no object with id 0x{id:x} in {}: ids are as printed by `oomsleuth top` or `dominators`", g.heap.snap.bytes.path.display()))
-}
-
-/// Parses a byte size: `1048576`, `512KiB`, `1MiB`, `2GB` (binary units either way).
-fn parse_size(s: &str) -> std::result::Result<u64, String> {
-    let t = s.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let num: f64 = num
-        .parse()
-        .map_err(|_| format!("{s:?} is not a size: write e.g. 1048576, 512KiB or 1MiB"))?;
-    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" | "kb" | "kib" => 1 << 10,
-        "m" | "mb" | "mib" => 1 << 20,
-        "g" | "gb" | "gib" => 1 << 30,
-        _ => {
-            return Err(format!(
-                "{s:?}: unknown unit {unit:?} (use B, KiB, MiB or GiB)"
-            ))
+impl GraphArgs {
+    fn request(&self) -> commands::GraphRequest {
+        commands::GraphRequest {
+            dump: commands::DumpRequest {
+                path: self.dump.dump.clone(),
+                compressed_oops: on(self.dump.compressed_oops),
+                heap_dump: self.dump.heap_dump,
+            },
+            keep_unreachable: self.keep_unreachable,
+            strong_only: self.strong_only,
+            no_cache: self.no_cache,
         }
-    };
-    Ok((num * mult as f64) as u64)
+    }
+}
+
+fn on(o: Option<OnOff>) -> Option<bool> {
+    o.map(|o| o == OnOff::On)
 }
 
 fn dispatch(cmd: Command, env: &Env) -> Result<(String, i32)> {
@@ -699,6 +541,9 @@ fn dispatch(cmd: Command, env: &Env) -> Result<(String, i32)> {
     }
     if let Command::Watch(args) = &cmd {
         return Ok((String::new(), watch::run(args)?));
+    }
+    if let Command::Mcp { max_open } = cmd {
+        return serve_mcp(env.cache_dir.clone(), max_open).map(|()| (String::new(), EXIT_OK));
     }
     if let Command::Record(args) = &cmd {
         let quiet = !env.progress_shown;
@@ -720,139 +565,89 @@ fn dispatch(cmd: Command, env: &Env) -> Result<(String, i32)> {
         fail_on_suspect,
     } = cmd
     {
-        if !(0.0..=100.0).contains(&threshold) {
-            anyhow::bail!("--threshold {threshold} is not a percentage between 0 and 100");
-        }
-        let (mut dumps, others) = sort_analyze_inputs(&paths)?;
-        // Older dumps before the newest (`analyze OLD NEW`): summarised one at a time first, so
-        // the newest's suspects can be followed through them.
-        let newest = dumps.pop();
-        let older = summaries_of(&dumps, compressed_oops, no_cache, env, json)?;
-        let dumps: Vec<DumpInput> = newest.into_iter().collect();
-        let native = if others.is_empty() {
-            None
-        } else if dumps.is_empty() {
-            Some(
-                crate::analyses::verdict::analyze_files(&others).context(
-                    "no heap dump among the inputs (an HPROF file starts with \"JAVA PROFILE\", plain or gzipped)",
-                )?,
-            )
-        } else {
-            // Beside a dump, files that are not logs (a README, a script) are only noted.
-            match crate::analyses::verdict::analyze_files(&others) {
-                Ok(v) => Some(v),
-                Err(e) => {
-                    eprintln!("note: {e:#}");
-                    None
-                }
-            }
-        };
-        let Some(dump) = dumps.into_iter().next() else {
-            // No heap dump: the verdict of the other files is the report.
-            let Some(v) = native else {
-                anyhow::bail!("nothing to analyze: give a heap dump or JVM logs and outputs");
-            };
-            if let Some(path) = &html {
-                let like = others.first().map_or(path.as_path(), |p| p.as_path());
-                write_html(path, &reports::html::render_verdict(&v), json, like)?;
-            }
-            let out = if json {
-                reports::to_json(&v)
-            } else {
-                reports::native_text::verdict(&v, &env.style)
-            };
-            return Ok((out, EXIT_OK));
-        };
-        let graph = GraphArgs {
-            dump: DumpArgs {
-                dump: dump.path,
-                compressed_oops,
-                heap_dump: dump.heap_dump.or(heap_dump),
-            },
+        let req = commands::AnalyzeRequest {
+            paths,
+            compressed_oops: on(compressed_oops),
+            heap_dump,
             keep_unreachable,
             strong_only,
             no_cache,
+            suspects: suspects::Options {
+                threshold_percent: threshold,
+                min_retained,
+                max_suspects,
+            },
+            details: html.is_some(),
         };
-        return with_graph(&graph, env, json, |g| {
-            let t = std::time::Instant::now();
-            let children = g.retention.children(&Scratch::memory());
-            print_timings(&[("children", t.elapsed().as_secs_f64())]);
-            let opts = report::Options {
-                suspects: suspects::Options {
-                    threshold_percent: threshold,
-                    min_retained,
-                    max_suspects,
-                },
-                details: html.is_some(),
-                jvm_metaspace: native.as_ref().and_then(|v| v.jvm_metaspace.clone()),
-                ..Default::default()
-            };
-            let mut r = report::analyze(g, children, &opts, env.progress.as_ref());
-            // With older dumps: the suspects followed through them, and for --html the diff.
-            let mut series = None;
-            if !older.is_empty() {
-                let mut all = older;
-                all.push(path_summary::summarise(g, &Scratch::memory()));
-                let min = all.last().map_or(0, |s| s.min_path_bytes);
-                let keys = path_summary::suspect_keys(g, &r.suspects, min);
-                r.history = Some(growth::suspect_history(&all, &keys));
-                series = Some(all);
-            }
-            if let Some(mut v) = native {
-                // One story: the verdict names the dump's suspect that explains the growing area.
-                let areas: Vec<crate::analyses::verdict::SuspectArea> = r
-                    .suspects
-                    .iter()
-                    .map(|s| crate::analyses::verdict::SuspectArea {
-                        rank: s.rank,
-                        title: &s.title,
-                        metaspace: s.class_loader.is_some(),
-                    })
-                    .collect();
-                crate::analyses::verdict::join(&mut v.verdict, &areas);
-                r.verdict = Some(v.verdict.clone());
-                r.native = Some(v);
-            }
-            if let Some(path) = &html {
-                let view = series.as_deref().map(|all| {
-                    let diff = growth::diff(all, &growth::Options::default());
-                    (diff, growth::growth_flame(all))
-                });
-                let growth = view
-                    .as_ref()
-                    .map(|(diff, flame)| reports::html::Growth { diff, flame });
-                write_html(
-                    path,
-                    &reports::html::render(&r, growth.as_ref()),
-                    json,
-                    &g.heap.snap.bytes.path,
-                )?;
-            }
-            let code = if fail_on_suspect && !r.suspects.is_empty() {
-                EXIT_SUSPECT
-            } else if fail_on_suspect && g.heap.snap.truncated() {
-                EXIT_INCOMPLETE
-            } else {
-                EXIT_OK
-            };
-            let out = if json {
-                reports::to_json(&r)
-            } else {
-                let mut text = reports::report_text::report(&r, &env.style);
-                if let Some(h) = &r.history {
-                    text.push('\n');
-                    text.push_str(&reports::diff_text::suspect_history(h, &env.style));
+        let graphs = CliGraphs { env, json };
+        let a = match commands::analyze(&graphs, req)? {
+            commands::Analysis::Verdict { verdict, inputs } => {
+                if let Some(path) = &html {
+                    let like = inputs.first().map_or(path.as_path(), |p| p.as_path());
+                    write_html(path, &reports::html::render_verdict(&verdict), json, like)?;
                 }
-                if let Some(v) = &r.native {
-                    text.push('\n');
-                    text.push_str(&reports::native_text::verdict(v, &env.style));
-                }
-                text
-            };
-            Ok((out, code))
-        });
+                let out = if json {
+                    reports::to_json(&verdict)
+                } else {
+                    reports::native_text::verdict(&verdict, &env.style)
+                };
+                return Ok((out, EXIT_OK));
+            }
+            commands::Analysis::Heap(a) => a,
+        };
+        for n in &a.notes {
+            eprintln!("note: {n}");
+        }
+        let r = &a.report;
+        if let Some(path) = &html {
+            let view = a.series.as_deref().map(|all| {
+                let diff = growth::diff(all, &growth::Options::default());
+                (diff, growth::growth_flame(all))
+            });
+            let growth = view
+                .as_ref()
+                .map(|(diff, flame)| reports::html::Growth { diff, flame });
+            write_html(
+                path,
+                &reports::html::render(r, growth.as_ref()),
+                json,
+                &a.dump,
+            )?;
+        }
+        let code = if fail_on_suspect && !r.suspects.is_empty() {
+            EXIT_SUSPECT
+        } else if fail_on_suspect && a.truncated {
+            EXIT_INCOMPLETE
+        } else {
+            EXIT_OK
+        };
+        let out = if json {
+            reports::to_json(r)
+        } else {
+            let mut text = reports::report_text::report(r, &env.style);
+            if let Some(h) = &r.history {
+                text.push('\n');
+                text.push_str(&reports::diff_text::suspect_history(h, &env.style));
+            }
+            if let Some(v) = &r.native {
+                text.push('\n');
+                text.push_str(&reports::native_text::verdict(v, &env.style));
+            }
+            text
+        };
+        return Ok((out, code));
     }
     dispatch_other(cmd, env).map(|s| (s, EXIT_OK))
+}
+
+#[cfg(feature = "mcp")]
+fn serve_mcp(cache_dir: Option<PathBuf>, max_open: usize) -> Result<()> {
+    mcp::serve(cache_dir, max_open)
+}
+
+#[cfg(not(feature = "mcp"))]
+fn serve_mcp(_: Option<PathBuf>, _: usize) -> Result<()> {
+    anyhow::bail!("this oomsleuth was built without the MCP server: build it with `cargo build --release --features mcp`")
 }
 
 /// `analyze BUNDLE` with the defaults: what `record` prints when it ends.
@@ -864,34 +659,13 @@ fn analyze_bundle(bundle: PathBuf, json: bool) -> Command {
         keep_unreachable: false,
         strong_only: false,
         no_cache: false,
-        threshold: 10.0,
-        min_retained: 1 << 20,
-        max_suspects: 10,
+        threshold: commands::SUSPECT_THRESHOLD_PERCENT,
+        min_retained: commands::SUSPECT_MIN_RETAINED,
+        max_suspects: commands::MAX_SUSPECTS,
         json,
         html: None,
         fail_on_suspect: false,
     }
-}
-
-/// `analyze`'s inputs told apart by content ([`report::sort_inputs`]), in the order given; a
-/// `FILE#N` names a heap dump of a file that holds several.
-fn sort_analyze_inputs(paths: &[PathBuf]) -> Result<(Vec<DumpInput>, Vec<PathBuf>)> {
-    let mut dumps = vec![];
-    let mut others = vec![];
-    for p in paths {
-        let input = dump_input(p)?;
-        if input.heap_dump.is_some() {
-            dumps.push(input);
-            continue;
-        }
-        let (d, o) = report::sort_inputs(std::slice::from_ref(p))?;
-        dumps.extend(d.into_iter().map(|path| DumpInput {
-            path,
-            heap_dump: None,
-        }));
-        others.extend(o);
-    }
-    Ok((dumps, others))
 }
 
 /// Writes the HTML report, saying where on stderr unless stdout carries JSON.
@@ -939,7 +713,11 @@ fn write_atomically(
 
 fn dispatch_other(cmd: Command, env: &Env) -> Result<String> {
     match cmd {
-        Command::Analyze { .. } | Command::Jcmd { .. } | Command::Record(_) | Command::Watch(_) => {
+        Command::Analyze { .. }
+        | Command::Jcmd { .. }
+        | Command::Record(_)
+        | Command::Watch(_)
+        | Command::Mcp { .. } => {
             unreachable!("handled by dispatch")
         }
         Command::Native(c) => native::run(c, &env.style),
@@ -953,10 +731,11 @@ fn dispatch_other(cmd: Command, env: &Env) -> Result<String> {
         } => {
             let dumps = dumps
                 .iter()
-                .map(|d| dump_input(d))
+                .map(|d| commands::dump_input(d))
                 .collect::<Result<Vec<_>>>()?;
-            let summaries = summarise_dumps(&dumps, compressed_oops, no_cache, env, json)?;
-            let r = growth::diff(&summaries, &growth::Options { top });
+            let graphs = CliGraphs { env, json };
+            let (r, summaries) =
+                commands::diff(&graphs, &dumps, on(compressed_oops), no_cache, top)?;
             if let Some(path) = &html {
                 let flame = growth::growth_flame(&summaries);
                 let page = reports::html::render_diff(&reports::html::Growth {
@@ -982,13 +761,13 @@ fn dispatch_other(cmd: Command, env: &Env) -> Result<String> {
             by,
             top: n,
             json,
-        } => with_graph(&graph, env, json, |g| {
+        } => with_graph(&graph.request(), env, json, |g| {
             let by = match by {
                 TopByArg::Retained => TopBy::Retained,
                 TopByArg::Shallow => TopBy::Shallow,
                 TopByArg::Count => TopBy::Count,
             };
-            let t = top::top(g, by, n);
+            let t = commands::top(g, by, n);
             Ok(if json {
                 reports::to_json(&t)
             } else {
@@ -1002,15 +781,13 @@ fn dispatch_other(cmd: Command, env: &Env) -> Result<String> {
             min_percent,
             max_children,
             json,
-        } => with_graph(&graph, env, json, |g| {
-            let root = root.map(|r| find_object(g, &r)).transpose()?;
-            let children = g.retention.children(&Scratch::memory());
+        } => with_graph(&graph.request(), env, json, |g| {
             let opts = dominator_tree::Options {
                 depth,
                 min_percent,
                 max_children,
             };
-            let r = dominator_tree::dominator_tree(g, children, root, &opts);
+            let r = commands::dominators(g, root.as_deref(), &opts)?;
             Ok(if json {
                 reports::to_json(&r)
             } else {
@@ -1022,10 +799,8 @@ fn dispatch_other(cmd: Command, env: &Env) -> Result<String> {
             object,
             paths: n,
             json,
-        } => with_graph(&graph, env, json, |g| {
-            let o = find_object(g, &object)?;
-            let preds = g.heap.index.refs.transpose();
-            let r = paths::paths(g, &preds, o, n.max(1));
+        } => with_graph(&graph.request(), env, json, |g| {
+            let r = commands::path(g, &object, n)?;
             Ok(if json {
                 reports::to_json(&r)
             } else {
@@ -1037,10 +812,8 @@ fn dispatch_other(cmd: Command, env: &Env) -> Result<String> {
             object,
             referrers,
             json,
-        } => with_graph(&graph, env, json, |g| {
-            let o = find_object(g, &object)?;
-            let preds = referrers.then(|| g.heap.index.refs.transpose());
-            let r = inspect::inspect(g, o, preds.as_ref());
+        } => with_graph(&graph.request(), env, json, |g| {
+            let r = commands::inspect(g, &object, referrers)?;
             Ok(if json {
                 reports::to_json(&r)
             } else {
@@ -1052,10 +825,10 @@ fn dispatch_other(cmd: Command, env: &Env) -> Result<String> {
             objects,
             exclude,
             json,
-        } => with_graph(&graph, env, json, |g| {
+        } => with_graph(&graph.request(), env, json, |g| {
             let of = objects
                 .iter()
-                .map(|o| find_object(g, o))
+                .map(|o| commands::find_object(g, o))
                 .collect::<Result<Vec<_>>>()?;
             let r = retained_set::retained_set(&g.heap, &of, &exclude);
             Ok(if json {
@@ -1070,7 +843,7 @@ fn dispatch_other(cmd: Command, env: &Env) -> Result<String> {
             family_threshold,
             max_rows,
             json,
-        } => with_graph(&graph, env, json, |g| {
+        } => with_graph(&graph.request(), env, json, |g| {
             let opts = classloaders::Options {
                 thresholds: classloaders::Thresholds {
                     loaders_per_type: loader_threshold,
@@ -1121,31 +894,5 @@ fn dispatch_other(cmd: Command, env: &Env) -> Result<String> {
                 reports::text::histogram(&h, &env.style)
             })
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn dump_inputs_name_one_heap_dump_of_a_file() {
-        let dir = std::env::temp_dir().join(format!("oomsleuth-dump-input-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let at = |s: &str| dump_input(&dir.join(s));
-        let input = |name: &str, n| DumpInput {
-            path: dir.join(name),
-            heap_dump: n,
-        };
-        assert_eq!(at("agent.hprof#2").unwrap(), input("agent.hprof", Some(2)));
-        assert_eq!(at("agent.hprof").unwrap(), input("agent.hprof", None));
-        assert_eq!(at("a#b.hprof").unwrap(), input("a#b.hprof", None));
-        assert_eq!(at("agent.hprof#").unwrap(), input("agent.hprof#", None));
-        assert!(at("agent.hprof#0").is_err());
-        assert!(at("agent.hprof#99999999999").is_err());
-        // A file that is named so is itself.
-        std::fs::write(dir.join("odd.hprof#3"), b"x").unwrap();
-        assert_eq!(at("odd.hprof#3").unwrap(), input("odd.hprof#3", None));
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
