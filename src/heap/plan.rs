@@ -248,24 +248,54 @@ pub fn available_memory() -> (Option<u64>, bool) {
     }
 }
 
-/// `memory.max - memory.current` of this process's cgroup (v2), when it has a limit.
+/// What this process's memory cgroup still allows: its limit less the anonymous memory already
+/// charged to it (file pages are reclaimable), the tightest on the way up; cgroup v2
+/// (`memory.max`, `anon` in `memory.stat`) or v1 (`memory.limit_in_bytes`, `total_rss`).
 fn cgroup_room() -> Option<u64> {
     let own = std::fs::read_to_string("/proc/self/cgroup").ok()?;
-    let rel = own.lines().find_map(|l| l.strip_prefix("0::"))?;
-    let dir = Path::new("/sys/fs/cgroup").join(rel.trim_start_matches('/'));
-    // The tightest limit on the way up to the root.
+    let mut found: Option<(PathBuf, &str, &str, &str)> = None;
+    for l in own.lines() {
+        let mut parts = l.splitn(3, ':');
+        let (_, controllers, rel) = (parts.next()?, parts.next()?, parts.next()?);
+        let rel = rel.trim_start_matches('/');
+        if controllers.split(',').any(|c| c == "memory") {
+            let dir = Path::new("/sys/fs/cgroup/memory").join(rel);
+            found = Some((
+                dir,
+                "memory.limit_in_bytes",
+                "total_rss",
+                "/sys/fs/cgroup/memory",
+            ));
+            break;
+        }
+        if controllers.is_empty() && Path::new("/sys/fs/cgroup/cgroup.controllers").exists() {
+            found = Some((
+                Path::new("/sys/fs/cgroup").join(rel),
+                "memory.max",
+                "anon",
+                "/sys/fs/cgroup",
+            ));
+        }
+    }
+    let (dir, limit_file, anon_key, top) = found?;
     let mut room: Option<u64> = None;
     let mut at = Some(dir.as_path());
     while let Some(d) = at {
-        let max = std::fs::read_to_string(d.join("memory.max")).ok();
-        let cur = std::fs::read_to_string(d.join("memory.current")).ok();
-        if let (Some(max), Some(cur)) = (max, cur) {
-            if let (Ok(max), Ok(cur)) = (max.trim().parse::<u64>(), cur.trim().parse::<u64>()) {
-                let r = max.saturating_sub(cur);
-                room = Some(room.map_or(r, |x| x.min(r)));
-            }
+        let limit = std::fs::read_to_string(d.join(limit_file))
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        let anon = std::fs::read_to_string(d.join("memory.stat"))
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find_map(|l| l.strip_prefix(anon_key)?.strip_prefix(' '))
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+            });
+        if let Some(limit) = limit.filter(|&l| l < 1 << 60) {
+            let r = limit.saturating_sub(anon.unwrap_or(0));
+            room = Some(room.map_or(r, |x| x.min(r)));
         }
-        if d == Path::new("/sys/fs/cgroup") {
+        if d == Path::new(top) {
             break;
         }
         at = d.parent();
