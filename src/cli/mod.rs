@@ -5,6 +5,9 @@ mod live;
 mod native;
 mod progress;
 mod record;
+// Without the `sql` feature only the arguments remain (the commands say how to build it).
+#[cfg_attr(not(feature = "sql"), allow(dead_code))]
+mod sql;
 
 use crate::analyses::graph::Graph;
 use crate::analyses::histogram::{self, SortBy};
@@ -306,6 +309,22 @@ enum Command {
     /// GC and class log tails, a heap dump with --heap-dump), then prints the verdict of
     /// `analyze BUNDLE`. SIGINT/SIGTERM end it early, keeping what was taken.
     Record(record::RecordArgs),
+    /// SQL over the heap: tables objects, classes, refs, roots, loaders, strings and one per
+    /// class by its Java name ("java.lang.String"); functions describe(id), path_from_roots(id),
+    /// to_string(id), field(id, 'name')... No query: an interactive prompt (feature `sql`).
+    #[command(
+        after_help = "Examples:\n  oomsleuth sql heap.hprof \"SELECT class, count(*) n, sum(retained) FROM objects GROUP BY class ORDER BY 3 DESC LIMIT 10\"\n  oomsleuth sql heap.hprof \"SELECT id, describe(id) FROM \\\"com.example.Session\\\" WHERE user IS NULL\""
+    )]
+    Sql(sql::QueryArgs),
+    /// Eclipse MAT's OQL (SELECT ... FROM [INSTANCEOF] class [alias] WHERE ...), translated to SQL
+    /// (feature `sql`).
+    #[command(
+        after_help = "Example:\n  oomsleuth oql heap.hprof \"SELECT s.@objectId, s.@retainedHeapSize FROM java.lang.String s WHERE s.value.@length > 1000\""
+    )]
+    Oql(sql::QueryArgs),
+    /// The query tables as Parquet, partitioned by dump: DIR/objects/dump=NAME/part-0.parquet
+    /// (feature `sql`).
+    Export(sql::ExportArgs),
     /// Beyond the heap dump: nmt, pmap, scan, classlog, gclog, jstat, jvms (src/cli/native.rs).
     #[command(flatten)]
     Native(native::NativeCommand),
@@ -898,6 +917,9 @@ fn dispatch_other(cmd: Command, env: &Env) -> Result<String> {
             unreachable!("handled by dispatch")
         }
         Command::Native(c) => native::run(c, &env.style),
+        Command::Sql(a) => sql::sql(a, env, false),
+        Command::Oql(a) => sql::sql(a, env, true),
+        Command::Export(a) => sql::export(a, env),
         Command::Diff {
             dumps,
             compressed_oops,
