@@ -11,6 +11,7 @@ mod classloaders;
 mod cli;
 mod collections;
 mod diff;
+mod gendump;
 mod generated;
 mod graph;
 mod instance_sizes;

@@ -1290,6 +1290,9 @@ impl<'g, 's, 'a> Ctx<'g, 's, 'a> {
             })
             .map(|(name, _, _)| name.as_str())
             .collect();
+        // The other instances' values, read once (not once per field that is a candidate).
+        let elsewhere_values: std::cell::OnceCell<Vec<Vec<(String, String, u8)>>> =
+            std::cell::OnceCell::new();
         let mut best: Option<(f64, u8, Discriminator)> = None;
         for (name, pref, map) in counts.iter() {
             if *pref >= 3 {
@@ -1313,8 +1316,13 @@ impl<'g, 's, 'a> Ctx<'g, 's, 'a> {
                 (None, None)
             } else {
                 let mut hits = 0u64;
-                for &o in &elsewhere {
-                    let values = self.field_values(o, &on_path);
+                let all = elsewhere_values.get_or_init(|| {
+                    elsewhere
+                        .iter()
+                        .map(|&o| self.field_values(o, &on_path))
+                        .collect()
+                });
+                for values in all {
                     if values.iter().any(|(n, t, _)| n == name && t == value) {
                         hits += 1;
                     }

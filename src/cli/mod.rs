@@ -516,6 +516,13 @@ fn with_graph<T>(
     // Big arrays of the index go to scratch files beside where the cache goes (even with
     // --no-cache): file-backed pages, not anonymous memory.
     let scratch = location.scratch_for(bytes.bytes().len() as u64);
+    plan_or_refuse(
+        &args.dump.dump,
+        bytes.bytes(),
+        &location,
+        args.no_cache,
+        &scratch,
+    )?;
     let (snap, index, retention) = cache::open_graph(
         &bytes,
         overrides(&args.dump),
@@ -539,6 +546,31 @@ fn with_graph<T>(
         retention: &retention,
     };
     f(&g)
+}
+
+/// Dumps from this size up are told what indexing them will need before it starts.
+const PLAN_FROM_BYTES: u64 = 1 << 30;
+
+/// Before the first pass over a big dump that has no index cache yet: says on stderr what the
+/// run will need, and stops when the disk cannot hold it.
+fn plan_or_refuse(
+    path: &std::path::Path,
+    data: &[u8],
+    location: &cache::Location,
+    no_cache: bool,
+    scratch: &crate::heap::column::Scratch,
+) -> Result<()> {
+    if (data.len() as u64) < PLAN_FROM_BYTES || (!no_cache && location.exists()) {
+        return Ok(());
+    }
+    let Some(plan) =
+        crate::heap::plan::ResourcePlan::estimate(data, &location.dir(), !no_cache, scratch)
+    else {
+        return Ok(());
+    };
+    eprintln!("{}", plan.describe());
+    plan.check()
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }
 
 /// A heap dump given to `diff` or `analyze OLD NEW`: a file and, when it holds several heap dumps

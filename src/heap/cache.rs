@@ -42,9 +42,10 @@ use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 const MAGIC: &[u8; 16] = b"OOMSLEUTH-INDEX\0";
-/// Bumped whenever the layout of the file or the meaning of its contents changes (8: shallow
-/// sizes of JDK 5-7 class loaders and of 64-bit hprof-agent dumps changed).
-const VERSION: u32 = 8;
+/// Bumped whenever the layout of the file or the meaning of its contents changes (9: a dump with
+/// unreached application objects is not taken for a `:live` one, so fewer objects are held by
+/// the JVM).
+const VERSION: u32 = 9;
 /// Sections start on this boundary (any array type is aligned, and cache lines are not shared).
 const ALIGN: usize = 64;
 
@@ -96,12 +97,7 @@ impl Location {
     /// `OOMSLEUTH_HEAP_BUDGET=BYTES` the heap the dominator scratch may take (default: none; see
     /// [`Location::scratch_for`]).
     pub fn scratch(&self) -> Scratch {
-        let dir = self
-            .path
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_else(std::env::temp_dir);
-        let mut s = Scratch::in_dir(&dir);
+        let mut s = Scratch::in_dir(&self.dir());
         if let Some(m) = std::env::var("OOMSLEUTH_HEAP_BUDGET")
             .ok()
             .and_then(|v| v.parse().ok())
@@ -138,13 +134,28 @@ impl Location {
 
     /// [`scratch`](Self::scratch) for a dump of `dump_bytes` bytes: the randomly written arrays
     /// of the dominator computation may take up to 40% of the dump's size on the heap (the
-    /// target is anonymous memory at most half the dump), the rest goes to scratch files.
+    /// target is anonymous memory at most half the dump) and half the memory this process may
+    /// still use ([`plan::memory_budget`](super::plan::memory_budget)); the rest goes to
+    /// scratch files.
     pub fn scratch_for(&self, dump_bytes: u64) -> Scratch {
         let s = self.scratch();
         if s.heap_budget > 0 {
             return s; // OOMSLEUTH_HEAP_BUDGET
         }
-        s.with_heap_budget(dump_bytes / 5 * 2)
+        s.with_heap_budget(super::plan::memory_budget(dump_bytes))
+    }
+
+    /// The directory scratch and cache files go to.
+    pub fn dir(&self) -> PathBuf {
+        self.path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(std::env::temp_dir)
+    }
+
+    /// Whether a cache file is there at all (it may still be stale).
+    pub fn exists(&self) -> bool {
+        self.path.exists()
     }
 }
 

@@ -611,9 +611,13 @@ impl Held<'_, '_> {
                 .get(class_of(o))
                 .is_some_and(|c| c.loader_id == 0)
         };
-        // Taken with `:live`: nothing but JDK objects lacks a referrer (a dump with garbage in
-        // it has dead application objects without a referrer too).
-        let live_dump = orphans.iter().all(|&o| is_class(o) || jdk_class(o));
+        // Taken with `:live`: nothing but JDK objects is left unreached (a dump with garbage in
+        // it has dead application objects too, with or without a referrer: a dead order and its
+        // line items refer to each other).
+        let live_dump = orphans.iter().all(|&o| is_class(o) || jdk_class(o))
+            && (0..level.len() as Node)
+                .filter(|&o| level[o as usize] == reach::UNSEEN)
+                .all(|o| is_class(o) || jdk_class(o));
         with(refs, referents, self.class_of, &strength_of_class).finish(
             &mut level,
             &orphans,

@@ -15,6 +15,7 @@ pub mod jdk;
 pub mod layout;
 pub mod names;
 pub mod objects;
+pub mod plan;
 pub mod reachability;
 pub mod retained;
 pub mod snapshot;
