@@ -2,7 +2,7 @@
 //! two languages. A construct with no translation is an error that names it.
 //!
 //! `SELECT [DISTINCT] [OBJECTS] items FROM [INSTANCEOF] class [alias] [WHERE cond] [UNION (...)]`
-//! becomes `SELECT items FROM "class" alias WHERE alias.reachable AND (cond)` (MAT's snapshot
+//! becomes `SELECT items FROM "class" alias WHERE alias.dump_reachable AND (cond)` (MAT's snapshot
 //! holds only reachable objects); `FROM OBJECTS 0x1, 0x2`, `FROM "java.lang.*"` and
 //! `FROM (subquery)` select from the `objects` table. In expressions:
 //!
@@ -272,7 +272,7 @@ fn select(toks: &[Tok], cols: &dyn Columns) -> Result<String, OqlError> {
     let _ = write!(out, " FROM {}{joins}", from.sql);
     let mut conds = vec![];
     if from.filter_reachable {
-        conds.push(format!("{}.reachable", from.alias));
+        conds.push(format!("{}.dump_reachable", from.alias));
     }
     if let Some(c) = cond {
         conds.push(format!("({c})"));
@@ -751,15 +751,15 @@ mod tests {
     fn select_star_from_a_class_keeps_reachable_objects() {
         assert_eq!(
             t("select * from java.lang.String"),
-            "SELECT * FROM \"java.lang.String\" _c WHERE _c.reachable"
+            "SELECT * FROM \"java.lang.String\" _c WHERE _c.dump_reachable"
         );
         assert_eq!(
             t("SELECT * FROM INSTANCEOF java.lang.ref.Reference"),
-            "SELECT * FROM \"instanceof java.lang.ref.Reference\" _c WHERE _c.reachable"
+            "SELECT * FROM \"instanceof java.lang.ref.Reference\" _c WHERE _c.dump_reachable"
         );
         assert_eq!(
             t("select * from byte[]"),
-            "SELECT * FROM \"byte[]\" _c WHERE _c.reachable"
+            "SELECT * FROM \"byte[]\" _c WHERE _c.dump_reachable"
         );
     }
 
@@ -767,7 +767,7 @@ mod tests {
     fn attributes_and_fields_become_columns() {
         assert_eq!(
             t("select s.@objectId, s.value, s.count, s.@retainedHeapSize AS r from java.lang.String s"),
-            "SELECT s.id, s.\"value\", s.\"count\", s.retained AS \"r\" FROM \"java.lang.String\" s WHERE s.reachable"
+            "SELECT s.id, s.\"value\", s.\"count\", s.retained AS \"r\" FROM \"java.lang.String\" s WHERE s.dump_reachable"
         );
     }
 
@@ -775,16 +775,16 @@ mod tests {
     fn field_paths_hop_through_objects() {
         assert_eq!(
             t("SELECT * FROM java.lang.String s WHERE s.count > 1000 OR s.value.@length > 1000"),
-            "SELECT * FROM \"java.lang.String\" s WHERE s.reachable AND (s.\"count\" > 1000 OR length_of(s.\"value\") > 1000)"
+            "SELECT * FROM \"java.lang.String\" s WHERE s.dump_reachable AND (s.\"count\" > 1000 OR length_of(s.\"value\") > 1000)"
         );
         assert_eq!(
             t("SELECT s.value.hash FROM java.lang.String s"),
-            "SELECT field(s.\"value\", 'hash') FROM \"java.lang.String\" s WHERE s.reachable"
+            "SELECT field(s.\"value\", 'hash') FROM \"java.lang.String\" s WHERE s.dump_reachable"
         );
         // A field the table lacks (a subclass's) is read per object.
         assert_eq!(
             t("SELECT s.value FROM INSTANCEOF java.lang.Number s"),
-            "SELECT field(s.id, 'value') FROM \"instanceof java.lang.Number\" s WHERE s.reachable"
+            "SELECT field(s.id, 'value') FROM \"instanceof java.lang.Number\" s WHERE s.dump_reachable"
         );
     }
 
@@ -792,19 +792,19 @@ mod tests {
     fn functions_literals_and_null() {
         assert_eq!(
             t("SELECT * FROM java.lang.String s WHERE toString(s) LIKE \"java.*\""),
-            "SELECT * FROM \"java.lang.String\" s WHERE s.reachable AND (to_string(s.id) ~ '^(?:java.*)$')"
+            "SELECT * FROM \"java.lang.String\" s WHERE s.dump_reachable AND (to_string(s.id) ~ '^(?:java.*)$')"
         );
         assert_eq!(
             t("SELECT * FROM java.lang.String s WHERE toString(s) NOT LIKE \"a'b\""),
-            "SELECT * FROM \"java.lang.String\" s WHERE s.reachable AND (to_string(s.id) !~ '^(?:a''b)$')"
+            "SELECT * FROM \"java.lang.String\" s WHERE s.dump_reachable AND (to_string(s.id) !~ '^(?:a''b)$')"
         );
         assert_eq!(
             t("SELECT * FROM java.lang.Thread s WHERE s.@GCRootInfo != null"),
-            "SELECT * FROM \"java.lang.Thread\" s WHERE s.reachable AND (CASE WHEN is_root_of(s.id) THEN 'GC root' END IS NOT NULL)"
+            "SELECT * FROM \"java.lang.Thread\" s WHERE s.dump_reachable AND (CASE WHEN is_root_of(s.id) THEN 'GC root' END IS NOT NULL)"
         );
         assert_eq!(
             t("SELECT * FROM java.lang.String s WHERE s.@retainedHeapSize > 1024L"),
-            "SELECT * FROM \"java.lang.String\" s WHERE s.reachable AND (s.retained > 1024)"
+            "SELECT * FROM \"java.lang.String\" s WHERE s.dump_reachable AND (s.retained > 1024)"
         );
         assert_eq!(
             t("select toHex(s.@objectAddress), classof(s), dominatorof(s) from objects 0x17c38b80 s"),
@@ -820,11 +820,11 @@ mod tests {
         );
         assert_eq!(
             t("SELECT * FROM java.lang.String s WHERE dominators(s).size() = 0"),
-            "SELECT * FROM \"java.lang.String\" s WHERE s.reachable AND ((SELECT count(*) FROM objects _d WHERE _d.dominator = s.id) = 0)"
+            "SELECT * FROM \"java.lang.String\" s WHERE s.dump_reachable AND ((SELECT count(*) FROM objects _d WHERE _d.dominator = s.id) = 0)"
         );
         assert_eq!(
             t("SELECT * FROM java.lang.String s WHERE s.value NOT IN dominators(s)"),
-            "SELECT * FROM \"java.lang.String\" s WHERE s.reachable AND (s.\"value\" NOT IN (SELECT _d.id FROM objects _d WHERE _d.dominator = s.id))"
+            "SELECT * FROM \"java.lang.String\" s WHERE s.dump_reachable AND (s.\"value\" NOT IN (SELECT _d.id FROM objects _d WHERE _d.dominator = s.id))"
         );
         assert_eq!(
             t("select objects outbounds(s) from objects 1 s"),
@@ -836,11 +836,11 @@ mod tests {
     fn from_patterns_subqueries_and_unions() {
         assert_eq!(
             t("select * from \"java.lang.*\""),
-            "SELECT * FROM (SELECT * FROM objects WHERE class ~ '^(?:java.lang.*)$') _p WHERE _p.reachable"
+            "SELECT * FROM (SELECT * FROM objects WHERE class ~ '^(?:java.lang.*)$') _p WHERE _p.dump_reachable"
         );
         assert_eq!(
             t("select objects dominators(s) from objects (select * from java.lang.String) s"),
-            "SELECT _set.id AS object FROM (SELECT * FROM \"java.lang.String\" _c WHERE _c.reachable) s JOIN objects _set ON _set.dominator = s.id"
+            "SELECT _set.id AS object FROM (SELECT * FROM \"java.lang.String\" _c WHERE _c.dump_reachable) s JOIN objects _set ON _set.dominator = s.id"
         );
         assert_eq!(
             t("select * from objects 0,1 union (select * from objects 2)"),
@@ -848,7 +848,7 @@ mod tests {
         );
         assert_eq!(
             t("SELECT DISTINCT OBJECTS classof(s) FROM java.lang.String s"),
-            "SELECT DISTINCT class_of(s.id) AS object FROM \"java.lang.String\" s WHERE s.reachable"
+            "SELECT DISTINCT class_of(s.id) AS object FROM \"java.lang.String\" s WHERE s.dump_reachable"
         );
     }
 

@@ -46,6 +46,9 @@ pub struct HeapData {
     loaders: OnceLock<Vec<(ObjectIndex, u64)>>,
     /// Thread serial -> thread object.
     threads: OnceLock<FxHashMap<u32, ObjectIndex>>,
+    /// Set bits: objects a GC root reaches through the references the dump holds, without the
+    /// edges the index restores (what Eclipse MAT counts as reachable).
+    dump_reach: OnceLock<Vec<u64>>,
 }
 
 impl HeapData {
@@ -60,7 +63,28 @@ impl HeapData {
             by_name: OnceLock::new(),
             loaders: OnceLock::new(),
             threads: OnceLock::new(),
+            dump_reach: OnceLock::new(),
         }
+    }
+
+    pub(crate) fn dump_reachable(&self, o: ObjectIndex) -> bool {
+        let bits = self.dump_reach.get_or_init(|| {
+            let index = self.g.heap.index;
+            let n = index.len();
+            let mut b = vec![0u64; n / 64 + 1];
+            let mut stack = vec![index.virtual_root()];
+            while let Some(v) = stack.pop() {
+                for &w in index.refs.successors(v) {
+                    let w_ = w as usize;
+                    if w_ < n && b[w_ / 64] & (1 << (w_ % 64)) == 0 && !index.is_restored(v, w) {
+                        b[w_ / 64] |= 1 << (w_ % 64);
+                        stack.push(w);
+                    }
+                }
+            }
+            b
+        });
+        bits[o as usize / 64] & (1 << (o % 64)) != 0
     }
 
     pub(crate) fn len(&self) -> usize {

@@ -367,6 +367,10 @@ pub fn object_columns() -> Vec<ColumnDef> {
         ColumnDef::new("reachable", DataType::Boolean, |d, k| {
             bools(k, |o| Some(d.g.retention.is_reachable(o as ObjectIndex)))
         }),
+        // Without the edges the index restores: what Eclipse MAT (and so OQL) counts as reachable.
+        ColumnDef::new("dump_reachable", DataType::Boolean, |d, k| {
+            bools(k, |o| Some(d.dump_reachable(o as ObjectIndex)))
+        }),
         ColumnDef::new("is_root", DataType::Boolean, |d, k| {
             bools(k, |o| Some(d.is_root(o as ObjectIndex)))
         }),
