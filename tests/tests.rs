@@ -26,6 +26,8 @@ mod reachability;
 mod record;
 mod regression;
 mod retained_set;
+#[cfg(feature = "sql")]
+mod sql;
 mod support;
 mod suspects;
 mod synthetic;

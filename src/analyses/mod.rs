@@ -13,8 +13,11 @@ pub mod histogram;
 pub mod inspect;
 pub mod jvms;
 pub mod metaspace_estimate;
+pub mod oql;
 pub mod path_summary;
 pub mod paths;
+#[cfg(feature = "sql")]
+pub mod query;
 pub mod reflection;
 pub mod report;
 pub mod retained_set;

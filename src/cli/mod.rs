@@ -8,6 +8,9 @@ mod native;
 mod progress;
 mod record;
 mod watch;
+// Without the `sql` feature only the arguments remain (the commands say how to build it).
+#[cfg_attr(not(feature = "sql"), allow(dead_code))]
+mod sql;
 
 use crate::analyses::graph::Graph;
 use crate::analyses::histogram::{self, SortBy};
@@ -323,6 +326,22 @@ enum Command {
   oomsleuth watch 4242 --every 5s
   oomsleuth watch 4242 --json --count 60 > samples.jsonl")]
     Watch(watch::WatchArgs),
+    /// SQL over the heap: tables objects, classes, refs, roots, loaders, strings and one per
+    /// class by its Java name ("java.lang.String"); functions describe(id), path_from_roots(id),
+    /// to_string(id), field(id, 'name')... No query: an interactive prompt (feature `sql`).
+    #[command(
+        after_help = "Examples:\n  oomsleuth sql heap.hprof \"SELECT class, count(*) n, sum(retained) FROM objects GROUP BY class ORDER BY 3 DESC LIMIT 10\"\n  oomsleuth sql heap.hprof \"SELECT id, describe(id) FROM \\\"com.example.Session\\\" WHERE user IS NULL\""
+    )]
+    Sql(sql::QueryArgs),
+    /// Eclipse MAT's OQL (SELECT ... FROM [INSTANCEOF] class [alias] WHERE ...), translated to SQL
+    /// (feature `sql`).
+    #[command(
+        after_help = "Example:\n  oomsleuth oql heap.hprof \"SELECT s.@objectId, s.@retainedHeapSize FROM java.lang.String s WHERE s.value.@length > 1000\""
+    )]
+    Oql(sql::QueryArgs),
+    /// The query tables as Parquet, partitioned by dump: DIR/objects/dump=NAME/part-0.parquet
+    /// (feature `sql`).
+    Export(sql::ExportArgs),
     /// Beyond the heap dump: nmt, pmap, scan, classlog, gclog, jstat, jvms (src/cli/native.rs).
     #[command(flatten)]
     Native(native::NativeCommand),
@@ -721,6 +740,9 @@ fn dispatch_other(cmd: Command, env: &Env) -> Result<String> {
             unreachable!("handled by dispatch")
         }
         Command::Native(c) => native::run(c, &env.style),
+        Command::Sql(a) => sql::sql(a, env, false),
+        Command::Oql(a) => sql::sql(a, env, true),
+        Command::Export(a) => sql::export(a, env),
         Command::Diff {
             dumps,
             compressed_oops,
