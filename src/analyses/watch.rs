@@ -445,7 +445,9 @@ mod tests {
                     .unwrap();
             }
         }
-        let from_files = verdict::analyze_files(&[dir.clone()]).unwrap().verdict;
+        let from_files = verdict::analyze_files(std::slice::from_ref(&dir))
+            .unwrap()
+            .verdict;
         std::fs::remove_dir_all(&dir).unwrap();
         let strip = |v: &Verdict| {
             let mut j = serde_json::to_value(v).unwrap();
