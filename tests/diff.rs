@@ -757,3 +757,57 @@ fn a_linked_chain_is_one_path() {
         );
     }
 }
+
+/// Class histograms of the growing JVM (`jmap -histo:live` at steps 1 and 3) given to `analyze`:
+/// the leaking class is among the classes that grew, by exactly the sessions Java added, and the
+/// live heap's growth backs a heap verdict.
+#[test]
+fn class_histograms_name_the_classes_that_grew() {
+    for jdk in jdks() {
+        let cap = growing(jdk);
+        let leak = java_sizes(&cap, "leak");
+        let (first, last) = (cap.dir.join("histo-1.txt"), cap.dir.join("histo-3.txt"));
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_oomsleuth"))
+            .args(["analyze", "--json"])
+            .arg(&first)
+            .arg(&last)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let j: Json = serde_json::from_slice(&out.stdout).unwrap();
+        let g = &j["class_growth"];
+        assert_eq!(g["histograms"], 2, "{jdk}: {j}");
+        let session = g["classes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["class"] == "com.example.GrowingLeak$Session")
+            .unwrap_or_else(|| panic!("{jdk}: {g:#}"));
+        assert_eq!(session["instances_first"], leak[0], "{jdk}");
+        assert_eq!(session["instances_last"], leak[2], "{jdk}");
+        assert_eq!(
+            session["instances_last"],
+            cap.histos[2].instances("com.example.GrowingLeak$Session"),
+        );
+        // Live growth backs a heap verdict only past the verdict's noise floor (4 MiB and a
+        // tenth of the first histogram), by the JVM's own totals.
+        let (t0, t1) = (
+            g["total_bytes_first"].as_i64().unwrap(),
+            g["total_bytes_last"].as_i64().unwrap(),
+        );
+        let big = t1 - t0 >= 4 << 20 && (t1 - t0) * 10 >= t0;
+        let backed = j["verdict"]["evidence"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["source"] == "class histogram");
+        assert_eq!(backed, big, "{jdk}: {t0} -> {t1}: {}", j["verdict"]);
+        if big {
+            assert_eq!(j["verdict"]["area"], "heap", "{jdk}");
+        }
+    }
+}

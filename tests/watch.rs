@@ -456,21 +456,35 @@ impl Tmux {
             "{} watch {pid}; echo WATCH-EXIT=$?; sleep 120",
             env!("CARGO_BIN_EXE_oomsleuth")
         );
-        let st = Command::new("tmux")
-            .args([
-                "new-session",
-                "-d",
-                "-s",
-                &name,
-                "-x",
-                "120",
-                "-y",
-                "40",
-                &cmd,
-            ])
-            .status()
-            .unwrap();
-        assert!(st.success(), "tmux new-session");
+        // A tmux server that is just exiting (the last session of another run ended) refuses
+        // the first new-session now and then: try again.
+        let mut tries = 0;
+        let st = loop {
+            let out = Command::new("tmux")
+                .args([
+                    "new-session",
+                    "-d",
+                    "-s",
+                    &name,
+                    "-x",
+                    "120",
+                    "-y",
+                    "40",
+                    &cmd,
+                ])
+                .output()
+                .unwrap();
+            tries += 1;
+            if out.status.success() || tries == 5 {
+                break out;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(500));
+        };
+        assert!(
+            st.status.success(),
+            "tmux new-session: {}",
+            String::from_utf8_lossy(&st.stderr)
+        );
         Tmux(name)
     }
 

@@ -26,6 +26,7 @@ pub mod top;
 pub mod waste;
 
 // Beyond the heap dump (issue 7): native memory, process maps, GC/class logs, jstat, the verdict.
+pub mod class_growth;
 pub mod classlog;
 pub mod gclog;
 pub mod jstat;

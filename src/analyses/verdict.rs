@@ -10,6 +10,7 @@
 //! because NMT's "Java Heap" only shows the heap expanding. Process RSS that grows beyond what NMT
 //! committed is native memory NMT cannot see (zlib, JNI libraries: seed 002).
 
+use crate::analyses::class_growth::{self, ClassGrowth};
 use crate::analyses::classlog::{self, ClassLogAnalysis};
 use crate::analyses::gclog::{self, GcLogAnalysis};
 use crate::analyses::jstat::{self, JstatAnalysis};
@@ -81,6 +82,8 @@ pub enum Signal {
     /// Committed Metaspace is at `MaxMetaspaceSize` (`VM.metaspace`): the JVM cannot load another
     /// class, whether or not it still grows while watched.
     MetaspaceAtLimit,
+    /// The live objects of class histograms (taken after a full GC) grew.
+    LiveHeapInHistograms,
 }
 
 /// NMT's compiler categories: arenas the JIT fills while compiling and returns afterwards.
@@ -194,6 +197,8 @@ pub struct VerdictReport {
     /// output among the inputs (the last one given; per-type rows preferred). Beside a heap dump,
     /// `analyze` uses these figures instead of its estimates.
     pub jvm_metaspace: Option<JvmMetaspace>,
+    /// The classes that grew between the first and last class histogram among the inputs.
+    pub class_growth: Option<ClassGrowth>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -379,8 +384,10 @@ fn summary_line(
 pub fn analyze_inputs(inputs: Inputs) -> VerdictReport {
     let jvm_metaspace =
         jvm_metaspace(&inputs.of(&[LogKind::ClassLoaderStats, LogKind::VmMetaspace]));
+    let class_growth = class_growth::analyze(&inputs.of(&[LogKind::ClassHistogram]));
     let a = SourceAnalyses::of(&inputs);
-    let (ev, mut class_family) = a.evidence(&inputs);
+    let (mut ev, mut class_family) = a.evidence(&inputs);
+    histogram_evidence(class_growth.as_ref(), &mut ev);
     let best = ev.iter().find(|e| e.bytes.is_some()).or(ev.first());
     let area = best.map(|e| e.area).unwrap_or(Area::None);
     if area != Area::Metaspace {
@@ -392,13 +399,23 @@ pub fn analyze_inputs(inputs: Inputs) -> VerdictReport {
         _ => Vec::new(),
     };
     let (growth_bytes, per_hour) = best.map(|e| (e.bytes, e.per_hour)).unwrap_or((None, None));
-    let summary = summary_line(
+    let mut summary = summary_line(
         area,
         best,
         category.as_deref(),
         class_family.as_deref(),
         &call_sites,
     );
+    if area == Area::Heap {
+        if let Some(top) = class_growth.as_ref().and_then(|g| g.classes.first()) {
+            summary.push_str(&format!(
+                "; most growth between the class histograms: {} (+{} instances, +{})",
+                top.class,
+                top.instances_last.saturating_sub(top.instances_first),
+                mib(top.bytes_growth() as f64)
+            ));
+        }
+    }
     let mut capture_next = next_steps(area, category.as_deref());
     if a.nmt.is_none() {
         capture_next.push("NMT was not given: start the JVM with -XX:NativeMemoryTracking=summary and take `jcmd PID VM.native_memory summary` periodically (it splits heap, Metaspace, threads and malloc)".into());
@@ -436,8 +453,42 @@ pub fn analyze_inputs(inputs: Inputs) -> VerdictReport {
         classlog: a.classlog,
         jstat: a.jstat,
         jvm_metaspace,
+        class_growth,
     }
 }
+
+/// Live data that grew between class histograms (each taken after a full GC). It backs the
+/// heap as a count, never by bytes: two histograms are two points, and the classes they name
+/// are what the report shows (see [`ClassGrowth`]).
+fn histogram_evidence(g: Option<&ClassGrowth>, ev: &mut Vec<Evidence>) {
+    let Some(g) = g else { return };
+    let grew = g.total_growth();
+    if grew < HISTOGRAM_MIN_GROWTH || (grew as f64) < g.total_bytes_first as f64 * 0.1 {
+        return;
+    }
+    let top = g
+        .classes
+        .first()
+        .map(|c| format!("; most: {} +{}", c.class, mib(c.bytes_growth() as f64)))
+        .unwrap_or_default();
+    ev.push(Evidence {
+        area: Area::Heap,
+        signal: Signal::LiveHeapInHistograms,
+        source: "class histogram",
+        files: vec![g.first.clone(), g.last.clone()],
+        what: format!(
+            "live objects grew {} between the class histograms ({} -> {}){top}",
+            mib(grew as f64),
+            mib(g.total_bytes_first as f64),
+            mib(g.total_bytes_last as f64)
+        ),
+        bytes: None,
+        per_hour: g.hours.filter(|&h| h > 0.0).map(|h| grew as f64 / h),
+    });
+}
+
+/// Growth between class histograms below this is noise (a warming JVM).
+const HISTOGRAM_MIN_GROWTH: i64 = 4 << 20;
 
 /// Share of `MaxMetaspaceSize` committed from which Metaspace counts as full (the JVM commits in
 /// chunks: an OOM leaves it a few percent short of the limit).

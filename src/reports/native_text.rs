@@ -641,6 +641,26 @@ pub fn verdict(r: &VerdictReport, style: &Style) -> String {
             let _ = writeln!(out, "  [{:?}] {}: {}", e.area, e.source, e.what);
         }
     }
+    if let Some(g) = r.class_growth.as_ref().filter(|g| !g.classes.is_empty()) {
+        let _ = writeln!(
+            out,
+            "\n{}",
+            style.bold("Classes that grew between the class histograms")
+        );
+        let _ = writeln!(out, "  {:>12}  {:>14}  class", "bytes", "instances");
+        for c in &g.classes {
+            let _ = writeln!(
+                out,
+                "  {:>12}  {:>14}  {}",
+                format!(
+                    "+{}",
+                    crate::units::human_bytes(c.bytes_growth().max(0) as u64)
+                ),
+                format!("{:+}", c.instances_last as i64 - c.instances_first as i64),
+                c.class
+            );
+        }
+    }
     let _ = writeln!(out, "\n{}", style.bold("Capture next"));
     for c in &v.capture_next {
         let _ = writeln!(out, "  - {c}");

@@ -1,7 +1,8 @@
 //! Text outputs of the JVM's and the OS's own tools, one parser per format: `jcmd VM.native_memory`
 //! ([`nmt`]), `pmap -x` ([`pmap`]), `/proc/<pid>/smaps`, `smaps_rollup` and `maps` ([`smaps`]), GC logs
 //! ([`gclog`]), class load/unload logs ([`classlog`]), `jstat` ([`jstat`]) and the JVM's Metaspace per
-//! loader, `jcmd VM.classloader_stats` and `VM.metaspace` ([`metaspace`]).
+//! loader, `jcmd VM.classloader_stats` and `VM.metaspace` ([`metaspace`]), class histograms
+//! ([`histogram`]).
 //!
 //! Every parser takes the whole text, never panics, skips the lines it does not know and counts them
 //! ([`LineStats`]); none of them fails on bad input, it just finds nothing. [`detect`] tells the formats
@@ -9,6 +10,7 @@
 
 pub mod classlog;
 pub mod gclog;
+pub mod histogram;
 pub mod jstat;
 pub mod metaspace;
 pub mod nmt;
@@ -60,6 +62,8 @@ pub enum LogKind {
     ClassLoaderStats,
     /// `jcmd <pid> VM.metaspace [show-loaders]`.
     VmMetaspace,
+    /// `jcmd <pid> GC.class_histogram` or `jmap -histo`.
+    ClassHistogram,
     /// An HPROF heap dump (read by the heap commands, not here).
     HeapDump,
 }
@@ -76,6 +80,7 @@ impl LogKind {
             LogKind::Jstat => "jstat",
             LogKind::ClassLoaderStats => "VM.classloader_stats",
             LogKind::VmMetaspace => "VM.metaspace",
+            LogKind::ClassHistogram => "class histogram",
             LogKind::HeapDump => "heap dump",
         }
     }
@@ -102,6 +107,9 @@ pub fn detect(head: &[u8]) -> Option<LogKind> {
         let l = line.trim_start();
         if l.contains("[rollup]") {
             return Some(LogKind::SmapsRollup);
+        }
+        if histogram::is_header(l) {
+            return Some(LogKind::ClassHistogram);
         }
         if l.starts_with("Address") && l.contains("Kbytes") && l.contains("RSS") {
             return Some(LogKind::Pmap);
