@@ -7,6 +7,7 @@ mod mcp;
 mod native;
 mod progress;
 mod record;
+mod stop;
 mod watch;
 // Without the `sql` feature only the arguments remain (the commands say how to build it).
 #[cfg_attr(not(feature = "sql"), allow(dead_code))]

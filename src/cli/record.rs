@@ -5,7 +5,6 @@ use crate::live::record::{self, Event, Manifest};
 use anyhow::{bail, Result};
 use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 #[derive(clap::Args, Debug)]
@@ -28,29 +27,6 @@ pub struct RecordArgs {
     /// Print the verdict as JSON (the schema `analyze BUNDLE --json` prints).
     #[arg(long)]
     pub json: bool,
-}
-
-/// Set by SIGINT or SIGTERM: the recording ends after what it is taking now.
-static STOP: AtomicBool = AtomicBool::new(false);
-
-extern "C" fn on_signal(_: libc::c_int) {
-    STOP.store(true, Ordering::SeqCst);
-}
-
-/// SIGINT and SIGTERM end the recording (once: the handler resets itself, so a second signal
-/// kills as usual).
-fn catch_signals() {
-    for sig in [libc::SIGINT, libc::SIGTERM] {
-        // SAFETY: a zeroed sigaction with a handler that only stores an atomic is valid;
-        // SA_RESETHAND restores the default after the first delivery.
-        unsafe {
-            let mut sa: libc::sigaction = std::mem::zeroed();
-            sa.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as usize;
-            sa.sa_flags = libc::SA_RESETHAND;
-            libc::sigemptyset(&mut sa.sa_mask);
-            libc::sigaction(sig, &sa, std::ptr::null_mut());
-        }
-    }
 }
 
 /// Parses `500ms`, `30s`, `10m`, `2h` or a number of seconds.
@@ -108,8 +84,9 @@ pub fn run(args: &RecordArgs, quiet: bool) -> Result<(PathBuf, Manifest)> {
         Event::Status(_) => {}
         Event::Note(n) => eprintln!("{clear}note: {n}"),
     };
-    catch_signals();
-    let m = record::record(&opts, &STOP, &events)?;
+    // SIGINT and SIGTERM end the recording after what it is taking now.
+    super::stop::catch(&[libc::SIGINT, libc::SIGTERM]);
+    let m = record::record(&opts, &super::stop::STOP, &events)?;
     let bundle = opts.dir.canonicalize().unwrap_or(opts.dir.clone());
     if !quiet {
         let how = if m.interrupted {

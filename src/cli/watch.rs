@@ -9,7 +9,6 @@ use crate::reports::{watch_text, watch_tui};
 use anyhow::{bail, Result};
 use ratatui::crossterm::event::{self, Event, KeyCode, KeyEventKind, KeyModifiers};
 use std::io::{IsTerminal, Write};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 #[derive(clap::Args, Debug)]
@@ -128,34 +127,12 @@ fn wait_until(at: Instant, pid: u32) {
     }
 }
 
-/// Set by SIGTERM or SIGHUP while the terminal UI runs: it ends and restores the terminal.
-static STOP: AtomicBool = AtomicBool::new(false);
-
-extern "C" fn on_signal(_: libc::c_int) {
-    STOP.store(true, Ordering::SeqCst);
-}
-
-/// SIGTERM and SIGHUP end the UI like q (a second one kills as usual). In raw mode Ctrl-C is a
-/// key, not SIGINT.
-fn catch_signals() {
-    for sig in [libc::SIGTERM, libc::SIGHUP] {
-        // SAFETY: a zeroed sigaction with a handler that only stores an atomic is valid;
-        // SA_RESETHAND restores the default after the first delivery.
-        unsafe {
-            let mut sa: libc::sigaction = std::mem::zeroed();
-            sa.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as usize;
-            sa.sa_flags = libc::SA_RESETHAND;
-            libc::sigemptyset(&mut sa.sa_mask);
-            libc::sigaction(sig, &sa, std::ptr::null_mut());
-        }
-    }
-}
-
 /// The terminal UI: samples every `--every`, redraws on each sample and resize, quits on q, Esc
 /// or Ctrl-C (any key once the target exited), SIGTERM or SIGHUP. The terminal is restored
 /// whatever ends it.
 fn tui(target: &Target, w: &mut Watch, args: &WatchArgs) -> Result<()> {
-    catch_signals();
+    // SIGTERM and SIGHUP end the UI like q (in raw mode Ctrl-C is a key, not SIGINT).
+    super::stop::catch(&[libc::SIGTERM, libc::SIGHUP]);
     let mut terminal = ratatui::try_init()?;
     let r = tui_loop(&mut terminal, target, w, args);
     ratatui::restore();
@@ -199,7 +176,7 @@ fn tui_loop(
             terminal.draw(|f| watch_tui::draw(f, w, &status))?;
             dirty = false;
         }
-        if STOP.load(Ordering::SeqCst)
+        if super::stop::requested()
             || (exited.is_none() && args.count.is_some_and(|n| w.samples >= n))
         {
             return Ok(());
