@@ -6,15 +6,15 @@
 //! for each command, the MCP server keeps recently opened ones between calls. Both read and
 //! write the same index cache ([`cache`]).
 
-use crate::analyses::dominator_tree::{self, DominatorReport};
-use crate::analyses::graph::Graph;
-use crate::analyses::growth::{self, DiffReport};
-use crate::analyses::inspect::{self, Inspection};
-use crate::analyses::path_summary::{self, PathSummary};
-use crate::analyses::paths::{self, PathReport};
+use crate::analyses::heap::dominator_tree::{self, DominatorReport};
+use crate::analyses::heap::graph::Graph;
+use crate::analyses::heap::growth::{self, DiffReport};
+use crate::analyses::heap::inspect::{self, Inspection};
+use crate::analyses::heap::path_summary::{self, PathSummary};
+use crate::analyses::heap::paths::{self, PathReport};
+use crate::analyses::heap::{suspects, top};
+use crate::analyses::process::verdict::{self, VerdictReport};
 use crate::analyses::report::{self, Report};
-use crate::analyses::verdict::{self, VerdictReport};
-use crate::analyses::{suspects, top};
 use crate::formats::hprof::DumpBytes;
 use crate::heap::cache;
 use crate::heap::column::Scratch;

@@ -19,7 +19,7 @@
 //! use oomsleuth::heap::snapshot::{NoProgress, Snapshot};
 //! let bytes = DumpBytes::open("heap.hprof".as_ref(), None).unwrap();
 //! let snap = Snapshot::load(&bytes, Default::default(), &NoProgress).unwrap();
-//! let h = oomsleuth::analyses::histogram::histogram(&snap, &Default::default());
+//! let h = oomsleuth::analyses::heap::histogram::histogram(&snap, &Default::default());
 //! println!("{} classes, {} bytes", h.total.classes, h.total.shallow_bytes);
 //! ```
 

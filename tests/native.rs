@@ -8,7 +8,7 @@
 
 use crate::support::jvm::Jdk;
 use crate::synthetic::oomsleuth;
-use oomsleuth::analyses::verdict::{analyze_files, Area};
+use oomsleuth::analyses::process::verdict::{analyze_files, Area};
 use serde_json::Value as Json;
 use std::fs::{self, File};
 use std::io::{BufRead, BufReader, Write};

@@ -7,7 +7,7 @@
 use crate::native::{compiled, have, series};
 use crate::support::jvm::{repo_root, Jdk};
 use crate::synthetic::oomsleuth;
-use oomsleuth::analyses::verdict::analyze_files;
+use oomsleuth::analyses::process::verdict::analyze_files;
 use serde_json::Value as Json;
 use std::fs;
 use std::io::{BufRead, BufReader, Write};

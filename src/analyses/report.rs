@@ -2,16 +2,16 @@
 //! summary, leak suspects with their stories, the largest collections, wasted memory, and (for
 //! the HTML report) an aggregated dominator tree and the details of every object it mentions.
 
-use super::classloaders::{class_loader_suspects_with, Thresholds};
-use super::collections::{self, CollectionRow};
-use super::describe::{node_ref, object_ref, ObjectRef};
-use super::dump_info::{Assumptions, DumpInfo};
-use super::graph::{Graph, HeapTotals};
-use super::histogram;
-use super::inspect::{inspect, FieldRow};
-use super::paths::{shortest_path, Step};
-use super::suspects::{self, Suspect};
-use super::waste::{self, Waste};
+use crate::analyses::heap::classloaders::{class_loader_suspects_with, Thresholds};
+use crate::analyses::heap::collections::{self, CollectionRow};
+use crate::analyses::heap::describe::{node_ref, object_ref, ObjectRef};
+use crate::analyses::heap::dump_info::{Assumptions, DumpInfo};
+use crate::analyses::heap::graph::{Graph, HeapTotals};
+use crate::analyses::heap::histogram;
+use crate::analyses::heap::inspect::{inspect, FieldRow};
+use crate::analyses::heap::paths::{shortest_path, Step};
+use crate::analyses::heap::suspects::{self, Suspect};
+use crate::analyses::heap::waste::{self, Waste};
 use crate::formats::hprof::Warning;
 use crate::heap::classes::NO_CLASS;
 use crate::heap::fxhash::new_map;
@@ -123,7 +123,7 @@ pub struct Summary {
     /// Reachable plus held by the JVM, not in the dump (see `heap.live_bytes`).
     pub live_objects: u64,
     pub live_bytes: u64,
-    pub reachability: super::graph::Reachability,
+    pub reachability: crate::analyses::heap::graph::Reachability,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -165,13 +165,13 @@ pub struct Report {
     pub warnings: Vec<Warning>,
     /// When logs, NMT, pmap or jstat outputs were given beside the dump: which memory area grows
     /// (`{"area": "heap|metaspace|native|threads|direct|none", ...}`, as in `oomsleuth.verdict/1`).
-    pub verdict: Option<crate::analyses::verdict::Verdict>,
+    pub verdict: Option<crate::analyses::process::verdict::Verdict>,
     /// The full `oomsleuth.verdict/1` analysis of those files (time series, per-file findings).
-    pub native: Option<crate::analyses::verdict::VerdictReport>,
+    pub native: Option<crate::analyses::process::verdict::VerdictReport>,
     /// With older dumps given before this one (`analyze OLD NEW`): the suspects ranked by their
     /// growth across the dumps (`oomsleuth.diff/1`'s terms).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub history: Option<crate::analyses::growth::SuspectHistory>,
+    pub history: Option<crate::analyses::heap::growth::SuspectHistory>,
     /// For the HTML report only.
     #[serde(skip)]
     pub flame: Option<FlameNode>,
@@ -480,7 +480,11 @@ fn details(g: &Graph<'_, '_>, r: &Report, tops: &[Node]) -> BTreeMap<String, Obj
         }
     }
     ids.extend(r.collections.iter().map(|c| c.object.id.clone()));
-    ids.extend(tops.iter().map(|&v| heap.id(v)).map(super::describe::hex));
+    ids.extend(
+        tops.iter()
+            .map(|&v| heap.id(v))
+            .map(crate::analyses::heap::describe::hex),
+    );
     if let Some(f) = &r.flame {
         let mut stack = vec![f];
         let mut frames: Vec<&FlameNode> = vec![];

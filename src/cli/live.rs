@@ -72,7 +72,7 @@ fn pids_of(target: &str) -> Result<Vec<u32>> {
     }
     let all = target.parse::<u64>().is_ok();
     let found = crate::live::jvms::discover();
-    let report = crate::analyses::jvms::report(found.found, vec![], vec![], 0);
+    let report = crate::analyses::process::jvms::report(found.found, vec![], vec![], 0);
     let mut pids: Vec<u32> = report
         .jvms
         .into_iter()

@@ -2,8 +2,8 @@
 //! `diagnose` (the verdict over any mix of them). Each reads files (or directories of files; formats are
 //! detected from content), runs one analysis and prints text or `--json`.
 
-use crate::analyses::series::read_inputs;
-use crate::analyses::{classlog, gclog, jstat, jvms, native, scan, verdict};
+use crate::analyses::process::series::read_inputs;
+use crate::analyses::process::{classlog, gclog, jstat, jvms, native, scan, verdict};
 use crate::formats::logs::LogKind;
 use crate::reports::{self, jvms_text, native_text, text::Style};
 use anyhow::{bail, Context, Result};
@@ -76,7 +76,11 @@ fn render<T: serde::Serialize>(json: bool, v: &T, text: impl FnOnce(&T) -> Strin
     }
 }
 
-fn inputs_of(f: &Files, kinds: &[LogKind], what: &str) -> Result<crate::analyses::series::Inputs> {
+fn inputs_of(
+    f: &Files,
+    kinds: &[LogKind],
+    what: &str,
+) -> Result<crate::analyses::process::series::Inputs> {
     let inputs = read_inputs(&f.paths, kinds)?;
     if inputs.files.is_empty() {
         let why: Vec<String> = inputs

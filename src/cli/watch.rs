@@ -3,7 +3,7 @@
 //! `--json`, plain words otherwise: never escape codes into a pipe).
 
 use super::record::parse_duration;
-use crate::analyses::watch::Watch;
+use crate::analyses::process::watch::Watch;
 use crate::live::watch::{now_ms, Target, Tick};
 use crate::reports::{watch_text, watch_tui};
 use anyhow::{bail, Result};

@@ -14,7 +14,7 @@
 //! complete, so an interrupted or killed `record` leaves only whole files. The pause each command
 //! costs the JVM is measured by the JVM's own counters (`sun.rt.safepointTime` before and after).
 
-use crate::analyses::jvms;
+use crate::analyses::process::jvms;
 use crate::formats::files;
 use crate::formats::hsperf::PerfData;
 use crate::live::jvm_logs;

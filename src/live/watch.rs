@@ -1,7 +1,7 @@
 //! `oomsleuth watch PID`'s sampling: the JVM's hsperfdata file (found as `oomsleuth jvms` finds it,
 //! containers included) and its resident memory from `/proc`, read from outside at each tick.
 //! Nothing is sent to or loaded into the JVM; the analysis of the samples is
-//! [`crate::analyses::watch`].
+//! [`crate::analyses::process::watch`].
 
 use anyhow::{bail, Result};
 use std::io::ErrorKind;
@@ -33,7 +33,7 @@ pub enum Tick {
     Exited,
 }
 
-/// One sample's bytes, for [`crate::analyses::watch::Watch::add`].
+/// One sample's bytes, for [`crate::analyses::process::watch::Watch::add`].
 #[derive(Clone, Debug)]
 pub struct RawSample {
     /// Seconds since the epoch.

@@ -4,18 +4,18 @@
 //! inputs here.
 //!
 //! How the area is chosen: every analysis that sees a series grow (by at least 4 MiB and 5%, rising in
-//! most steps: [`growth`](crate::analyses::series::growth)) adds [`Evidence`] for an area with the bytes it
+//! most steps: [`growth`](crate::analyses::process::series::growth)) adds [`Evidence`] for an area with the bytes it
 //! grew. The area with the largest growth wins. NMT decides between areas when present (its categories
 //! split the whole JVM); the Java heap's own trend comes from what is left after full GCs (GC log, jstat),
 //! because NMT's "Java Heap" only shows the heap expanding. Process RSS that grows beyond what NMT
 //! committed is native memory NMT cannot see (zlib, JNI libraries: seed 002).
 
-use crate::analyses::class_growth::{self, ClassGrowth};
-use crate::analyses::classlog::{self, ClassLogAnalysis};
-use crate::analyses::gclog::{self, GcLogAnalysis};
-use crate::analyses::jstat::{self, JstatAnalysis};
-use crate::analyses::native::{self, MapsAnalysis, NmtAnalysis, MIN_GROWTH};
-use crate::analyses::series::{read_inputs, Ignored, Input, Inputs, Series};
+use crate::analyses::process::class_growth::{self, ClassGrowth};
+use crate::analyses::process::classlog::{self, ClassLogAnalysis};
+use crate::analyses::process::gclog::{self, GcLogAnalysis};
+use crate::analyses::process::jstat::{self, JstatAnalysis};
+use crate::analyses::process::native::{self, MapsAnalysis, NmtAnalysis, MIN_GROWTH};
+use crate::analyses::process::series::{read_inputs, Ignored, Input, Inputs, Series};
 use crate::formats::logs::metaspace::{self, JvmMetaspace};
 use crate::formats::logs::LogKind;
 use anyhow::{bail, Result};

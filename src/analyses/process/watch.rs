@@ -7,9 +7,9 @@
 //! says what `analyze BUNDLE` would say over the same samples. The trends shown beside it (live
 //! set after each GC, classes per minute, GC time share) are read off the same counters.
 
-use crate::analyses::jvms::{self, Jvm, Source};
-use crate::analyses::series::{Input, Inputs};
-use crate::analyses::verdict::{self, Verdict};
+use crate::analyses::process::jvms::{self, Jvm, Source};
+use crate::analyses::process::series::{Input, Inputs};
+use crate::analyses::process::verdict::{self, Verdict};
 use crate::formats::hsperf::PerfData;
 use crate::formats::logs;
 use serde::Serialize;

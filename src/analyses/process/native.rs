@@ -6,7 +6,9 @@
 //! mappings that appeared or grew, and glibc malloc arenas (64 MiB reservations split into a `rw` part
 //! and a `---` part) counted per snapshot.
 
-use crate::analyses::series::{growth, order, Growth, Input, OrderKey, Series, TimeSource};
+use crate::analyses::process::series::{
+    growth, order, Growth, Input, OrderKey, Series, TimeSource,
+};
 use crate::formats::logs::nmt::{self, CallSite, NmtReport};
 use crate::formats::logs::pmap::{self, Mapping};
 use crate::formats::logs::{smaps, LineStats, LogKind};
