@@ -23,6 +23,8 @@ static JVM: Mutex<()> = Mutex::new(());
 /// A fixture JVM; killed when dropped.
 struct Target {
     child: Child,
+    /// The JVM's host pid (the child itself, or the JVM a namespace wrapper started).
+    pid: u32,
     out: BufReader<ChildStdout>,
     dir: PathBuf,
 }
@@ -45,22 +47,37 @@ impl Target {
             oomsleuth::formats::files::random_token()
         ));
         fs::create_dir_all(&dir).unwrap();
-        let mut child = Command::new(home.join("bin/java"))
-            .args(args)
-            .current_dir(&dir)
+        let mut java = Command::new(home.join("bin/java"));
+        java.args(args).current_dir(&dir);
+        Target::spawn(java, dir, ready, false)
+    }
+
+    /// Spawns `cmd` and waits for `ready`; `wrapped`: `cmd` is a wrapper (unshare) whose first
+    /// child is the JVM.
+    fn spawn(mut cmd: Command, dir: PathBuf, ready: &str, wrapped: bool) -> Target {
+        let mut child = cmd
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
         let out = BufReader::new(child.stdout.take().unwrap());
-        let mut t = Target { child, out, dir };
+        let pid = child.id();
+        let mut t = Target {
+            child,
+            pid,
+            out,
+            dir,
+        };
         t.wait_for(ready);
+        if wrapped {
+            t.pid = crate::support::first_child(pid);
+        }
         t
     }
 
     fn pid(&self) -> u32 {
-        self.child.id()
+        self.pid
     }
 
     fn wait_for(&mut self, line: &str) {
@@ -85,27 +102,58 @@ impl Target {
 
 /// NativeLeaks in `mode` with the flags of fixtures/capture-series.sh (logs in the JVM's cwd).
 fn native_leaks(home: &Path, mode: &str) -> Target {
+    Target::start(home, &native_leaks_args(mode, ""), "READY")
+}
+
+/// The JVM options and arguments of NativeLeaks in `mode`, its logs under `logs` (a directory
+/// with its trailing slash, or "" for the cwd).
+fn native_leaks_args(mode: &str, logs: &str) -> Vec<String> {
     let classes = compiled();
-    let args: Vec<String> = [
+    [
         "-XX:NativeMemoryTracking=detail",
         "-Xms64m",
         "-Xmx64m",
         "-XX:+AlwaysPreTouch",
         "-XX:+UseG1GC",
-        "-Xlog:gc*:file=gc.log:time,uptime,level,tags",
-        "-Xlog:class+load,class+unload:file=class.log:uptime,level,tags",
-        "-cp",
     ]
     .iter()
     .map(|s| s.to_string())
     .chain([
+        format!("-Xlog:gc*:file={logs}gc.log:time,uptime,level,tags"),
+        format!("-Xlog:class+load,class+unload:file={logs}class.log:uptime,level,tags"),
+        "-cp".into(),
         classes.display().to_string(),
         "NativeLeaks".into(),
         mode.into(),
-        "info.json".into(),
+        format!("{logs}info.json"),
     ])
-    .collect();
-    Target::start(home, &args, "READY")
+    .collect()
+}
+
+/// NativeLeaks in `mode` as in a container: its own pid and mount namespaces, a private tmpfs on
+/// /tmp that holds its logs (no path on the host names them), run as `nobody`. None when this
+/// machine cannot make namespaces (not root, no user namespaces).
+fn native_leaks_in_a_container(home: &Path, mode: &str) -> Option<Target> {
+    let dir = bundle_dir("container-cwd");
+    fs::create_dir_all(&dir).unwrap();
+    let mut cmd = Command::new("unshare");
+    cmd.args(["--pid", "--mount", "--fork", "--kill-child", "sh", "-c"])
+        .arg(concat!(
+            "mount -t tmpfs oomsleuth-test /tmp && mkdir -m 1777 /tmp/logs && cd /tmp && ",
+            r#"exec setpriv --reuid=nobody --regid=nogroup --clear-groups "$@""#
+        ))
+        .arg("sh")
+        .arg(home.join("bin/java"))
+        .args(native_leaks_args(mode, "/tmp/logs/"))
+        .current_dir(&dir);
+    let probe = Command::new("unshare")
+        .args(["--pid", "--mount", "--fork", "true"])
+        .status();
+    if !probe.is_ok_and(|s| s.success()) {
+        let _ = fs::remove_dir_all(&dir);
+        return None;
+    }
+    Some(Target::spawn(cmd, dir, "READY", true))
 }
 
 fn bundle_dir(name: &str) -> PathBuf {
@@ -190,15 +238,27 @@ fn assert_private(bundle: &Path) {
 /// snapshot-step-snapshot; returns the verdict JSON and the bundle.
 fn record_steps(home: &Path, mode: &str) -> (Json, PathBuf) {
     let mut jvm = native_leaks(home, mode);
-    let bundle = bundle_dir(mode);
+    record_stepping(&mut jvm, mode)
+}
+
+/// Records `jvm` (NativeLeaks) for 3 s, one step after each sample.
+fn record_stepping(jvm: &mut Target, name: &str) -> (Json, PathBuf) {
+    let bundle = bundle_dir(name);
     let rec = start_record(jvm.pid(), &["--duration", "3s", "--every", "1s"], &bundle);
     for k in 1..=3 {
         wait_samples(&bundle, k);
         jvm.step(k as usize);
     }
-    let j = finish(rec);
-    drop(jvm);
-    (j, bundle)
+    (finish(rec), bundle)
+}
+
+/// The verdict's area, category and class family, as JSON says them.
+fn verdict_key(v: &Json) -> (String, Option<String>, Option<String>) {
+    (
+        v["area"].as_str().unwrap_or("?").to_string(),
+        v["category"].as_str().map(String::from),
+        v["class_family"].as_str().map(String::from),
+    )
 }
 
 #[test]
@@ -211,20 +271,8 @@ fn record_gives_the_verdicts_of_the_hand_captured_series() {
             let expected = analyze_files(&[series(jdk, &home, mode)]).unwrap().verdict;
             let (j, bundle) = record_steps(&home, mode);
             let v = &j["verdict"];
-            let got = (
-                v["area"].as_str().unwrap_or("?").to_string(),
-                v["category"].as_str().map(String::from),
-                v["class_family"].as_str().map(String::from),
-            );
-            let want = (
-                serde_json::to_value(expected.area)
-                    .unwrap()
-                    .as_str()
-                    .unwrap()
-                    .to_string(),
-                expected.category.clone(),
-                expected.class_family.clone(),
-            );
+            let got = verdict_key(v);
+            let want = verdict_key(&serde_json::to_value(&expected).unwrap());
             if got != want {
                 failures.push(format!(
                     "{jdk} {mode}: record says {got:?} ({}), the hand-captured series {want:?} ({})",
@@ -248,6 +296,65 @@ fn record_gives_the_verdicts_of_the_hand_captured_series() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// A JVM as a container runs it (own pid and mount namespaces, logs in a /tmp only it sees, another
+/// user): `record` attaches through /proc/PID/root as that user, finds the logs, and gives the
+/// verdict of the hand-captured series of the same fixture.
+#[test]
+fn record_reaches_a_jvm_in_a_container_run_by_another_user() {
+    let _g = JVM.lock().unwrap_or_else(|e| e.into_inner());
+    for jdk in Jdk::ALL {
+        let Some(home) = have(jdk) else { continue };
+        let expected = analyze_files(&[series(jdk, &home, "classes")])
+            .unwrap()
+            .verdict;
+        let Some(mut jvm) = native_leaks_in_a_container(&home, "classes") else {
+            eprintln!("skipped: unshare --pid --mount (needs root) did not start a JVM");
+            return;
+        };
+        let pid = jvm.pid();
+        let status = fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+        let nspid = oomsleuth::live::jvms::nspid_of(&status).unwrap();
+        assert_eq!(nspid, 1, "{jdk}: {status}");
+        assert!(
+            status
+                .lines()
+                .any(|l| l.starts_with("Uid:") && l.contains("65534")),
+            "{jdk}: not run as nobody: {status}"
+        );
+        let (j, bundle) = record_stepping(&mut jvm, "container");
+        assert_eq!(
+            verdict_key(&j["verdict"]),
+            verdict_key(&serde_json::to_value(&expected).unwrap()),
+            "{jdk}: record says {}, the hand-captured series {}",
+            j["verdict"]["summary"],
+            expected.summary
+        );
+        let m: Json =
+            serde_json::from_str(&fs::read_to_string(bundle.join("manifest.json")).unwrap())
+                .unwrap();
+        assert_eq!(m["samples"], 4, "{jdk}: {m:#}");
+        assert_eq!(m["nmt"], "on", "{jdk}: {m:#}");
+        assert!(m["java_version"]
+            .as_str()
+            .unwrap()
+            .starts_with(&jdk.major().to_string()));
+        // The logs are under the container's /tmp: copied through /proc/PID/root.
+        for log in ["log-gc.log", "log-class.log"] {
+            let text = fs::read_to_string(bundle.join(log))
+                .unwrap_or_else(|e| panic!("{jdk}: {log}: {e}; bundle {}", bundle.display()));
+            assert!(!text.is_empty(), "{jdk}: {log} is empty");
+        }
+        assert_private(&bundle);
+        // No trigger file is left in the JVM's cwd or its /tmp.
+        for dir in [format!("/proc/{pid}/cwd"), format!("/proc/{pid}/root/tmp")] {
+            let left = Path::new(&dir).join(format!(".attach_pid{nspid}"));
+            assert!(!left.exists(), "{jdk}: {} left behind", left.display());
+        }
+        drop(jvm);
+        let _ = fs::remove_dir_all(&bundle);
+    }
 }
 
 #[test]
