@@ -28,6 +28,7 @@ pub mod cli;
 pub mod commands;
 pub mod formats;
 pub mod heap;
+pub mod inputs;
 pub mod live;
 pub mod reports;
 pub mod units;

@@ -22,63 +22,6 @@ use std::collections::BTreeMap;
 
 pub const SCHEMA: &str = "oomsleuth.report/1";
 
-/// What `analyze` was given, sorted by content: heap dumps, and everything else (NMT, pmap,
-/// smaps, GC and class logs, jstat; the verdict's reader decides what it understands).
-/// Directories are read one level deep.
-pub fn sort_inputs(
-    paths: &[std::path::PathBuf],
-) -> anyhow::Result<(Vec<std::path::PathBuf>, Vec<std::path::PathBuf>)> {
-    use crate::formats::hprof::input::looks_like_hprof;
-    use anyhow::Context;
-    let mut dumps = vec![];
-    let mut others = vec![];
-    for p in paths {
-        let meta = std::fs::metadata(p)
-            .with_context(|| format!("{}: cannot read it: is the path right?", p.display()))?;
-        if !meta.is_dir() {
-            // A FIFO or device would block the first read: refused by name.
-            crate::formats::files::require_regular(p).with_context(|| p.display().to_string())?;
-        }
-        if meta.is_dir() {
-            let mut entries: Vec<std::path::PathBuf> = std::fs::read_dir(p)
-                .with_context(|| format!("{}: cannot list the directory", p.display()))?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|e| e.is_file())
-                .filter(|e| {
-                    let n = e
-                        .file_name()
-                        .map(|n| n.to_string_lossy().into_owned())
-                        .unwrap_or_default();
-                    !n.starts_with('.')
-                        && !n.ends_with(".oomsleuth-index")
-                        && !n.ends_with(".hwcache")
-                })
-                .collect();
-            entries.sort();
-            for e in entries {
-                if looks_like_hprof(&e).unwrap_or(false) {
-                    dumps.push(e);
-                } else {
-                    others.push(e);
-                }
-            }
-        } else if looks_like_hprof(p).unwrap_or(false) {
-            dumps.push(p.clone());
-        } else if crate::formats::hprof::input::looks_like_phd(p) {
-            anyhow::bail!(
-                "{}: {}",
-                p.display(),
-                crate::formats::hprof::HprofError::NotHprof {
-                    found: crate::formats::hprof::error::Found::new(b"\x00\x12portable heap dump")
-                }
-            );
-        } else {
-            others.push(p.clone());
-        }
-    }
-    Ok((dumps, others))
-}
-
 #[derive(Clone, Debug)]
 pub struct Options {
     pub suspects: suspects::Options,

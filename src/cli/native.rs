@@ -2,9 +2,9 @@
 //! `diagnose` (the verdict over any mix of them). Each reads files (or directories of files; formats are
 //! detected from content), runs one analysis and prints text or `--json`.
 
-use crate::analyses::process::series::read_inputs;
 use crate::analyses::process::{classlog, gclog, jstat, jvms, native, scan, verdict};
 use crate::formats::logs::LogKind;
+use crate::inputs::evidence::read_inputs;
 use crate::reports::{self, jvms_text, native_text, text::Style};
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
@@ -76,11 +76,7 @@ fn render<T: serde::Serialize>(json: bool, v: &T, text: impl FnOnce(&T) -> Strin
     }
 }
 
-fn inputs_of(
-    f: &Files,
-    kinds: &[LogKind],
-    what: &str,
-) -> Result<crate::analyses::process::series::Inputs> {
+fn inputs_of(f: &Files, kinds: &[LogKind], what: &str) -> Result<crate::inputs::evidence::Inputs> {
     let inputs = read_inputs(&f.paths, kinds)?;
     if inputs.files.is_empty() {
         let why: Vec<String> = inputs
@@ -170,7 +166,7 @@ pub fn run(cmd: NativeCommand, style: &Style) -> Result<String> {
             Ok(render(json, &r, |r| jvms_text::jvms(r, style)))
         }
         NativeCommand::Diagnose(f) => {
-            let r = verdict::analyze_files(&f.paths)?;
+            let r = verdict::analyze_inputs(crate::inputs::evidence::read_evidence(&f.paths)?);
             Ok(render(f.json, &r, |r| native_text::verdict(r, style)))
         }
     }

@@ -4,8 +4,9 @@
 
 use crate::analyses::class_families::{classify, FamilyKind};
 use crate::analyses::process::native::{keys_with, used, FileUsed};
-use crate::analyses::process::series::{growth, order, Growth, Input, Series, TimeSource};
+use crate::analyses::process::series::{growth, order, Growth, Series, TimeSource};
 use crate::formats::logs::classlog::{self, ClassEvent};
+use crate::inputs::evidence::Input;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 
