@@ -29,6 +29,5 @@ pub mod commands;
 pub mod formats;
 pub mod heap;
 pub mod inputs;
-pub mod live;
 pub mod reports;
 pub mod units;

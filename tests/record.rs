@@ -312,7 +312,7 @@ fn record_reaches_a_jvm_in_a_container_run_by_another_user() {
         };
         let pid = jvm.pid();
         let status = fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-        let nspid = oomsleuth::live::jvms::nspid_of(&status).unwrap();
+        let nspid = oomsleuth::inputs::live::jvms::nspid_of(&status).unwrap();
         assert_eq!(nspid, 1, "{jdk}: {status}");
         assert!(
             status

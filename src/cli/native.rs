@@ -113,7 +113,7 @@ pub fn run(cmd: NativeCommand, style: &Style) -> Result<String> {
             json,
         } => {
             let r = match (core, pid) {
-                (_, Some(pid)) => crate::live::scan_pid(pid, top)?,
+                (_, Some(pid)) => crate::inputs::live::scan_pid(pid, top)?,
                 (Some(path), None) => {
                     crate::formats::files::require_regular(&path)
                         .with_context(|| path.display().to_string())?;
@@ -158,7 +158,7 @@ pub fn run(cmd: NativeCommand, style: &Style) -> Result<String> {
             Ok(render(f.json, &a, |a| native_text::jstat(a, style)))
         }
         NativeCommand::Jvms { json } => {
-            let found = crate::live::jvms::discover();
+            let found = crate::inputs::live::jvms::discover();
             let now_ms = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_millis() as i64);

@@ -4,7 +4,7 @@
 
 use super::record::parse_duration;
 use crate::analyses::process::watch::Watch;
-use crate::live::watch::{now_ms, Target, Tick};
+use crate::inputs::live::watch::{now_ms, Target, Tick};
 use crate::reports::{watch_text, watch_tui};
 use anyhow::{bail, Result};
 use ratatui::crossterm::event::{self, Event, KeyCode, KeyEventKind, KeyModifiers};
@@ -120,7 +120,7 @@ fn lines(target: &Target, w: &mut Watch, args: &WatchArgs) -> Result<()> {
 /// Sleeps until `at`, waking early when the target exits.
 fn wait_until(at: Instant, pid: u32) {
     while Instant::now() < at {
-        if !crate::live::watch::running(pid) {
+        if !crate::inputs::live::watch::running(pid) {
             return;
         }
         std::thread::sleep((at - Instant::now()).min(Duration::from_millis(50)));
@@ -163,7 +163,7 @@ fn tui_loop(
             }
             dirty = true;
         }
-        if exited.is_none() && !crate::live::watch::running(target.pid) {
+        if exited.is_none() && !crate::inputs::live::watch::running(target.pid) {
             exited = Some(now_ms() as f64 / 1000.0);
             dirty = true;
         }

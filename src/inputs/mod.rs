@@ -8,6 +8,7 @@
 
 pub mod detect;
 pub mod evidence;
+pub mod live;
 
 use crate::formats::logs::LogKind;
 use anyhow::{Context, Result};

@@ -53,7 +53,7 @@ impl Target {
         if !proc.join("stat").exists() {
             bail!("no process {pid} is running (`oomsleuth jvms` lists the JVMs on this host, containers included)");
         }
-        let Some((hsperf, user)) = crate::live::jvms::hsperf_file(pid) else {
+        let Some((hsperf, user)) = crate::inputs::live::jvms::hsperf_file(pid) else {
             bail!(why_no_file(pid, &proc));
         };
         match std::fs::read(&hsperf) {
@@ -64,7 +64,7 @@ impl Target {
             ),
             Err(e) => bail!("cannot read {}: {e}", hsperf.display()),
         }
-        let container_pid = crate::live::jvms::own_pid(pid).filter(|&n| n != pid);
+        let container_pid = crate::inputs::live::jvms::own_pid(pid).filter(|&n| n != pid);
         Ok(Target {
             pid,
             container_pid,
