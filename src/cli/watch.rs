@@ -3,8 +3,8 @@
 //! `--json`, plain words otherwise: never escape codes into a pipe).
 
 use super::record::parse_duration;
-use crate::analyses::watch::Watch;
-use crate::live::watch::{now_ms, Target, Tick};
+use crate::analyses::process::watch::Watch;
+use crate::inputs::live::watch::{now_ms, Target, Tick};
 use crate::reports::{watch_text, watch_tui};
 use anyhow::{bail, Result};
 use ratatui::crossterm::event::{self, Event, KeyCode, KeyEventKind, KeyModifiers};
@@ -124,7 +124,7 @@ fn lines(target: &Target, w: &mut Watch, args: &WatchArgs) -> Result<()> {
 /// Sleeps until `at`, waking early when the target exits or a stop is requested.
 fn wait_until(at: Instant, pid: u32) {
     while Instant::now() < at {
-        if !crate::live::watch::running(pid) || super::stop::requested() {
+        if !crate::inputs::live::watch::running(pid) || super::stop::requested() {
             return;
         }
         std::thread::sleep((at - Instant::now()).min(Duration::from_millis(50)));
@@ -167,7 +167,7 @@ fn tui_loop(
             }
             dirty = true;
         }
-        if exited.is_none() && !crate::live::watch::running(target.pid) {
+        if exited.is_none() && !crate::inputs::live::watch::running(target.pid) {
             exited = Some(now_ms() as f64 / 1000.0);
             dirty = true;
         }
