@@ -315,3 +315,25 @@ fn mat_dominator_tree_of_r() {
         });
     }
 }
+
+/// MAT's java_pid1884 (a HeapDumpOnOutOfMemoryError dump of JDK 11.0.4): 497 MiB of byte[] that no
+/// GC root reaches and nothing refers to, beside a 0.5 MiB reached heap. What the JVM holds outside
+/// the dump's roots is never most of a heap: those arrays are garbage the dump was taken without
+/// collecting (as MAT, which drops unreachable objects, reads it), not live memory held by the JVM.
+#[test]
+fn unreached_arrays_that_outweigh_the_reached_heap_are_garbage() {
+    let Some(path) = peer_dump("java_pid1884.0001.hprof.gz") else {
+        return;
+    };
+    with_graph(&path, GraphOptions::default(), |snap, index, r| {
+        let t = totals(snap, index, r);
+        let rc = &t.reachability;
+        assert!(rc.garbage.bytes > 490 << 20, "{rc:?}");
+        assert!(rc.held_by_jvm.bytes < 1 << 20, "{rc:?}");
+        assert!(t.live_bytes < 1 << 20, "live {} bytes", t.live_bytes);
+        assert_eq!(
+            t.reachable_objects + t.unreachable_objects,
+            index.len() as u64
+        );
+    });
+}

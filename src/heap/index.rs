@@ -506,6 +506,8 @@ impl HeapIndex {
             offsets: &offsets,
             class_of: &class_of,
             class_objects: &class_objects,
+            shallow: &shallow,
+            big_shallow: &big_shallow,
         };
         let (reach, restored) = held.classify(&mut refs, &referents, scratch);
         // The bound above is far too big: the cache file gets its unused tail back.
@@ -551,9 +553,22 @@ struct Held<'s, 'a> {
     offsets: &'s [u64],
     class_of: &'s [ClassIndex],
     class_objects: &'s [(ObjectIndex, ClassIndex)],
+    shallow: &'s [u32],
+    big_shallow: &'s [(ObjectIndex, u64)],
 }
 
 impl Held<'_, '_> {
+    /// Shallow size of `o`, as [`HeapIndex::shallow`] gives it.
+    fn shallow(&self, o: Node) -> u64 {
+        match self.shallow[o as usize] {
+            u32::MAX => self
+                .big_shallow
+                .binary_search_by_key(&o, |&(k, _)| k)
+                .map_or(u32::MAX as u64, |i| self.big_shallow[i].1),
+            s => s as u64,
+        }
+    }
+
     /// Levels of every object, restoring (into `refs`) the edges from a class mirror to the
     /// orphans its members name. Returns the levels and the restored edges.
     fn classify(
@@ -614,10 +629,27 @@ impl Held<'_, '_> {
         // Taken with `:live`: nothing but JDK objects is left unreached (a dump with garbage in
         // it has dead application objects too, with or without a referrer: a dead order and its
         // line items refer to each other).
+        // What the JVM holds outside the dump's roots (mirrors' metadata, constant pools'
+        // resolved references, interned strings) is a small part of a heap: when what no root
+        // reaches outweighs what roots reach (a HeapDumpOnOutOfMemoryError dump, taken without
+        // a GC, full of dropped byte[]s), the dump was not taken with `:live`.
+        let unreached_outweighs = || {
+            let (mut reached, mut unreached) = (0u64, 0u64);
+            for (o, &l) in level.iter().enumerate() {
+                let size = self.shallow(o as Node);
+                if l == reach::UNSEEN {
+                    unreached += size;
+                } else {
+                    reached += size;
+                }
+            }
+            unreached > reached
+        };
         let live_dump = orphans.iter().all(|&o| is_class(o) || jdk_class(o))
             && (0..level.len() as Node)
                 .filter(|&o| level[o as usize] == reach::UNSEEN)
-                .all(|o| is_class(o) || jdk_class(o));
+                .all(|o| is_class(o) || jdk_class(o))
+            && !unreached_outweighs();
         with(refs, referents, self.class_of, &strength_of_class).finish(
             &mut level,
             &orphans,
