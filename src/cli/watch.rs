@@ -71,12 +71,15 @@ fn sample(target: &Target, w: &mut Watch, note: &mut Option<String>) -> bool {
     }
 }
 
-/// One line per sample on stdout, until `--count` samples or the target exits.
+/// One line per sample on stdout, until `--count` samples, the target exits, or SIGINT, SIGTERM
+/// or SIGHUP (caught, so that a watch started in the background, where a shell ignores SIGINT,
+/// still stops on it, and the last line is whole).
 fn lines(target: &Target, w: &mut Watch, args: &WatchArgs) -> Result<()> {
+    super::stop::catch(&[libc::SIGINT, libc::SIGTERM, libc::SIGHUP]);
     let started = Instant::now();
     let mut note = None;
     let mut ticks = 0u32;
-    loop {
+    while !super::stop::requested() {
         let before = w.samples;
         if !sample(target, w, &mut note) {
             let mut out = std::io::stdout().lock();
@@ -115,12 +118,13 @@ fn lines(target: &Target, w: &mut Watch, args: &WatchArgs) -> Result<()> {
         let next = args.every.saturating_mul(ticks);
         wait_until(started + next, target.pid);
     }
+    Ok(())
 }
 
-/// Sleeps until `at`, waking early when the target exits.
+/// Sleeps until `at`, waking early when the target exits or a stop is requested.
 fn wait_until(at: Instant, pid: u32) {
     while Instant::now() < at {
-        if !crate::inputs::live::watch::running(pid) {
+        if !crate::inputs::live::watch::running(pid) || super::stop::requested() {
             return;
         }
         std::thread::sleep((at - Instant::now()).min(Duration::from_millis(50)));
