@@ -1,4 +1,4 @@
-//! Subcommands beyond the heap dump (issue 7): `nmt`, `pmap`, `scan`, `classlog`, `gclog`, `jstat` and
+//! Subcommands beyond the heap dump: `nmt`, `pmap`, `scan`, `classlog`, `gclog`, `jstat` and
 //! `diagnose` (the verdict over any mix of them). Each reads files (or directories of files; formats are
 //! detected from content), runs one analysis and prints text or `--json`.
 

@@ -39,8 +39,21 @@ fn path_lines(p: &LoaderPath, style: &Style, out: &mut String, indent: &str) {
     }
 }
 
+/// `classloaders`' text: its totals, suspects, tables and notes, in that order.
 pub fn classloaders(r: &ClassLoaders, style: &Style) -> String {
     let mut out = String::new();
+    totals(r, style, &mut out);
+    suspects(r, style, &mut out);
+    loader_types(r, style, &mut out);
+    loaders(r, style, &mut out);
+    families_and_duplicates(r, style, &mut out);
+    reflection(r, style, &mut out);
+    notes(r, style, &mut out);
+    out
+}
+
+/// Loaders, types, classes and the Metaspace estimate; loaders that look leaked.
+fn totals(r: &ClassLoaders, style: &Style, out: &mut String) {
     let t = &r.totals;
     let _ = writeln!(
         out,
@@ -69,7 +82,10 @@ pub fn classloaders(r: &ClassLoaders, style: &Style) -> String {
             thousands(t.soft_only_loaders)
         );
     }
+}
 
+/// The class-loader suspects, numbered.
+fn suspects(r: &ClassLoaders, style: &Style, out: &mut String) {
     if !r.suspects.is_empty() {
         let _ = writeln!(out, "\n{}", style.bold("Suspects"));
         for (i, s) in r.suspects.iter().enumerate() {
@@ -77,7 +93,10 @@ pub fn classloaders(r: &ClassLoaders, style: &Style) -> String {
             out.push_str(&suspect(s, style));
         }
     }
+}
 
+/// One row per loader type, then why each type is alive.
+fn loader_types(r: &ClassLoaders, style: &Style, out: &mut String) {
     let _ = writeln!(out, "\n{}", style.bold("By loader type"));
     let mut tab = Table::new(&[
         "loaders",
@@ -99,7 +118,7 @@ pub fn classloaders(r: &ClassLoaders, style: &Style) -> String {
             g.type_name.clone(),
         ]);
     }
-    tab.render(style, &mut out);
+    tab.render(style, out);
 
     let _ = writeln!(out, "\n{}", style.bold("Why each loader type is alive"));
     for g in &r.groups {
@@ -107,7 +126,10 @@ pub fn classloaders(r: &ClassLoaders, style: &Style) -> String {
             let _ = writeln!(out, "  {}: {}", g.type_name, p.summary);
         }
     }
+}
 
+/// The loaders defining most classes.
+fn loaders(r: &ClassLoaders, style: &Style, out: &mut String) {
     let _ = writeln!(
         out,
         "\n{} {}",
@@ -142,8 +164,11 @@ pub fn classloaders(r: &ClassLoaders, style: &Style) -> String {
             l.type_name.clone(),
         ]);
     }
-    tab.render(style, &mut out);
+    tab.render(style, out);
+}
 
+/// Generated-class families, and classes defined by several loaders.
+fn families_and_duplicates(r: &ClassLoaders, style: &Style, out: &mut String) {
     if !r.families.is_empty() {
         let _ = writeln!(out, "\n{}", style.bold("Generated-class families"));
         let mut tab = Table::new(&["classes", "loaders", "live inst.", "kind", "family"]);
@@ -156,7 +181,7 @@ pub fn classloaders(r: &ClassLoaders, style: &Style) -> String {
                 f.key.clone(),
             ]);
         }
-        tab.render(style, &mut out);
+        tab.render(style, out);
     }
     if !r.duplicates.is_empty() {
         let _ = writeln!(
@@ -177,9 +202,12 @@ pub fn classloaders(r: &ClassLoaders, style: &Style) -> String {
                 d.name.clone(),
             ]);
         }
-        tab.render(style, &mut out);
+        tab.render(style, out);
     }
+}
 
+/// Reflection inflation: accessor classes, how they are held, their targets.
+fn reflection(r: &ClassLoaders, style: &Style, out: &mut String) {
     let rf = &r.reflection;
     let _ = writeln!(out, "\n{}", style.bold("Reflection inflation"));
     let _ = writeln!(out, "  {}", rf.note);
@@ -202,7 +230,10 @@ pub fn classloaders(r: &ClassLoaders, style: &Style) -> String {
             }
         }
     }
+}
 
+/// How Metaspace was estimated, and the warnings.
+fn notes(r: &ClassLoaders, style: &Style, out: &mut String) {
     let _ = writeln!(
         out,
         "\n{}",
@@ -211,7 +242,6 @@ pub fn classloaders(r: &ClassLoaders, style: &Style) -> String {
     for w in &r.warnings {
         let _ = writeln!(out, "{} {}", style.yellow("warning:"), w.message);
     }
-    out
 }
 
 /// What to do about classes an engine keeps making: the advice for that engine.

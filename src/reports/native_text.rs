@@ -104,6 +104,16 @@ pub fn nmt(a: &NmtAnalysis, style: &Style) -> String {
         ))
     );
     out.push('\n');
+    nmt_growth(a, style, &mut out);
+    nmt_growing_category(a, style, &mut out);
+    nmt_sites(a, style, &mut out);
+    nmt_latest(a, style, &mut out);
+    files_footer(&a.files, &a.warnings, style, &mut out);
+    out
+}
+
+/// The categories that changed, first to last (or against the baseline).
+fn nmt_growth(a: &NmtAnalysis, style: &Style, out: &mut String) {
     if !a.growth.is_empty() {
         let _ = writeln!(
             out,
@@ -150,9 +160,13 @@ pub fn nmt(a: &NmtAnalysis, style: &Style) -> String {
                 },
             ]);
         }
-        t.render(style, &mut out);
+        t.render(style, out);
         out.push('\n');
     }
+}
+
+/// The category that grows, or that none does.
+fn nmt_growing_category(a: &NmtAnalysis, style: &Style, out: &mut String) {
     match &a.growing_category {
         Some(c) => {
             let _ = writeln!(
@@ -171,6 +185,10 @@ pub fn nmt(a: &NmtAnalysis, style: &Style) -> String {
         }
         None => {}
     }
+}
+
+/// The malloc call sites that grew most (NMT detail).
+fn nmt_sites(a: &NmtAnalysis, style: &Style, out: &mut String) {
     if !a.sites.is_empty() {
         let _ = writeln!(
             out,
@@ -194,6 +212,10 @@ pub fn nmt(a: &NmtAnalysis, style: &Style) -> String {
             }
         }
     }
+}
+
+/// The latest snapshot's categories.
+fn nmt_latest(a: &NmtAnalysis, style: &Style, out: &mut String) {
     if a.snapshots + a.diffs > 0 {
         let _ = writeln!(out, "\n{}", style.bold("Latest snapshot"));
         let mut t = Table::new(&["reserved", "committed", "malloc", "mmap", "", "category"]);
@@ -217,10 +239,8 @@ pub fn nmt(a: &NmtAnalysis, style: &Style) -> String {
                 c.name.clone(),
             ]);
         }
-        t.render(style, &mut out);
+        t.render(style, out);
     }
-    files_footer(&a.files, &a.warnings, style, &mut out);
-    out
 }
 
 /// `oomsleuth pmap`.

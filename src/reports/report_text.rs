@@ -241,8 +241,21 @@ fn waste_holders(out: &mut String, style: &Style, lines: &[(&str, Option<&String
     }
 }
 
+/// `analyze`'s text: the dump in one paragraph, the suspects, the largest things, the waste.
 pub fn report(r: &Report, style: &Style) -> String {
     let mut out = String::new();
+    dump_paragraph(r, style, &mut out);
+    suspects(r, style, &mut out);
+    largest(r, style, &mut out);
+    wasted(r, style, &mut out);
+    for warn in &r.warnings {
+        let _ = writeln!(out, "{} {}", style.yellow("warning:"), warn.message);
+    }
+    out
+}
+
+/// The dump: JDK, layout, live heap, which of several dumps, GC roots, reachability.
+fn dump_paragraph(r: &Report, style: &Style, out: &mut String) {
     let s = &r.summary;
     let _ = writeln!(out, "{} {}", style.bold("oomsleuth analyze"), r.dump.path);
     let _ = writeln!(
@@ -285,6 +298,10 @@ pub fn report(r: &Report, style: &Style) -> String {
         out.push_str(&style.dim(&wrap(&line, 0)));
     }
     out.push('\n');
+}
+
+/// Each suspect's story, or why there is none.
+fn suspects(r: &Report, style: &Style, out: &mut String) {
     if r.suspects.is_empty() {
         let _ = writeln!(
             out,
@@ -298,10 +315,13 @@ pub fn report(r: &Report, style: &Style) -> String {
         out.push('\n');
     } else {
         for sus in &r.suspects {
-            suspect(sus, style, &mut out);
+            suspect(sus, style, out);
         }
     }
+}
 
+/// The biggest objects below the GC roots, the classes by shallow size, the largest collections.
+fn largest(r: &Report, style: &Style, out: &mut String) {
     let _ = writeln!(out, "{}", style.bold("Biggest objects below the GC roots"));
     let mut t = Table::new(&["retained", "", "%", "object"]);
     for d in r.dominators.iter().take(10) {
@@ -312,7 +332,7 @@ pub fn report(r: &Report, style: &Style) -> String {
             cut(&format!("{} @{}", d.object.description, d.object.id), 62),
         ]);
     }
-    t.render(style, &mut out);
+    t.render(style, out);
     out.push('\n');
 
     let _ = writeln!(out, "{}", style.bold("Classes by shallow size"));
@@ -325,7 +345,7 @@ pub fn report(r: &Report, style: &Style) -> String {
             cut(&c.name, 70),
         ]);
     }
-    t.render(style, &mut out);
+    t.render(style, out);
     out.push('\n');
 
     let _ = writeln!(out, "{}", style.bold("Largest collections"));
@@ -341,9 +361,12 @@ pub fn report(r: &Report, style: &Style) -> String {
             cut(&format!("{} @{}", c.object.class, c.object.id), 62),
         ]);
     }
-    t.render(style, &mut out);
+    t.render(style, out);
     out.push('\n');
+}
 
+/// Wasted memory by kind, who holds it, the most duplicated strings.
+fn wasted(r: &Report, style: &Style, out: &mut String) {
     let w = &r.waste;
     let _ = writeln!(
         out,
@@ -379,9 +402,9 @@ pub fn report(r: &Report, style: &Style) -> String {
         "reference arrays with an unused tail",
         &w.oversized_arrays,
     );
-    t.render(style, &mut out);
+    t.render(style, out);
     waste_holders(
-        &mut out,
+        out,
         style,
         &[
             ("duplicate strings", d.holder.as_ref()),
@@ -403,8 +426,4 @@ pub fn report(r: &Report, style: &Style) -> String {
             );
         }
     }
-    for warn in &r.warnings {
-        let _ = writeln!(out, "{} {}", style.yellow("warning:"), warn.message);
-    }
-    out
 }

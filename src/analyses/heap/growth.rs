@@ -1,4 +1,4 @@
-//! `oomsleuth diff`: what grew between dumps taken apart (issue 16). Paths of each dump's
+//! `oomsleuth diff`: what grew between dumps taken apart. Paths of each dump's
 //! dominator tree ([`path_summary`](super::path_summary)) are matched across dumps by what they
 //! are (steps and classes from the GC roots), never by object id; so are classes (by name), loader
 //! types and generated-class families. A leak is what grows; with three dumps or more, what grew

@@ -1,5 +1,5 @@
 //! One dump's dominator tree summarised by *stable paths* from the GC roots, so that dumps taken
-//! apart can be compared (issue 16): object ids change between dumps (collectors move objects),
+//! apart can be compared: object ids change between dumps (collectors move objects),
 //! what an object *is* does not. A path is the root kind and class, then static and instance
 //! field names, map entries by key where the key is a string or a boxed value, and array slots
 //! folded (`[*]`); each step carries the class of the objects it reaches.

@@ -68,7 +68,7 @@ pub struct Reflection {
     pub strongly_held: u64,
     pub soft_only: u64,
     pub unreachable: u64,
-    /// Every resolved accessor is held only through SoftReferences (the seed 003 pattern).
+    /// Every resolved accessor is held only through SoftReferences (reflection inflation kept by a soft cache: freed only under memory pressure).
     pub only_softly: bool,
     /// Target classes, most accessors first.
     pub targets: Vec<TargetClass>,

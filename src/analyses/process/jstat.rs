@@ -1,5 +1,5 @@
 //! `oomsleuth jstat`: jstat tables over time, the Metaspace percentage explained (jstat's `M` is used
-//! over *committed*, not over the maximum: the trap of seed 001, where "M 88%" looked alarming and "M
+//! over *committed*, not over the maximum: the trap of an incident where "M 88%" looked alarming and "M
 //! 22%" looked fine while NMT's Class category kept growing), and class load/unload rates.
 
 use crate::analyses::process::native::{keys_with, used, FileUsed, MIN_GROWTH, MIN_GROWTH_REL};

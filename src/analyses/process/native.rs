@@ -456,11 +456,48 @@ pub fn arenas(maps: &[Mapping]) -> Vec<usize> {
 pub fn maps(inputs: &[&Input]) -> MapsAnalysis {
     let (idx, time_source, times) = order(&keys(inputs));
     let real_times = time_source != TimeSource::Name;
+    let MapsRead {
+        files,
+        snapshots,
+        with_maps,
+        mut warnings,
+    } = read_maps(inputs, &idx, &times);
+    let (series, rss_growth, anon_rss_growth) = maps_series(&snapshots, time_source, real_times);
+    let grown = grown_mappings(&with_maps);
+    if snapshots.len() == 1 {
+        warnings.push("one snapshot: give two or more (e.g. `pmap -x PID` every 15 minutes) to see what grows".into());
+    }
+    MapsAnalysis {
+        schema: PMAP_SCHEMA,
+        files,
+        time_source,
+        arenas_first: snapshots.iter().find_map(|s| s.arenas),
+        arenas_last: snapshots.iter().rev().find_map(|s| s.arenas),
+        snapshots,
+        rss_growth,
+        anon_rss_growth,
+        grown,
+        series,
+        warnings,
+    }
+}
+
+/// The maps files read, in time order: each one's snapshot, and its mappings when it has any.
+struct MapsRead {
+    files: Vec<FileUsed>,
+    snapshots: Vec<MapsSnapshot>,
+    with_maps: Vec<(f64, Vec<Mapping>)>,
+    warnings: Vec<String>,
+}
+
+/// Reads each pmap/smaps input (in the order `idx`, at the times `times`) into a snapshot of its
+/// RSS, anonymous RSS and malloc arenas.
+fn read_maps(inputs: &[&Input], idx: &[usize], times: &[f64]) -> MapsRead {
     let mut files = Vec::new();
     let mut snapshots = Vec::new();
     let mut with_maps: Vec<(f64, Vec<Mapping>)> = Vec::new();
     let mut warnings = Vec::new();
-    for (&i, &t) in idx.iter().zip(&times) {
+    for (&i, &t) in idx.iter().zip(times) {
         let input = inputs[i];
         let path = input.path.display().to_string();
         let (maps, rollup, stats) = match input.kind {
@@ -510,6 +547,21 @@ pub fn maps(inputs: &[&Input]) -> MapsAnalysis {
             with_maps.push((t, maps));
         }
     }
+    MapsRead {
+        files,
+        snapshots,
+        with_maps,
+        warnings,
+    }
+}
+
+/// The RSS series of the snapshots (total, anonymous, file-backed, arenas) and whether the total
+/// and the anonymous RSS grow; none from fewer than two snapshots.
+fn maps_series(
+    snapshots: &[MapsSnapshot],
+    time_source: TimeSource,
+    real_times: bool,
+) -> (Vec<Series>, Option<Growth>, Option<Growth>) {
     let pts = |f: fn(&MapsSnapshot) -> f64| -> Vec<(f64, f64)> {
         snapshots.iter().map(|s| (s.t, f(s))).collect()
     };
@@ -548,6 +600,12 @@ pub fn maps(inputs: &[&Input]) -> MapsAnalysis {
         rss_growth = Some(g);
         anon_rss_growth = Some(ga);
     }
+    (series, rss_growth, anon_rss_growth)
+}
+
+/// The mappings of the last snapshot whose RSS grew since the first (or that are new and
+/// mapped), most growth first, at most 20.
+fn grown_mappings(with_maps: &[(f64, Vec<Mapping>)]) -> Vec<MappingGrowth> {
     let mut grown = Vec::new();
     if let (Some(first), Some(last)) = (with_maps.first(), with_maps.last()) {
         if with_maps.len() >= 2 {
@@ -584,22 +642,7 @@ pub fn maps(inputs: &[&Input]) -> MapsAnalysis {
             grown.truncate(20);
         }
     }
-    if snapshots.len() == 1 {
-        warnings.push("one snapshot: give two or more (e.g. `pmap -x PID` every 15 minutes) to see what grows".into());
-    }
-    MapsAnalysis {
-        schema: PMAP_SCHEMA,
-        files,
-        time_source,
-        arenas_first: snapshots.iter().find_map(|s| s.arenas),
-        arenas_last: snapshots.iter().rev().find_map(|s| s.arenas),
-        snapshots,
-        rss_growth,
-        anon_rss_growth,
-        grown,
-        series,
-        warnings,
-    }
+    grown
 }
 
 #[cfg(test)]

@@ -1,8 +1,8 @@
 //! `oomsleuth scan`: class files (`0xCAFEBABE`) in process memory, from a core file or a live process.
 //! A hit counts only when the bytes parse as a class file (version in range, whole constant pool, class
 //! name, fields, methods and attributes: see [`classfile`](crate::formats::classfile)). Copies are counted
-//! per class name with their bytes; the top repeated names are the signature of seed 002 (26,000 copies of
-//! one class file in malloc'd memory, from a class that failed to load again and again).
+//! per class name with their bytes; the top repeated names are the signature of a class that fails
+//! to load again and again (26,000 copies of one class file in malloc'd memory in one incident).
 //!
 //! Speed: `memchr::memmem` finds the magic at memory bandwidth; only the (rare) hits are parsed.
 

@@ -8,7 +8,7 @@
 //! grew. The area with the largest growth wins. NMT decides between areas when present (its categories
 //! split the whole JVM); the Java heap's own trend comes from what is left after full GCs (GC log, jstat),
 //! because NMT's "Java Heap" only shows the heap expanding. Process RSS that grows beyond what NMT
-//! committed is native memory NMT cannot see (zlib, JNI libraries: seed 002).
+//! committed is native memory NMT cannot see (zlib, JNI libraries).
 
 use crate::analyses::process::class_growth::{self, ClassGrowth};
 use crate::analyses::process::classlog::{self, ClassLogAnalysis};

@@ -140,106 +140,112 @@ pub fn parse(text: &str) -> NmtReport {
             frames.clear();
         }
         match section {
-            Section::Summary => {
-                if let Some(rest) = line.strip_prefix('-') {
-                    if let Some(open) = rest.find("(reserved=") {
-                        let name = rest.get(..open).unwrap_or("").trim().to_string();
-                        let body = rest.get(open..).unwrap_or("");
-                        let (res, rd) = value(body, "reserved=").unwrap_or((0, None));
-                        let (com, cd) = value(body, "committed=").unwrap_or((0, None));
-                        r.diff |= rd.is_some() || cd.is_some();
-                        r.categories.push(Category {
-                            name,
-                            reserved: res,
-                            committed: com,
-                            reserved_delta: rd,
-                            committed_delta: cd,
-                            ..Default::default()
-                        });
-                        sub = "";
-                        continue;
-                    }
-                }
-                let Some(c) = r.categories.last_mut() else {
-                    r.stats.skip(no, raw);
-                    continue;
-                };
-                if !(line.starts_with('(') || line.starts_with(':')) {
-                    r.stats.skip(no, raw);
-                    continue;
-                }
-                if line.contains("Metadata") {
-                    sub = "Metadata";
-                } else if line.contains("Class space") {
-                    sub = "Class space";
-                }
-                if let Some((n, d)) = count(line, "(classes #") {
-                    c.classes = Some(n);
-                    c.classes_delta = d;
-                } else if let Some((n, d)) =
-                    count(line, "(thread #").or_else(|| count(line, "(threads #"))
-                {
-                    c.threads = Some(n);
-                    c.threads_delta = d;
-                } else if line.contains("(malloc=") {
-                    if let Some(m) = malloc(line) {
-                        c.malloc = Some(m.malloc);
-                        c.malloc_delta = m.malloc_delta;
-                        c.malloc_count = m.count;
-                    }
-                } else if line.starts_with("(mmap:") {
-                    c.mmap_committed = value(line, "committed=").map(|v| v.0);
-                } else if line.starts_with("(arena=") {
-                    c.arena = value(line, "arena=").map(|v| v.0);
-                } else if let Some((used, _)) = value(line, "used=") {
-                    match sub {
-                        "Metadata" => c.metadata_used = Some(used),
-                        "Class space" => c.class_space_used = Some(used),
-                        _ => {}
-                    }
-                }
-            }
+            Section::Summary => summary_line(&mut r, &mut sub, no, raw, line),
             Section::VirtualMap => {
                 // Reserved/committed regions with their stacks: recognised, not needed for growth.
                 if !(line.starts_with('[') || line.starts_with('(')) {
                     r.stats.skip(no, raw);
                 }
             }
-            Section::Details => {
-                if let Some(rest) = line.strip_prefix('[') {
-                    // "[0x00007f668b8d0c9c] Unsafe_AllocateMemory0+0x7c" (JDK 25: no space after ']').
-                    let (addr, sym) = match rest.find(']') {
-                        Some(e) => (
-                            rest.get(..e).unwrap_or(""),
-                            rest.get(e + 1..).unwrap_or("").trim(),
-                        ),
-                        None => (rest, ""),
-                    };
-                    if addr.contains(" - ") {
-                        // A virtual-memory region inside a detail.diff: not a call site.
-                        frames.clear();
-                        continue;
-                    }
-                    frames.push(if sym.is_empty() {
-                        addr.to_string()
-                    } else {
-                        sym.to_string()
-                    });
-                } else if line.contains("(malloc=") {
-                    if let Some(mut m) = malloc(line) {
-                        m.frames = std::mem::take(&mut frames);
-                        r.sites.push(m);
-                    }
-                    r.diff |= r.sites.last().is_some_and(|s| s.malloc_delta.is_some());
-                } else if line.starts_with('(') {
-                    frames.clear(); // an mmap site or a continuation: not a malloc site
-                } else {
-                    r.stats.skip(no, raw);
-                }
-            }
+            Section::Details => details_line(&mut r, &mut frames, no, raw, line),
         }
     }
     r
+}
+
+/// One line of the summary part: a category (`- Class (reserved=...)`) or one of its detail lines
+/// (classes, threads, malloc, mmap, arena, Metaspace used); `sub` is the Metaspace part being read.
+fn summary_line(r: &mut NmtReport, sub: &mut &'static str, no: usize, raw: &str, line: &str) {
+    if let Some(rest) = line.strip_prefix('-') {
+        if let Some(open) = rest.find("(reserved=") {
+            let name = rest.get(..open).unwrap_or("").trim().to_string();
+            let body = rest.get(open..).unwrap_or("");
+            let (res, rd) = value(body, "reserved=").unwrap_or((0, None));
+            let (com, cd) = value(body, "committed=").unwrap_or((0, None));
+            r.diff |= rd.is_some() || cd.is_some();
+            r.categories.push(Category {
+                name,
+                reserved: res,
+                committed: com,
+                reserved_delta: rd,
+                committed_delta: cd,
+                ..Default::default()
+            });
+            *sub = "";
+            return;
+        }
+    }
+    let Some(c) = r.categories.last_mut() else {
+        r.stats.skip(no, raw);
+        return;
+    };
+    if !(line.starts_with('(') || line.starts_with(':')) {
+        r.stats.skip(no, raw);
+        return;
+    }
+    if line.contains("Metadata") {
+        *sub = "Metadata";
+    } else if line.contains("Class space") {
+        *sub = "Class space";
+    }
+    if let Some((n, d)) = count(line, "(classes #") {
+        c.classes = Some(n);
+        c.classes_delta = d;
+    } else if let Some((n, d)) = count(line, "(thread #").or_else(|| count(line, "(threads #")) {
+        c.threads = Some(n);
+        c.threads_delta = d;
+    } else if line.contains("(malloc=") {
+        if let Some(m) = malloc(line) {
+            c.malloc = Some(m.malloc);
+            c.malloc_delta = m.malloc_delta;
+            c.malloc_count = m.count;
+        }
+    } else if line.starts_with("(mmap:") {
+        c.mmap_committed = value(line, "committed=").map(|v| v.0);
+    } else if line.starts_with("(arena=") {
+        c.arena = value(line, "arena=").map(|v| v.0);
+    } else if let Some((used, _)) = value(line, "used=") {
+        match *sub {
+            "Metadata" => c.metadata_used = Some(used),
+            "Class space" => c.class_space_used = Some(used),
+            _ => {}
+        }
+    }
+}
+
+/// One line of the detail part: a stack frame of the next call site, or the call site's malloc
+/// line, which takes the frames read since the last site.
+fn details_line(r: &mut NmtReport, frames: &mut Vec<String>, no: usize, raw: &str, line: &str) {
+    if let Some(rest) = line.strip_prefix('[') {
+        // "[0x00007f668b8d0c9c] Unsafe_AllocateMemory0+0x7c" (JDK 25: no space after ']').
+        let (addr, sym) = match rest.find(']') {
+            Some(e) => (
+                rest.get(..e).unwrap_or(""),
+                rest.get(e + 1..).unwrap_or("").trim(),
+            ),
+            None => (rest, ""),
+        };
+        if addr.contains(" - ") {
+            // A virtual-memory region inside a detail.diff: not a call site.
+            frames.clear();
+            return;
+        }
+        frames.push(if sym.is_empty() {
+            addr.to_string()
+        } else {
+            sym.to_string()
+        });
+    } else if line.contains("(malloc=") {
+        if let Some(mut m) = malloc(line) {
+            m.frames = std::mem::take(frames);
+            r.sites.push(m);
+        }
+        r.diff |= r.sites.last().is_some_and(|s| s.malloc_delta.is_some());
+    } else if line.starts_with('(') {
+        frames.clear(); // an mmap site or a continuation: not a malloc site
+    } else {
+        r.stats.skip(no, raw);
+    }
 }
 
 /// `key=<size> [+/-<size>]` anywhere in `s`.
