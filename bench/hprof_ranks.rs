@@ -115,7 +115,11 @@ fn segment<R: Read>(inp: &mut In<R>, mut len: u64, ids: &mut Vec<u64>) -> std::i
                 inp.skip(bytes)?;
                 id + 9 + bytes
             }
-            t => return Err(std::io::Error::other(format!("unknown sub-record 0x{t:02x}"))),
+            t => {
+                return Err(std::io::Error::other(format!(
+                    "unknown sub-record 0x{t:02x}"
+                )))
+            }
         };
         len = len
             .checked_sub(used)
