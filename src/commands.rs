@@ -6,15 +6,15 @@
 //! for each command, the MCP server keeps recently opened ones between calls. Both read and
 //! write the same index cache ([`cache`]).
 
-use crate::analyses::dominator_tree::{self, DominatorReport};
-use crate::analyses::graph::Graph;
-use crate::analyses::growth::{self, DiffReport};
-use crate::analyses::inspect::{self, Inspection};
-use crate::analyses::path_summary::{self, PathSummary};
-use crate::analyses::paths::{self, PathReport};
+use crate::analyses::heap::dominator_tree::{self, DominatorReport};
+use crate::analyses::heap::graph::Graph;
+use crate::analyses::heap::growth::{self, DiffReport};
+use crate::analyses::heap::inspect::{self, Inspection};
+use crate::analyses::heap::path_summary::{self, PathSummary};
+use crate::analyses::heap::paths::{self, PathReport};
+use crate::analyses::heap::{suspects, top};
+use crate::analyses::process::verdict::{self, VerdictReport};
 use crate::analyses::report::{self, Report};
-use crate::analyses::verdict::{self, VerdictReport};
-use crate::analyses::{suspects, top};
 use crate::formats::hprof::DumpBytes;
 use crate::heap::cache;
 use crate::heap::column::Scratch;
@@ -379,7 +379,7 @@ pub struct HeapAnalysis {
     pub notes: Vec<String>,
 }
 
-/// `analyze`'s inputs told apart by content ([`report::sort_inputs`]), in the order given; a
+/// `analyze`'s inputs told apart by content ([`crate::inputs::sort_analyze_inputs`]), in the order given; a
 /// `FILE#N` names a heap dump of a file that holds several.
 fn sort_analyze_inputs(paths: &[PathBuf]) -> Result<(Vec<DumpInput>, Vec<PathBuf>)> {
     let mut dumps = vec![];
@@ -390,7 +390,7 @@ fn sort_analyze_inputs(paths: &[PathBuf]) -> Result<(Vec<DumpInput>, Vec<PathBuf
             dumps.push(input);
             continue;
         }
-        let (d, o) = report::sort_inputs(std::slice::from_ref(p))?;
+        let (d, o) = crate::inputs::sort_analyze_inputs(p)?;
         dumps.extend(d.into_iter().map(|path| DumpInput {
             path,
             heap_dump: None,
@@ -416,12 +416,12 @@ pub fn analyze(graphs: &impl OpenGraphs, req: AnalyzeRequest) -> Result<Analysis
     let native = if others.is_empty() {
         None
     } else if newest.is_none() {
-        Some(verdict::analyze_files(&others).context(
+        Some(crate::inputs::evidence::read_evidence(&others).map(verdict::analyze_inputs).context(
             "no heap dump among the inputs (an HPROF file starts with \"JAVA PROFILE\", plain or gzipped)",
         )?)
     } else {
         // Beside a dump, files that are not logs (a README, a script) are only noted.
-        match verdict::analyze_files(&others) {
+        match crate::inputs::evidence::read_evidence(&others).map(verdict::analyze_inputs) {
             Ok(v) => Some(v),
             Err(e) => {
                 notes.push(format!("{e:#}"));

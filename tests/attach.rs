@@ -254,7 +254,7 @@ fn check_jdk(jdk: Jdk, home: &Path) {
 /// No `.attach_pid` file of `pid` in its working directory or its /tmp.
 fn no_trigger_left(pid: u32) {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let nspid = oomsleuth::live::jvms::nspid_of(&status).unwrap_or(pid);
+    let nspid = oomsleuth::inputs::live::jvms::nspid_of(&status).unwrap_or(pid);
     for dir in ["cwd", "root/tmp"] {
         let f = format!("/proc/{pid}/{dir}/.attach_pid{nspid}");
         assert!(!Path::new(&f).exists(), "{f} left behind");
@@ -338,7 +338,7 @@ fn jcmd_reaches_a_jvm_in_its_own_namespaces() {
     let host_pid = crate::support::first_child(unshare_pid);
     let status = std::fs::read_to_string(format!("/proc/{host_pid}/status")).unwrap();
     assert_eq!(
-        oomsleuth::live::jvms::nspid_of(&status),
+        oomsleuth::inputs::live::jvms::nspid_of(&status),
         Some(1),
         "{status}"
     );

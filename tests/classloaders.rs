@@ -5,10 +5,10 @@
 use crate::support::jvm::{capture, Capture, Jdk};
 use crate::synthetic::oomsleuth;
 use oomsleuth::analyses::class_families::FamilyKind;
-use oomsleuth::analyses::classloaders::{
+use oomsleuth::analyses::heap::classloaders::{
     class_loader_suspects, classloaders, ClassLoaders, Mechanism, Options, Reachability, Thresholds,
 };
-use oomsleuth::analyses::graph::Graph;
+use oomsleuth::analyses::heap::graph::Graph;
 use oomsleuth::formats::hprof::DumpBytes;
 use oomsleuth::heap::cache;
 use oomsleuth::heap::objects::Heap;
@@ -701,7 +701,7 @@ fn real_engine(engine: &str, jar: &str, jdk: Jdk) -> String {
         heap: Heap::new(&snap, &index),
         retention: &retention,
     };
-    let with = oomsleuth::analyses::classloaders::class_loader_suspects_with(
+    let with = oomsleuth::analyses::heap::classloaders::class_loader_suspects_with(
         &g,
         &Thresholds::default(),
         Some(&stats),

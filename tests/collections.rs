@@ -387,7 +387,7 @@ fn hostile_collections_are_bounded() {
         assert!(model.items(heap, o(typed_wrong), 10).is_empty());
         // Describing them goes through the same model and must not panic either.
         for id in [huge, negative, not_array, looping, selfish, typed_wrong] {
-            let _ = oomsleuth::analyses::describe::describe(heap, o(id));
+            let _ = oomsleuth::analyses::heap::describe::describe(heap, o(id));
         }
     });
 }

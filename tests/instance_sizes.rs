@@ -49,7 +49,7 @@ fn mismatches(dump: &str, histogram: &str, reference_arrays: bool) -> Vec<(Strin
     let dir = peer_dumps().unwrap();
     let bytes = DumpBytes::open(&dir.join(dump), None).unwrap();
     let snap = Snapshot::load(&bytes, Default::default(), &NoProgress).unwrap();
-    let h = oomsleuth::analyses::histogram::histogram(&snap, &Default::default());
+    let h = oomsleuth::analyses::heap::histogram::histogram(&snap, &Default::default());
     let mut rows: HashMap<&str, (u64, u64)> = HashMap::new();
     for r in &h.classes {
         rows.entry(r.name.as_str())
@@ -188,7 +188,7 @@ fn old_dumps_layout_and_release_decided_from_evidence() {
         }
         let bytes = DumpBytes::open(&path, None).unwrap();
         let snap = Snapshot::load(&bytes, Default::default(), &NoProgress).unwrap();
-        let a = oomsleuth::analyses::dump_info::Assumptions::of(&snap);
+        let a = oomsleuth::analyses::heap::dump_info::Assumptions::of(&snap);
         let what = format!("{dump}: {a:?}");
         assert_eq!(a.address_bytes, address, "{what}");
         assert_eq!(a.reference_bytes, reference, "{what}");

@@ -15,7 +15,7 @@
 
 use std::collections::HashMap;
 
-use oomsleuth::analyses::histogram::{histogram, Options};
+use oomsleuth::analyses::heap::histogram::{histogram, Options};
 use oomsleuth::formats::hprof::DumpBytes;
 use oomsleuth::heap::snapshot::{NoProgress, Snapshot};
 use oomsleuth::heap::vm::Overrides;

@@ -253,7 +253,7 @@ fn check(jdk: Jdk, home: &Path, classes: &Path) {
     );
     near("gc seconds", &j["gc_seconds"], jstat["GCT"], 0.0015);
     let max = heap["max_bytes"].as_u64().unwrap();
-    // G1 up to JDK 17 pads each capacity by 8 bytes (see analyses::jvms::counters::G1_POLICY).
+    // G1 up to JDK 17 pads each capacity by 8 bytes (see analyses::process::jvms::counters::G1_POLICY).
     assert!(
         ((128 << 20)..=(128 << 20) + 64).contains(&max),
         "{jdk}: -Xmx128m, max {max}"

@@ -8,7 +8,7 @@
 
 use crate::support::jvm::Jdk;
 use crate::synthetic::oomsleuth;
-use oomsleuth::analyses::verdict::{analyze_files, Area};
+use oomsleuth::analyses::process::verdict::Area;
 use serde_json::Value as Json;
 use std::fs::{self, File};
 use std::io::{BufRead, BufReader, Write};
@@ -143,7 +143,7 @@ fn class_leak_is_metaspace_with_the_gen_family() {
     on_every_jdk("classes", |jdk, dir| {
         let defined = info(dir)["classes_defined"].as_u64().unwrap();
         assert_eq!(defined, 6000);
-        let r = analyze_files(&[dir.to_path_buf()]).unwrap();
+        let r = analyze_evidence(&[dir.to_path_buf()]);
         let v = &r.verdict;
         assert_eq!(v.area, Area::Metaspace, "{jdk}: {}", v.summary);
         assert!(
@@ -224,7 +224,7 @@ fn native_leak_is_native_other_with_its_call_site() {
     on_every_jdk("native", |jdk, dir| {
         let leaked = info(dir)["native_bytes"].as_i64().unwrap();
         assert_eq!(leaked, (3 * 24) << 20);
-        let r = analyze_files(&[dir.to_path_buf()]).unwrap();
+        let r = analyze_evidence(&[dir.to_path_buf()]);
         let v = &r.verdict;
         assert_eq!(v.area, Area::Native, "{jdk}: {}", v.summary);
         assert_eq!(v.category.as_deref(), Some("Other"));
@@ -278,7 +278,7 @@ fn native_leak_is_native_other_with_its_call_site() {
 #[test]
 fn healthy_fixture_has_no_growth() {
     on_every_jdk("healthy", |jdk, dir| {
-        let r = analyze_files(&[dir.to_path_buf()]).unwrap();
+        let r = analyze_evidence(&[dir.to_path_buf()]);
         assert_eq!(
             r.verdict.area,
             Area::None,
@@ -315,7 +315,7 @@ fn heap_growth_in_gc_logs_is_the_heap_verdict_joined_to_suspect_1() {
     on_every_jdk("heap", |jdk, dir| {
         let kept = info(dir)["heap_arrays_kept"].as_u64().unwrap();
         assert_eq!(kept, 3 * 8 * 1024);
-        let r = analyze_files(&[dir.to_path_buf()]).unwrap();
+        let r = analyze_evidence(&[dir.to_path_buf()]);
         let v = &r.verdict;
         assert_eq!(
             v.area,
@@ -657,7 +657,7 @@ fn scan_core_counts_copies_and_rejects_non_cores() {
 #[test]
 fn jdk8_documented_formats_show_a_heap_leak() {
     let dir = root().join("tests/data/jdk8");
-    let r = analyze_files(std::slice::from_ref(&dir)).unwrap();
+    let r = analyze_evidence(std::slice::from_ref(&dir));
     assert_eq!(r.verdict.area, Area::Heap, "{}", r.verdict.summary);
     let gc = cli_json(&["gclog"], &dir.join("gc.log"));
     assert_eq!(gc["full_collections"], 8);
@@ -738,4 +738,12 @@ fn bad_input_is_an_error_that_says_what_to_give() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     let _ = fs::remove_dir_all(&dir);
     let _ = Duration::ZERO;
+}
+
+/// The verdict on the evidence files of `paths`, as `analyze` gives it.
+fn analyze_evidence(
+    paths: &[std::path::PathBuf],
+) -> oomsleuth::analyses::process::verdict::VerdictReport {
+    let inputs = oomsleuth::inputs::evidence::read_evidence(paths).unwrap();
+    oomsleuth::analyses::process::verdict::analyze_inputs(inputs)
 }

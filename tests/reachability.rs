@@ -11,8 +11,8 @@
 //! - Eclipse MAT's test dumps: its reachable counts and retained sets (referents are edges).
 
 use crate::support::jvm::{capture, have, Capture, Jdk};
-use oomsleuth::analyses::graph::{Graph, HeapTotals};
-use oomsleuth::analyses::histogram::{histogram, Options};
+use oomsleuth::analyses::heap::graph::{Graph, HeapTotals};
+use oomsleuth::analyses::heap::histogram::{histogram, Options};
 use oomsleuth::formats::hprof::DumpBytes;
 use oomsleuth::heap::cache;
 use oomsleuth::heap::index::HeapIndex;
@@ -190,7 +190,7 @@ fn soft_and_finalizer_only_objects_are_live_and_classified() {
             let v = (0..index.len() as u32)
                 .find(|&v| index.class_of[v as usize] == c)
                 .unwrap();
-            let steps = oomsleuth::analyses::paths::shortest_path(&g, v).expect("a path");
+            let steps = oomsleuth::analyses::heap::paths::shortest_path(&g, v).expect("a path");
             let marked: Vec<&str> = steps
                 .iter()
                 .map(|s| s.via.as_str())
@@ -198,7 +198,7 @@ fn soft_and_finalizer_only_objects_are_live_and_classified() {
                 .collect();
             assert_eq!(marked, ["referent (soft reference)"], "{jdk:?}");
             let preds = index.refs.transpose();
-            let p = oomsleuth::analyses::paths::paths(&g, &preds, v, 3);
+            let p = oomsleuth::analyses::heap::paths::paths(&g, &preds, v, 3);
             assert_eq!(p.reachability, "soft");
             assert!(!p.paths.is_empty());
         });

@@ -7,7 +7,6 @@
 use crate::native::{compiled, have, series};
 use crate::support::jvm::{repo_root, Jdk};
 use crate::synthetic::oomsleuth;
-use oomsleuth::analyses::verdict::analyze_files;
 use serde_json::Value as Json;
 use std::fs;
 use std::io::{BufRead, BufReader, Write};
@@ -268,7 +267,7 @@ fn record_gives_the_verdicts_of_the_hand_captured_series() {
     for jdk in Jdk::ALL {
         let Some(home) = have(jdk) else { continue };
         for mode in ["classes", "native", "healthy"] {
-            let expected = analyze_files(&[series(jdk, &home, mode)]).unwrap().verdict;
+            let expected = analyze_evidence(&[series(jdk, &home, mode)]).verdict;
             let (j, bundle) = record_steps(&home, mode);
             let v = &j["verdict"];
             let got = verdict_key(v);
@@ -306,16 +305,14 @@ fn record_reaches_a_jvm_in_a_container_run_by_another_user() {
     let _g = JVM.lock().unwrap_or_else(|e| e.into_inner());
     for jdk in Jdk::ALL {
         let Some(home) = have(jdk) else { continue };
-        let expected = analyze_files(&[series(jdk, &home, "classes")])
-            .unwrap()
-            .verdict;
+        let expected = analyze_evidence(&[series(jdk, &home, "classes")]).verdict;
         let Some(mut jvm) = native_leaks_in_a_container(&home, "classes") else {
             eprintln!("skipped: unshare --pid --mount (needs root) did not start a JVM");
             return;
         };
         let pid = jvm.pid();
         let status = fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-        let nspid = oomsleuth::live::jvms::nspid_of(&status).unwrap();
+        let nspid = oomsleuth::inputs::live::jvms::nspid_of(&status).unwrap();
         assert_eq!(nspid, 1, "{jdk}: {status}");
         assert!(
             status
@@ -520,4 +517,12 @@ fn record_after_a_metaspace_oom_is_the_metaspace_verdict_with_the_leaking_family
         drop(jvm);
         let _ = fs::remove_dir_all(&bundle);
     }
+}
+
+/// The verdict on the evidence files of `paths`, as `analyze` gives it.
+fn analyze_evidence(
+    paths: &[std::path::PathBuf],
+) -> oomsleuth::analyses::process::verdict::VerdictReport {
+    let inputs = oomsleuth::inputs::evidence::read_evidence(paths).unwrap();
+    oomsleuth::analyses::process::verdict::analyze_inputs(inputs)
 }

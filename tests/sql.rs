@@ -5,8 +5,8 @@
 
 use crate::support::jvm::{capture, have, Capture, Jdk};
 use crate::synthetic::oomsleuth;
-use oomsleuth::analyses::graph::Graph;
-use oomsleuth::analyses::query::{self, QueryResult};
+use oomsleuth::analyses::heap::graph::Graph;
+use oomsleuth::analyses::heap::query::{self, QueryResult};
 use oomsleuth::formats::hprof::DumpBytes;
 use oomsleuth::heap::cache;
 use oomsleuth::heap::objects::Heap;

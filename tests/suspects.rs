@@ -318,3 +318,126 @@ fn no_discriminator_from_shared_objects_or_flags_without_contrast() {
         }
     }
 }
+
+/// A service whose field holds a wrapper of two lists of items: when the bigger list keeps 70% or
+/// more of the wrapper, the walk goes down to it and there is one suspect, that list's items; when
+/// it keeps less (60/40, both over the threshold), memory spreads over two things and each list is
+/// a suspect of its own (the 70% rule and the split).
+#[test]
+fn the_walk_goes_down_while_one_child_keeps_seventy_percent_and_splits_below() {
+    for (big, small, suspects) in [(3000, 1000, 1), (2400, 1600, 2)] {
+        let mut w = HprofWriter::hotspot(8);
+        let j = JdkClasses::define(&mut w);
+        let elem = item_class(&mut w, &j, "com.example.Entry");
+        let wrapper_class = w
+            .class("com.example.Tables")
+            .extends(j.object)
+            .field("hot", Ty::Object)
+            .field("cold", Ty::Object)
+            .define();
+        let hot: Vec<u64> = (0..big).map(|i| item(&mut w, elem, i, 1000)).collect();
+        let cold: Vec<u64> = (0..small).map(|i| item(&mut w, elem, i, 1000)).collect();
+        let hot = j.array_list(&mut w, &hot);
+        let cold = j.array_list(&mut w, &cold);
+        let wrapper = w.instance_with(wrapper_class, &[Value::Object(hot), Value::Object(cold)]);
+        j.holder(&mut w, "com.example.Service", "TABLES", wrapper);
+        let r = analyze(&w, "suspects-seventy");
+        let all = r["suspects"].as_array().unwrap();
+        assert_eq!(all.len(), suspects, "{big}/{small}: {:#}", r["suspects"]);
+        let s = first(&r);
+        assert_eq!(s["accumulated"]["class"], "com.example.Entry", "{s:#}");
+        assert_eq!(s["accumulated"]["count"], big, "{big}/{small}: {s:#}");
+        if suspects == 2 {
+            let counts: Vec<u64> = all
+                .iter()
+                .map(|s| s["accumulated"]["count"].as_u64().unwrap())
+                .collect();
+            assert_eq!(counts, [big as u64, small as u64], "{:#}", r["suspects"]);
+            let fields: Vec<&str> = all
+                .iter()
+                .map(|s| s["owner"]["field"].as_str().unwrap())
+                .collect();
+            assert_eq!(fields, ["hot", "cold"], "{:#}", r["suspects"]);
+        }
+    }
+}
+
+/// A class with three static caches of about a third of the heap each: three suspects, one per
+/// cache, each named by its static; the class that holds all three is none. So also when the
+/// caches hold objects of one class: they are three places, not one group.
+#[test]
+fn a_class_with_several_big_static_caches_gives_one_suspect_per_cache() {
+    for same_elements in [false, true] {
+        several_static_caches(same_elements);
+    }
+}
+
+fn several_static_caches(same_elements: bool) {
+    let mut w = HprofWriter::hotspot(8);
+    let j = JdkClasses::define(&mut w);
+    let mut statics = vec![];
+    let shared = item_class(&mut w, &j, "com.example.Record");
+    for (k, n) in [("USERS", 1500), ("ORDERS", 1300), ("PRICES", 1100)] {
+        let elem = if same_elements {
+            shared
+        } else {
+            item_class(&mut w, &j, &format!("com.example.{}", &k[..k.len() - 1]))
+        };
+        let items: Vec<u64> = (0..n).map(|i| item(&mut w, elem, i, 1000)).collect();
+        statics.push((k, n, j.array_list(&mut w, &items)));
+    }
+    let mut caches = w.class("com.example.Caches").extends(j.object);
+    for &(k, _, list) in &statics {
+        caches = caches.static_field(k, Value::Object(list));
+    }
+    let caches = caches.define();
+    w.root(Root::StickyClass { obj: caches });
+    let r = analyze(&w, "suspects-statics");
+    let all = r["suspects"].as_array().unwrap();
+    let got: Vec<(String, String, u64)> = all
+        .iter()
+        .map(|s| {
+            (
+                s["owner"]["class"].as_str().unwrap().to_string(),
+                s["owner"]["field"].as_str().unwrap().to_string(),
+                s["accumulated"]["count"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let want: Vec<(String, String, u64)> = statics
+        .iter()
+        .map(|&(k, n, _)| ("com.example.Caches".to_string(), k.to_string(), n as u64))
+        .collect();
+    assert_eq!(got, want, "{:#}", r["suspects"]);
+}
+
+/// 60 tenants, each its own GC root retaining about 100 KB: none passes the threshold alone, all
+/// together do: one suspect, the group of 60, shown through its biggest member.
+#[test]
+fn top_level_objects_of_one_class_that_pass_only_together_are_one_group() {
+    let mut w = HprofWriter::hotspot(8);
+    let j = JdkClasses::define(&mut w);
+    let elem = item_class(&mut w, &j, "com.example.Row");
+    let tenant = w
+        .class("com.example.Tenant")
+        .extends(j.object)
+        .field("rows", Ty::Object)
+        .define();
+    for t in 0..60 {
+        let rows: Vec<u64> = (0..100).map(|i| item(&mut w, elem, i, 1000 + t)).collect();
+        let list = j.array_list(&mut w, &rows);
+        let obj = w.instance_with(tenant, &[Value::Object(list)]);
+        w.root(Root::JniGlobal {
+            obj,
+            jni_ref: 1000 + t as u64,
+        });
+    }
+    let r = analyze(&w, "suspects-group");
+    let all = r["suspects"].as_array().unwrap();
+    assert_eq!(all.len(), 1, "{:#}", r["suspects"]);
+    let s = first(&r);
+    assert_eq!(s["instances"], 60, "{s:#}");
+    assert_eq!(s["accumulated"]["class"], "com.example.Row", "{s:#}");
+    let share = s["retained_percent"].as_f64().unwrap();
+    assert!(share > 90.0, "{s:#}");
+}

@@ -6,7 +6,7 @@ use crate::support::hprof_writer::{
     hotspot_gzip, plain_gzip, put_record_header, Grouping, HprofWriter, Root, TempDir, Ty, Value,
     Written,
 };
-use oomsleuth::analyses::histogram::{histogram, Histogram, Options};
+use oomsleuth::analyses::heap::histogram::{histogram, Histogram, Options};
 use oomsleuth::formats::hprof::reader::{parse_header, Records};
 use oomsleuth::formats::hprof::{DumpBytes, SubRecord, SubRecords};
 use oomsleuth::heap::snapshot::{NoProgress, Snapshot};

@@ -369,6 +369,39 @@ fn json_ends_with_a_line_saying_the_jvm_exited() {
     assert_eq!(w.child.wait().unwrap().code(), Some(0));
 }
 
+/// SIGINT, SIGTERM or SIGHUP end a watch to a pipe with status 0 and whole lines, even one started
+/// where SIGINT is ignored (a shell's background job inherits SIG_IGN).
+#[test]
+fn a_signal_ends_a_json_watch_cleanly_even_started_in_the_background() {
+    let _g = JVM.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(home) = have(Jdk::J17) else { return };
+    let jvm = Fixture::idle(&home);
+    for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+        let mut child = Command::new("sh")
+            .arg("-c")
+            .arg(r#"trap '' INT; exec "$0" watch "$1" --json --every 200ms"#)
+            .arg(env!("CARGO_BIN_EXE_oomsleuth"))
+            .arg(jvm.pid().to_string())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut w = Watcher {
+            lines: BufReader::new(child.stdout.take().unwrap()),
+            child,
+        };
+        assert_eq!(w.next().unwrap()["state"], "running");
+        // SAFETY: a signal to the child we started.
+        unsafe { libc::kill(w.child.id() as libc::pid_t, sig) };
+        let started = std::time::Instant::now();
+        while let Some(j) = w.next() {
+            assert_eq!(j["schema"], "oomsleuth.watch/1", "{j}");
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        assert_eq!(w.child.wait().unwrap().code(), Some(0), "signal {sig}");
+    }
+}
+
 #[test]
 fn plain_lines_to_a_pipe_carry_no_escape_codes() {
     let _g = JVM.lock().unwrap_or_else(|e| e.into_inner());

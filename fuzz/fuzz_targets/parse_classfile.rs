@@ -2,7 +2,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use oomsleuth::analyses::scan::{Region, Scanner};
+use oomsleuth::analyses::process::scan::{Region, Scanner};
 use oomsleuth::formats::classfile;
 
 fuzz_target!(|data: &[u8]| {

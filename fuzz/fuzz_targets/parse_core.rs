@@ -4,5 +4,5 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let _ = oomsleuth::analyses::scan::scan_core(std::path::Path::new("fuzz.core"), data, 5);
+    let _ = oomsleuth::analyses::process::scan::scan_core(std::path::Path::new("fuzz.core"), data, 5);
 });

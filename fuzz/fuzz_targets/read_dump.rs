@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use oomsleuth::analyses::histogram::{histogram, Options};
+use oomsleuth::analyses::heap::histogram::{histogram, Options};
 use oomsleuth::formats::hprof::DumpBytes;
 use oomsleuth::heap::snapshot::{NoProgress, Snapshot};
 use std::path::Path;

@@ -1,37 +1,19 @@
 //! Analyses: one module per question a user asks. Each returns a plain `Serialize` struct that
 //! is its JSON contract; reports render those structs.
+//!
+//! Two rooms, by what the evidence is:
+//!
+//! - [`heap`]: questions asked of one heap dump (or of two, for growth), over the object graph
+//!   that `heap` builds;
+//! - [`process`]: questions asked of a running or dead process's other evidence (native memory
+//!   tracking, process maps, GC and class logs, jstat, class histograms, scans of directories of
+//!   such files), and the verdict that weighs all of it, heap dumps included.
+//!
+//! [`class_families`] sits below both: the class-log parser and the heap analyses group generated
+//! class names the same way. [`report`] sits above both: `analyze`'s one document, the heap
+//! analyses of a dump beside the verdict on the other evidence.
 
 pub mod class_families;
-pub mod classloaders;
-pub mod collections;
-pub mod describe;
-pub mod dominator_tree;
-pub mod dump_info;
-pub mod graph;
-pub mod growth;
-pub mod histogram;
-pub mod inspect;
-pub mod jvms;
-pub mod metaspace_estimate;
-pub mod oql;
-pub mod path_summary;
-pub mod paths;
-#[cfg(feature = "sql")]
-pub mod query;
-pub mod reflection;
+pub mod heap;
+pub mod process;
 pub mod report;
-pub mod retained_set;
-pub mod suspects;
-pub mod top;
-pub mod waste;
-
-// Beyond the heap dump (issue 7): native memory, process maps, GC/class logs, jstat, the verdict.
-pub mod class_growth;
-pub mod classlog;
-pub mod gclog;
-pub mod jstat;
-pub mod native;
-pub mod scan;
-pub mod series;
-pub mod verdict;
-pub mod watch;

@@ -2,16 +2,16 @@
 //! summary, leak suspects with their stories, the largest collections, wasted memory, and (for
 //! the HTML report) an aggregated dominator tree and the details of every object it mentions.
 
-use super::classloaders::{class_loader_suspects_with, Thresholds};
-use super::collections::{self, CollectionRow};
-use super::describe::{node_ref, object_ref, ObjectRef};
-use super::dump_info::{Assumptions, DumpInfo};
-use super::graph::{Graph, HeapTotals};
-use super::histogram;
-use super::inspect::{inspect, FieldRow};
-use super::paths::{shortest_path, Step};
-use super::suspects::{self, Suspect};
-use super::waste::{self, Waste};
+use crate::analyses::heap::classloaders::{class_loader_suspects_with, Thresholds};
+use crate::analyses::heap::collections::{self, CollectionRow};
+use crate::analyses::heap::describe::{node_ref, object_ref, ObjectRef};
+use crate::analyses::heap::dump_info::{Assumptions, DumpInfo};
+use crate::analyses::heap::graph::{Graph, HeapTotals};
+use crate::analyses::heap::histogram;
+use crate::analyses::heap::inspect::{inspect, FieldRow};
+use crate::analyses::heap::paths::{shortest_path, Step};
+use crate::analyses::heap::suspects::{self, Suspect};
+use crate::analyses::heap::waste::{self, Waste};
 use crate::formats::hprof::Warning;
 use crate::heap::classes::NO_CLASS;
 use crate::heap::fxhash::new_map;
@@ -21,63 +21,6 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 
 pub const SCHEMA: &str = "oomsleuth.report/1";
-
-/// What `analyze` was given, sorted by content: heap dumps, and everything else (NMT, pmap,
-/// smaps, GC and class logs, jstat; the verdict's reader decides what it understands).
-/// Directories are read one level deep.
-pub fn sort_inputs(
-    paths: &[std::path::PathBuf],
-) -> anyhow::Result<(Vec<std::path::PathBuf>, Vec<std::path::PathBuf>)> {
-    use crate::formats::hprof::input::looks_like_hprof;
-    use anyhow::Context;
-    let mut dumps = vec![];
-    let mut others = vec![];
-    for p in paths {
-        let meta = std::fs::metadata(p)
-            .with_context(|| format!("{}: cannot read it: is the path right?", p.display()))?;
-        if !meta.is_dir() {
-            // A FIFO or device would block the first read: refused by name.
-            crate::formats::files::require_regular(p).with_context(|| p.display().to_string())?;
-        }
-        if meta.is_dir() {
-            let mut entries: Vec<std::path::PathBuf> = std::fs::read_dir(p)
-                .with_context(|| format!("{}: cannot list the directory", p.display()))?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|e| e.is_file())
-                .filter(|e| {
-                    let n = e
-                        .file_name()
-                        .map(|n| n.to_string_lossy().into_owned())
-                        .unwrap_or_default();
-                    !n.starts_with('.')
-                        && !n.ends_with(".oomsleuth-index")
-                        && !n.ends_with(".hwcache")
-                })
-                .collect();
-            entries.sort();
-            for e in entries {
-                if looks_like_hprof(&e).unwrap_or(false) {
-                    dumps.push(e);
-                } else {
-                    others.push(e);
-                }
-            }
-        } else if looks_like_hprof(p).unwrap_or(false) {
-            dumps.push(p.clone());
-        } else if crate::formats::hprof::input::looks_like_phd(p) {
-            anyhow::bail!(
-                "{}: {}",
-                p.display(),
-                crate::formats::hprof::HprofError::NotHprof {
-                    found: crate::formats::hprof::error::Found::new(b"\x00\x12portable heap dump")
-                }
-            );
-        } else {
-            others.push(p.clone());
-        }
-    }
-    Ok((dumps, others))
-}
 
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -123,7 +66,7 @@ pub struct Summary {
     /// Reachable plus held by the JVM, not in the dump (see `heap.live_bytes`).
     pub live_objects: u64,
     pub live_bytes: u64,
-    pub reachability: super::graph::Reachability,
+    pub reachability: crate::analyses::heap::graph::Reachability,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -165,13 +108,13 @@ pub struct Report {
     pub warnings: Vec<Warning>,
     /// When logs, NMT, pmap or jstat outputs were given beside the dump: which memory area grows
     /// (`{"area": "heap|metaspace|native|threads|direct|none", ...}`, as in `oomsleuth.verdict/1`).
-    pub verdict: Option<crate::analyses::verdict::Verdict>,
+    pub verdict: Option<crate::analyses::process::verdict::Verdict>,
     /// The full `oomsleuth.verdict/1` analysis of those files (time series, per-file findings).
-    pub native: Option<crate::analyses::verdict::VerdictReport>,
+    pub native: Option<crate::analyses::process::verdict::VerdictReport>,
     /// With older dumps given before this one (`analyze OLD NEW`): the suspects ranked by their
     /// growth across the dumps (`oomsleuth.diff/1`'s terms).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub history: Option<crate::analyses::growth::SuspectHistory>,
+    pub history: Option<crate::analyses::heap::growth::SuspectHistory>,
     /// For the HTML report only.
     #[serde(skip)]
     pub flame: Option<FlameNode>,
@@ -480,7 +423,11 @@ fn details(g: &Graph<'_, '_>, r: &Report, tops: &[Node]) -> BTreeMap<String, Obj
         }
     }
     ids.extend(r.collections.iter().map(|c| c.object.id.clone()));
-    ids.extend(tops.iter().map(|&v| heap.id(v)).map(super::describe::hex));
+    ids.extend(
+        tops.iter()
+            .map(|&v| heap.id(v))
+            .map(crate::analyses::heap::describe::hex),
+    );
     if let Some(f) = &r.flame {
         let mut stack = vec![f];
         let mut frames: Vec<&FlameNode> = vec![];

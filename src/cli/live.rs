@@ -1,8 +1,8 @@
 //! `oomsleuth jcmd TARGET COMMAND...`: a diagnostic command through HotSpot's attach protocol
-//! ([`crate::live::attach`]), printed the way the JDK's `jcmd` prints it, so that a host or a
+//! ([`crate::inputs::live::attach`]), printed the way the JDK's `jcmd` prints it, so that a host or a
 //! container image without a JDK can still ask a JVM.
 
-use crate::live::attach::{self, AttachOptions, AttachReply};
+use crate::inputs::live::attach::{self, AttachOptions, AttachReply};
 use anyhow::{bail, Result};
 use std::io::Write;
 use std::time::Duration;
@@ -71,8 +71,8 @@ fn pids_of(target: &str) -> Result<Vec<u32>> {
         }
     }
     let all = target.parse::<u64>().is_ok();
-    let found = crate::live::jvms::discover();
-    let report = crate::analyses::jvms::report(found.found, vec![], vec![], 0);
+    let found = crate::inputs::live::jvms::discover();
+    let report = crate::analyses::process::jvms::report(found.found, vec![], vec![], 0);
     let mut pids: Vec<u32> = report
         .jvms
         .into_iter()
@@ -96,7 +96,7 @@ fn pids_of(target: &str) -> Result<Vec<u32>> {
 /// `PerfCounter.print`, which `jcmd` answers itself from the JVM's hsperfdata file (the JVM does
 /// not know it): the counters of `pid`'s file, found as `oomsleuth jvms` finds it.
 fn print_perf_counters(pid: u32) -> Result<()> {
-    let found = crate::live::jvms::discover();
+    let found = crate::inputs::live::jvms::discover();
     let Some((_, bytes)) = found.found.iter().find(|(s, _)| s.host_pid == pid) else {
         let why = found
             .skipped

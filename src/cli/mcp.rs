@@ -5,8 +5,8 @@
 //! ([`OpenDumps`]). Nothing leaves the machine: stdin and stdout carry the protocol, there is
 //! no listener; progress goes to MCP progress notifications when the client asks for them.
 
-use crate::analyses::graph::Graph;
-use crate::analyses::{dominator_tree, suspects, top::TopBy};
+use crate::analyses::heap::graph::Graph;
+use crate::analyses::heap::{dominator_tree, suspects, top::TopBy};
 use crate::commands::{self, DumpInput, GraphRequest, OpenGraphs};
 use crate::heap::snapshot::Progress;
 use anyhow::{Context, Result};

@@ -13,10 +13,10 @@ mod watch;
 #[cfg_attr(not(feature = "sql"), allow(dead_code))]
 mod sql;
 
-use crate::analyses::graph::Graph;
-use crate::analyses::histogram::{self, SortBy};
-use crate::analyses::top::TopBy;
-use crate::analyses::{classloaders, dominator_tree, growth, retained_set, suspects};
+use crate::analyses::heap::graph::Graph;
+use crate::analyses::heap::histogram::{self, SortBy};
+use crate::analyses::heap::top::TopBy;
+use crate::analyses::heap::{classloaders, dominator_tree, growth, retained_set, suspects};
 use crate::commands;
 use crate::formats::files;
 use crate::formats::hprof::DumpBytes;

@@ -2,9 +2,9 @@
 //! `diagnose` (the verdict over any mix of them). Each reads files (or directories of files; formats are
 //! detected from content), runs one analysis and prints text or `--json`.
 
-use crate::analyses::series::read_inputs;
-use crate::analyses::{classlog, gclog, jstat, jvms, native, scan, verdict};
+use crate::analyses::process::{classlog, gclog, jstat, jvms, native, scan, verdict};
 use crate::formats::logs::LogKind;
+use crate::inputs::evidence::read_inputs;
 use crate::reports::{self, jvms_text, native_text, text::Style};
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
@@ -76,7 +76,7 @@ fn render<T: serde::Serialize>(json: bool, v: &T, text: impl FnOnce(&T) -> Strin
     }
 }
 
-fn inputs_of(f: &Files, kinds: &[LogKind], what: &str) -> Result<crate::analyses::series::Inputs> {
+fn inputs_of(f: &Files, kinds: &[LogKind], what: &str) -> Result<crate::inputs::evidence::Inputs> {
     let inputs = read_inputs(&f.paths, kinds)?;
     if inputs.files.is_empty() {
         let why: Vec<String> = inputs
@@ -113,7 +113,7 @@ pub fn run(cmd: NativeCommand, style: &Style) -> Result<String> {
             json,
         } => {
             let r = match (core, pid) {
-                (_, Some(pid)) => crate::live::scan_pid(pid, top)?,
+                (_, Some(pid)) => crate::inputs::live::scan_pid(pid, top)?,
                 (Some(path), None) => {
                     crate::formats::files::require_regular(&path)
                         .with_context(|| path.display().to_string())?;
@@ -158,7 +158,7 @@ pub fn run(cmd: NativeCommand, style: &Style) -> Result<String> {
             Ok(render(f.json, &a, |a| native_text::jstat(a, style)))
         }
         NativeCommand::Jvms { json } => {
-            let found = crate::live::jvms::discover();
+            let found = crate::inputs::live::jvms::discover();
             let now_ms = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_millis() as i64);
@@ -166,7 +166,7 @@ pub fn run(cmd: NativeCommand, style: &Style) -> Result<String> {
             Ok(render(json, &r, |r| jvms_text::jvms(r, style)))
         }
         NativeCommand::Diagnose(f) => {
-            let r = verdict::analyze_files(&f.paths)?;
+            let r = verdict::analyze_inputs(crate::inputs::evidence::read_evidence(&f.paths)?);
             Ok(render(f.json, &r, |r| native_text::verdict(r, style)))
         }
     }

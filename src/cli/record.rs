@@ -1,7 +1,7 @@
 //! `oomsleuth record PID`: arguments, the progress line, SIGINT/SIGTERM, and the verdict at the end
 //! (the recording itself is `live::record`).
 
-use crate::live::record::{self, Event, Manifest};
+use crate::inputs::live::record::{self, Event, Manifest};
 use anyhow::{bail, Result};
 use std::io::IsTerminal;
 use std::path::PathBuf;

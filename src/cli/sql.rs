@@ -81,7 +81,7 @@ pub(super) fn export(_: ExportArgs, _: &Env) -> Result<String> {
 /// `sql` (or `oql` when `oql`): one query, or the prompt.
 #[cfg(feature = "sql")]
 pub(super) fn sql(args: QueryArgs, env: &Env, oql: bool) -> Result<String> {
-    use crate::analyses::query;
+    use crate::analyses::heap::query;
     let format = args.format();
     let json = format == Format::Json;
     with_graph(&args.graph, env, json, |g| {
@@ -105,14 +105,14 @@ pub(super) fn sql(args: QueryArgs, env: &Env, oql: bool) -> Result<String> {
 
 #[cfg(feature = "sql")]
 fn one_query(
-    g: &crate::analyses::graph::Graph<'_, '_>,
+    g: &crate::analyses::heap::graph::Graph<'_, '_>,
     sql: &str,
     original: &str,
     format: Format,
     max_rows: usize,
-    opts: &crate::analyses::query::Options,
+    opts: &crate::analyses::heap::query::Options,
 ) -> Result<String> {
-    use crate::analyses::query::{self, render};
+    use crate::analyses::heap::query::{self, render};
     use std::io::Write;
     match format {
         Format::Json => {
@@ -159,12 +159,12 @@ fn one_query(
 
 #[cfg(feature = "sql")]
 fn table(
-    g: &crate::analyses::graph::Graph<'_, '_>,
+    g: &crate::analyses::heap::graph::Graph<'_, '_>,
     sql: &str,
     max_rows: usize,
-    opts: &crate::analyses::query::Options,
+    opts: &crate::analyses::heap::query::Options,
 ) -> Result<String> {
-    use crate::analyses::query::{self, render};
+    use crate::analyses::heap::query::{self, render};
     let mut rows: Vec<Vec<String>> = vec![];
     let mut truncated = false;
     let schema = query::run_with(g, sql, opts, &mut |b| {
@@ -203,10 +203,10 @@ fn history_file(oql: bool) -> Option<PathBuf> {
 /// in a 0600 file (queries name what is in the dump).
 #[cfg(feature = "sql")]
 fn prompt(
-    g: &crate::analyses::graph::Graph<'_, '_>,
+    g: &crate::analyses::heap::graph::Graph<'_, '_>,
     oql: bool,
     max_rows: usize,
-    opts: &crate::analyses::query::Options,
+    opts: &crate::analyses::heap::query::Options,
     dump: &std::path::Path,
 ) -> Result<()> {
     use rustyline::error::ReadlineError;
@@ -244,7 +244,7 @@ fn prompt(
                 }
                 let _ = rl.add_history_entry(q.as_str());
                 let sql = if oql {
-                    crate::analyses::query::translate_oql(g, &q)
+                    crate::analyses::heap::query::translate_oql(g, &q)
                 } else {
                     Ok(q.clone())
                 };
@@ -273,7 +273,7 @@ fn prompt(
 /// `export --parquet DIR DUMP...`: each dump's tables, one partition per dump.
 #[cfg(feature = "sql")]
 pub(super) fn export(args: ExportArgs, env: &Env) -> Result<String> {
-    use crate::analyses::query::{self, export as ex};
+    use crate::analyses::heap::query::{self, export as ex};
     let choice = if args.classes.is_empty() {
         ex::ClassChoice::Top(args.top_classes)
     } else {

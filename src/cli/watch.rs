@@ -3,8 +3,8 @@
 //! `--json`, plain words otherwise: never escape codes into a pipe).
 
 use super::record::parse_duration;
-use crate::analyses::watch::Watch;
-use crate::live::watch::{now_ms, Target, Tick};
+use crate::analyses::process::watch::Watch;
+use crate::inputs::live::watch::{now_ms, Target, Tick};
 use crate::reports::{watch_text, watch_tui};
 use anyhow::{bail, Result};
 use ratatui::crossterm::event::{self, Event, KeyCode, KeyEventKind, KeyModifiers};
@@ -71,12 +71,15 @@ fn sample(target: &Target, w: &mut Watch, note: &mut Option<String>) -> bool {
     }
 }
 
-/// One line per sample on stdout, until `--count` samples or the target exits.
+/// One line per sample on stdout, until `--count` samples, the target exits, or SIGINT, SIGTERM
+/// or SIGHUP (caught, so that a watch started in the background, where a shell ignores SIGINT,
+/// still stops on it, and the last line is whole).
 fn lines(target: &Target, w: &mut Watch, args: &WatchArgs) -> Result<()> {
+    super::stop::catch(&[libc::SIGINT, libc::SIGTERM, libc::SIGHUP]);
     let started = Instant::now();
     let mut note = None;
     let mut ticks = 0u32;
-    loop {
+    while !super::stop::requested() {
         let before = w.samples;
         if !sample(target, w, &mut note) {
             let mut out = std::io::stdout().lock();
@@ -115,12 +118,13 @@ fn lines(target: &Target, w: &mut Watch, args: &WatchArgs) -> Result<()> {
         let next = args.every.saturating_mul(ticks);
         wait_until(started + next, target.pid);
     }
+    Ok(())
 }
 
-/// Sleeps until `at`, waking early when the target exits.
+/// Sleeps until `at`, waking early when the target exits or a stop is requested.
 fn wait_until(at: Instant, pid: u32) {
     while Instant::now() < at {
-        if !crate::live::watch::running(pid) {
+        if !crate::inputs::live::watch::running(pid) || super::stop::requested() {
             return;
         }
         std::thread::sleep((at - Instant::now()).min(Duration::from_millis(50)));
@@ -163,7 +167,7 @@ fn tui_loop(
             }
             dirty = true;
         }
-        if exited.is_none() && !crate::live::watch::running(target.pid) {
+        if exited.is_none() && !crate::inputs::live::watch::running(target.pid) {
             exited = Some(now_ms() as f64 / 1000.0);
             dirty = true;
         }

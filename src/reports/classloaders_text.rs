@@ -2,7 +2,9 @@
 
 use super::text::{human_bytes, thousands, Style, Table};
 use crate::analyses::class_families::Engine;
-use crate::analyses::classloaders::{ClassLoaderSuspect, ClassLoaders, LoaderPath, Reachability};
+use crate::analyses::heap::classloaders::{
+    ClassLoaderSuspect, ClassLoaders, LoaderPath, Reachability,
+};
 use std::fmt::Write;
 
 /// How many single loaders the text lists (JSON lists all).

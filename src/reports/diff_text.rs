@@ -2,7 +2,7 @@
 //! collections, classes, class loaders and families, each with its figure in every dump.
 
 use super::text::{human_bytes, thousands, Style, Table};
-use crate::analyses::growth::{DiffReport, PathGrowth, SuspectHistory, Trend};
+use crate::analyses::heap::growth::{DiffReport, PathGrowth, SuspectHistory, Trend};
 use std::fmt::Write;
 
 /// Rows of the class and collection tables.

@@ -1,12 +1,12 @@
 //! Terminal renderings of the graph reports: top, dominators, path, inspect.
 
 use super::text::{human_bytes, thousands, Style, Table};
-use crate::analyses::dominator_tree::{DominatorReport, TreeNode};
-use crate::analyses::graph::{HeapTotals, Reachability};
-use crate::analyses::inspect::{FieldRow, Inspection};
-use crate::analyses::paths::PathReport;
-use crate::analyses::retained_set::RetainedSet;
-use crate::analyses::top::{Top, TopBy};
+use crate::analyses::heap::dominator_tree::{DominatorReport, TreeNode};
+use crate::analyses::heap::graph::{HeapTotals, Reachability};
+use crate::analyses::heap::inspect::{FieldRow, Inspection};
+use crate::analyses::heap::paths::PathReport;
+use crate::analyses::heap::retained_set::RetainedSet;
+use crate::analyses::heap::top::{Top, TopBy};
 use std::fmt::Write;
 
 fn totals_line(h: &HeapTotals, style: &Style) -> String {
@@ -326,7 +326,7 @@ pub fn inspect(i: &Inspection, style: &Style) -> String {
         let _ = writeln!(
             out,
             "  value      {}",
-            crate::analyses::describe::quote(s, 2000)
+            crate::analyses::heap::describe::quote(s, 2000)
         );
     }
     if !i.fields.is_empty() {

@@ -7,9 +7,9 @@
 //! (`html/growth.js`): the newest dump's paths as a flame graph sized and coloured by growth, and
 //! a chart of each top path over time. Both pages share `html/style.css`.
 
-use crate::analyses::growth::{DiffReport, GrowthFrame};
+use crate::analyses::heap::growth::{DiffReport, GrowthFrame};
+use crate::analyses::process::verdict::VerdictReport;
 use crate::analyses::report::Report;
-use crate::analyses::verdict::VerdictReport;
 use serde::Serialize;
 
 const TEMPLATE: &str = include_str!("html/report.html");

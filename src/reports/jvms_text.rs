@@ -1,6 +1,6 @@
 //! `oomsleuth jvms` as a terminal table: one row per JVM, then the files that could not be read.
 
-use crate::analyses::jvms::{Area, JvmsReport};
+use crate::analyses::process::jvms::{Area, JvmsReport};
 use crate::reports::text::{human_bytes, thousands, Style, Table};
 use std::fmt::Write;
 
@@ -186,7 +186,7 @@ mod tests {
         let r = JvmsReport {
             schema: "oomsleuth.jvms/1",
             jvms: vec![],
-            skipped: vec![crate::analyses::jvms::Skipped {
+            skipped: vec![crate::analyses::process::jvms::Skipped {
                 path: "/tmp/hsperfdata_bob/12".into(),
                 reason: "permission denied: run as bob (sudo -u bob) or root".into(),
             }],

@@ -1,13 +1,13 @@
 //! Terminal text for the non-heap commands: `nmt`, `pmap`, `scan`, `classlog`, `gclog`, `jstat` and
 //! `diagnose` (the verdict). Nothing here computes: each function renders one analysis struct.
 
-use crate::analyses::classlog::ClassLogAnalysis;
-use crate::analyses::gclog::GcLogAnalysis;
-use crate::analyses::jstat::JstatAnalysis;
-use crate::analyses::native::{FileUsed, MapsAnalysis, NmtAnalysis};
-use crate::analyses::scan::ScanReport;
-use crate::analyses::series::{Growth, TimeSource};
-use crate::analyses::verdict::{Area, VerdictReport};
+use crate::analyses::process::classlog::ClassLogAnalysis;
+use crate::analyses::process::gclog::GcLogAnalysis;
+use crate::analyses::process::jstat::JstatAnalysis;
+use crate::analyses::process::native::{FileUsed, MapsAnalysis, NmtAnalysis};
+use crate::analyses::process::scan::ScanReport;
+use crate::analyses::process::series::{Growth, TimeSource};
+use crate::analyses::process::verdict::{Area, VerdictReport};
 use crate::reports::text::{human_bytes, thousands, Style, Table};
 use std::fmt::Write;
 

@@ -1,10 +1,10 @@
 //! The `analyze` report for a terminal: fits 100 columns, suspects first.
 
 use super::text::{human_bytes, thousands, Style, Table};
-use crate::analyses::paths::Step;
+use crate::analyses::heap::paths::Step;
+use crate::analyses::heap::suspects::Suspect;
+use crate::analyses::heap::waste::WasteGroup;
 use crate::analyses::report::Report;
-use crate::analyses::suspects::Suspect;
-use crate::analyses::waste::WasteGroup;
 use std::fmt::Write;
 
 const WIDTH: usize = 100;

@@ -1,6 +1,6 @@
 //! Terminal text: aligned tables, human sizes, optional colour.
 
-use crate::analyses::histogram::Histogram;
+use crate::analyses::heap::histogram::Histogram;
 use std::fmt::Write;
 
 /// Decided once at start-up (`--color`, `NO_COLOR`, TTY) and passed down.

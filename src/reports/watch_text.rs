@@ -1,8 +1,8 @@
 //! `oomsleuth watch`'s words: the counters of the newest sample as short phrases (the TUI's panels
 //! and the plain line per sample printed when stdout is not a terminal).
 
-use crate::analyses::verdict::Area;
-use crate::analyses::watch::{Point, Watch};
+use crate::analyses::process::verdict::Area;
+use crate::analyses::process::watch::{Point, Watch};
 use crate::units::{human_bytes, thousands};
 
 fn bytes(v: Option<u64>) -> String {

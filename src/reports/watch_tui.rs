@@ -1,10 +1,10 @@
 //! `oomsleuth watch`'s terminal screen, drawn with ratatui from a [`Watch`]: a title line, six
 //! panels (heap, live set, Metaspace, classes, GC, RSS) each with its numbers and a sparkline of
 //! its trend, the verdict with its evidence, and a status line. Only drawing: the numbers and the
-//! verdict come from [`crate::analyses::watch`], the terminal and its keys from the CLI.
+//! verdict come from [`crate::analyses::process::watch`], the terminal and its keys from the CLI.
 
-use crate::analyses::verdict::Area;
-use crate::analyses::watch::{Point, Watch};
+use crate::analyses::process::verdict::Area;
+use crate::analyses::process::watch::{Point, Watch};
 use crate::reports::watch_text as words;
 use ratatui::layout::{Constraint, Direction, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};

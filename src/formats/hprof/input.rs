@@ -770,45 +770,6 @@ impl StreamOut<'_> {
     }
 }
 
-/// Whether the file at `path` is an IBM Portable Heap Dump (by its first bytes).
-pub fn looks_like_phd(path: &std::path::Path) -> bool {
-    use std::io::Read;
-    let mut head = [0u8; 12];
-    crate::formats::files::require_regular(path).is_ok()
-        && std::fs::File::open(path)
-            .and_then(|mut f| f.read_exact(&mut head))
-            .is_ok()
-        && super::error::is_phd_start(&head)
-}
-
-/// Whether the file at `path` is an HPROF dump (plain, or gzipped as `jcmd -gz` writes it),
-/// judged from its first bytes: `JAVA PROFILE `.
-pub fn looks_like_hprof(path: &std::path::Path) -> std::io::Result<bool> {
-    use std::io::Read;
-    const MAGIC: &[u8] = b"JAVA PROFILE ";
-    crate::formats::files::require_regular(path)?;
-    let mut f = std::fs::File::open(path)?;
-    let mut head = [0u8; 16];
-    let n = f.read(&mut head)?;
-    if head[..n].starts_with(MAGIC) {
-        return Ok(true);
-    }
-    if n >= 2 && head[0] == 0x1f && head[1] == 0x8b {
-        let f = std::fs::File::open(path)?;
-        let mut d = flate2::read::MultiGzDecoder::new(f);
-        let mut inner = [0u8; 13];
-        let mut got = 0;
-        while got < inner.len() {
-            match d.read(&mut inner[got..]) {
-                Ok(0) | Err(_) => break,
-                Ok(k) => got += k,
-            }
-        }
-        return Ok(&inner[..got] == MAGIC);
-    }
-    Ok(false)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,8 +5,8 @@
 //! ([`histogram`]).
 //!
 //! Every parser takes the whole text, never panics, skips the lines it does not know and counts them
-//! ([`LineStats`]); none of them fails on bad input, it just finds nothing. [`detect`] tells the formats
-//! apart from their content (never from the file name).
+//! ([`LineStats`]); none of them fails on bad input, it just finds nothing. Which format a file is, is
+//! told from its content (never from the file name) by `inputs::detect`.
 
 pub mod classlog;
 pub mod gclog;
@@ -64,8 +64,10 @@ pub enum LogKind {
     VmMetaspace,
     /// `jcmd <pid> GC.class_histogram` or `jmap -histo`.
     ClassHistogram,
-    /// An HPROF heap dump (read by the heap commands, not here).
+    /// An HPROF heap dump, plain or gzipped (read by the heap commands, not here).
     HeapDump,
+    /// An IBM Portable Heap Dump: recognised only to say that oomsleuth does not read it.
+    PortableHeapDump,
 }
 
 impl LogKind {
@@ -82,61 +84,9 @@ impl LogKind {
             LogKind::VmMetaspace => "VM.metaspace",
             LogKind::ClassHistogram => "class histogram",
             LogKind::HeapDump => "heap dump",
+            LogKind::PortableHeapDump => "IBM portable heap dump",
         }
     }
-}
-
-/// Tells the format from the first bytes of a file (up to 64 KiB are enough): `None` for anything else.
-pub fn detect(head: &[u8]) -> Option<LogKind> {
-    if head.starts_with(b"JAVA PROFILE ") || head.starts_with(&[0x1f, 0x8b]) {
-        return Some(LogKind::HeapDump);
-    }
-    let text = String::from_utf8_lossy(head.get(..head.len().min(64 * 1024)).unwrap_or(head));
-    if text.contains("Native Memory Tracking:") {
-        return Some(LogKind::Nmt);
-    }
-    if metaspace::is_classloader_stats(&text) {
-        return Some(LogKind::ClassLoaderStats);
-    }
-    if metaspace::is_vm_metaspace(&text) {
-        return Some(LogKind::VmMetaspace);
-    }
-    let mut class_lines = 0;
-    let mut gc_lines = 0;
-    for line in text.lines().take(400) {
-        let l = line.trim_start();
-        if l.contains("[rollup]") {
-            return Some(LogKind::SmapsRollup);
-        }
-        if histogram::is_header(l) {
-            return Some(LogKind::ClassHistogram);
-        }
-        if l.starts_with("Address") && l.contains("Kbytes") && l.contains("RSS") {
-            return Some(LogKind::Pmap);
-        }
-        if smaps::parse_header(l).is_some() {
-            return Some(LogKind::Smaps);
-        }
-        if jstat::is_header(l) {
-            return Some(LogKind::Jstat);
-        }
-        if classlog::parse_line(l).is_some() {
-            class_lines += 1;
-        } else if l.contains("[gc")
-            || l.starts_with("[GC")
-            || l.contains(": [GC")
-            || l.contains("[Full GC")
-        {
-            gc_lines += 1;
-        }
-    }
-    if class_lines > 0 && class_lines >= gc_lines {
-        return Some(LogKind::ClassLog);
-    }
-    if gc_lines > 0 {
-        return Some(LogKind::GcLog);
-    }
-    None
 }
 
 /// A size like `1234KB`, `12MB`, `3GB`, `512B` or `1234K` / `12M` (GC logs) in bytes; `None` otherwise.

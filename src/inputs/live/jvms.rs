@@ -6,7 +6,7 @@
 //! where NSPID is the process's innermost pid from the `NSpid` line of `/proc/PID/status`. Files are
 //! only read: nothing is sent to or loaded into a JVM.
 
-use crate::analyses::jvms::{Skipped, Source};
+use crate::analyses::process::jvms::{Skipped, Source};
 use std::fs;
 use std::io::ErrorKind;
 use std::os::unix::fs::MetadataExt;

@@ -821,8 +821,16 @@ impl<'g, 's, 'a> Ctx<'g, 's, 'a> {
         };
         // Distinct object suspects of the same class stay apart unless they are roots of the
         // same kind of thing (threads, pooled objects): equal signatures and top-level holders.
-        // Classes are distinct things: a class's statics are never one of many alike.
-        if (f.holder as usize) < self.n && self.heap.index.class_of_object(f.holder).is_some() {
+        // Holders below a split (two fields of one object, two statics) are distinct things held
+        // in distinct places, and classes are too: a class's statics are never one of many alike.
+        let top_level = self
+            .g
+            .retention
+            .idom(f.holder)
+            .is_none_or(|p| p as usize >= self.n);
+        if (f.holder as usize) < self.n
+            && (!top_level || self.heap.index.class_of_object(f.holder).is_some())
+        {
             return (NO_CLASS, f.holder, NO_CLASS);
         }
         (self.group_of(f.holder), self.group_of(a), elem)

@@ -1,7 +1,7 @@
 //! `oomsleuth watch PID`'s sampling: the JVM's hsperfdata file (found as `oomsleuth jvms` finds it,
 //! containers included) and its resident memory from `/proc`, read from outside at each tick.
 //! Nothing is sent to or loaded into the JVM; the analysis of the samples is
-//! [`crate::analyses::watch`].
+//! [`crate::analyses::process::watch`].
 
 use anyhow::{bail, Result};
 use std::io::ErrorKind;
@@ -33,7 +33,7 @@ pub enum Tick {
     Exited,
 }
 
-/// One sample's bytes, for [`crate::analyses::watch::Watch::add`].
+/// One sample's bytes, for [`crate::analyses::process::watch::Watch::add`].
 #[derive(Clone, Debug)]
 pub struct RawSample {
     /// Seconds since the epoch.
@@ -53,7 +53,7 @@ impl Target {
         if !proc.join("stat").exists() {
             bail!("no process {pid} is running (`oomsleuth jvms` lists the JVMs on this host, containers included)");
         }
-        let Some((hsperf, user)) = crate::live::jvms::hsperf_file(pid) else {
+        let Some((hsperf, user)) = crate::inputs::live::jvms::hsperf_file(pid) else {
             bail!(why_no_file(pid, &proc));
         };
         match std::fs::read(&hsperf) {
@@ -64,7 +64,7 @@ impl Target {
             ),
             Err(e) => bail!("cannot read {}: {e}", hsperf.display()),
         }
-        let container_pid = crate::live::jvms::own_pid(pid).filter(|&n| n != pid);
+        let container_pid = crate::inputs::live::jvms::own_pid(pid).filter(|&n| n != pid);
         Ok(Target {
             pid,
             container_pid,

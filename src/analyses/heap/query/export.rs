@@ -5,7 +5,7 @@
 
 use super::class_tables::FIXED;
 use super::{session, HeapData, Options};
-use crate::analyses::graph::Graph;
+use crate::analyses::heap::graph::Graph;
 use datafusion::parquet::arrow::ArrowWriter;
 use futures::StreamExt;
 use serde::Serialize;

@@ -1,8 +1,8 @@
 //! Which classes grew between class histograms (`GC.class_histogram`, `jmap -histo`), as `record`
 //! takes one at the start and one at the end: after a full GC, so growth is live data.
 
-use super::series::Input;
 use crate::formats::logs::histogram::{self, ClassHistogram};
+use crate::inputs::evidence::Input;
 use serde::Serialize;
 use std::collections::HashMap;
 

@@ -4,23 +4,23 @@
 //! inputs here.
 //!
 //! How the area is chosen: every analysis that sees a series grow (by at least 4 MiB and 5%, rising in
-//! most steps: [`growth`](crate::analyses::series::growth)) adds [`Evidence`] for an area with the bytes it
+//! most steps: [`growth`](crate::analyses::process::series::growth)) adds [`Evidence`] for an area with the bytes it
 //! grew. The area with the largest growth wins. NMT decides between areas when present (its categories
 //! split the whole JVM); the Java heap's own trend comes from what is left after full GCs (GC log, jstat),
 //! because NMT's "Java Heap" only shows the heap expanding. Process RSS that grows beyond what NMT
 //! committed is native memory NMT cannot see (zlib, JNI libraries: seed 002).
 
-use crate::analyses::class_growth::{self, ClassGrowth};
-use crate::analyses::classlog::{self, ClassLogAnalysis};
-use crate::analyses::gclog::{self, GcLogAnalysis};
-use crate::analyses::jstat::{self, JstatAnalysis};
-use crate::analyses::native::{self, MapsAnalysis, NmtAnalysis, MIN_GROWTH};
-use crate::analyses::series::{read_inputs, Ignored, Input, Inputs, Series};
+use crate::analyses::process::class_growth::{self, ClassGrowth};
+use crate::analyses::process::classlog::{self, ClassLogAnalysis};
+use crate::analyses::process::gclog::{self, GcLogAnalysis};
+use crate::analyses::process::jstat::{self, JstatAnalysis};
+use crate::analyses::process::native::{self, MapsAnalysis, NmtAnalysis, MIN_GROWTH};
+use crate::analyses::process::series::Series;
 use crate::formats::logs::metaspace::{self, JvmMetaspace};
 use crate::formats::logs::LogKind;
-use anyhow::{bail, Result};
+use crate::inputs::evidence::{Ignored, Input, Inputs};
+
 use serde::Serialize;
-use std::path::PathBuf;
 
 pub const SCHEMA: &str = "oomsleuth.verdict/1";
 
@@ -213,24 +213,6 @@ fn paths(files: &[native::FileUsed]) -> Vec<String> {
 
 fn mib(b: f64) -> String {
     format!("{:.1} MiB", b / (1024.0 * 1024.0))
-}
-
-/// Reads `paths` (files and directories; formats detected from content) and gives the verdict.
-pub fn analyze_files(paths_in: &[PathBuf]) -> Result<VerdictReport> {
-    let inputs = read_inputs(paths_in, &[])?;
-    if inputs.files.is_empty() {
-        let why: Vec<String> = inputs
-            .ignored
-            .iter()
-            .map(|i| format!("{}: {}", i.path, i.reason))
-            .collect();
-        bail!(
-            "nothing to read in {}: give NMT outputs, pmap -x / smaps, GC logs, class logs or jstat outputs (or a directory of them){}",
-            paths_in.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" "),
-            if why.is_empty() { String::new() } else { format!("\n  {}", why.join("\n  ")) }
-        );
-    }
-    Ok(analyze_inputs(inputs))
 }
 
 /// The analysis of each kind of evidence among the inputs.

@@ -7,11 +7,10 @@
 //! says what `analyze BUNDLE` would say over the same samples. The trends shown beside it (live
 //! set after each GC, classes per minute, GC time share) are read off the same counters.
 
-use crate::analyses::jvms::{self, Jvm, Source};
-use crate::analyses::series::{Input, Inputs};
-use crate::analyses::verdict::{self, Verdict};
+use crate::analyses::process::jvms::{self, Jvm, Source};
+use crate::analyses::process::verdict::{self, Verdict};
 use crate::formats::hsperf::PerfData;
-use crate::formats::logs;
+use crate::inputs::evidence::{Input, Inputs};
 use serde::Serialize;
 use std::collections::VecDeque;
 use std::path::PathBuf;
@@ -164,7 +163,7 @@ impl Watch {
         }
         let mut inputs = Inputs::default();
         for (name, text, mtime) in files {
-            if let Some(kind) = logs::detect(text.as_bytes()) {
+            if let Some(kind) = crate::inputs::detect::detect(text.as_bytes()) {
                 inputs.files.push(Input {
                     path: PathBuf::from(name),
                     kind,
@@ -445,9 +444,10 @@ mod tests {
                     .unwrap();
             }
         }
-        let from_files = verdict::analyze_files(std::slice::from_ref(&dir))
-            .unwrap()
-            .verdict;
+        let from_files = verdict::analyze_inputs(
+            crate::inputs::evidence::read_evidence(std::slice::from_ref(&dir)).unwrap(),
+        )
+        .verdict;
         std::fs::remove_dir_all(&dir).unwrap();
         let strip = |v: &Verdict| {
             let mut j = serde_json::to_value(v).unwrap();

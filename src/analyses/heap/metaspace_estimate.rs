@@ -18,7 +18,7 @@
 //! VM.classloader_stats` shows on JDK 11 to 25: 6 KiB for a loader of one small class, 10 KiB for one
 //! Groovy or Rhino script, 4 KiB for one reflection accessor (6 KiB on JDK 11).
 
-use super::class_families::{Engine, FamilyKind};
+use crate::analyses::class_families::{Engine, FamilyKind};
 use serde::Serialize;
 
 /// An `InstanceKlass` with its vtable and itable, in class space.
@@ -91,7 +91,8 @@ pub fn carries_generator_marks(
     let named_groovy = matches!(kind, FamilyKind::GroovyScript | FamilyKind::GroovyClosure)
         || engine == Some(Engine::Groovy);
     !named_groovy
-        || loader_type.and_then(super::class_families::engine_of_loader) == Some(Engine::Groovy)
+        || loader_type.and_then(crate::analyses::class_families::engine_of_loader)
+            == Some(Engine::Groovy)
         || statics
             .into_iter()
             .any(|s| GROOVY_STATICS.contains(&s.as_ref()))

@@ -2,9 +2,10 @@
 //! over *committed*, not over the maximum: the trap of seed 001, where "M 88%" looked alarming and "M
 //! 22%" looked fine while NMT's Class category kept growing), and class load/unload rates.
 
-use crate::analyses::native::{keys_with, used, FileUsed, MIN_GROWTH, MIN_GROWTH_REL};
-use crate::analyses::series::{growth, order, Growth, Input, Series, TimeSource};
+use crate::analyses::process::native::{keys_with, used, FileUsed, MIN_GROWTH, MIN_GROWTH_REL};
+use crate::analyses::process::series::{growth, order, Growth, Series, TimeSource};
 use crate::formats::logs::jstat::{self, JstatOption, Table};
+use crate::inputs::evidence::Input;
 use serde::Serialize;
 
 pub const SCHEMA: &str = "oomsleuth.jstat/1";

@@ -19,7 +19,6 @@
 //! `SoftReference`s it reached when a loader is held only softly (the index's reachability
 //! levels say which objects are). No per-object allocation: dense `Vec`s and bitmaps indexed by object number.
 
-use super::class_families::{classify, engine_of_class, engine_of_loader, Engine, FamilyKind};
 use super::describe::{hex, object_ref};
 use super::dump_info::{Assumptions, DumpInfo};
 use super::graph::Graph;
@@ -28,6 +27,9 @@ use super::metaspace_estimate::{
 };
 use super::paths::Step;
 use super::reflection::{self, Reflection};
+use crate::analyses::class_families::{
+    classify, engine_of_class, engine_of_loader, Engine, FamilyKind,
+};
 use crate::formats::hprof::Warning;
 use crate::formats::logs::metaspace::JvmMetaspace;
 use crate::heap::classes::{ClassIndex, ClassTable, NO_CLASS};
@@ -1024,7 +1026,7 @@ fn merge_spanning_templates(
         {
             continue;
         }
-        if let Some(sk) = super::class_families::spanning_key(key) {
+        if let Some(sk) = crate::analyses::class_families::spanning_key(key) {
             spans
                 .entry((sk, census.type_of_slot(g, ms)))
                 .or_default()
@@ -1974,7 +1976,7 @@ pub(crate) fn summarize(steps: &[Step], reach: Reachability, through_own: bool) 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analyses::describe::ObjectRef;
+    use crate::analyses::heap::describe::ObjectRef;
 
     fn step(class: &str, description: &str, via: &str) -> Step {
         Step {

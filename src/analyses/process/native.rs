@@ -6,10 +6,11 @@
 //! mappings that appeared or grew, and glibc malloc arenas (64 MiB reservations split into a `rw` part
 //! and a `---` part) counted per snapshot.
 
-use crate::analyses::series::{growth, order, Growth, Input, OrderKey, Series, TimeSource};
+use crate::analyses::process::series::{growth, order, Growth, OrderKey, Series, TimeSource};
 use crate::formats::logs::nmt::{self, CallSite, NmtReport};
 use crate::formats::logs::pmap::{self, Mapping};
 use crate::formats::logs::{smaps, LineStats, LogKind};
+use crate::inputs::evidence::Input;
 use serde::Serialize;
 use std::collections::BTreeMap;
 

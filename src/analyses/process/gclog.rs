@@ -1,9 +1,10 @@
 //! `oomsleuth gclog`: heap and Metaspace after each GC over time, pauses, full GCs and their causes, and
 //! the trend of what is left after full GCs (live data: when it keeps rising, something leaks).
 
-use crate::analyses::native::{keys_with, used, FileUsed, MIN_GROWTH, MIN_GROWTH_REL};
-use crate::analyses::series::{growth, order, Growth, Input, Series, TimeSource};
+use crate::analyses::process::native::{keys_with, used, FileUsed, MIN_GROWTH, MIN_GROWTH_REL};
+use crate::analyses::process::series::{growth, order, Growth, Series, TimeSource};
 use crate::formats::logs::gclog::{self, GcEvent};
+use crate::inputs::evidence::Input;
 use serde::Serialize;
 use std::collections::BTreeMap;
 

@@ -821,7 +821,7 @@ fn family_growth(dumps: &[PathSummary], top: usize) -> Vec<FamilyGrowth> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analyses::dump_info::DumpInfo;
+    use crate::analyses::heap::dump_info::DumpInfo;
 
     #[test]
     fn trends_tell_monotone_from_grew_once() {

@@ -15,7 +15,7 @@ pub mod jvms;
 pub mod record;
 pub mod watch;
 
-use crate::analyses::scan::{Region, ScanReport, Scanner};
+use crate::analyses::process::scan::{Region, ScanReport, Scanner};
 use crate::formats::logs::pmap::Mapping;
 use crate::formats::logs::smaps;
 use anyhow::{Context, Result};

@@ -14,10 +14,10 @@
 //! complete, so an interrupted or killed `record` leaves only whole files. The pause each command
 //! costs the JVM is measured by the JVM's own counters (`sun.rt.safepointTime` before and after).
 
-use crate::analyses::jvms;
+use crate::analyses::process::jvms;
 use crate::formats::files;
 use crate::formats::hsperf::PerfData;
-use crate::live::jvm_logs;
+use crate::inputs::live::jvm_logs;
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
 use std::io::Write;
@@ -31,10 +31,10 @@ pub const MANIFEST: &str = "manifest.json";
 /// Most bytes of each log's tail copied into the bundle.
 const LOG_TAIL: u64 = 32 << 20;
 
-/// The one call into HotSpot's attach listener ([`crate::live::attach`]): whether the command
+/// The one call into HotSpot's attach listener ([`crate::inputs::live::attach`]): whether the command
 /// succeeded, and its answer. An error is an attach that could not be made.
 fn jcmd(pid: u32, line: &str) -> Result<(bool, String)> {
-    let reply = crate::live::attach::jcmd(pid, line)?;
+    let reply = crate::inputs::live::attach::jcmd(pid, line)?;
     Ok((reply.succeeded(), reply.text().into_owned()))
 }
 
@@ -166,8 +166,8 @@ pub fn record(opts: &Options, stop: &AtomicBool, events: &dyn Fn(Event<'_>)) -> 
     if !Path::new(&format!("/proc/{pid}")).exists() {
         bail!("no process {pid} is running");
     }
-    let hsperf = crate::live::jvms::hsperf_file(pid);
-    let own_pid = crate::live::jvms::own_pid(pid).unwrap_or(pid);
+    let hsperf = crate::inputs::live::jvms::hsperf_file(pid);
+    let own_pid = crate::inputs::live::jvms::own_pid(pid).unwrap_or(pid);
     let bundle = Bundle::create(&opts.dir)?;
     let started = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -430,7 +430,7 @@ impl Recorder<'_> {
         let rows = PerfData::parse(&bytes)
             .map_err(|e| e.to_string())
             .and_then(|p| {
-                jvms::jstat_rows(&p, crate::live::watch::now_ms())
+                jvms::jstat_rows(&p, crate::inputs::live::watch::now_ms())
                     .ok_or_else(|| "not accessible yet".to_string())
             });
         match rows {

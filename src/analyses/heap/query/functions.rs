@@ -35,7 +35,7 @@ const STRING_CHARS: usize = 1 << 20;
 pub fn register(ctx: &SessionContext, data: &Arc<HeapData>) {
     let d = data;
     ctx.register_udf(text_fn(d, "describe", |d, o| {
-        Some(crate::analyses::describe::describe(&d.g.heap, o))
+        Some(crate::analyses::heap::describe::describe(&d.g.heap, o))
     }));
     ctx.register_udf(text_fn(d, "path_from_roots", path_text));
     ctx.register_udf(text_fn(d, "to_string", |d, o| {
@@ -157,7 +157,7 @@ fn id_fn(
 
 /// The path of `o` from a GC root as one line: `GC root (kind) class ... → .field class ...`.
 fn path_text(d: &HeapData, o: ObjectIndex) -> Option<String> {
-    let steps = crate::analyses::paths::shortest_path(&d.g, o)?;
+    let steps = crate::analyses::heap::paths::shortest_path(&d.g, o)?;
     let parts: Vec<String> = steps
         .iter()
         .enumerate()

@@ -15,8 +15,8 @@
 //! JDK 18+ (JEP 416) reimplements reflection on method handles: no accessor classes are generated
 //! and the report says so.
 
-use super::class_families::{classify, FamilyKind};
 use super::graph::Graph;
+use crate::analyses::class_families::{classify, FamilyKind};
 use crate::heap::fxhash::{new_map, FxHashMap};
 use crate::heap::index::ObjectIndex;
 use crate::heap::reachability as reach;

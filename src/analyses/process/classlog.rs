@@ -3,9 +3,10 @@
 //! the heap-dump analyses), and classes loaded many times under one name.
 
 use crate::analyses::class_families::{classify, FamilyKind};
-use crate::analyses::native::{keys_with, used, FileUsed};
-use crate::analyses::series::{growth, order, Growth, Input, Series, TimeSource};
+use crate::analyses::process::native::{keys_with, used, FileUsed};
+use crate::analyses::process::series::{growth, order, Growth, Series, TimeSource};
 use crate::formats::logs::classlog::{self, ClassEvent};
+use crate::inputs::evidence::Input;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 

@@ -12,10 +12,10 @@
 //! shallow bytes of the objects on it and below it: exactly what its topmost objects retain.
 //! Memory is one `u32` per object while the walk runs, then proportional to the paths.
 
-use super::class_families::family_key;
 use super::describe::{boxed_value, quote};
 use super::dump_info::DumpInfo;
 use super::graph::Graph;
+use crate::analyses::class_families::family_key;
 use crate::heap::classes::{ClassIndex, NO_CLASS};
 use crate::heap::column::{Column, Scratch};
 use crate::heap::fxhash::FxHashMap;
