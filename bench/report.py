@@ -23,6 +23,7 @@ LABELS = {
     "diff-cold": "oomsleuth diff (cold)",
     "diff-cached": "oomsleuth diff (cached)",
     "oracle": "visualvm oracle (-Xmx20g)",
+    "hprof-analyzer": "hprof-analyzer (report)",
 }
 
 # targets from bench/README.md
@@ -80,6 +81,11 @@ def main():
         speedups["top_vs_oracle"] = round(wall("oracle") / wall("top-cold"), 2)
     if wall("top-cold") and wall("hprof-slurp"):
         speedups["top_vs_hprof_slurp"] = round(wall("hprof-slurp") / wall("top-cold"), 2)
+    if wall("analyze-cold") and wall("hprof-analyzer"):
+        speedups["analyze_vs_hprof_analyzer"] = round(wall("hprof-analyzer") / wall("analyze-cold"), 2)
+        ours, peer = tools["analyze-cold"], tools["hprof-analyzer"]
+        speedups["analyze_anon_of_hprof_analyzer"] = round(ours["peak_rss_anon_kb"] / max(1, peer["peak_rss_anon_kb"]), 2)
+        speedups["analyze_rss_of_hprof_analyzer"] = round(ours["max_rss_kb"] / max(1, peer["max_rss_kb"]), 2)
     if wall("top-cold") and wall("analyze-cold"):
         speedups["analyze_vs_top"] = round(wall("analyze-cold") / wall("top-cold"), 2)
     if wall("top-cold") and wall("top-cached"):
@@ -148,6 +154,12 @@ def main():
         print(f"oomsleuth top vs hprof-slurp:       {speedups['top_vs_hprof_slurp']:.2f}x (hprof-slurp computes no graph)")
     if "top_cached_pct_of_cold" in speedups:
         print(f"oomsleuth top cached / cold:        {speedups['top_cached_pct_of_cold']:.1f}%")
+    if "analyze_vs_hprof_analyzer" in speedups:
+        print(f"oomsleuth analyze vs hprof-analyzer: {speedups['analyze_vs_hprof_analyzer']:.2f}x faster, "
+              f"{speedups['analyze_anon_of_hprof_analyzer']:.2f}x its peak RssAnon, "
+              f"{speedups['analyze_rss_of_hprof_analyzer']:.2f}x its peak RSS")
+    if meta.get("peer_agreement"):
+        print(f"top-level dominators vs hprof-analyzer: {meta['peer_agreement']}")
     for k, v in targets.items():
         print(f"target {k}: {v['value']} (limit {v['limit']}) {'PASS' if v['pass'] else 'FAIL'}")
     if not targets:

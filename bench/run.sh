@@ -17,6 +17,13 @@
 #   --diff-with GROWN  the later dump for --diff (implies --diff)
 #   --diff-only        time `diff` alone (implies --diff; no dd, histogram, hprof-slurp, top, analyze)
 #   --oracle-runs N    runs for the (slow) oracle (default 1)
+#   --with-hprof-analyzer / --no-hprof-analyzer
+#                      time the Rust peer `hprof-analyzer DUMP report.json` (cold: it keeps no cache on this
+#                      path) against `analyze` cold, and compare their top-level dominators ("Biggest
+#                      Objects", bench/compare_peer.py). On by default when found ($HPROF_ANALYZER, PATH)
+#   -j, --threads N    pass -j N to oomsleuth (default: all cores); recorded in the results
+#   --peer-only        only `analyze` cold and hprof-analyzer (no dd, histogram, hprof-slurp, top)
+#   --top-n N          retained objects compared with hprof-analyzer (default 20, the peer's default list)
 #   --build            run `cargo build --release` even if target/release/oomsleuth exists
 #   --name NAME        results go to target/bench/results-NAME.json (default: dump file name sans .hprof)
 #   --interval S       memory sampling interval (default 0.02)
@@ -39,6 +46,10 @@ grown=
 force_build=0
 name=
 interval=0.02
+with_peer=auto
+threads=
+top_n=20
+peer_only=0
 arg=
 while [ $# -gt 0 ]; do
   case $1 in
@@ -50,10 +61,15 @@ while [ $# -gt 0 ]; do
     --diff-with) with_diff=1; grown=$2; shift 2 ;;
     --diff-only) with_diff=1; diff_only=1; with_top=0; shift ;;
     --oracle-runs) oracle_runs=$2; shift 2 ;;
+    --with-hprof-analyzer) with_peer=1; shift ;;
+    --no-hprof-analyzer) with_peer=0; shift ;;
+    -j|--threads) threads=$2; shift 2 ;;
+    --top-n) top_n=$2; shift 2 ;;
+    --peer-only) peer_only=1; with_peer=1; shift ;;
     --build) force_build=1; shift ;;
     --name) name=$2; shift 2 ;;
     --interval) interval=$2; shift 2 ;;
-    -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
     *) [ -n "$arg" ] && { echo "run.sh: one DUMP or SIZE only" >&2; exit 2; }; arg=$1; shift ;;
   esac
@@ -110,6 +126,8 @@ meta=(--meta "runs=$runs" --meta "nproc=$(nproc)" --meta "kernel=$(uname -r)" --
 
 # ---- tools --------------------------------------------------------------------------------------------
 oomsleuth=$root/target/release/oomsleuth
+jflag=()
+[ -n "$threads" ] && { jflag=(-j "$threads"); meta+=(--meta "threads=$threads"); }
 if [ ! -x "$oomsleuth" ] || [ "$force_build" = 1 ]; then
   say "cargo build --release"
   if ! (cd "$root" && cargo build --release >&2); then
@@ -124,7 +142,7 @@ has_subcommand() { # the binary exists and `oomsleuth SUB --help` succeeds and s
 }
 
 slurp=$bench_dir/tools/bin/hprof-slurp
-if [ ! -x "$slurp" ] && [ "$diff_only" = 0 ]; then
+if [ ! -x "$slurp" ] && [ "$diff_only" = 0 ] && [ "$peer_only" = 0 ]; then
   if command -v hprof-slurp >/dev/null; then
     slurp=$(command -v hprof-slurp)
   else
@@ -136,6 +154,14 @@ fi
 slurp_args=("$dump")
 if [ -x "$slurp" ] && "$slurp" --help 2>&1 | grep -qE -- '-i, --input'; then slurp_args=(-i "$dump"); fi
 
+peer=${HPROF_ANALYZER:-$(command -v hprof-analyzer || true)}
+if [ "$with_peer" = auto ]; then
+  if [ -n "$peer" ] && [ -x "$peer" ] && [ "$with_top" = 1 ] && [ "$with_analyze" = 1 ]; then with_peer=1; else with_peer=0; fi
+elif [ "$with_peer" = 1 ] && { [ -z "$peer" ] || [ ! -x "$peer" ]; }; then
+  echo "run.sh: --with-hprof-analyzer: no binary (set HPROF_ANALYZER or put hprof-analyzer on PATH)" >&2
+  with_peer=0
+fi
+
 # ---- warm the page cache ------------------------------------------------------------------------------
 avail_kb=$(awk '/MemAvailable/ {print $2}' /proc/meminfo)
 if [ $(( dump_bytes / 1024 )) -gt $(( avail_kb * 9 / 10 )) ]; then
@@ -145,11 +171,11 @@ say "warming the page cache: $dump ($(awk -v s="$dump_bytes" 'BEGIN {printf "%.2
 cat "$dump" >/dev/null
 
 # ---- measurements -------------------------------------------------------------------------------------
-if [ "$diff_only" = 0 ]; then
+if [ "$diff_only" = 0 ] && [ "$peer_only" = 0 ]; then
 measure dd "$runs" -- dd if="$dump" of=/dev/null bs=4M status=none
 
 if has_subcommand histogram; then
-  measure histogram "$runs" --stdout "$out_dir/histogram.json" -- "$oomsleuth" histogram "$dump" --json
+  measure histogram "$runs" --stdout "$out_dir/histogram.json" -- "$oomsleuth" histogram "${jflag[@]}" "$dump" --json
 else
   echo "run.sh: SKIP oomsleuth histogram: $( [ -x "$oomsleuth" ] && echo "'$oomsleuth histogram' is not implemented yet" || echo "no $oomsleuth (build failed?)")" >&2
   specs+=("histogram=skip:not available")
@@ -173,25 +199,54 @@ if [ "$with_top" = 1 ]; then
     # Cold: the index cache (and its scratch files) in a fresh directory, removed before each run. Cached: the
     # same command again on the cache the last cold run wrote.
     cache=$tmp/index-cache
+    if [ "$peer_only" = 0 ]; then
     measure top-cold "$runs" --stdout "$out_dir/top.json" --stderr "$out_dir/top-cold.stderr" \
-      --env OOMSLEUTH_TIMINGS=1 --before-each "rm -rf '$cache'" -- "$oomsleuth" top "$dump" --json --cache-dir "$cache"
+      --env OOMSLEUTH_TIMINGS=1 --before-each "rm -rf '$cache'" -- "$oomsleuth" top "${jflag[@]}" "$dump" --json --cache-dir "$cache"
     sed 's/^/   /' "$out_dir/top-cold.stderr" >&2
     measure top-cached "$runs" --stdout "$out_dir/top-cached.json" --stderr "$out_dir/top-cached.stderr" \
-      --env OOMSLEUTH_TIMINGS=1 -- "$oomsleuth" top "$dump" --json --cache-dir "$cache"
+      --env OOMSLEUTH_TIMINGS=1 -- "$oomsleuth" top "${jflag[@]}" "$dump" --json --cache-dir "$cache"
     cmp -s "$out_dir/top.json" "$out_dir/top-cached.json" || echo "run.sh: WARNING: cached top differs from cold top" >&2
     meta+=(--meta "index_cache_bytes=$(du -cb "$cache" | tail -1 | cut -f1)")
     rm -rf "$cache"
+    fi # peer_only
     if [ "$with_analyze" = 1 ] && has_subcommand analyze; then
       # The main job, cold, against cold top (target: at most 1.3x): the same index plus the analyses.
       measure analyze-cold "$runs" --stdout "$out_dir/analyze.json" --stderr "$out_dir/analyze-cold.stderr" \
-        --env OOMSLEUTH_TIMINGS=1 --before-each "rm -rf '$cache'" -- "$oomsleuth" analyze "$dump" --json --cache-dir "$cache"
+        --env OOMSLEUTH_TIMINGS=1 --before-each "rm -rf '$cache'" -- "$oomsleuth" analyze "${jflag[@]}" "$dump" --json --cache-dir "$cache"
       sed 's/^/   /' "$out_dir/analyze-cold.stderr" >&2
-      rm -rf "$cache"
+      if [ "$with_peer" = 1 ]; then
+        # The last cold run's cache answers at once: the top-level dominators (MAT's "Biggest Objects", the
+        # peer's list) to compare with the peer's. The cache stays for the comparison's lookups.
+        "$oomsleuth" dominators "${jflag[@]}" "$dump" --json --depth 1 --min-percent 0 --max-children "$top_n" \
+          --cache-dir "$cache" -q >"$out_dir/dominators-compare.json" 2>/dev/null \
+          || echo "run.sh: oomsleuth dominators for the comparison failed" >&2
+        peer_cache=$cache
+      else
+        rm -rf "$cache"
+      fi
     fi
   else
     echo "run.sh: SKIP oomsleuth top: not implemented yet" >&2
     specs+=("top-cold=skip:not available")
   fi
+fi
+
+if [ "$with_peer" = 1 ]; then
+  # The Rust peer's full report (leak suspects, top consumers: its dominator tree), from a scratch directory.
+  # This path writes no cache (only `hprof-analyzer heap ...` does), so every run is cold like `analyze`'s.
+  measure hprof-analyzer "$runs" --stderr "$out_dir/hprof-analyzer.stderr" -- bash -c 'cd "$1" && shift && exec "$@"' _ "$tmp" \
+    "$peer" "$dump" "$out_dir/hprof-analyzer.json" -f json --progress never -v
+  meta+=(--meta "hprof_analyzer_version=$("$peer" --version 2>/dev/null | awk '{print $2}')")
+  if [ -s "$out_dir/dominators-compare.json" ] && [ -s "$out_dir/hprof-analyzer.json" ]; then
+    ranks_bin=$root/target/release/examples/hprof_ranks
+    [ -x "$ranks_bin" ] || (cd "$root" && cargo build --release --example hprof_ranks >&2) || true
+    say "top retained objects: oomsleuth against hprof-analyzer"
+    python3 "$here/compare_peer.py" --dump "$dump" --ranks "$ranks_bin" --oomsleuth "$out_dir/dominators-compare.json" \
+      --peer "$out_dir/hprof-analyzer.json" --json "$out_dir/compare-peer.json" --inspect "$oomsleuth" \
+      --cache-dir "${peer_cache:-$tmp/none}" | tee "$out_dir/compare-peer.txt" >&2 || true
+    [ -s "$out_dir/compare-peer.json" ] && meta+=(--meta "peer_agreement=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["summary"])' "$out_dir/compare-peer.json")")
+  fi
+  [ -n "${peer_cache:-}" ] && rm -rf "$peer_cache"
 fi
 
 if [ "$with_diff" = 1 ]; then
@@ -201,10 +256,10 @@ if [ "$with_diff" = 1 ]; then
     cat "$grown" >/dev/null
     cache=$tmp/diff-cache
     measure diff-cold "$runs" --stdout "$out_dir/diff.json" --stderr "$out_dir/diff-cold.stderr" \
-      --env OOMSLEUTH_TIMINGS=1 --before-each "rm -rf '$cache'" -- "$oomsleuth" diff "$dump" "$grown" --json --cache-dir "$cache"
+      --env OOMSLEUTH_TIMINGS=1 --before-each "rm -rf '$cache'" -- "$oomsleuth" diff "${jflag[@]}" "$dump" "$grown" --json --cache-dir "$cache"
     sed 's/^/   /' "$out_dir/diff-cold.stderr" >&2
     measure diff-cached "$runs" --stdout "$out_dir/diff-cached.json" --stderr "$out_dir/diff-cached.stderr" \
-      --env OOMSLEUTH_TIMINGS=1 -- "$oomsleuth" diff "$dump" "$grown" --json --cache-dir "$cache"
+      --env OOMSLEUTH_TIMINGS=1 -- "$oomsleuth" diff "${jflag[@]}" "$dump" "$grown" --json --cache-dir "$cache"
     sed 's/^/   /' "$out_dir/diff-cached.stderr" >&2
     cmp -s "$out_dir/diff.json" "$out_dir/diff-cached.json" || echo "run.sh: WARNING: cached diff differs from cold diff" >&2
     meta+=(--meta "diff_with=$grown" --meta "diff_with_bytes=$(stat -L -c %s "$grown")")

@@ -391,3 +391,69 @@ fn hostile_collections_are_bounded() {
         }
     });
 }
+
+/// Entries read through the index's rows of resolved references (no id lookups) name the objects
+/// the dump wrote, null fields and null slots skipped in between; with a dangling reference
+/// elsewhere in the dump the rows no longer line up with the fields and ids are looked up: the
+/// same answer.
+#[test]
+fn entries_resolve_through_rows_with_and_without_dangling_references() {
+    for dangling in [false, true] {
+        let mut w = HprofWriter::hotspot(8);
+        let (object, map, _, node, nodes) = hash_map_classes(&mut w);
+        let keys: Vec<u64> = (0..6).map(|_| w.instance(object)).collect();
+        let values: Vec<u64> = (0..6).map(|_| w.instance(object)).collect();
+        let entry = |w: &mut HprofWriter, k: u64, v: u64, next: u64| {
+            w.instance_with(
+                node,
+                &[
+                    Value::Int(7),
+                    Value::Object(k),
+                    Value::Object(v),
+                    Value::Object(next),
+                ],
+            )
+        };
+        // Null keys and values before later fields shift a field's place in its row.
+        let e5 = entry(&mut w, keys[5], 0, 0);
+        let e4 = entry(&mut w, 0, values[4], e5);
+        let e3 = entry(&mut w, keys[3], values[3], e4);
+        let e2 = entry(&mut w, keys[2], values[2], 0);
+        let e1 = entry(&mut w, keys[1], 0, e2);
+        let e0 = entry(&mut w, keys[0], values[0], 0);
+        let table = w.object_array(nodes, &[0, e0, 0, 0, e1, e3, 0]);
+        let m = w.instance_with(map, &[Value::Object(table), Value::Int(6)]);
+        if dangling {
+            let nowhere = w.alloc_id() + 0x1000;
+            w.instance_with(
+                node,
+                &[
+                    Value::Int(0),
+                    Value::Object(nowhere),
+                    Value::Object(keys[0]),
+                    Value::Object(0),
+                ],
+            );
+        }
+        with_dump(&w, |heap| {
+            assert_eq!(heap.index.dangling > 0, dangling);
+            let model = heap.snap.collections();
+            let m = heap.find(m).unwrap();
+            let id = |o: Option<u32>| o.map_or(0, |o| heap.id(o));
+            let seen: Vec<(u64, u64)> = model
+                .items(heap, m, 100)
+                .iter()
+                .map(|i| (id(i.key), id(i.value)))
+                .collect();
+            let expected = vec![
+                (keys[0], values[0]),
+                (keys[1], 0),
+                (keys[2], values[2]),
+                (keys[3], values[3]),
+                (0, values[4]),
+                (keys[5], 0),
+            ];
+            assert_eq!(seen, expected, "dangling: {dangling}");
+        });
+    }
+}

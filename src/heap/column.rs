@@ -348,6 +348,13 @@ impl Scratch {
         self.zeroed(len)
     }
 
+    /// Whether a hot column of `bytes` would be on the heap now (rather than in a file).
+    pub fn hot_fits(&self, bytes: u64) -> bool {
+        self.dir.is_none()
+            || (bytes as usize) < self.min_file_bytes.max(1)
+            || self.heap_live.load(Ordering::Relaxed) + bytes <= self.heap_budget
+    }
+
     /// [`hot_zeroed`](Self::hot_zeroed) holding `value` everywhere.
     pub fn hot_filled<T: Pod>(&self, len: usize, value: T) -> Column<T> {
         let mut c = self.hot_zeroed(len);

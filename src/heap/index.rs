@@ -283,6 +283,15 @@ impl HeapIndex {
         (self.refs.successors(from).last() == Some(&to)).then_some(s)
     }
 
+    /// Object `o`'s references as the index resolved them, in dump order (an instance's non-null
+    /// reference fields, an array's non-null elements, then its class), when that order names
+    /// every non-null reference of the record: only if no reference of the dump dangles.
+    /// Reading a field through its position here costs no id lookup.
+    #[inline]
+    pub fn resolved_row(&self, o: ObjectIndex) -> Option<&[Node]> {
+        (self.dangling == 0 && (o as usize) < self.len()).then(|| self.refs.successors(o))
+    }
+
     /// Whether `from -> to` is an edge the dump left out and the index restored.
     pub fn is_restored(&self, from: Node, to: Node) -> bool {
         self.restored.binary_search(&(from, to)).is_ok()
@@ -960,6 +969,32 @@ impl RefPlan {
             return &[];
         }
         &self.offsets[self.starts[c as usize] as usize..self.starts[c as usize + 1] as usize]
+    }
+
+    /// Where the reference field at byte `at` of an instance of class `c` (field bytes `fields`)
+    /// is in the instance's row of references: after the non-null reference fields before it,
+    /// in the order [`EdgeCtx::object`] pushes them. Exact when no reference of the dump is
+    /// dangling ([`HeapIndex::dangling`] is 0). `None` when `at` is none of the class's
+    /// reference fields (`Reference.referent` is pushed last, after the class).
+    pub fn row_position(
+        &self,
+        c: ClassIndex,
+        fields: &[u8],
+        at: u32,
+        id_size: u8,
+    ) -> Option<usize> {
+        let ids = id_size as usize;
+        let mut k = 0;
+        for &fo in self.of(c) {
+            if fo == at {
+                return Some(k);
+            }
+            let f = fo as usize;
+            if f + ids <= fields.len() && read_id(&fields[f..f + ids], id_size) != 0 {
+                k += 1;
+            }
+        }
+        None
     }
 }
 

@@ -763,12 +763,11 @@ impl<'g, 's, 'a> Ctx<'g, 's, 'a> {
     /// (a set's element, its value being one shared marker).
     fn entry_element(&self, e: Node) -> Option<Node> {
         let heap = &self.heap;
-        let (key, value) = entry_key_value(heap, e);
-        let value = value.and_then(|v| heap.find(v));
-        if let Some(v) = value.filter(|&v| self.g.retention.idom(v) == Some(e)) {
+        let item = heap.snap.collections().entry(heap, e)?;
+        if let Some(v) = item.value.filter(|&v| self.g.retention.idom(v) == Some(e)) {
             return Some(v);
         }
-        key.and_then(|k| heap.find(k))
+        item.key
     }
 
     /// The nearest collection above `a` when `a` and everything between are its plumbing.

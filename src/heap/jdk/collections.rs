@@ -18,7 +18,7 @@ use crate::formats::hprof::reader::read_id;
 use crate::formats::hprof::{BasicType, SubRecord};
 use crate::heap::classes::{ClassIndex, NO_CLASS};
 use crate::heap::fxhash::FxHashMap;
-use crate::heap::index::ObjectIndex;
+use crate::heap::index::{ObjectIndex, RefPlan};
 use crate::heap::objects::{Heap, Value};
 use crate::heap::snapshot::Snapshot;
 use serde::Serialize;
@@ -573,6 +573,9 @@ pub struct CollectionModel {
     nodes: Vec<NodePlan>,
     /// `ImmutableCollections.EMPTY`: the "no second element" marker of `List12`/`Set12` (JDK 15+).
     immutable_empty: Option<u64>,
+    /// Each class's reference fields in the order the index resolved them: a field is read from
+    /// its position in the object's row of edges, not by an id lookup (see [`Resolver`]).
+    refs: RefPlan,
 }
 
 impl CollectionModel {
@@ -623,6 +626,7 @@ impl CollectionModel {
             plans,
             nodes,
             immutable_empty,
+            refs: RefPlan::build(snap, false),
         }
     }
 
@@ -728,13 +732,14 @@ impl CollectionModel {
         };
         Some(match plan {
             Plan::None => return None,
-            Plan::Chained { table, size } => {
-                ext(num(f, size, self.id_size)?, Some(len(table).unwrap_or(0)))
-            }
+            Plan::Chained { table, size } => ext(
+                num(f.fields, size, self.id_size)?,
+                Some(len(table).unwrap_or(0)),
+            ),
             Plan::Concurrent { table, base, cells } => {
                 let cells = cells.and_then(|c| self.obj(heap, f, c));
                 ext(
-                    self.concurrent_size(heap, num(f, base, self.id_size)?, cells),
+                    self.concurrent_size(heap, num(f.fields, base, self.id_size)?, cells),
                     Some(len(table).unwrap_or(0)),
                 )
             }
@@ -745,24 +750,25 @@ impl CollectionModel {
                 return self.size_at(heap, self.obj(heap, f, inner)?, depth + 1);
             }
             Plan::Identity { table, size } => ext(
-                num(f, size, self.id_size)?,
+                num(f.fields, size, self.id_size)?,
                 Some(len(table).unwrap_or(0) / 2),
             ),
-            Plan::Tree { size, .. } => ext(num(f, size, self.id_size)?, None),
+            Plan::Tree { size, .. } => ext(num(f.fields, size, self.id_size)?, None),
             Plan::Probe { table, size, pairs } => {
                 let cap = len(table).unwrap_or(0);
                 ext(
-                    num(f, size, self.id_size)?,
+                    num(f.fields, size, self.id_size)?,
                     Some(if pairs { cap / 2 } else { cap }),
                 )
             }
-            Plan::Enum { vals, size, .. } => {
-                ext(num(f, size, self.id_size)?, Some(len(vals).unwrap_or(0)))
-            }
+            Plan::Enum { vals, size, .. } => ext(
+                num(f.fields, size, self.id_size)?,
+                Some(len(vals).unwrap_or(0)),
+            ),
             Plan::Prefix { array, size } => {
                 let cap = len(array);
                 let size = match size {
-                    Some(s) => num(f, s, self.id_size)?,
+                    Some(s) => num(f.fields, s, self.id_size)?,
                     None => cap.unwrap_or(0) as i64,
                 };
                 ext(size, Some(cap.unwrap_or(0)))
@@ -774,11 +780,11 @@ impl CollectionModel {
                 end_is_count,
             } => {
                 let cap = len(array).unwrap_or(0) as i64;
-                let end = num(f, end, self.id_size)?;
+                let end = num(f.fields, end, self.id_size)?;
                 let size = if end_is_count {
                     end
                 } else if cap > 0 {
-                    (end - num(f, head, self.id_size)?).rem_euclid(cap)
+                    (end - num(f.fields, head, self.id_size)?).rem_euclid(cap)
                 } else {
                     0
                 };
@@ -787,7 +793,7 @@ impl CollectionModel {
             Plan::Linked {
                 count: Count::Field(s),
                 ..
-            } => ext(num(f, s, self.id_size)?, None),
+            } => ext(num(f.fields, s, self.id_size)?, None),
             Plan::Linked {
                 count: Count::Atomic(s),
                 ..
@@ -798,8 +804,8 @@ impl CollectionModel {
             ),
             Plan::EnumBits {
                 bits, size: None, ..
-            } => ext(num(f, bits, self.id_size)?.count_ones() as i64, None),
-            Plan::EnumBits { size: Some(s), .. } => ext(num(f, s, self.id_size)?, None),
+            } => ext(num(f.fields, bits, self.id_size)?.count_ones() as i64, None),
+            Plan::EnumBits { size: Some(s), .. } => ext(num(f.fields, s, self.id_size)?, None),
             Plan::Empty => ext(0, None),
             Plan::Linked {
                 count: Count::Walk, ..
@@ -848,12 +854,25 @@ impl CollectionModel {
         }
     }
 
-    fn obj(&self, heap: &Heap<'_, '_>, fields: &[u8], f: Field) -> Option<ObjectIndex> {
-        let id = id_at(fields, f, self.id_size)?;
+    /// Reference field `f` of instance `x`: from its position in `x`'s row of resolved edges,
+    /// else (a dangling reference somewhere in the dump, a field the row does not list) by id.
+    fn obj(&self, heap: &Heap<'_, '_>, x: Inst<'_>, f: Field) -> Option<ObjectIndex> {
+        let id = id_at(x.fields, f, self.id_size)?;
         if id == 0 {
             return None;
         }
-        heap.find(id)
+        let by_row = heap.index.resolved_row(x.o).and_then(|row| {
+            let k = self
+                .refs
+                .row_position(heap.class(x.o), x.fields, f.at, self.id_size)?;
+            row.get(k).copied()
+        });
+        debug_assert!(
+            by_row.is_none() || by_row == heap.find(id),
+            "row of {}",
+            x.o
+        );
+        by_row.or_else(|| heap.find(id))
     }
 
     /// Calls `f(slot, object)` for each slot of an object array (`None` for null or dangling),
@@ -868,9 +887,9 @@ impl CollectionModel {
             return false;
         };
         let ids = self.id_size as usize;
+        let mut slots = Resolver::new(heap, arr);
         for (i, c) in a.elements.chunks_exact(ids).enumerate() {
-            let id = read_id(c, self.id_size);
-            let o = if id == 0 { None } else { heap.find(id) };
+            let o = slots.next(read_id(c, self.id_size));
             if !f(i, o) {
                 break;
             }
@@ -892,11 +911,58 @@ impl CollectionModel {
     }
 }
 
+/// An instance's field bytes, with its number: its reference fields resolve through its row.
+#[derive(Clone, Copy)]
+struct Inst<'s> {
+    o: ObjectIndex,
+    fields: &'s [u8],
+}
+
+impl Inst<'_> {
+    /// No fields (every field reads as absent).
+    fn none(o: ObjectIndex) -> Inst<'static> {
+        Inst { o, fields: &[] }
+    }
+}
+
 /// The field data of an instance record.
-fn instance<'s>(heap: &Heap<'s, '_>, o: ObjectIndex) -> Option<&'s [u8]> {
+fn instance<'s>(heap: &Heap<'s, '_>, o: ObjectIndex) -> Option<Inst<'s>> {
     match heap.record(o)? {
-        SubRecord::Instance(i) => Some(i.fields),
+        SubRecord::Instance(i) => Some(Inst {
+            o,
+            fields: i.fields,
+        }),
         _ => None,
+    }
+}
+
+/// Resolves an array's elements in order, each non-null one the next edge of the array's row
+/// of resolved references, without an id lookup; by id when the dump has dangling references.
+struct Resolver<'h, 's, 'a> {
+    heap: &'h Heap<'s, 'a>,
+    row: Option<&'s [ObjectIndex]>,
+    next: usize,
+}
+
+impl<'h, 's, 'a> Resolver<'h, 's, 'a> {
+    fn new(heap: &'h Heap<'s, 'a>, arr: ObjectIndex) -> Self {
+        Resolver {
+            heap,
+            row: heap.index.resolved_row(arr),
+            next: 0,
+        }
+    }
+
+    /// The object of the next slot, whose id is `id` (0: null, which takes no edge).
+    #[inline]
+    fn next(&mut self, id: u64) -> Option<ObjectIndex> {
+        if id == 0 {
+            return None;
+        }
+        let by_row = self.row.and_then(|r| r.get(self.next).copied());
+        self.next += 1;
+        debug_assert!(by_row.is_none() || by_row == self.heap.find(id));
+        by_row.or_else(|| self.heap.find(id))
     }
 }
 
@@ -1200,7 +1266,7 @@ impl Walk<'_, '_, '_, '_, '_> {
         match plan {
             Plan::None => return None,
             Plan::Chained { table, size } => {
-                self.expect(num(f, size, ids).unwrap_or(0).max(0) as u64);
+                self.expect(num(f.fields, size, ids).unwrap_or(0).max(0) as u64);
                 if let Some(t) = obj(table) {
                     self.table(t, true);
                 }
@@ -1228,7 +1294,7 @@ impl Walk<'_, '_, '_, '_, '_> {
                 }
             }
             Plan::Tree { root, size } => {
-                self.expect(num(f, size, ids).unwrap_or(0).max(0) as u64);
+                self.expect(num(f.fields, size, ids).unwrap_or(0).max(0) as u64);
                 if let Some(r) = obj(root) {
                     self.tree(r);
                 }
@@ -1242,7 +1308,7 @@ impl Walk<'_, '_, '_, '_, '_> {
             Plan::Prefix { array, size } => {
                 if let Some(a) = obj(array) {
                     let n = match size {
-                        Some(s) => num(f, s, ids)?.max(0) as usize,
+                        Some(s) => num(f.fields, s, ids)?.max(0) as usize,
                         None => usize::MAX,
                     };
                     self.elements(a, n, true);
@@ -1255,8 +1321,8 @@ impl Walk<'_, '_, '_, '_, '_> {
                 end_is_count,
             } => self.ring(
                 obj(array)?,
-                num(f, head, ids)?,
-                num(f, end, ids)?,
+                num(f.fields, head, ids)?,
+                num(f.fields, end, ids)?,
                 end_is_count,
             ),
             Plan::Linked {
@@ -1265,7 +1331,7 @@ impl Walk<'_, '_, '_, '_, '_> {
                 count,
             } => {
                 if let Count::Field(s) = count {
-                    self.expect(num(f, s, ids).unwrap_or(0).max(0) as u64);
+                    self.expect(num(f.fields, s, ids).unwrap_or(0).max(0) as u64);
                 }
                 if let Some(start) = obj(first) {
                     self.linked(start, links);
@@ -1278,8 +1344,8 @@ impl Walk<'_, '_, '_, '_, '_> {
                 size,
             } => self.enum_bits(f, obj(universe), bits, size.is_some())?,
             Plan::Slots { a, b, pairs, fixed } => self.slots(
-                id_at(f, a, ids)?,
-                b.and_then(|b| id_at(f, b, ids)),
+                id_at(f.fields, a, ids)?,
+                b.and_then(|b| id_at(f.fields, b, ids)),
                 pairs,
                 fixed,
             ),
@@ -1400,7 +1466,7 @@ impl Walk<'_, '_, '_, '_, '_> {
     /// An enum set's bits (a `long` field, or a `long[]` when `jumbo`) as its constants.
     fn enum_bits(
         &mut self,
-        f: &[u8],
+        f: Inst<'_>,
         universe: Option<ObjectIndex>,
         bits: Field,
         jumbo: bool,
@@ -1408,7 +1474,7 @@ impl Walk<'_, '_, '_, '_, '_> {
         let (m, heap) = (self.m, self.heap);
         let mut words: Vec<u64> = vec![];
         if !jumbo {
-            words.push(num(f, bits, m.id_size)? as u64);
+            words.push(num(f.fields, bits, m.id_size)? as u64);
         } else if let Some(SubRecord::PrimitiveArray(a)) =
             m.obj(heap, f, bits).and_then(|b| heap.record(b))
         {
@@ -1472,21 +1538,20 @@ impl Walk<'_, '_, '_, '_, '_> {
         };
         let ids = m.id_size as usize;
         let n = arr.length as usize;
+        let mut slots = Resolver::new(heap, t);
         for (i, c) in arr.elements.chunks_exact(ids).enumerate() {
             if self.stopped {
                 return;
             }
-            let id = read_id(c, m.id_size);
-            if id == 0 {
+            let Some(head) = slots.next(read_id(c, m.id_size)) else {
                 continue;
-            }
-            let Some(head) = heap.find(id) else { continue };
+            };
             let p = m.node(heap.class(head));
             if p.role == NodeRole::Forward {
                 // The bin moved: JDK's Traverser reads slots i and i + n of nextTable.
                 let next = p
                     .link
-                    .and_then(|l| m.obj(heap, instance(heap, head).unwrap_or(&[]), l));
+                    .and_then(|l| m.obj(heap, instance(heap, head).unwrap_or(Inst::none(head)), l));
                 if let (Some(nt), true) = (next, first_level) {
                     for j in [i, i + n] {
                         if let Some(Some(h)) = m.slot(heap, nt, j) {
@@ -1507,7 +1572,7 @@ impl Walk<'_, '_, '_, '_, '_> {
         if p.role == NodeRole::TreeBin {
             let first = p
                 .link
-                .and_then(|l| m.obj(heap, instance(heap, head).unwrap_or(&[]), l));
+                .and_then(|l| m.obj(heap, instance(heap, head).unwrap_or(Inst::none(head)), l));
             if let Some(first) = first {
                 self.chain(first, false, false);
             }
@@ -1566,9 +1631,9 @@ impl Walk<'_, '_, '_, '_, '_> {
                     let mut guard = ChainGuard::new(start);
                     while self.step() {
                         let p = m.node(heap.class(first));
-                        let prev = p
-                            .prev
-                            .and_then(|x| m.obj(heap, instance(heap, first).unwrap_or(&[]), x));
+                        let prev = p.prev.and_then(|x| {
+                            m.obj(heap, instance(heap, first).unwrap_or(Inst::none(first)), x)
+                        });
                         match prev {
                             Some(q) if q != first && !guard.cycles(q) => first = q,
                             _ => break,
@@ -1655,19 +1720,20 @@ impl Walk<'_, '_, '_, '_, '_> {
             return;
         };
         let ids = m.id_size as usize;
+        let mut slots = Resolver::new(heap, t);
         for pair in arr.elements.chunks_exact(2 * ids) {
             if !self.step() {
                 return;
             }
-            let k = read_id(&pair[..ids], m.id_size);
-            if k == 0 {
+            let key = slots.next(read_id(&pair[..ids], m.id_size));
+            let value = slots.next(read_id(&pair[ids..], m.id_size));
+            if read_id(&pair[..ids], m.id_size) == 0 {
                 continue;
             }
-            let v = read_id(&pair[ids..], m.id_size);
             self.give(Item {
                 node: None,
-                key: heap.find(k),
-                value: if v == 0 { None } else { heap.find(v) },
+                key,
+                value,
             });
         }
     }
