@@ -19,7 +19,7 @@ fn with_graph<T>(path: &Path, f: impl FnOnce(&Graph<'_, '_>) -> T) -> T {
     let bytes = DumpBytes::open(path, None).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let snap = Snapshot::load(&bytes, Default::default(), &NoProgress)
         .unwrap_or_else(|e| panic!("{}: {e:?}", path.display()));
-    let (index, retention) = cache::load_or_build(&snap, None, Default::default(), &NoProgress);
+    let (index, retention) = cache::load_or_build(&snap, None, false, &NoProgress);
     let g = Graph {
         heap: Heap::new(&snap, &index),
         retention: &retention,
