@@ -291,6 +291,20 @@ pub fn path(g: &Graph<'_, '_>, object: &str, n: usize) -> Result<PathReport> {
     Ok(paths::paths(g, &preds, o, n.max(1)))
 }
 
+/// Rows a query result holds by default (`sql --max-rows`).
+pub const SQL_MAX_ROWS: usize = 1000;
+
+/// `sql --json`: the query's rows as the `oomsleuth.sql/1` document.
+#[cfg(feature = "sql")]
+pub fn sql(
+    g: &Graph<'_, '_>,
+    query: &str,
+    max_rows: usize,
+) -> Result<crate::analyses::heap::query::QueryResult> {
+    use crate::analyses::heap::query;
+    query::run(g, query, max_rows, &query::Options::default())
+}
+
 /// `inspect`: one object's class, sizes, fields and dominator; its referrers when asked.
 pub fn inspect(g: &Graph<'_, '_>, object: &str, referrers: bool) -> Result<Inspection> {
     let o = find_object(g, object)?;

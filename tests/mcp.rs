@@ -300,10 +300,12 @@ fn tools_list_names_every_tool_with_a_schema_an_assistant_can_follow() {
     let tools = list["result"]["tools"].as_array().expect("tools");
     let mut names: Vec<&str> = tools.iter().map(|t| t["name"].as_str().unwrap()).collect();
     names.sort();
-    assert_eq!(
-        names,
-        ["analyze", "diff", "dominators", "inspect", "path", "top"]
-    );
+    let mut want = vec!["analyze", "diff", "dominators", "inspect", "path", "top"];
+    if cfg!(feature = "sql") {
+        want.push("sql");
+        want.sort();
+    }
+    assert_eq!(names, want);
     let required = |t: &Json| -> Vec<String> {
         let mut r: Vec<String> = t["inputSchema"]["required"]
             .as_array()
@@ -335,6 +337,7 @@ fn tools_list_names_every_tool_with_a_schema_an_assistant_can_follow() {
             "analyze" => &["paths"],
             "diff" => &["dumps"],
             "path" | "inspect" => &["dump", "object"],
+            "sql" => &["dump", "query"],
             _ => &["dump"],
         };
         assert_eq!(required(t), want, "{name}");
@@ -578,4 +581,50 @@ fn the_server_ends_when_stdin_closes_even_before_initialising() {
         String::from_utf8_lossy(&out.stdout)
     );
     assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
+}
+
+/// The `sql` tool (with the `sql` feature) returns what `oomsleuth sql --json` prints: the same
+/// rows for a query over every object, `max_rows` truncating as `--max-rows` does, and a bad
+/// query as a tool error in the CLI's words, after which the server still answers.
+#[cfg(feature = "sql")]
+#[test]
+fn sql_tool_returns_what_sql_json_prints() {
+    let cache = temp_dir("sql");
+    let mut c = Client::start(&cache);
+    let demo = demo();
+    let d = s(&demo);
+    let q = "SELECT class, count(*) AS n, sum(retained) AS bytes FROM objects GROUP BY class ORDER BY bytes DESC, class LIMIT 5";
+    let doc = c.document("sql", json!({"dump": d, "query": q}));
+    assert_eq!(doc, cli_json(&cache, &["sql", "--json", d, q]));
+    assert_eq!(doc["schema"], "oomsleuth.sql/1");
+    assert_eq!(doc["rows"].as_array().map(Vec::len), Some(5), "{doc:#}");
+    // The demo's planted leak is a class the query finds, with the count its fixture planted.
+    let planted: Json = serde_json::from_str(
+        &std::fs::read_to_string(demo.with_file_name("leaking-map.planted.json")).unwrap(),
+    )
+    .unwrap();
+    let q = "SELECT count(*) AS n FROM \"com.example.ChannelContext\"";
+    let doc = c.document("sql", json!({"dump": d, "query": q}));
+    assert_eq!(doc, cli_json(&cache, &["sql", "--json", d, q]));
+    assert_eq!(
+        doc["rows"][0]["n"],
+        planted["planted"]["com.example.ChannelContext"]
+    );
+    let q = "SELECT id FROM objects ORDER BY id";
+    let doc = c.document("sql", json!({"dump": d, "query": q, "max_rows": 3}));
+    assert_eq!(
+        doc,
+        cli_json(&cache, &["sql", "--json", "--max-rows", "3", d, q])
+    );
+    assert_eq!(doc["truncated"], true);
+    let q = "SELECT * FROM \"com.example.ChanelContext\"";
+    let e = c.error("sql", json!({"dump": d, "query": q}));
+    // The CLI's first line, then its hint naming the closest class.
+    let cli = cli_error(&cache, &["sql", d, q]);
+    assert_eq!(e.lines().next(), Some(cli.as_str()), "{e}");
+    assert!(e.contains("\"com.example.ChannelContext\""), "{e}");
+    assert!(c.error("sql", json!({"dump": d})).contains("query"));
+    let top = c.document("top", json!({"dump": d, "top": 1}));
+    assert_eq!(top["schema"], "oomsleuth.top/1");
+    c.close();
 }

@@ -19,7 +19,7 @@ fn with_graph<T>(path: &Path, f: impl FnOnce(&Graph<'_, '_>) -> T) -> T {
     let bytes = DumpBytes::open(path, None).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let snap = Snapshot::load(&bytes, Default::default(), &NoProgress)
         .unwrap_or_else(|e| panic!("{}: {e:?}", path.display()));
-    let (index, retention) = cache::load_or_build(&snap, None, Default::default(), &NoProgress);
+    let (index, retention) = cache::load_or_build(&snap, None, false, &NoProgress);
     let g = Graph {
         heap: Heap::new(&snap, &index),
         retention: &retention,
@@ -169,6 +169,7 @@ fn planted_fields_on(jdk: Jdk) {
             n("SELECT m.size FROM \"java.util.HashMap\" m JOIN refs r ON r.\"to\" = m.id WHERE r.field = 'static BY_USER'"),
             planted(&cap, "users_size")
         );
+        colliding_fields(g, &cap, jdk);
         // The same count through field(): every session's user read by name.
         assert_eq!(
             n(&format!(
@@ -177,6 +178,140 @@ fn planted_fields_on(jdk: Jdk) {
             planted(&cap, "null_user_sessions")
         );
     });
+}
+
+/// Fields named like the built-in columns (`id`, `size`, `shallow`, `retained`, `capacity`) get
+/// columns of their own beside the built-ins, and hold what Java put in them.
+fn colliding_fields(g: &Graph<'_, '_>, cap: &Capture, jdk: Jdk) {
+    let boxes = "\"com.example.QueryBox\"";
+    let r = sql(g, &format!("SELECT * FROM {boxes} LIMIT 1"));
+    let names: Vec<&str> = r.columns.iter().map(|c| c.name.as_str()).collect();
+    let mut unique = names.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(unique.len(), names.len(), "{jdk}: {names:?}");
+    let n = |q: &str| number(g, q);
+    // QueryBox is no collection: it has no built-in size or capacity, so those fields keep
+    // their names; id and retained are built-ins.
+    for (column, fact) in [
+        ("QueryBox.id", "box_id_sum"),
+        ("size", "box_size_sum"),
+        ("QueryBox.retained", "box_retained_sum"),
+        ("capacity", "box_capacity_sum"),
+    ] {
+        assert_eq!(
+            n(&format!("SELECT sum(\"{column}\") FROM {boxes}")),
+            planted(cap, fact),
+            "{jdk}: {column}"
+        );
+    }
+    assert_eq!(
+        n(&format!("SELECT sum(\"QueryBox.shallow\") FROM {boxes}")),
+        7 * planted_count(cap, "com.example.QueryBox"),
+        "{jdk}"
+    );
+    // The built-ins are still the object's: ids are the dump's, shallow its size in the heap.
+    assert_eq!(
+        n(&format!(
+            "SELECT count(*) FROM {boxes} b JOIN objects o ON o.id = b.id AND o.shallow = b.shallow"
+        )),
+        planted_count(cap, "com.example.QueryBox"),
+        "{jdk}"
+    );
+    // OQL's `b.size` is the Java field, whatever its column is called.
+    let q =
+        query::translate_oql(g, "SELECT * FROM com.example.QueryBox b WHERE b.size < 10").unwrap();
+    assert_eq!(
+        sql(g, &q).rows.len() as u64,
+        planted(cap, "box_small"),
+        "{jdk}: {q}"
+    );
+    // An ArrayList subclass with a `size` of its own: Java's `l.size` is its own field,
+    // ArrayList's is `ArrayList.size` (Java's size()).
+    let lists = "\"com.example.QueryCountedList\"";
+    assert_eq!(
+        n(&format!("SELECT sum(\"ArrayList.size\") FROM {lists}")),
+        planted(cap, "counted_list_size_sum"),
+        "{jdk}"
+    );
+    let q = query::translate_oql(g, "SELECT l.size FROM com.example.QueryCountedList l").unwrap();
+    let own: u64 = sql(g, &q)
+        .rows
+        .iter()
+        .map(|r| r.values().next().and_then(|v| v.as_u64()).unwrap_or(0))
+        .sum();
+    assert_eq!(own, planted(cap, "counted_own_size_sum"), "{jdk}: {q}");
+}
+
+fn planted_count(cap: &Capture, class: &str) -> u64 {
+    cap.planted_exact()
+        .into_iter()
+        .find(|(c, _)| c == class)
+        .map(|(_, n)| n)
+        .unwrap_or_else(|| panic!("planted.json has no {class}"))
+}
+
+/// `export --class` of a class whose fields are named like the built-in columns writes its
+/// table (its columns do not collide), and the file holds what Java put in the fields.
+#[test]
+fn export_class_with_fields_named_like_columns() {
+    if !have(Jdk::J17) {
+        return;
+    }
+    let cap = capture("QueryFacts", Jdk::J17, true, false, &[]);
+    let dir = crate::support::jvm::repo_root().join("target/sql-export-colliding");
+    let _ = std::fs::remove_dir_all(&dir);
+    let run = oomsleuth([
+        "export".to_string(),
+        "--no-cache".into(),
+        "--parquet".into(),
+        dir.display().to_string(),
+        "--class".into(),
+        "com.example.QueryBox".into(),
+        "--class".into(),
+        "com.example.QueryCountedList".into(),
+        cap.hprof.display().to_string(),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let name = cap
+        .hprof
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    let boxes = dir.join(format!(
+        "class/com.example.QueryBox/dump={name}/part-0.parquet"
+    ));
+    assert!(boxes.is_file(), "{}: {}", boxes.display(), run.stdout);
+    assert!(
+        run.stdout.contains("com.example.QueryCountedList"),
+        "{}",
+        run.stdout
+    );
+    if let Some(python) = duckdb_python() {
+        let script = format!(
+            "import duckdb\nprint(duckdb.sql(\"SELECT count(*), sum(\\\"QueryBox.id\\\") FROM read_parquet('{}')\").fetchall()[0])",
+            boxes.display()
+        );
+        let out = std::process::Command::new(&python)
+            .args(["-c", &script])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let want = format!(
+            "({}, {})",
+            planted_count(&cap, "com.example.QueryBox"),
+            planted(&cap, "box_id_sum")
+        );
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), want);
+    } else {
+        eprintln!("note: no python with duckdb: the exported file was not read back");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -263,7 +398,8 @@ fn oql_gives_mats_answers_on_mats_dump() {
         ("SELECT * FROM INSTANCEOF java.lang.ref.Reference", 21),
         ("SELECT * FROM INSTANCEOF java.util.AbstractMap", 25),
         ("select * from byte[]", 21),
-        // Not asserted: MAT's 11 Vectors with elementCount < 10 (this gives 8; not yet explained).
+        // MAT's query is INSTANCEOF: the 3 Stacks read the elementCount they inherit from Vector.
+        ("select * from instanceof java.util.Vector s where s.elementCount < 10", 11),
         ("SELECT * FROM java.lang.String s WHERE s.count > 51", 16),
         ("SELECT * FROM java.lang.String s WHERE s.count >= 51", 19),
         ("SELECT * FROM java.lang.String s WHERE s.count < 51", 473),

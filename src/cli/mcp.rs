@@ -177,14 +177,24 @@ fn call(graphs: &CallGraphs<'_>, name: &str, args: Value) -> Result<Document> {
             )?;
             Ok(to_value(&r))
         }
+        #[cfg(feature = "sql")]
+        "sql" => {
+            let a: SqlArgs = parse(name, args)?;
+            let (query, max_rows) = (a.query, a.max_rows);
+            on_graph(graphs, &a.graph, move |g| {
+                commands::sql(g, &query, max_rows).map(|r| to_value(&r))
+            })
+        }
         _ => anyhow::bail!(
             "no tool named {name:?}: the tools are {}",
-            TOOL_NAMES.join(", ")
+            tool_names().join(", ")
         ),
     }
 }
 
-const TOOL_NAMES: [&str; 6] = ["analyze", "top", "dominators", "path", "inspect", "diff"];
+fn tool_names() -> Vec<String> {
+    tools().into_iter().map(|t| t.name.to_string()).collect()
+}
 
 fn inputs(paths: &[InputPath]) -> Vec<DumpInput> {
     paths.iter().map(|p| p.0.clone()).collect()
@@ -333,6 +343,12 @@ graph_tool_args!(PathArgs {
     paths: usize = commands::PATHS,
 });
 
+#[cfg(feature = "sql")]
+graph_tool_args!(SqlArgs {
+    query: String = return Err(D::Error::missing_field("query")),
+    max_rows: usize = commands::SQL_MAX_ROWS,
+});
+
 graph_tool_args!(InspectArgs {
     object: String = return Err(D::Error::missing_field("object")),
     referrers: bool = false,
@@ -435,7 +451,8 @@ fn tools() -> Vec<Tool> {
         }
         schema(props, required)
     };
-    vec![
+    #[allow(unused_mut)]
+    let mut list = vec![
         tool(
             "analyze",
             "Analyze a heap dump (the main job): leak suspects (what accumulates, who holds it, the path from a GC root, the map key or field value that sets the leaked objects apart, what to fix), heap summary, largest collections, wasted memory. Returns oomsleuth.report/1 (as `oomsleuth analyze --json`). Give older dumps of the same JVM first (oldest first) to rank suspects by growth; NMT/GC/class logs or directories beside the dump add the native-memory verdict (a directory alone gives oomsleuth.verdict/1).",
@@ -492,7 +509,20 @@ fn tools() -> Vec<Tool> {
             "What grew between two or more heap dumps of one JVM taken apart (oldest first): paths from the GC roots matched across the dumps (not by object id), with retained bytes, collection sizes and growth per hour; with three dumps or more, what grew on every step (a leak) apart from what grew once (a cache that filled). Returns oomsleuth.diff/1 (as `oomsleuth diff --json`).",
             diff_schema(),
         ),
-    ]
+    ];
+    #[cfg(feature = "sql")]
+    list.push(tool(
+        "sql",
+        "SQL over every object of the dump (Apache DataFusion's dialect): tables objects (id, class, class_id, shallow, retained, dominator, reachability, reachable, is_root, kind, length), classes (id, name, loader, super, instances, shallow, retained), refs (from, to, field), roots (object, kind, thread, frame), loaders, strings (id, value, length, retained), and one per class by its Java name in double quotes (\"java.util.HashMap\": id, shallow, retained, size and capacity for JDK collections, then its instance fields; a field named like one of those columns is \"Declarer.field\"); functions describe(id), path_from_roots(id), to_string(id), field(id, 'name'), class_of(id). Returns oomsleuth.sql/1 (as `oomsleuth sql --json`): rows keyed by column name, object ids as numbers.",
+        with(
+            json!({
+                "query": {"type": "string", "description": "The SQL query, e.g. SELECT class, count(*) n, sum(retained) r FROM objects GROUP BY class ORDER BY r DESC LIMIT 10."},
+                "max_rows": {"type": "integer", "minimum": 0, "default": commands::SQL_MAX_ROWS, "description": "At most this many rows (truncated says whether more were left out)."}
+            }),
+            &["dump", "query"],
+        ),
+    ));
+    list
 }
 
 fn tool(name: &'static str, description: &'static str, schema: Value) -> Tool {
@@ -842,7 +872,7 @@ mod tests {
         for t in tools() {
             let s = &*t.input_schema;
             assert_eq!(s["type"], "object", "{}", t.name);
-            assert!(TOOL_NAMES.contains(&&*t.name));
+            assert!(tool_names().contains(&t.name.to_string()));
             for r in s["required"].as_array().unwrap() {
                 assert!(
                     s["properties"].get(r.as_str().unwrap()).is_some(),
@@ -851,7 +881,10 @@ mod tests {
                 );
             }
         }
-        assert_eq!(tools().len(), TOOL_NAMES.len());
+        let mut names = tool_names();
+        names.sort();
+        names.dedup();
+        assert_eq!(tools().len(), names.len());
     }
 
     fn demo_request(strong_only: bool, path: &Path) -> GraphRequest {

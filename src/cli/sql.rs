@@ -28,7 +28,7 @@ pub(super) struct QueryArgs {
     #[arg(long)]
     pub(super) csv: bool,
     /// At most this many rows in a table or JSON (CSV prints all).
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = crate::commands::SQL_MAX_ROWS)]
     pub(super) max_rows: usize,
 }
 
@@ -84,7 +84,7 @@ pub(super) fn sql(args: QueryArgs, env: &Env, oql: bool) -> Result<String> {
     use crate::analyses::heap::query;
     let format = args.format();
     let json = format == Format::Json;
-    with_graph(&args.graph, env, json, |g| {
+    with_graph(&args.graph.request(), env, json, |g| {
         let opts = query::Options::default();
         match &args.query {
             Some(q) => {
@@ -116,7 +116,8 @@ fn one_query(
     use std::io::Write;
     match format {
         Format::Json => {
-            let mut r = query::run(g, sql, max_rows, opts)?;
+            // What the MCP server's `sql` tool returns too.
+            let mut r = crate::commands::sql(g, sql, max_rows)?;
             r.query = original.to_string();
             Ok(crate::reports::to_json(&r))
         }
@@ -281,7 +282,7 @@ pub(super) fn export(args: ExportArgs, env: &Env) -> Result<String> {
     };
     let mut out = String::new();
     for d in &args.dumps {
-        let input = super::dump_input(d)?;
+        let input = crate::commands::dump_input(d)?;
         let name = input
             .path
             .file_name()
@@ -301,7 +302,7 @@ pub(super) fn export(args: ExportArgs, env: &Env) -> Result<String> {
             strong_only: false,
             no_cache: args.no_cache,
         };
-        let written = with_graph(&graph, env, false, |g| {
+        let written = with_graph(&graph.request(), env, false, |g| {
             ex::export(g, &name, &args.parquet, &choice, &query::Options::default())
         })?;
         for w in written {

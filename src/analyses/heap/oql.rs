@@ -19,9 +19,15 @@
 
 use std::fmt::Write;
 
-/// What the translator asks of the tables: whether a table has a column.
+/// What the translator asks of the tables: whether a table has a column, and which column
+/// holds a Java field (a field named like a built-in column, `size` or `id`, has another name).
 pub trait Columns {
     fn has(&self, table: &str, column: &str) -> bool;
+
+    /// The column of `table` holding the Java field `field` (the one `x.field` means in Java).
+    fn field_column(&self, table: &str, field: &str) -> Option<String> {
+        self.has(table, field).then(|| field.to_string())
+    }
 }
 
 /// Without the tables: every `alias.name` is taken as a column.
@@ -688,10 +694,9 @@ fn path(
                     "method calls ({a}.{name}()) have no SQL translation"
                 ));
             }
-            if cols.has(&f.table, name) {
-                format!("{a}.{}", quote_ident(name))
-            } else {
-                format!("field({a}.id, {})", quote_str(name))
+            match cols.field_column(&f.table, name) {
+                Some(c) => format!("{a}.{}", quote_ident(&c)),
+                None => format!("field({a}.id, {})", quote_str(name)),
             }
         }
         _ => return err(format!("{a}. must be followed by a field or @attribute")),
@@ -768,6 +773,36 @@ mod tests {
         assert_eq!(
             t("select s.@objectId, s.value, s.count, s.@retainedHeapSize AS r from java.lang.String s"),
             "SELECT s.id, s.\"value\", s.\"count\", s.retained AS \"r\" FROM \"java.lang.String\" s WHERE s.dump_reachable"
+        );
+    }
+
+    /// ArrayList's field `size` is the column `ArrayList.size` (the table's `size` is the
+    /// collection model's).
+    struct RenamedColumns;
+
+    impl Columns for RenamedColumns {
+        fn has(&self, _: &str, column: &str) -> bool {
+            ["id", "size", "ArrayList.size", "elementData"].contains(&column)
+        }
+
+        fn field_column(&self, _: &str, field: &str) -> Option<String> {
+            match field {
+                "size" => Some("ArrayList.size".into()),
+                "elementData" => Some(field.into()),
+                _ => None,
+            }
+        }
+    }
+
+    #[test]
+    fn a_field_named_like_a_built_in_column_reads_the_field() {
+        assert_eq!(
+            translate_with(
+                "SELECT s.size FROM java.util.ArrayList s WHERE s.elementData != null AND s.id > 0",
+                &RenamedColumns
+            )
+            .unwrap(),
+            "SELECT s.\"ArrayList.size\" FROM \"java.util.ArrayList\" s WHERE s.dump_reachable AND (s.\"elementData\" IS NOT NULL AND field(s.id, 'id') > 0)"
         );
     }
 

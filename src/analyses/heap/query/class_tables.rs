@@ -112,7 +112,7 @@ impl SchemaProvider for HeapSchema {
 
 /// Classes whose instances a table holds: `classes`, and with `subclasses` every class below them.
 fn class_mask(d: &HeapData, classes: &[ClassIndex], subclasses: bool) -> Vec<bool> {
-    let table = &d.g.heap.snap.classes;
+    let table = &d.g().heap.snap.classes;
     let mut mask = vec![false; table.len()];
     for &c in classes {
         mask[c as usize] = true;
@@ -139,7 +139,7 @@ struct Declared {
 /// The instance fields of `class`'s instances in record order (its own first, then its
 /// superclasses').
 fn declared_fields(d: &HeapData, class: ClassIndex) -> Vec<Declared> {
-    let heap = &d.g.heap;
+    let heap = &d.g().heap;
     let classes = &heap.snap.classes;
     let mut out = vec![];
     for k in classes.ancestry(class) {
@@ -154,26 +154,47 @@ fn declared_fields(d: &HeapData, class: ClassIndex) -> Vec<Declared> {
     out
 }
 
-/// Column names for fields in column order (superclass fields first): a shadowed field is
-/// `SimpleDeclarer.name`, the field Java's `x.name` means keeps the plain name.
-fn column_names(fields: &[Declared]) -> Vec<String> {
+/// Column names for fields, unique among themselves and the table's built-in columns (`taken`):
+/// the field Java's `x.name` means keeps the plain name unless a built-in has it; a shadowed
+/// field, or one named like a built-in (`size`, `id`), is `SimpleDeclarer.name`, then
+/// `full.Declarer.name`, then numbered, whichever is free first.
+fn column_names(fields: &[Declared], taken: &[&str]) -> Vec<String> {
+    let mut used: Vec<String> = taken.iter().map(|s| s.to_string()).collect();
     let mut names = vec![];
     for (i, f) in fields.iter().enumerate() {
         // `fields` is most derived first: an earlier field of the same name shadows this one.
         let shadowed = fields[..i].iter().any(|g| g.name == f.name);
-        names.push(if shadowed {
-            let simple = f.declarer.rsplit(['.', '$']).next().unwrap_or(&f.declarer);
-            format!("{simple}.{}", f.name)
-        } else {
-            f.name.clone()
-        });
+        let simple = f.declarer.rsplit(['.', '$']).next().unwrap_or(&f.declarer);
+        let mut candidates = vec![
+            format!("{simple}.{}", f.name),
+            format!("{}.{}", f.declarer, f.name),
+        ];
+        if !shadowed {
+            candidates.insert(0, f.name.clone());
+        }
+        let name = candidates
+            .into_iter()
+            .find(|c| !used.contains(c))
+            .unwrap_or_else(|| {
+                let base = format!("{}.{}", f.declarer, f.name);
+                (2..)
+                    .map(|k| format!("{base}#{k}"))
+                    .find(|c| !used.contains(c))
+                    .unwrap_or(base)
+            });
+        used.push(name.clone());
+        names.push(name);
     }
     names
 }
 
+/// Field metadata naming the Java field a column holds, on the column Java's `x.name` means
+/// (the most derived declaration), whatever the column is called: how OQL finds `s.size`.
+pub const JAVA_FIELD: &str = "oomsleuth.java_field";
+
 /// The columns of the table of `first`'s name over the classes in `mask`.
 fn class_columns(d: &HeapData, first: ClassIndex, mask: &[bool]) -> Vec<ColumnDef> {
-    let classes = &d.g.heap.snap.classes;
+    let classes = &d.g().heap.snap.classes;
     let mut cols = tables::object_columns();
     // Each row's class is named (an INSTANCEOF table holds subclasses); its id is in `objects`.
     cols.retain(|c| c.field.name() != "class_id");
@@ -181,31 +202,32 @@ fn class_columns(d: &HeapData, first: ClassIndex, mask: &[bool]) -> Vec<ColumnDe
         cols.push(tables::length_column());
         return cols;
     }
-    let model = d.g.heap.snap.collections();
+    let model = d.g().heap.snap.collections();
     let readable = (0..mask.len()).any(|c| mask[c] && model.is_readable(c as ClassIndex));
     if readable {
         cols.push(ColumnDef::new("size", DataType::Int64, |d, k| {
-            let m = d.g.heap.snap.collections();
+            let m = d.g().heap.snap.collections();
             tables::i64s(k, |o| {
-                Some(m.size(&d.g.heap, o as ObjectIndex)?.size as i64)
+                Some(m.size(&d.g().heap, o as ObjectIndex)?.size as i64)
             })
         }));
         cols.push(ColumnDef::new("capacity", DataType::Int64, |d, k| {
-            let m = d.g.heap.snap.collections();
+            let m = d.g().heap.snap.collections();
             tables::i64s(k, |o| {
-                m.size(&d.g.heap, o as ObjectIndex)?
+                m.size(&d.g().heap, o as ObjectIndex)?
                     .capacity
                     .map(|c| c as i64)
             })
         }));
     }
     let fields = declared_fields(d, first);
-    let names = column_names(&fields);
+    let builtins: Vec<&str> = cols.iter().map(|c| c.field.name().as_str()).collect();
+    let names = column_names(&fields, &builtins);
     // Where each field is in each class's records, by (declarer name, field name).
     let mut at: FxHashMap<ClassIndex, Vec<Option<usize>>> = new_map();
     for c in (0..mask.len()).filter(|&c| mask[c]) {
         let theirs = declared_fields(d, c as ClassIndex);
-        let ids = d.g.heap.snap.dir.id_size();
+        let ids = d.g().heap.snap.dir.id_size();
         let mut pos = vec![];
         let mut p = 0usize;
         for t in &theirs {
@@ -239,6 +261,11 @@ fn class_columns(d: &HeapData, first: ClassIndex, mask: &[bool]) -> Vec<ColumnDe
             ColumnDef::new(&names[i], arrow_type(ty), build)
         };
         c.field = c.field.with_nullable(true);
+        if fields[..i].iter().all(|g| g.name != fields[i].name) {
+            let mut meta = c.field.metadata().clone();
+            meta.insert(JAVA_FIELD.to_string(), fields[i].name.clone());
+            c.field = c.field.with_metadata(meta);
+        }
         cols.push(c);
     }
     cols
@@ -267,7 +294,7 @@ fn field_value(
     i: usize,
     ty: BasicType,
 ) -> Option<Value> {
-    let heap = &d.g.heap;
+    let heap = &d.g().heap;
     let pos = (*at.get(&heap.class(o))?.get(i)?)?;
     let Some(SubRecord::Instance(inst)) = heap.record(o) else {
         return None;
@@ -407,8 +434,38 @@ mod tests {
     #[test]
     fn shadowed_fields_are_named_by_their_declarer() {
         let fields = [f("com.A$B", "x"), f("com.A$B", "y"), f("com.Base", "x")];
-        assert_eq!(column_names(&fields), ["x", "y", "Base.x"]);
+        assert_eq!(column_names(&fields, &[]), ["x", "y", "Base.x"]);
         assert_eq!(superclass_first(&fields), [2, 0, 1]);
+    }
+
+    #[test]
+    fn fields_named_like_built_in_columns_are_renamed() {
+        let fields = [
+            f("com.Box", "size"),
+            f("com.Box", "id"),
+            f("com.Box", "weight"),
+            f("org.Box", "size"),
+            f("com.Base", "retained"),
+        ];
+        let names = column_names(&fields, &["id", "shallow", "retained", "size", "capacity"]);
+        assert_eq!(
+            names,
+            [
+                "Box.size",
+                "Box.id",
+                "weight",
+                "org.Box.size",
+                "Base.retained"
+            ]
+        );
+        // Whatever the collisions, no two columns share a name.
+        let clash = [f("a.X", "n"), f("b.X", "n"), f("a.X", "n"), f("c.Y", "X.n")];
+        let names = column_names(&clash, &["X.n"]);
+        let mut unique = names.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), names.len(), "{names:?}");
+        assert!(!names.contains(&"X.n".to_string()), "{names:?}");
     }
 
     #[test]

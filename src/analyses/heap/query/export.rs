@@ -4,7 +4,7 @@
 //! files 0600.
 
 use super::class_tables::FIXED;
-use super::{session, HeapData, Options};
+use super::{session, with_heap_data, HeapData, Options};
 use crate::analyses::heap::graph::Graph;
 use datafusion::parquet::arrow::ArrowWriter;
 use futures::StreamExt;
@@ -47,13 +47,24 @@ pub fn export(
     classes: &ClassChoice,
     opts: &Options,
 ) -> anyhow::Result<Vec<Written>> {
-    let data = Arc::new(HeapData::new(g));
+    with_heap_data(g, |data| {
+        export_tables(data, dump_name, root, classes, opts)
+    })
+}
+
+fn export_tables(
+    data: &Arc<HeapData>,
+    dump_name: &str,
+    root: &Path,
+    classes: &ClassChoice,
+    opts: &Options,
+) -> anyhow::Result<Vec<Written>> {
     let mut tables: Vec<String> = FIXED.iter().map(|s| s.to_string()).collect();
     match classes {
         ClassChoice::Named(v) => {
             for c in v {
                 if data.classes_named(c).is_empty() {
-                    let close = super::class_tables::close_names(&data, c, 5);
+                    let close = super::class_tables::close_names(data, c, 5);
                     anyhow::bail!(
                         "--class {c}: no such class in the dump{}",
                         if close.is_empty() {
@@ -66,13 +77,13 @@ pub fn export(
             }
             tables.extend(v.iter().cloned());
         }
-        ClassChoice::Top(n) => tables.extend(top_classes(&data, *n)),
+        ClassChoice::Top(n) => tables.extend(top_classes(data, *n)),
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(opts.threads.max(1))
         .build()?;
     let result = runtime.block_on(async {
-        let ctx = session(Arc::clone(&data), opts)?;
+        let ctx = session(Arc::clone(data), opts)?;
         let mut out = vec![];
         for t in &tables {
             let dir = table_dir(root, t).join(format!("dump={}", partition_value(dump_name)));
@@ -99,13 +110,14 @@ pub fn export(
         }
         Ok::<_, anyhow::Error>(out)
     });
+    // Every task that holds the heap ends with the runtime, before the scope does.
     drop(runtime);
     result
 }
 
 /// The classes retaining most (arrays and `java.lang.Class` left out: their tables have no fields).
 fn top_classes(d: &HeapData, n: usize) -> Vec<String> {
-    let classes = &d.g.heap.snap.classes;
+    let classes = &d.g().heap.snap.classes;
     let retained = d.class_retained();
     let mut order: Vec<usize> = (0..classes.len())
         .filter(|&c| !classes.classes[c].is_array() && classes.classes[c].name != "java.lang.Class")

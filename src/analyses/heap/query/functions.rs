@@ -35,30 +35,30 @@ const STRING_CHARS: usize = 1 << 20;
 pub fn register(ctx: &SessionContext, data: &Arc<HeapData>) {
     let d = data;
     ctx.register_udf(text_fn(d, "describe", |d, o| {
-        Some(crate::analyses::heap::describe::describe(&d.g.heap, o))
+        Some(crate::analyses::heap::describe::describe(&d.g().heap, o))
     }));
     ctx.register_udf(text_fn(d, "path_from_roots", path_text));
     ctx.register_udf(text_fn(d, "to_string", |d, o| {
-        d.g.heap.string(o, STRING_CHARS)
+        d.g().heap.string(o, STRING_CHARS)
     }));
     ctx.register_udf(text_fn(d, "class_of", |d, o| {
-        Some(d.g.heap.class_name(o).to_string())
+        Some(d.g().heap.class_name(o).to_string())
     }));
     ctx.register_udf(id_fn(d, "dominator_of", DataType::UInt64, |d, k| {
         tables::u64s(k, |o| {
-            let i = d.g.retention.idom(o as ObjectIndex)?;
+            let i = d.g().retention.idom(o as ObjectIndex)?;
             ((i as usize) < d.len()).then(|| d.id(i))
         })
     }));
     ctx.register_udf(id_fn(d, "retained_of", DataType::UInt64, |d, k| {
-        tables::u64s(k, |o| Some(d.g.retained(o as ObjectIndex)))
+        tables::u64s(k, |o| Some(d.g().retained(o as ObjectIndex)))
     }));
     ctx.register_udf(id_fn(d, "shallow_of", DataType::UInt64, |d, k| {
-        tables::u64s(k, |o| Some(d.g.heap.index.shallow(o as ObjectIndex)))
+        tables::u64s(k, |o| Some(d.g().heap.index.shallow(o as ObjectIndex)))
     }));
     ctx.register_udf(id_fn(d, "length_of", DataType::Int64, |d, k| {
         tables::i64s(k, |o| {
-            d.g.heap.array_length(o as ObjectIndex).map(i64::from)
+            d.g().heap.array_length(o as ObjectIndex).map(i64::from)
         })
     }));
     ctx.register_udf(id_fn(d, "is_root_of", DataType::Boolean, |d, k| {
@@ -98,7 +98,7 @@ fn parse_id(t: &str) -> Option<u64> {
 fn objects_of(d: &HeapData, a: &ArrayRef) -> DfResult<Vec<Option<ObjectIndex>>> {
     let ids = cast(a, &DataType::UInt64)?;
     let ids = ids.as_primitive::<UInt64Type>();
-    Ok(ids.iter().map(|id| d.g.heap.find(id?)).collect())
+    Ok(ids.iter().map(|id| d.g().heap.find(id?)).collect())
 }
 
 /// A function of one id returning text.
@@ -236,7 +236,7 @@ impl FieldKind {
 
 impl FieldFn {
     fn kind(&self, name: &str) -> FieldKind {
-        let heap = &self.data.g.heap;
+        let heap = &self.data.g().heap;
         let mut kind = None;
         for c in &heap.snap.classes.classes {
             for f in c.dump.fields() {
@@ -270,7 +270,7 @@ impl FieldFn {
     }
 
     fn value(&self, o: ObjectIndex, name: &str) -> Option<Value> {
-        let heap = &self.data.g.heap;
+        let heap = &self.data.g().heap;
         if name == "length" {
             if let Some(n) = heap.array_length(o) {
                 return Some(Value::Long(n as i64));

@@ -30,11 +30,23 @@ pub const SCHEMA: &str = "oomsleuth.sql/1";
 
 /// The heap as the tables and functions read it, shared by every partition of a query.
 ///
-/// The graph borrows the dump for `'static` only in name: [`run_with`] builds the engine, runs
-/// the query and drops the engine (its runtime and every task holding this) before it returns,
-/// so nothing reads through these references after the real borrow ends.
+/// DataFusion's tables and functions must be `'static` (`Arc<dyn TableProvider>`), but the
+/// graph borrows the dump, the index and the retention of the caller. So the graph is kept here
+/// with its lifetimes erased, and a `HeapData` exists only inside [`with_heap_data`], which
+/// makes sure that nothing can read through it once the real borrow ends:
+///
+/// - the graph is private and [`HeapData::g`] hands it out only for as long as the `&self` it
+///   is called on, so every reference read from it is bounded by a borrow of a `HeapData`;
+/// - a `HeapData` lives only in the `Arc` [`with_heap_data`] makes and keeps until the end
+///   (it cannot be moved out of an `Arc` with other handles, nor is it `Clone`), so such a
+///   borrow needs a live `Arc` handle;
+/// - when the scope ends (returning or unwinding), a guard checks that its handle is the last
+///   one, strong and weak (so no task, table or function of the engine kept one, nor any code
+///   stashed or leaked one), and drops it; were there another, the process aborts rather than
+///   return with it alive. Query runs drop their runtime (which ends and drops every task,
+///   waiting for blocking ones) before the scope ends.
 pub struct HeapData {
-    pub(crate) g: Graph<'static, 'static>,
+    g: Graph<'static, 'static>,
     /// Set bits: objects that are GC roots.
     root_bits: OnceLock<Vec<u64>>,
     /// Per class index: (instances, shallow bytes), one pass over the objects.
@@ -51,25 +63,49 @@ pub struct HeapData {
     dump_reach: OnceLock<Vec<u64>>,
 }
 
-impl HeapData {
-    fn new(g: &Graph<'_, '_>) -> HeapData {
-        // SAFETY: only the lifetimes change; see the type's comment for why no use outlives them.
-        let g: Graph<'static, 'static> = unsafe { std::mem::transmute(*g) };
-        HeapData {
-            g,
-            root_bits: OnceLock::new(),
-            class_totals: OnceLock::new(),
-            class_retained: OnceLock::new(),
-            by_name: OnceLock::new(),
-            loaders: OnceLock::new(),
-            threads: OnceLock::new(),
-            dump_reach: OnceLock::new(),
+/// Runs `f` with the heap of `g` as [`HeapData`] for the query engine; see [`HeapData`] for why
+/// nothing reads the graph after this returns.
+pub fn with_heap_data<T>(g: &Graph<'_, '_>, f: impl FnOnce(&Arc<HeapData>) -> T) -> T {
+    /// Drops the last handle, or aborts when there is another (which could outlive `g`).
+    struct LastHandle(Option<Arc<HeapData>>);
+    impl Drop for LastHandle {
+        fn drop(&mut self) {
+            if let Some(data) = self.0.take() {
+                if Arc::strong_count(&data) != 1 || Arc::weak_count(&data) != 0 {
+                    eprintln!("oomsleuth: a query kept the heap after it ended (a bug in oomsleuth); stopping");
+                    std::process::abort();
+                }
+            }
         }
+    }
+    // SAFETY: only the lifetimes change (Graph is three shared references). No use outlives
+    // the real ones: every use borrows a handle of the Arc made here, and `LastHandle` drops
+    // the last handle before this function returns or unwinds (see HeapData's comment).
+    let g: Graph<'static, 'static> =
+        unsafe { std::mem::transmute::<Graph<'_, '_>, Graph<'static, 'static>>(*g) };
+    let guard = LastHandle(Some(Arc::new(HeapData {
+        g,
+        root_bits: OnceLock::new(),
+        class_totals: OnceLock::new(),
+        class_retained: OnceLock::new(),
+        by_name: OnceLock::new(),
+        loaders: OnceLock::new(),
+        threads: OnceLock::new(),
+        dump_reach: OnceLock::new(),
+    })));
+    let data = guard.0.as_ref().expect("set above");
+    f(data)
+}
+
+impl HeapData {
+    /// The graph, for as long as this borrow of the data.
+    pub(crate) fn g(&self) -> &Graph<'_, '_> {
+        &self.g
     }
 
     pub(crate) fn dump_reachable(&self, o: ObjectIndex) -> bool {
         let bits = self.dump_reach.get_or_init(|| {
-            let index = self.g.heap.index;
+            let index = self.g().heap.index;
             let n = index.len();
             let mut b = vec![0u64; n / 64 + 1];
             let mut stack = vec![index.virtual_root()];
@@ -88,17 +124,17 @@ impl HeapData {
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.g.heap.index.len()
+        self.g().heap.index.len()
     }
 
     pub(crate) fn id(&self, o: ObjectIndex) -> u64 {
-        self.g.heap.id(o)
+        self.g().heap.id(o)
     }
 
     pub(crate) fn is_root(&self, o: ObjectIndex) -> bool {
         let bits = self.root_bits.get_or_init(|| {
             let mut b = vec![0u64; self.len() / 64 + 1];
-            for r in &self.g.heap.index.roots {
+            for r in &self.g().heap.index.roots {
                 b[r.object as usize / 64] |= 1 << (r.object % 64);
             }
             b
@@ -108,8 +144,8 @@ impl HeapData {
 
     pub(crate) fn class_totals(&self) -> &[(u64, u64)] {
         self.class_totals.get_or_init(|| {
-            let index = self.g.heap.index;
-            let mut t = vec![(0u64, 0u64); self.g.heap.snap.classes.len()];
+            let index = self.g().heap.index;
+            let mut t = vec![(0u64, 0u64); self.g().heap.snap.classes.len()];
             for o in 0..self.len() as ObjectIndex {
                 if let Some(e) = t.get_mut(index.class_of[o as usize] as usize) {
                     e.0 += 1;
@@ -122,15 +158,15 @@ impl HeapData {
 
     pub(crate) fn class_retained(&self) -> &[u64] {
         self.class_retained.get_or_init(|| {
-            let n = self.g.heap.snap.classes.len();
-            self.g.retention.class_retained(self.g.heap.index, n)
+            let n = self.g().heap.snap.classes.len();
+            self.g().retention.class_retained(self.g().heap.index, n)
         })
     }
 
     pub(crate) fn classes_named(&self, name: &str) -> &[ClassIndex] {
         let map = self.by_name.get_or_init(|| {
             let mut m: FxHashMap<String, Vec<ClassIndex>> = new_map();
-            for (i, c) in self.g.heap.snap.classes.classes.iter().enumerate() {
+            for (i, c) in self.g().heap.snap.classes.classes.iter().enumerate() {
                 m.entry(c.name.clone()).or_default().push(i as ClassIndex);
             }
             m
@@ -152,14 +188,14 @@ impl HeapData {
     pub(crate) fn loaders(&self) -> &[(ObjectIndex, u64)] {
         self.loaders.get_or_init(|| {
             let mut m: FxHashMap<u64, u64> = new_map();
-            for c in &self.g.heap.snap.classes.classes {
+            for c in &self.g().heap.snap.classes.classes {
                 if c.loader_id != 0 {
                     *m.entry(c.loader_id).or_default() += 1;
                 }
             }
             let mut v: Vec<(ObjectIndex, u64)> = m
                 .into_iter()
-                .filter_map(|(id, n)| Some((self.g.heap.find(id)?, n)))
+                .filter_map(|(id, n)| Some((self.g().heap.find(id)?, n)))
                 .collect();
             v.sort_unstable();
             v
@@ -171,7 +207,7 @@ impl HeapData {
         self.threads
             .get_or_init(|| {
                 let mut m = new_map();
-                for r in &self.g.heap.index.roots {
+                for r in &self.g().heap.index.roots {
                     if let (RootKind::ThreadObject, Some(s)) = (r.kind, r.thread_serial) {
                         m.insert(s, r.object);
                     }
@@ -256,26 +292,27 @@ pub fn run_with(
     opts: &Options,
     sink: &mut dyn FnMut(&RecordBatch) -> anyhow::Result<bool>,
 ) -> anyhow::Result<SchemaRef> {
-    let data = Arc::new(HeapData::new(g));
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(opts.threads.max(1))
-        .build()?;
-    let result = runtime.block_on(async {
-        let ctx = session(Arc::clone(&data), opts)?;
-        let df = ctx.sql(sql).await.map_err(|e| explain(e, &data))?;
-        let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
-        let mut stream = df.execute_stream().await.map_err(|e| explain(e, &data))?;
-        while let Some(b) = stream.next().await {
-            let b = b.map_err(|e| explain(e, &data))?;
-            if !sink(&b)? {
-                break;
+    with_heap_data(g, |data| {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(opts.threads.max(1))
+            .build()?;
+        let result = runtime.block_on(async {
+            let ctx = session(Arc::clone(data), opts)?;
+            let df = ctx.sql(sql).await.map_err(|e| explain(e, data))?;
+            let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
+            let mut stream = df.execute_stream().await.map_err(|e| explain(e, data))?;
+            while let Some(b) = stream.next().await {
+                let b = b.map_err(|e| explain(e, data))?;
+                if !sink(&b)? {
+                    break;
+                }
             }
-        }
-        Ok::<_, anyhow::Error>(schema)
-    });
-    // Every task that holds the heap ends with the runtime, before the borrow does.
-    drop(runtime);
-    result
+            Ok::<_, anyhow::Error>(schema)
+        });
+        // Every task that holds the heap ends with the runtime, before the scope does.
+        drop(runtime);
+        result
+    })
 }
 
 /// Translates MAT's OQL to SQL for this dump: `alias.field` is the class table's column when the
@@ -295,13 +332,30 @@ pub fn translate_oql(g: &Graph<'_, '_>, oql: &str) -> anyhow::Result<String> {
             s.as_ref()
                 .is_some_and(|s| s.field_with_name(column).is_ok())
         }
+
+        fn field_column(&self, table: &str, field: &str) -> Option<String> {
+            self.has(table, field);
+            let seen = self.seen.borrow();
+            let schema = seen.get(table)?.as_ref()?;
+            schema
+                .fields()
+                .iter()
+                .find(|c| {
+                    c.metadata()
+                        .get(class_tables::JAVA_FIELD)
+                        .map(String::as_str)
+                        == Some(field)
+                })
+                .map(|c| c.name().clone())
+        }
     }
-    let data = Arc::new(HeapData::new(g));
-    let tables = Tables {
-        schema: class_tables::HeapSchema::new(data, &Options::default()),
-        seen: std::cell::RefCell::new(new_map()),
-    };
-    Ok(super::oql::translate_with(oql, &tables)?)
+    with_heap_data(g, |data| {
+        let tables = Tables {
+            schema: class_tables::HeapSchema::new(Arc::clone(data), &Options::default()),
+            seen: std::cell::RefCell::new(new_map()),
+        };
+        Ok(super::oql::translate_with(oql, &tables)?)
+    })
 }
 
 /// A session with the heap's tables and functions.

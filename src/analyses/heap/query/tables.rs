@@ -82,8 +82,8 @@ impl Rows {
     fn units(&self, data: &HeapData) -> usize {
         match self {
             Rows::Objects | Rows::Instances(_) | Rows::Refs => data.len(),
-            Rows::Classes => data.g.heap.snap.classes.len(),
-            Rows::Roots => data.g.heap.index.roots.len(),
+            Rows::Classes => data.g().heap.snap.classes.len(),
+            Rows::Roots => data.g().heap.index.roots.len(),
             Rows::Loaders => data.loaders().len(),
         }
     }
@@ -235,7 +235,7 @@ impl Batches {
         let mut keys = Vec::with_capacity(p.batch_rows.min(1 << 16));
         match &p.rows {
             Rows::Instances(mask) => {
-                let class_of = &p.data.g.heap.index.class_of;
+                let class_of = &p.data.g().heap.index.class_of;
                 while self.unit < end && keys.len() < p.batch_rows {
                     let c = class_of[self.unit] as usize;
                     if mask.get(c).copied().unwrap_or(false) {
@@ -245,7 +245,7 @@ impl Batches {
                 }
             }
             Rows::Refs => {
-                let refs = &p.data.g.heap.index.refs;
+                let refs = &p.data.g().heap.index.refs;
                 while self.unit < end && keys.len() < p.batch_rows {
                     let row = refs.successors(self.unit as ObjectIndex).len();
                     if self.within < row {
@@ -336,36 +336,36 @@ pub fn object_columns() -> Vec<ColumnDef> {
     vec![
         ColumnDef::ids("id", |d, k| u64s(k, |o| Some(d.id(o as ObjectIndex)))),
         ColumnDef::new("class", DataType::Utf8, |d, k| {
-            strs(k, |o| Some(d.g.heap.class_name(o as ObjectIndex)))
+            strs(k, |o| Some(d.g().heap.class_name(o as ObjectIndex)))
         }),
         ColumnDef::ids("class_id", |d, k| {
-            let classes = &d.g.heap.snap.classes;
+            let classes = &d.g().heap.snap.classes;
             u64s(k, |o| {
-                let c = d.g.heap.class(o as ObjectIndex);
+                let c = d.g().heap.class(o as ObjectIndex);
                 ((c as usize) < classes.len()).then(|| classes.get(c).id)
             })
         }),
         ColumnDef::new("shallow", DataType::UInt64, |d, k| {
-            u64s(k, |o| Some(d.g.heap.index.shallow(o as ObjectIndex)))
+            u64s(k, |o| Some(d.g().heap.index.shallow(o as ObjectIndex)))
         }),
         ColumnDef::new("retained", DataType::UInt64, |d, k| {
-            u64s(k, |o| Some(d.g.retained(o as ObjectIndex)))
+            u64s(k, |o| Some(d.g().retained(o as ObjectIndex)))
         }),
         ColumnDef::ids("dominator", |d, k| {
             u64s(k, |o| {
-                let i = d.g.retention.idom(o as ObjectIndex)?;
+                let i = d.g().retention.idom(o as ObjectIndex)?;
                 ((i as usize) < d.len()).then(|| d.id(i))
             })
         }),
         ColumnDef::new("reachability", DataType::Utf8, |d, k| {
             strs(k, |o| {
                 LEVEL_NAMES
-                    .get(d.g.heap.index.level(o as ObjectIndex) as usize)
+                    .get(d.g().heap.index.level(o as ObjectIndex) as usize)
                     .copied()
             })
         }),
         ColumnDef::new("reachable", DataType::Boolean, |d, k| {
-            bools(k, |o| Some(d.g.retention.is_reachable(o as ObjectIndex)))
+            bools(k, |o| Some(d.g().retention.is_reachable(o as ObjectIndex)))
         }),
         // Without the edges the index restores: what Eclipse MAT (and so OQL) counts as reachable.
         ColumnDef::new("dump_reachable", DataType::Boolean, |d, k| {
@@ -381,9 +381,9 @@ pub fn object_columns() -> Vec<ColumnDef> {
 pub fn objects() -> Vec<ColumnDef> {
     let mut cols = object_columns();
     cols.push(ColumnDef::new("kind", DataType::Utf8, |d, k| {
-        let data = d.g.heap.snap.bytes.bytes();
+        let data = d.g().heap.snap.bytes.bytes();
         strs(k, |o| {
-            Some(match d.g.heap.index.kind(data, o as ObjectIndex) {
+            Some(match d.g().heap.index.kind(data, o as ObjectIndex) {
                 ObjectKindTag::Instance => "instance",
                 ObjectKindTag::ObjectArray => "object array",
                 ObjectKindTag::PrimitiveArray => "primitive array",
@@ -399,7 +399,7 @@ pub fn objects() -> Vec<ColumnDef> {
 pub fn length_column() -> ColumnDef {
     ColumnDef::new("length", DataType::Int64, |d, k| {
         i64s(k, |o| {
-            d.g.heap.array_length(o as ObjectIndex).map(i64::from)
+            d.g().heap.array_length(o as ObjectIndex).map(i64::from)
         })
     })
 }
@@ -408,20 +408,20 @@ pub fn classes() -> Vec<ColumnDef> {
     use crate::heap::classes::NO_CLASS;
     vec![
         ColumnDef::ids("id", |d, k| {
-            u64s(k, |c| Some(d.g.heap.snap.classes.classes[c as usize].id))
+            u64s(k, |c| Some(d.g().heap.snap.classes.classes[c as usize].id))
         }),
         ColumnDef::new("name", DataType::Utf8, |d, k| {
             strs(k, |c| {
-                Some(d.g.heap.snap.classes.classes[c as usize].name.as_str())
+                Some(d.g().heap.snap.classes.classes[c as usize].name.as_str())
             })
         }),
         ColumnDef::ids("loader", |d, k| {
             u64s(k, |c| {
-                Some(d.g.heap.snap.classes.classes[c as usize].loader_id).filter(|&l| l != 0)
+                Some(d.g().heap.snap.classes.classes[c as usize].loader_id).filter(|&l| l != 0)
             })
         }),
         ColumnDef::new("super", DataType::Utf8, |d, k| {
-            let classes = &d.g.heap.snap.classes;
+            let classes = &d.g().heap.snap.classes;
             strs(k, |c| {
                 let s = classes.parent(c as u32);
                 (s != NO_CLASS).then(|| classes.get(s).name.as_str())
@@ -442,19 +442,19 @@ pub fn classes() -> Vec<ColumnDef> {
 pub fn roots() -> Vec<ColumnDef> {
     vec![
         ColumnDef::ids("object", |d, k| {
-            u64s(k, |r| Some(d.id(d.g.heap.index.roots[r as usize].object)))
+            u64s(k, |r| Some(d.id(d.g().heap.index.roots[r as usize].object)))
         }),
         ColumnDef::new("kind", DataType::Utf8, |d, k| {
-            strs(k, |r| Some(d.g.heap.index.roots[r as usize].kind.name()))
+            strs(k, |r| Some(d.g().heap.index.roots[r as usize].kind.name()))
         }),
         ColumnDef::ids("thread", |d, k| {
             u64s(k, |r| {
-                let s = d.g.heap.index.roots[r as usize].thread_serial?;
+                let s = d.g().heap.index.roots[r as usize].thread_serial?;
                 Some(d.id(d.thread_object(s)?))
             })
         }),
         ColumnDef::new("frame", DataType::UInt32, |d, k| {
-            u32s(k, |r| d.g.heap.index.roots[r as usize].frame)
+            u32s(k, |r| d.g().heap.index.roots[r as usize].frame)
         }),
     ]
 }
@@ -464,11 +464,11 @@ pub fn loaders() -> Vec<ColumnDef> {
     vec![
         ColumnDef::ids("id", move |d, k| u64s(k, |l| Some(d.id(obj(d, l))))),
         ColumnDef::new("class", DataType::Utf8, move |d, k| {
-            strs(k, |l| Some(d.g.heap.class_name(obj(d, l))))
+            strs(k, |l| Some(d.g().heap.class_name(obj(d, l))))
         }),
         ColumnDef::new("name", DataType::Utf8, move |d, k| {
             strs(k, |l| {
-                let h = &d.g.heap;
+                let h = &d.g().heap;
                 h.field_object(obj(d, l), "name")
                     .and_then(|s| h.string(s, 1000))
             })
@@ -477,7 +477,7 @@ pub fn loaders() -> Vec<ColumnDef> {
             u64s(k, |l| Some(d.loaders()[l as usize].1))
         }),
         ColumnDef::new("retained", DataType::UInt64, move |d, k| {
-            u64s(k, |l| Some(d.g.retained(obj(d, l))))
+            u64s(k, |l| Some(d.g().retained(obj(d, l))))
         }),
     ]
 }
@@ -486,13 +486,13 @@ pub fn refs() -> Vec<ColumnDef> {
     let split = |k: u64| ((k >> 32) as ObjectIndex, (k & 0xffff_ffff) as usize);
     let target = move |d: &HeapData, k: u64| {
         let (o, i) = split(k);
-        d.g.heap.index.refs.successors(o)[i]
+        d.g().heap.index.refs.successors(o)[i]
     };
     vec![
         ColumnDef::ids("from", move |d, k| u64s(k, |e| Some(d.id(split(e).0)))),
         ColumnDef::ids("to", move |d, k| u64s(k, |e| Some(d.id(target(d, e))))),
         ColumnDef::new("field", DataType::Utf8, move |d, k| {
-            strs(k, |e| Some(d.g.edge_label(split(e).0, target(d, e))))
+            strs(k, |e| Some(d.g().edge_label(split(e).0, target(d, e))))
         }),
     ]
 }
@@ -502,11 +502,11 @@ pub fn strings() -> Vec<ColumnDef> {
     vec![
         ColumnDef::ids("id", |d, k| u64s(k, |o| Some(d.id(o as ObjectIndex)))),
         ColumnDef::new("value", DataType::Utf8, |d, k| {
-            strs(k, |o| d.g.heap.string(o as ObjectIndex, usize::MAX))
+            strs(k, |o| d.g().heap.string(o as ObjectIndex, usize::MAX))
         }),
         ColumnDef::new("length", DataType::Int64, |d, k| strs_len(d, k)),
         ColumnDef::new("retained", DataType::UInt64, |d, k| {
-            u64s(k, |o| Some(d.g.retained(o as ObjectIndex)))
+            u64s(k, |o| Some(d.g().retained(o as ObjectIndex)))
         }),
     ]
 }
@@ -514,7 +514,8 @@ pub fn strings() -> Vec<ColumnDef> {
 /// Characters of each string (Java's `length()`).
 fn strs_len(d: &HeapData, k: &[u64]) -> ArrayRef {
     i64s(k, |o| {
-        d.g.heap
+        d.g()
+            .heap
             .string(o as ObjectIndex, usize::MAX)
             .map(|s| s.encode_utf16().count() as i64)
     })
