@@ -482,6 +482,17 @@ fn set_join(func: &str, x: &str, alias: &str) -> Result<(String, String), OqlErr
     })
 }
 
+/// The subquery of a set function of `x` that selects one member, up to `member = ` (the member
+/// compared with is appended by the caller).
+fn set_members(func: &str, x: &str) -> Result<String, OqlError> {
+    Ok(match func {
+        "dominators" => format!("SELECT 1 FROM objects _d WHERE _d.dominator = {x} AND _d.id = "),
+        "outbounds" => format!("SELECT 1 FROM refs _r WHERE _r.\"from\" = {x} AND _r.\"to\" = "),
+        "inbounds" => format!("SELECT 1 FROM refs _r WHERE _r.\"to\" = {x} AND _r.\"from\" = "),
+        _ => return err(format!("{func}() is not a set function")),
+    })
+}
+
 /// The subquery of a set function of `x`: its members (for `IN`), or with `count` how many.
 fn set_subquery(func: &str, x: &str, count: bool) -> Result<String, OqlError> {
     let what = |member: &str| {
@@ -541,11 +552,25 @@ fn expr(t: &[Tok], f: &From, cols: &dyn Columns) -> Result<String, OqlError> {
     let mut i = 0;
     while i < t.len() {
         let (text, next) = term(t, i, f, cols)?;
-        out.push(text);
+        match text.strip_prefix(NOT_IN_SET) {
+            // `v NOT IN set(x)` as `NOT EXISTS (... AND member = v)`: DataFusion cannot plan the
+            // null-aware anti join a correlated `NOT IN` subquery becomes.
+            Some(rest) => {
+                let Some(v) = out.pop() else {
+                    return err("NOT IN needs a value before it");
+                };
+                out.push(format!("NOT EXISTS ({rest}{v})"));
+            }
+            None => out.push(text),
+        }
         i = next;
     }
     Ok(out.join(" "))
 }
+
+/// Marks a term that is `NOT IN` a set function: the rest is that set's subquery, ending with
+/// `member = `, for [`expr`] to complete with the value before it.
+const NOT_IN_SET: &str = "\u{0}not-in-set\u{0}";
 
 /// One term at `i`: returns its SQL and the position after it.
 fn term(t: &[Tok], i: usize, f: &From, cols: &dyn Columns) -> Result<(String, usize), OqlError> {
@@ -611,6 +636,9 @@ fn word(
                 let close = matching(t, at + 1)?;
                 let gl = g.to_ascii_lowercase();
                 let x = expr(&t[at + 2..close], f, cols)?;
+                if kw == "NOT IN" {
+                    return Ok((format!("{NOT_IN_SET}{}", set_members(&gl, &x)?), close + 1));
+                }
                 return Ok((
                     format!("{kw} ({})", set_subquery(&gl, &x, false)?),
                     close + 1,
@@ -859,7 +887,7 @@ mod tests {
         );
         assert_eq!(
             t("SELECT * FROM java.lang.String s WHERE s.value NOT IN dominators(s)"),
-            "SELECT * FROM \"java.lang.String\" s WHERE s.dump_reachable AND (s.\"value\" NOT IN (SELECT _d.id FROM objects _d WHERE _d.dominator = s.id))"
+            "SELECT * FROM \"java.lang.String\" s WHERE s.dump_reachable AND (NOT EXISTS (SELECT 1 FROM objects _d WHERE _d.dominator = s.id AND _d.id = s.\"value\"))"
         );
         assert_eq!(
             t("select objects outbounds(s) from objects 1 s"),
